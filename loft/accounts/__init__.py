@@ -1,0 +1,1 @@
+"""Accounts, their credentials, and who may act on which account."""

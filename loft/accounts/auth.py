@@ -1,0 +1,61 @@
+"""HTTP Basic authentication the way Twilio does it: ``AccountSid:AuthToken``.
+
+A request is answered for the account in its path only when the credential reaches that account (its own,
+or one of its subaccounts). API keys (``SK…``) slot in here next to auth tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+
+from loft import context
+from loft.accounts import service
+from loft.accounts.service import Account
+from loft.errors import PermissionDenied, Unauthenticated
+from loft.kit import crypto, sids
+
+
+def credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, password = decoded.partition(":")
+    return (username, password) if colon else None
+
+
+async def principal(request: Request) -> Account:
+    """The account whose credentials the request carries; 401 (20003) when there are none or they are wrong."""
+    given = credentials(request)
+    if given is None:
+        raise Unauthenticated()
+    username, password = given
+    if not sids.is_sid(username, "AC"):
+        raise Unauthenticated()
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        account = await service.get(conn, loft.box, username)
+    if account is None or account.status == "closed" or not crypto.same(account.auth_token, password):
+        raise Unauthenticated()
+    return account
+
+
+async def account_in_path(request: Request) -> Account:
+    """Authenticate, then resolve ``{AccountSid}`` of the path: 403 (20003) when it is out of reach."""
+    who = await principal(request)
+    sid = request.path_params["account_sid"]
+    if sid == who.sid:
+        return who
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        target = await service.get(conn, loft.box, sid) if sids.looks_like_sid(sid) else None
+    if target is None or not who.reaches(target):
+        raise PermissionDenied(f"The credentials given do not grant access to account {sid}")
+    return target

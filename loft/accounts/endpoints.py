@@ -1,0 +1,71 @@
+"""``/2010-04-01/Accounts`` — the account a credential belongs to and its subaccounts."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from loft import context
+from loft.accounts import auth, service
+from loft.errors import InvalidParameter
+from loft.kit import forms, paging, render
+
+_PATH = "/2010-04-01/Accounts"
+
+
+async def list_accounts(request: Request) -> Response:
+    who = await auth.principal(request)
+    query = request.query_params
+    status = query.get("Status")
+    if status is not None and status not in ("active", "suspended", "closed"):
+        raise InvalidParameter(20001, f"Status must be active, suspended or closed, not '{status}'")
+    page_request = paging.parse(query)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        found = await service.list_reachable(conn, loft.box, who, friendly_name=query.get("FriendlyName"), status=status)
+    window = found[page_request.offset : page_request.offset + page_request.size + 1]
+    filters = [(name, query[name]) for name in ("FriendlyName", "Status") if name in query]
+    envelope = paging.envelope(
+        key="accounts",
+        records=[service.render(a, with_token=True) for a in window[: page_request.size]],
+        path=f"{_PATH}.json",
+        filters=filters,
+        request=paging.PageRequest(page_request.size, page_request.number, None),
+        has_next=len(window) > page_request.size,
+    )
+    return render.page(request, envelope, key="accounts", xml_list_tag="Accounts", xml_item_tag="Account")
+
+
+async def create_subaccount(request: Request) -> Response:
+    who = await auth.principal(request)
+    if who.parent_sid is not None:
+        raise InvalidParameter(20001, "A subaccount cannot create subaccounts")
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        account = await service.create(
+            conn,
+            loft.box,
+            friendly_name=form.get("FriendlyName") or f"SubAccount Created at {_now_label()}",
+            parent_sid=who.sid,
+        )
+    return render.resource(request, service.render(account, with_token=True), xml_tag="Account", status=201)
+
+
+async def fetch_account(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    return render.resource(request, service.render(account, with_token=True), xml_tag="Account")
+
+
+def _now_label() -> str:
+    from loft.kit import dates
+
+    return dates.now().strftime("%Y-%m-%d %I:%M %p")
+
+
+routes = [
+    Route(_PATH, list_accounts, methods=["GET"]),
+    Route(_PATH, create_subaccount, methods=["POST"]),
+    Route(_PATH + "/{account_sid}", fetch_account, methods=["GET"]),
+]

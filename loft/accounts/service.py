@@ -1,0 +1,160 @@
+"""Accounts: the main account made on first start, subaccounts, and their auth tokens (sealed at rest)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.db.tables import accounts
+from loft.kit import dates, sids
+from loft.kit.crypto import SecretBox
+
+API_VERSION = "2010-04-01"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    sid: str
+    parent_sid: str | None
+    friendly_name: str
+    status: str
+    type: str
+    auth_token: str
+    is_main: bool
+    date_created: datetime
+    date_updated: datetime
+
+    @property
+    def uri(self) -> str:
+        return f"/{API_VERSION}/Accounts/{self.sid}.json"
+
+    def reaches(self, other: Account) -> bool:
+        """A credential acts on its own account and on its subaccounts, never on a parent or sibling."""
+        return other.sid == self.sid or other.parent_sid == self.sid
+
+
+@dataclass(frozen=True, slots=True)
+class MainAccount:
+    account: Account
+    created: bool
+
+
+def new_auth_token() -> str:
+    return secrets.token_hex(16)
+
+
+async def get(conn: AsyncConnection, box: SecretBox, sid: str) -> Account | None:
+    row = (await conn.execute(select(accounts).where(accounts.c.sid == sid))).first()
+    return _from_row(row._mapping, box) if row else None
+
+
+async def list_reachable(conn: AsyncConnection, box: SecretBox, principal: Account, *,
+                         friendly_name: str | None, status: str | None) -> list[Account]:
+    query = select(accounts).where((accounts.c.sid == principal.sid) | (accounts.c.parent_sid == principal.sid))
+    if friendly_name is not None:
+        query = query.where(accounts.c.friendly_name == friendly_name)
+    if status is not None:
+        query = query.where(accounts.c.status == status)
+    rows = (await conn.execute(query.order_by(accounts.c.date_created, accounts.c.sid))).all()
+    return [_from_row(row._mapping, box) for row in rows]
+
+
+async def create(conn: AsyncConnection, box: SecretBox, *, friendly_name: str, parent_sid: str | None,
+                 sid: str | None = None, auth_token: str | None = None, is_main: bool = False) -> Account:
+    moment = dates.now()
+    account = Account(
+        sid=sid or sids.new("AC"),
+        parent_sid=parent_sid,
+        friendly_name=friendly_name,
+        status="active",
+        type="Full",
+        auth_token=auth_token or new_auth_token(),
+        is_main=is_main,
+        date_created=moment,
+        date_updated=moment,
+    )
+    await conn.execute(
+        accounts.insert().values(
+            sid=account.sid,
+            parent_sid=parent_sid,
+            friendly_name=friendly_name,
+            status=account.status,
+            type=account.type,
+            auth_token_sealed=box.seal(account.auth_token),
+            is_main=is_main,
+            date_created=moment,
+            date_updated=moment,
+        )
+    )
+    return account
+
+
+async def ensure_main(conn: AsyncConnection, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
+    """The main account, made on first start. Pinned credentials (``LOFT_ACCOUNT_SID``/``LOFT_AUTH_TOKEN``) win."""
+    row = (await conn.execute(select(accounts).where(accounts.c.is_main.is_(True)))).first()
+    if row is None:
+        account = await create(conn, box, friendly_name="Loft main account", parent_sid=None, sid=sid,
+                               auth_token=auth_token, is_main=True)
+        return MainAccount(account, created=True)
+    account = _from_row(row._mapping, box)
+    if sid is not None and account.sid != sid:
+        pinned = await get(conn, box, sid)
+        if pinned is None:
+            await conn.execute(update(accounts).where(accounts.c.sid == account.sid).values(is_main=False))
+            account = await create(conn, box, friendly_name="Loft main account", parent_sid=None, sid=sid,
+                                   auth_token=auth_token, is_main=True)
+            return MainAccount(account, created=True)
+        await conn.execute(update(accounts).where(accounts.c.sid == account.sid).values(is_main=False))
+        await conn.execute(update(accounts).where(accounts.c.sid == sid).values(is_main=True))
+        account = pinned
+    if auth_token is not None and account.auth_token != auth_token:
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.sid == account.sid)
+            .values(auth_token_sealed=box.seal(auth_token), date_updated=dates.now())
+        )
+        account = await get(conn, box, account.sid) or account
+    return MainAccount(account, created=False)
+
+
+def render(account: Account, *, with_token: bool) -> dict[str, Any]:
+    base = f"/{API_VERSION}/Accounts/{account.sid}"
+    return {
+        "auth_token": account.auth_token if with_token else None,
+        "date_created": dates.rfc2822(account.date_created),
+        "date_updated": dates.rfc2822(account.date_updated),
+        "friendly_name": account.friendly_name,
+        "owner_account_sid": account.parent_sid or account.sid,
+        "sid": account.sid,
+        "status": account.status,
+        "subresource_uris": {
+            "available_phone_numbers": f"{base}/AvailablePhoneNumbers.json",
+            "incoming_phone_numbers": f"{base}/IncomingPhoneNumbers.json",
+            "messages": f"{base}/Messages.json",
+            "applications": f"{base}/Applications.json",
+            "keys": f"{base}/Keys.json",
+            "usage": f"{base}/Usage.json",
+            "balance": f"{base}/Balance.json",
+        },
+        "type": account.type,
+        "uri": account.uri,
+    }
+
+
+def _from_row(row: Any, box: SecretBox) -> Account:
+    return Account(
+        sid=row["sid"],
+        parent_sid=row["parent_sid"],
+        friendly_name=row["friendly_name"],
+        status=row["status"],
+        type=row["type"],
+        auth_token=box.open(row["auth_token_sealed"]),
+        is_main=bool(row["is_main"]),
+        date_created=dates.as_utc(row["date_created"]),
+        date_updated=dates.as_utc(row["date_updated"]),
+    )

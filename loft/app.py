@@ -1,0 +1,115 @@
+"""The ASGI application: routes, middleware order and lifespan in one place.
+
+Middleware, outermost first:
+
+1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
+2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
+   is removed before routing, so each route is written once.
+3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from loft.accounts import endpoints as accounts
+from loft.accounts import service as account_service
+from loft.config import Settings
+from loft.context import Loft
+from loft.db.engine import Database
+from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
+from loft.kit import render
+from loft.kit.crypto import SecretBox
+from loft.messages import endpoints as messages
+from loft.numbers import endpoints as numbers
+
+log = logging.getLogger("loft")
+
+
+class TwilioFormat:
+    """Pure ASGI middleware: take the format suffix off 2010-04-01 paths and remember it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/2010-04-01/"):
+            path: str = scope["path"]
+            fmt = "xml"
+            for suffix, name in ((".json", "json"), (".xml", "xml")):
+                if path.endswith(suffix):
+                    path, fmt = path[: -len(suffix)], name
+                    break
+            scope = {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt,
+                     render.PATH_KEY: scope["path"]}
+        await self.app(scope, receive, send)
+
+
+async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccount]:
+    """Open the store, bring its schema up to date and make sure the main account exists."""
+    box = SecretBox.load(
+        key=settings.secret_key.get_secret_value() if settings.secret_key else None, data_dir=settings.data_dir
+    )
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    await db.migrate()
+    async with db.write() as conn:
+        main = await account_service.ensure_main(
+            conn,
+            box,
+            sid=settings.account_sid,
+            auth_token=settings.auth_token.get_secret_value() if settings.auth_token else None,
+        )
+    return Loft(settings=settings, db=db, box=box), main
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loft, _ = await bootstrap(settings)
+        app.state.loft = loft
+        try:
+            yield
+        finally:
+            await loft.db.dispose()
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TwilioApiError)
+        return render.error(render.format_of(request), exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        error: TwilioApiError
+        if exc.status_code == 405:
+            error = MethodNotAllowed(request.method)
+        elif exc.status_code == 404:
+            error = NotFound(render.requested_path(request))
+        else:
+            error = TwilioApiError(20001, str(exc.detail), exc.status_code)
+        return render.error(render.format_of(request), error)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        error = TwilioApiError(20500, "An internal server error has occurred", 500)
+        return render.error(render.format_of(request), error)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    app = Starlette(
+        routes=[Route("/healthz", health), *accounts.routes, *numbers.routes, *messages.routes],
+        exception_handlers={TwilioApiError: api_error, HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.add_middleware(TwilioFormat)
+    return app

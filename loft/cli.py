@@ -1,0 +1,78 @@
+"""The ``loft`` command: thin wrappers that read settings and call into the package."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from loft.config import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Loft: a self-hosted server that speaks Twilio's REST API.")
+console = Console()
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    values = {key: value for key, value in overrides.items() if value is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def _main_account(settings: Settings) -> tuple[str, str, bool]:
+    from loft.app import bootstrap
+
+    loft, main = await bootstrap(settings)
+    await loft.db.dispose()
+    return main.account.sid, main.account.auth_token, main.created
+
+
+def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: str) -> None:
+    console.print(f"[bold]Account SID[/bold]  {sid}")
+    console.print(f"[bold]Auth token[/bold]   {token}")
+    console.print("\nPoint twilio-python at this server:\n")
+    console.print("    from twilio.rest import Client", markup=False, highlight=False)
+    console.print(f'    client = Client("{sid}", "{token}")', markup=False, highlight=False, soft_wrap=True)
+    console.print(f'    client.api.base_url = "{base_url}"', markup=False, highlight=False, soft_wrap=True)
+    console.print()
+
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the SQLite database and secret key live (default ./.loft).")]
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 8080).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the HTTP API (migrating the database first)."""
+    import uvicorn
+
+    from loft.app import create_app
+
+    settings = _settings(data_dir, host=host, port=port)
+    sid, token, created = asyncio.run(_main_account(settings))
+    base_url = f"http://{settings.host}:{settings.port}"
+    if created:
+        console.print("[green]Created the main account.[/green]")
+        _print_credentials(settings, sid, token, base_url=base_url)
+    else:
+        console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                proxy_headers=False)
+
+
+@app.command()
+def credentials(data_dir: DataDir = None) -> None:
+    """Print the main account's SID and auth token, and how to point the twilio SDK at Loft."""
+    settings = _settings(data_dir)
+    sid, token, _ = asyncio.run(_main_account(settings))
+    _print_credentials(settings, sid, token, base_url=f"http://{settings.host}:{settings.port}")
+
+
+def main() -> None:
+    app()

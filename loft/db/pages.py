@@ -1,0 +1,46 @@
+"""Keyset pages over a table, in the order its list endpoint shows (see ``loft.kit.paging``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.kit.paging import PageRequest
+
+
+async def fetch(
+    conn: AsyncConnection,
+    table: Table,
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order: Sequence[str],
+    descending: bool,
+    request: PageRequest,
+) -> tuple[list[Row[Any]], bool]:
+    """The rows of one page and whether another page follows. ``order`` must identify a row uniquely."""
+    columns = [table.c[name] for name in order]
+    key: Any = columns[0] if len(columns) == 1 else tuple_(*columns)
+    statement = select(table).where(*where)
+    forward = True
+    if request.anchor is not None:
+        direction, sid = request.anchor
+        forward = direction == "after"
+        anchor = (await conn.execute(select(*columns).where(table.c.sid == sid))).first()
+        if anchor is None:
+            return [], False
+        value: Any = anchor[0] if len(columns) == 1 else tuple_(*anchor)
+        statement = statement.where(key < value if descending == forward else key > value)
+    else:
+        statement = statement.offset(request.offset)
+    newest_first = descending == forward
+    statement = statement.order_by(*(c.desc() if newest_first else c.asc() for c in columns))
+    rows = list((await conn.execute(statement.limit(request.size + 1))).all())
+    more = len(rows) > request.size
+    rows = rows[: request.size]
+    if not forward:
+        rows.reverse()
+        return rows, True
+    return rows, more

@@ -1,0 +1,158 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations in ``loft/db/migrations`` create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    JSON,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: An autoincrementing 64-bit key that is SQLite's rowid there.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _stamp(name: str, *, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("parent_sid", String(34), ForeignKey("accounts.sid"), nullable=True, index=True),
+    Column("friendly_name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("auth_token_sealed", Text, nullable=False),
+    Column("is_main", Boolean, nullable=False, default=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+incoming_phone_numbers = Table(
+    "incoming_phone_numbers",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("phone_number", String(32), nullable=False, unique=True),
+    Column("friendly_name", String(255), nullable=False),
+    Column("number_type", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("capability_voice", Boolean, nullable=False),
+    Column("capability_sms", Boolean, nullable=False),
+    Column("capability_mms", Boolean, nullable=False),
+    Column("capability_fax", Boolean, nullable=False),
+    Column("sms_url", Text),
+    Column("sms_method", String(4), nullable=False),
+    Column("sms_fallback_url", Text),
+    Column("sms_fallback_method", String(4), nullable=False),
+    Column("sms_application_sid", String(34)),
+    Column("status_callback", Text),
+    Column("status_callback_method", String(4), nullable=False),
+    Column("voice_url", Text),
+    Column("voice_method", String(4), nullable=False),
+    Column("voice_fallback_url", Text),
+    Column("voice_fallback_method", String(4), nullable=False),
+    Column("voice_application_sid", String(34)),
+    Column("voice_caller_id_lookup", Boolean, nullable=False),
+    Column("voice_receive_mode", String(8), nullable=False),
+    Column("trunk_sid", String(34)),
+    Column("identity_sid", String(34)),
+    Column("address_sid", String(34)),
+    Column("address_requirements", String(8), nullable=False),
+    Column("emergency_status", String(16), nullable=False),
+    Column("emergency_address_sid", String(34)),
+    Column("emergency_address_status", String(32), nullable=False),
+    Column("bundle_sid", String(34)),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("seq", Serial, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("from_addr", String(64), nullable=False),
+    Column("to_addr", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("num_segments", Integer, nullable=False),
+    Column("num_media", Integer, nullable=False),
+    #: The price Loft will bill (negative decimal string), shown once the message has been sent.
+    Column("price_quote", String(16)),
+    Column("price_unit", String(3), nullable=False),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("messaging_service_sid", String(34)),
+    Column("application_sid", String(34)),
+    Column("status_callback", Text),
+    Column("validity_period", Integer, nullable=False),
+    #: Create parameters Loft stores but that do not change delivery (Attempt, ProvideFeedback, …).
+    Column("options", JSON, nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+    _stamp("date_sent", nullable=True),
+    Index("ix_messages_account_seq", "account_sid", "seq"),
+    Index("ix_messages_account_to_seq", "account_sid", "to_addr", "seq"),
+    Index("ix_messages_account_from_seq", "account_sid", "from_addr", "seq"),
+)
+
+message_media = Table(
+    "message_media",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("message_sid", String(34), ForeignKey("messages.sid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("content_type", String(128), nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+message_feedback = Table(
+    "message_feedback",
+    metadata,
+    Column("message_sid", String(34), ForeignKey("messages.sid", ondelete="CASCADE"), primary_key=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+#: Work that must follow a committed write, recorded in the same transaction (the transactional outbox).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    _stamp("available_at"),
+    _stamp("claimed_until", nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    _stamp("date_created"),
+    Index("ix_outbox_available_at", "available_at"),
+)

@@ -1,0 +1,84 @@
+"""Loft's one error tree. Services raise these; ``loft.kit.render`` turns them into Twilio's error bodies.
+
+::
+
+    LoftError
+    ├── ConfigurationError                  bad settings or key material; stops the process
+    └── TwilioApiError(code, message, status)   answered to the client as Twilio's error body
+        ├── Unauthenticated                 20003, 401: no or wrong credentials
+        ├── PermissionDenied                20003, 403: credentials valid, account out of their reach
+        ├── NotFound                        20404, 404
+        ├── MethodNotAllowed                20004, 405
+        ├── InvalidParameter                a 21xxx/35xxx code with 400 (most validation)
+        └── NotImplementedByLoft            a Twilio parameter or value whose behaviour Loft lacks (400)
+"""
+
+from __future__ import annotations
+
+
+class LoftError(Exception):
+    """Base of every error Loft raises on purpose."""
+
+
+class ConfigurationError(LoftError):
+    pass
+
+
+class TwilioApiError(LoftError):
+    def __init__(self, code: int, message: str, status: int = 400, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.detail = detail
+
+    @property
+    def more_info(self) -> str:
+        return f"https://www.twilio.com/docs/errors/{self.code}"
+
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "code": self.code,
+            "message": self.message,
+            "more_info": self.more_info,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        return body
+
+
+class Unauthenticated(TwilioApiError):
+    def __init__(self) -> None:
+        super().__init__(20003, "Authenticate", 401, detail="Your AccountSid or AuthToken was incorrect.")
+
+
+class PermissionDenied(TwilioApiError):
+    def __init__(self, message: str = "Permission Denied") -> None:
+        super().__init__(20003, message, 403)
+
+
+class NotFound(TwilioApiError):
+    def __init__(self, path: str) -> None:
+        super().__init__(20404, f"The requested resource {path} was not found", 404)
+
+
+class MethodNotAllowed(TwilioApiError):
+    def __init__(self, method: str) -> None:
+        super().__init__(20004, f"Method not allowed: {method}", 405)
+
+
+class InvalidParameter(TwilioApiError):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message, 400)
+
+
+class NotImplementedByLoft(TwilioApiError):
+    """Twilio would act on this parameter; Loft does not yet, and says so rather than ignore it."""
+
+    def __init__(self, parameter: str, what: str) -> None:
+        super().__init__(
+            20001,
+            f"The '{parameter}' parameter is not supported by Loft yet: {what}",
+            400,
+        )

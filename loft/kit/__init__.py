@@ -1,0 +1,1 @@
+"""Shared plumbing: SIDs, dates, phone numbers, segments, paging and Twilio's JSON/XML rendering."""

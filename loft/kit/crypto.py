@@ -1,0 +1,55 @@
+"""Secrets at rest: Fernet (AES-128-CBC + HMAC-SHA256) with one key per installation.
+
+The key comes from ``LOFT_SECRET_KEY`` or from ``<data_dir>/secret.key``, created (mode 0600) on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from loft.errors import ConfigurationError
+
+
+class SecretBox:
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError("the secret key is not a valid Fernet key (32 url-safe base64 bytes)") from exc
+
+    @classmethod
+    def load(cls, *, key: str | None, data_dir: Path) -> SecretBox:
+        if key:
+            return cls(key.encode())
+        path = data_dir / "secret.key"
+        if path.exists():
+            return cls(path.read_bytes().strip())
+        data_dir.mkdir(parents=True, exist_ok=True)
+        new_key = Fernet.generate_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(new_key)
+        return cls(new_key)
+
+    def seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigurationError("a stored secret cannot be decrypted: is this the right secret key?") from exc
+
+
+def digest(secret: str) -> str:
+    """A one-way hash for secrets that are only ever compared (API key secrets)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

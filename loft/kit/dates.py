@@ -1,0 +1,86 @@
+"""Dates the way the 2010-04-01 API writes and reads them.
+
+Twilio writes RFC 2822 dates in GMT with a ``+0000`` offset (``Thu, 30 Jul 2015 20:12:31 +0000``); the SDKs
+ignore the offset, so anything else would be read wrongly. List filters arrive as ``YYYY-MM-DD`` or as the
+``YYYY-MM-DDTHH:MM:SSZ`` that twilio-python's ``serialize.iso8601_datetime`` sends.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc2822(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    moment = as_utc(moment)
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} +0000"
+    )
+
+
+def iso8601(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Datetimes read back from SQLite are naive; they were stored as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class DateFilter:
+    """A ``DateSent`` filter value: a whole day (``YYYY-MM-DD``) or an instant (``…THH:MM:SSZ``)."""
+
+    __slots__ = ("start", "whole_day")
+
+    def __init__(self, start: datetime, whole_day: bool) -> None:
+        self.start = start
+        self.whole_day = whole_day
+
+    @property
+    def end(self) -> datetime:
+        """The first instant after the value: the next midnight for a day, the next second otherwise."""
+        return self.start + (timedelta(days=1) if self.whole_day else timedelta(seconds=1))
+
+
+def parse_filter(text: str) -> DateFilter | None:
+    """Parse a list filter date; ``None`` when it is neither form."""
+    text = text.strip()
+    day = _DAY.match(text)
+    try:
+        if day:
+            y, m, d = (int(g) for g in day.groups())
+            return DateFilter(datetime(y, m, d, tzinfo=UTC), whole_day=True)
+        instant = _INSTANT.match(text)
+        if instant:
+            y, mo, d, h, mi, s = (int(g) for g in instant.groups()[:6])
+            moment = datetime(y, mo, d, h, mi, s, tzinfo=UTC)
+            offset = instant.group(7)
+            if offset and offset != "Z":
+                sign = 1 if offset[0] == "+" else -1
+                digits = offset[1:].replace(":", "")
+                moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            return DateFilter(moment, whole_day=False)
+    except ValueError:
+        return None
+    return None
+
+
+def parse_day(text: str) -> date | None:
+    parsed = parse_filter(text)
+    return parsed.start.date() if parsed else None

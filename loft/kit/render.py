@@ -1,0 +1,115 @@
+"""Twilio's two wire formats for the 2010-04-01 API: JSON (``.json``) and the older XML (``.xml`` or no suffix).
+
+Every endpoint hands a plain ``dict`` (the JSON form, Twilio's field names) to :func:`resource` or
+:func:`page`; the XML twin is derived from it here, once: ``snake_case`` keys become ``PascalCase`` elements,
+``None`` an empty element, booleans ``true``/``false``, nested dicts nested elements, and list envelopes carry
+their paging fields as attributes, e.g.
+``<TwilioResponse><Messages page="0" pagesize="50" …><Message><Sid>SM…</Sid>…</Message></Messages></TwilioResponse>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+from xml.sax.saxutils import escape, quoteattr
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from loft.errors import TwilioApiError
+
+Format = Literal["json", "xml"]
+FORMAT_KEY = "loft.format"
+PATH_KEY = "loft.path"
+
+_ACRONYMS = {"sms": "SMS", "mms": "MMS", "uri": "Uri", "uris": "Uris", "sid": "Sid", "api": "Api"}
+_PAGING_KEYS = ("first_page_uri", "end", "previous_page_uri", "uri", "page_size", "start", "next_page_uri", "page")
+
+
+def format_of(request: Request) -> Format:
+    fmt: Format = request.scope.get(FORMAT_KEY, "json")
+    return fmt
+
+
+def requested_path(request: Request) -> str:
+    """The path as the client wrote it, suffix included (``request.url.path`` has lost the suffix)."""
+    path: str = request.scope.get(PATH_KEY, request.url.path)
+    return path
+
+
+def resource(request: Request, data: Mapping[str, Any], *, xml_tag: str, status: int = 200) -> Response:
+    if format_of(request) == "xml":
+        return _xml_response(f"<{xml_tag}>{_fields(data)}</{xml_tag}>", status)
+    return json_response(data, status)
+
+
+def page(
+    request: Request, envelope: Mapping[str, Any], *, key: str, xml_list_tag: str, xml_item_tag: str
+) -> Response:
+    if format_of(request) == "json":
+        return json_response(envelope, 200)
+    attributes = "".join(
+        f" {name.replace('_', '')}={quoteattr(_xml_uri(_text(envelope.get(name))))}" for name in _PAGING_KEYS
+    )
+    items = "".join(f"<{xml_item_tag}>{_fields(item)}</{xml_item_tag}>" for item in envelope[key])
+    return _xml_response(f"<{xml_list_tag}{attributes}>{items}</{xml_list_tag}>", 200)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def error(fmt: Format, exc: TwilioApiError) -> Response:
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if exc.status == 401 else None
+    if fmt == "xml":
+        body = (
+            f"<RestException><Code>{exc.code}</Code><Message>{escape(exc.message)}</Message>"
+            f"<MoreInfo>{escape(exc.more_info)}</MoreInfo><Status>{exc.status}</Status></RestException>"
+        )
+        return _xml_response(body, exc.status, headers)
+    return json_response(exc.body(), exc.status, headers)
+
+
+def json_response(data: Any, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json; charset=utf-8")
+
+
+def _xml_response(inner: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    document = f'<?xml version="1.0" encoding="UTF-8"?>\n<TwilioResponse>{inner}</TwilioResponse>'
+    return Response(document.encode(), status, headers, media_type="application/xml; charset=utf-8")
+
+
+def _element_name(key: str) -> str:
+    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in key.split("_"))
+
+
+def _fields(data: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in data.items():
+        tag = _element_name(key)
+        if isinstance(value, Mapping):
+            parts.append(f"<{tag}>{_fields(value)}</{tag}>")
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            parts.append(f"<{tag}>{''.join(f'<{tag[:-1] or tag}>{escape(_text(v))}</{tag[:-1] or tag}>' for v in value)}</{tag}>")
+        elif value is None:
+            parts.append(f"<{tag}/>")
+        else:
+            text = _text(value)
+            parts.append(f"<{tag}>{escape(_xml_uri(text) if key.endswith(('uri', 'uris')) or key in {'media', 'feedback'} else text)}</{tag}>")
+    return "".join(parts)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _xml_uri(text: str) -> str:
+    """Twilio's XML documents name the suffix-less (XML) form of each resource."""
+    return text.replace(".json", "")

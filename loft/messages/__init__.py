@@ -1,0 +1,1 @@
+"""Messages: the Twilio Messages resource, its Media and Feedback subresources."""

@@ -1,0 +1,133 @@
+"""``/2010-04-01/Accounts/{AccountSid}/Messages`` with its ``Media`` and ``Feedback`` subresources."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from loft import context
+from loft.accounts import auth
+from loft.kit import forms, paging, render
+from loft.messages import service
+
+_BASE = "/2010-04-01/Accounts/{account_sid}/Messages"
+_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+
+
+async def create_message(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        row = await service.create(conn, account, form, loft.settings)
+    return render.resource(request, service.render(row), xml_tag="Message", status=201)
+
+
+async def list_messages(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    query = request.query_params
+    page_request = paging.parse(query)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        rows, more = await service.page(conn, account, query, page_request)
+    envelope = paging.envelope(
+        key="messages",
+        records=[service.render(row) for row in rows],
+        path=f"/2010-04-01/Accounts/{account.sid}/Messages.json",
+        filters=[(name, query[name]) for name in _FILTERS if name in query],
+        request=page_request,
+        has_next=more,
+    )
+    return render.page(request, envelope, key="messages", xml_list_tag="Messages", xml_item_tag="Message")
+
+
+async def fetch_message(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        row = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
+    return render.resource(request, service.render(row), xml_tag="Message")
+
+
+async def update_message(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        row = await service.redact_or_cancel(
+            conn, account, request.path_params["sid"], form, path=render.requested_path(request)
+        )
+    return render.resource(request, service.render(row), xml_tag="Message")
+
+
+async def delete_message(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        await service.remove(conn, account, request.path_params["sid"], path=render.requested_path(request))
+    return render.no_content()
+
+
+async def list_media(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    query = request.query_params
+    page_request = paging.parse(query)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        message = await service.get(conn, account, request.path_params["message_sid"],
+                                    path=render.requested_path(request))
+        rows, more = await service.media_page(conn, message, query, page_request)
+    envelope = paging.envelope(
+        key="media_list",
+        records=[service.render_media(row) for row in rows],
+        path=f"/2010-04-01/Accounts/{account.sid}/Messages/{message.sid}/Media.json",
+        filters=[(name, query[name]) for name in ("DateCreated", "DateCreated<", "DateCreated>") if name in query],
+        request=page_request,
+        has_next=more,
+    )
+    return render.page(request, envelope, key="media_list", xml_list_tag="MediaList", xml_item_tag="Media")
+
+
+async def fetch_media(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    path = render.requested_path(request)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        message = await service.get(conn, account, request.path_params["message_sid"], path=path)
+        row = await service.media_item(conn, message, request.path_params["sid"], path=path)
+    return render.resource(request, service.render_media(row), xml_tag="Media")
+
+
+async def delete_media(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    path = render.requested_path(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        message = await service.get(conn, account, request.path_params["message_sid"], path=path)
+        await service.remove_media(conn, message, request.path_params["sid"], path=path)
+    return render.no_content()
+
+
+async def create_feedback(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        message = await service.get(conn, account, request.path_params["message_sid"],
+                                    path=render.requested_path(request))
+        row = await service.give_feedback(conn, message, form)
+    return render.resource(request, service.render_feedback(row), xml_tag="Feedback")
+
+
+routes = [
+    Route(_BASE, list_messages, methods=["GET"]),
+    Route(_BASE, create_message, methods=["POST"]),
+    Route(_BASE + "/{sid}", fetch_message, methods=["GET"]),
+    Route(_BASE + "/{sid}", update_message, methods=["POST"]),
+    Route(_BASE + "/{sid}", delete_message, methods=["DELETE"]),
+    Route(_BASE + "/{message_sid}/Media", list_media, methods=["GET"]),
+    Route(_BASE + "/{message_sid}/Media/{sid}", fetch_media, methods=["GET"]),
+    Route(_BASE + "/{message_sid}/Media/{sid}", delete_media, methods=["DELETE"]),
+    Route(_BASE + "/{message_sid}/Feedback", create_feedback, methods=["POST"]),
+]

@@ -1,0 +1,444 @@
+"""Messages: validate and store a send (with its outbox row, in one transaction), read, redact, delete.
+
+Validation follows Twilio's order and codes (reference/twilio-messaging-facts.md section 6), including the
+magic test numbers of Twilio's test credentials, so suites written against Twilio pass unchanged.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import MultiDict
+
+from loft.accounts.service import API_VERSION, Account
+from loft.config import Settings
+from loft.db import pages
+from loft.db.tables import message_feedback, message_media, messages, outbox
+from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
+from loft.kit import dates, forms, paging, phone, segments, sids, urls
+from loft.messages import pricing
+from loft.numbers import service as numbers
+
+MAX_BODY = 1600
+MAX_MEDIA = 10
+DEFAULT_VALIDITY = 36000
+#: Not yet final: such a message cannot be deleted or redacted.
+IN_FLIGHT = frozenset({"queued", "sending", "accepted", "scheduled", "receiving"})
+#: Statuses in which Twilio has billed the message and shows its price.
+BILLED = frozenset({"sent", "delivered", "undelivered", "received", "read"})
+#: Loft's error code for acting on a message that is still in flight (Twilio documents no number for it).
+STILL_IN_FLIGHT = 20009
+
+#: Twilio's magic test numbers (twilio.com/docs/iam/test-credentials).
+MAGIC_TO = {
+    "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
+    "+15005550002": (21612, "The 'To' phone number: +15005550002, is not currently reachable via SMS."),
+    "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number +15005550009 is not a valid mobile number"),
+}
+MAGIC_FROM = {
+    "+15005550001": (21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."),
+    "+15005550007": (21606, "The From phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account."),
+    "+15005550008": (21611, "This 'From' number has exceeded the maximum number of queued messages"),
+}
+MAGIC_VALID_FROM = "+15005550006"
+_CHANNELS = ("whatsapp:", "messenger:", "rcs:", "fbm:", "line:", "kakao:", "viber:")
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A validated send, ready to store."""
+
+    to: str
+    from_: str
+    body: str
+    media_urls: list[str]
+    mms: bool
+    status_callback: str | None
+    application_sid: str | None
+    validity_period: int
+    options: dict[str, Any]
+
+
+def validate(form: MultiDict) -> NewMessage:
+    """Check a create form the way Twilio does; the first problem found is raised as Twilio's error."""
+    to_raw = (form.get("To") or "").strip()
+    if not to_raw:
+        raise InvalidParameter(21604, "A 'To' phone number is required.")
+    from_raw = (form.get("From") or "").strip()
+    service_sid = (form.get("MessagingServiceSid") or "").strip()
+    if not from_raw and not service_sid:
+        raise InvalidParameter(21603, "A 'From' phone number is required.")
+    if service_sid:
+        if not sids.is_sid(service_sid, "MG"):
+            raise InvalidParameter(21705, f"The Messaging Service Sid {service_sid} is invalid.")
+        raise NotImplementedByLoft("MessagingServiceSid", "Messaging Services are not implemented yet; send with 'From'")
+    if form.get("ContentSid"):
+        raise NotImplementedByLoft("ContentSid", "Content templates are not implemented yet; send a 'Body'")
+    if form.get("ContentVariables"):
+        raise InvalidParameter(21654, "ContentVariables were given without a ContentSid.")
+    if form.get("FallbackFrom"):
+        raise NotImplementedByLoft("FallbackFrom", "RCS fallback needs a Messaging Service with an RCS sender")
+    if form.get("ScheduleType") or form.get("SendAt"):
+        raise InvalidParameter(35118, "MessagingServiceSid is required to schedule a message")
+    if forms.boolean(form, "ShortenUrls"):
+        raise NotImplementedByLoft("ShortenUrls", "link shortening needs a Messaging Service")
+
+    body = form.get("Body") or ""
+    if forms.boolean(form, "SmartEncoded"):
+        # Twilio swaps look-alikes only when that makes the whole body GSM-7 (fewer, cheaper segments).
+        encoded = segments.smart_encode(body)
+        body = encoded if segments.is_gsm7(encoded) else body
+    media_urls = [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
+    if not body and not media_urls:
+        raise InvalidParameter(21602, "Message body is required.")
+    if len(body.encode("utf-16-le")) // 2 > MAX_BODY:
+        raise InvalidParameter(21617, "The concatenated message body exceeds the 1600 character limit.")
+    if len(media_urls) > MAX_MEDIA:
+        raise InvalidParameter(21623, f"Too many media urls: {len(media_urls)}, the limit is {MAX_MEDIA}.")
+    bad_media = [url for url in media_urls if not urls.is_callback_url(url)]
+    if bad_media:
+        raise InvalidParameter(21620, f"Media urls: {', '.join(bad_media)} are invalid. Please use only valid http and https urls")
+
+    to = _recipient(to_raw)
+    _check_sender_shape(from_raw, to)
+    status_callback = urls.optional(form.get("StatusCallback") or "", "StatusCallback", code=21609)
+    application_sid = (form.get("ApplicationSid") or "").strip() or None
+    if application_sid and not sids.is_sid(application_sid, "AP"):
+        raise InvalidParameter(20001, f"ApplicationSid '{application_sid}' is not a valid Application SID")
+    validity = forms.integer(form, "ValidityPeriod", low=1, high=DEFAULT_VALIDITY) or DEFAULT_VALIDITY
+    options = _stored_options(form)
+    return NewMessage(
+        to=to,
+        from_=phone.e164(from_raw) or from_raw,
+        body=body,
+        media_urls=media_urls,
+        mms=bool(media_urls) or bool(options.get("send_as_mms")),
+        status_callback=status_callback,
+        application_sid=application_sid,
+        validity_period=validity,
+        options=options,
+    )
+
+
+async def create(conn: AsyncConnection, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
+    new = validate(form)
+    if new.from_ != MAGIC_VALID_FROM and new.from_.startswith("+"):
+        owned = await numbers.find_owned(conn, account.sid, new.from_)
+        if owned is None or not owned.capability_sms:
+            raise InvalidParameter(
+                21606,
+                f"The From phone number {new.from_} is not a valid, SMS-capable inbound phone number or short code for your account.",
+            )
+    elif phone.is_short_code(new.from_):
+        raise InvalidParameter(21606, f"The From short code {new.from_} is not a short code of your account.")
+    count = 1 if new.mms else segments.count(new.body)
+    moment = dates.now()
+    sid = sids.new("MM" if new.mms else "SM")
+    await conn.execute(
+        insert(messages).values(
+            sid=sid,
+            account_sid=account.sid,
+            direction="outbound-api",
+            from_addr=new.from_,
+            to_addr=new.to,
+            body=new.body,
+            status="queued",
+            num_segments=count,
+            num_media=len(new.media_urls),
+            price_quote=pricing.quote(settings.sms_prices, new.to, segments=count, mms=new.mms,
+                                      mms_prices=settings.mms_prices),
+            price_unit=settings.price_unit,
+            status_callback=new.status_callback,
+            application_sid=new.application_sid,
+            validity_period=new.validity_period,
+            options=new.options,
+            date_created=moment,
+            date_updated=moment,
+        )
+    )
+    if new.media_urls:
+        await conn.execute(
+            insert(message_media),
+            [
+                {
+                    "sid": sids.new("ME"),
+                    "message_sid": sid,
+                    "account_sid": account.sid,
+                    "position": position,
+                    "url": url,
+                    "content_type": mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream",
+                    "date_created": moment,
+                    "date_updated": moment,
+                }
+                for position, url in enumerate(new.media_urls)
+            ],
+        )
+    await conn.execute(
+        insert(outbox).values(kind="deliver", subject_sid=sid, account_sid=account.sid, available_at=moment,
+                              attempts=0, date_created=moment)
+    )
+    return await get(conn, account, sid, path="")
+
+
+async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> Row[Any]:
+    row = (
+        await conn.execute(select(messages).where(messages.c.sid == sid, messages.c.account_sid == account.sid))
+    ).first()
+    if row is None:
+        raise NotFound(path)
+    return row
+
+
+async def page(conn: AsyncConnection, account: Account, query: Mapping[str, str],
+               request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
+    where = [messages.c.account_sid == account.sid]
+    for parameter, column in (("To", messages.c.to_addr), ("From", messages.c.from_addr)):
+        value = query.get(parameter)
+        if value:
+            where.append(column == (phone.e164(value) or value.strip()))
+    sent = func.coalesce(messages.c.date_sent, messages.c.date_created)
+    for parameter in ("DateSent", "DateSent<", "DateSent>"):
+        value = query.get(parameter)
+        if value is None:
+            continue
+        when = dates.parse_filter(value)
+        if when is None:
+            raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
+        if parameter == "DateSent":
+            where += [sent >= when.start, sent < when.end]
+        elif parameter == "DateSent<":
+            where.append(sent < when.end)
+        else:
+            where.append(sent >= when.start)
+    return await pages.fetch(conn, messages, where=where, order=("seq",), descending=True, request=request)
+
+
+async def redact_or_cancel(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+    row = await get(conn, account, sid, path=path)
+    values: dict[str, Any] = {}
+    status = form.get("Status")
+    if status is not None:
+        if status != "canceled":
+            raise InvalidParameter(20001, f"Status can only be updated to 'canceled', not '{status}'")
+        if row.status != "scheduled":
+            raise InvalidParameter(STILL_IN_FLIGHT if row.status in IN_FLIGHT else 20001,
+                                   f"Message {sid} cannot be canceled: only a scheduled message can be, and its status is {row.status}")
+        values["status"] = "canceled"
+    if "Body" in form:
+        if form["Body"] != "":
+            raise InvalidParameter(20001, "Body can only be updated to an empty string, which redacts the message")
+        if row.status in IN_FLIGHT and "status" not in values:
+            raise InvalidParameter(STILL_IN_FLIGHT, f"Message {sid} cannot be redacted while it is {row.status}")
+        values["body"] = ""
+    if values:
+        values["date_updated"] = dates.now()
+        await conn.execute(update(messages).where(messages.c.sid == sid).values(**values))
+    return await get(conn, account, sid, path=path)
+
+
+async def remove(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> None:
+    row = await get(conn, account, sid, path=path)
+    if row.status in IN_FLIGHT:
+        raise InvalidParameter(STILL_IN_FLIGHT, f"Message {sid} cannot be deleted while it is {row.status}")
+    await conn.execute(delete(message_media).where(message_media.c.message_sid == sid))
+    await conn.execute(delete(message_feedback).where(message_feedback.c.message_sid == sid))
+    await conn.execute(delete(messages).where(messages.c.sid == sid))
+
+
+def render(row: Row[Any]) -> dict[str, Any]:
+    r = row._mapping
+    base = f"/{API_VERSION}/Accounts/{r['account_sid']}/Messages/{r['sid']}"
+    subresources = {"media": f"{base}/Media.json"}
+    if r["options"].get("provide_feedback"):
+        subresources["feedback"] = f"{base}/Feedback.json"
+    return {
+        "account_sid": r["account_sid"],
+        "api_version": API_VERSION,
+        "body": r["body"],
+        "date_created": dates.rfc2822(r["date_created"]),
+        "date_sent": dates.rfc2822(r["date_sent"]),
+        "date_updated": dates.rfc2822(r["date_updated"]),
+        "direction": r["direction"],
+        "error_code": r["error_code"],
+        "error_message": r["error_message"],
+        "from": r["from_addr"],
+        "messaging_service_sid": r["messaging_service_sid"],
+        "num_media": str(r["num_media"]),
+        "num_segments": str(r["num_segments"]),
+        "price": r["price_quote"] if r["status"] in BILLED else None,
+        "price_unit": r["price_unit"],
+        "sid": r["sid"],
+        "status": r["status"],
+        "subresource_uris": subresources,
+        "to": r["to_addr"],
+        "uri": f"{base}.json",
+    }
+
+
+# Media ---------------------------------------------------------------------------------------------------
+
+
+async def media_page(conn: AsyncConnection, message: Row[Any], query: Mapping[str, str],
+                     request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
+    where = [message_media.c.message_sid == message.sid]
+    for parameter in ("DateCreated", "DateCreated<", "DateCreated>"):
+        value = query.get(parameter)
+        if value is None:
+            continue
+        when = dates.parse_filter(value)
+        if when is None:
+            raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
+        column = message_media.c.date_created
+        if parameter == "DateCreated":
+            where += [column >= when.start, column < when.end]
+        elif parameter == "DateCreated<":
+            where.append(column < when.end)
+        else:
+            where.append(column >= when.start)
+    return await pages.fetch(conn, message_media, where=where, order=("position",), descending=False,
+                             request=request)
+
+
+async def media_item(conn: AsyncConnection, message: Row[Any], sid: str, *, path: str) -> Row[Any]:
+    row = (
+        await conn.execute(
+            select(message_media).where(message_media.c.sid == sid, message_media.c.message_sid == message.sid)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(path)
+    return row
+
+
+async def remove_media(conn: AsyncConnection, message: Row[Any], sid: str, *, path: str) -> None:
+    await media_item(conn, message, sid, path=path)
+    await conn.execute(delete(message_media).where(message_media.c.sid == sid))
+
+
+def render_media(row: Row[Any]) -> dict[str, Any]:
+    r = row._mapping
+    return {
+        "account_sid": r["account_sid"],
+        "content_type": r["content_type"],
+        "date_created": dates.rfc2822(r["date_created"]),
+        "date_updated": dates.rfc2822(r["date_updated"]),
+        "parent_sid": r["message_sid"],
+        "sid": r["sid"],
+        "uri": f"/{API_VERSION}/Accounts/{r['account_sid']}/Messages/{r['message_sid']}/Media/{r['sid']}.json",
+    }
+
+
+# Feedback ------------------------------------------------------------------------------------------------
+
+
+async def give_feedback(conn: AsyncConnection, message: Row[Any], form: MultiDict) -> Row[Any]:
+    outcome = forms.choice(form, "Outcome", ("confirmed", "unconfirmed"), default="confirmed")
+    moment = dates.now()
+    existing = (
+        await conn.execute(select(message_feedback).where(message_feedback.c.message_sid == message.sid))
+    ).first()
+    if existing is None:
+        await conn.execute(
+            insert(message_feedback).values(message_sid=message.sid, account_sid=message.account_sid,
+                                            outcome=outcome, date_created=moment, date_updated=moment)
+        )
+    else:
+        await conn.execute(
+            update(message_feedback)
+            .where(message_feedback.c.message_sid == message.sid)
+            .values(outcome=outcome, date_updated=moment)
+        )
+    row = (
+        await conn.execute(select(message_feedback).where(message_feedback.c.message_sid == message.sid))
+    ).one()
+    return row
+
+
+def render_feedback(row: Row[Any]) -> dict[str, Any]:
+    r = row._mapping
+    return {
+        "account_sid": r["account_sid"],
+        "message_sid": r["message_sid"],
+        "outcome": r["outcome"],
+        "date_created": dates.rfc2822(r["date_created"]),
+        "date_updated": dates.rfc2822(r["date_updated"]),
+        "uri": f"/{API_VERSION}/Accounts/{r['account_sid']}/Messages/{r['message_sid']}/Feedback.json",
+    }
+
+
+# Validation helpers --------------------------------------------------------------------------------------
+
+
+def _recipient(text: str) -> str:
+    if text.lower().startswith(_CHANNELS):
+        raise NotImplementedByLoft("To", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
+    if text in MAGIC_TO:
+        code, message = MAGIC_TO[text]
+        raise InvalidParameter(code, message)
+    number = phone.e164(text)
+    if number is None:
+        raise InvalidParameter(21211, f"The 'To' number {text} is not a valid phone number.")
+    return number
+
+
+def _check_sender_shape(text: str, to: str) -> None:
+    """Everything about ``From`` that needs no database: magic numbers, format, To == From."""
+    if text.lower().startswith(_CHANNELS):
+        raise NotImplementedByLoft("From", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
+    if text in MAGIC_FROM:
+        code, message = MAGIC_FROM[text]
+        raise InvalidParameter(code, message)
+    number = phone.e164(text) if text.startswith("+") else None
+    if number is not None:
+        if number == to:
+            raise InvalidParameter(21266, f"'To' and 'From' number cannot be the same: {to}")
+        return
+    if phone.is_short_code(text):
+        return
+    if phone.is_alphanumeric_sender(text):
+        if phone.country_code(to) == 1:
+            raise InvalidParameter(
+                21612,
+                f"The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {text} via SMS.",
+            )
+        return
+    raise InvalidParameter(21212, f"The 'From' number {text} is not a valid phone number, shortcode, or alphanumeric sender ID.")
+
+
+def _stored_options(form: MultiDict) -> dict[str, Any]:
+    """Parameters that are validated and kept with the message (Twilio accepts them; they change no delivery)."""
+    options: dict[str, Any] = {}
+    if form.get("MaxPrice"):
+        try:
+            float(form["MaxPrice"])
+        except ValueError:
+            raise InvalidParameter(20001, f"MaxPrice must be a number, not '{form['MaxPrice']}'") from None
+        # Obsolete at Twilio since 2024-06-03: accepted, without effect.
+    for parameter, key in (("ProvideFeedback", "provide_feedback"), ("ForceDelivery", "force_delivery"),
+                           ("SendAsMms", "send_as_mms"), ("SmartEncoded", "smart_encoded")):
+        value = forms.boolean(form, parameter)
+        if value is not None:
+            options[key] = value
+    attempt = forms.integer(form, "Attempt", low=1, high=1_000_000)
+    if attempt is not None:
+        options["attempt"] = attempt
+    if forms.choice(form, "ContentRetention", ("retain", "discard")) == "discard":
+        raise NotImplementedByLoft("ContentRetention", "'discard' is not implemented yet; bodies are retained")
+    if forms.choice(form, "AddressRetention", ("retain", "obfuscate")) == "obfuscate":
+        raise NotImplementedByLoft("AddressRetention", "'obfuscate' is not implemented yet; addresses are retained")
+    if forms.choice(form, "TrafficType", ("free",)) is not None:
+        raise NotImplementedByLoft("TrafficType", "free traffic (WhatsApp) is not implemented yet")
+    risk = forms.choice(form, "RiskCheck", ("enable", "disable"))
+    if risk is not None:
+        options["risk_check"] = risk
+    actions = [value for value in form.getlist("PersistentAction") if value]
+    if actions:
+        options["persistent_action"] = actions
+    return options

@@ -1,0 +1,231 @@
+"""IncomingPhoneNumbers: buying (creating), configuring, listing and releasing an account's numbers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import MultiDict
+
+from loft.accounts.service import API_VERSION, Account
+from loft.db import pages
+from loft.db.tables import incoming_phone_numbers as numbers
+from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
+from loft.kit import dates, forms, paging, phone, sids, urls
+from loft.numbers import catalogue
+
+#: Twilio's magic test numbers for buying: +15005550000 is never available, +15005550001 is invalid.
+_UNAVAILABLE = "+15005550000"
+_INVALID = "+15005550001"
+_EMPTY_AREA_CODE = "533"
+_AREA_CODE = re.compile(r"^[2-9]\d{2}$")
+
+#: Form parameter → column, for the plain string settings.
+_URLS = {"SmsUrl": "sms_url", "SmsFallbackUrl": "sms_fallback_url", "StatusCallback": "status_callback",
+         "VoiceUrl": "voice_url", "VoiceFallbackUrl": "voice_fallback_url"}
+_METHODS = {"SmsMethod": "sms_method", "SmsFallbackMethod": "sms_fallback_method",
+            "StatusCallbackMethod": "status_callback_method", "VoiceMethod": "voice_method",
+            "VoiceFallbackMethod": "voice_fallback_method"}
+_SIDS = {"SmsApplicationSid": ("sms_application_sid", "AP"), "VoiceApplicationSid": ("voice_application_sid", "AP"),
+         "TrunkSid": ("trunk_sid", "TK"), "IdentitySid": ("identity_sid", "RI"), "AddressSid": ("address_sid", "AD"),
+         "EmergencyAddressSid": ("emergency_address_sid", "AD"), "BundleSid": ("bundle_sid", "BU")}
+
+
+def settings_from(form: MultiDict) -> dict[str, Any]:
+    """The configurable fields present in a create or update form, validated, as column values."""
+    values: dict[str, Any] = {}
+    if "FriendlyName" in form:
+        name = form["FriendlyName"]
+        if len(name) > 64:
+            raise InvalidParameter(20001, "FriendlyName must be at most 64 characters long")
+        values["friendly_name"] = name
+    for parameter, column in _URLS.items():
+        if parameter in form:
+            values[column] = urls.optional(form[parameter], parameter)
+    for parameter, column in _METHODS.items():
+        if parameter in form:
+            values[column] = forms.method(form, parameter)
+    for parameter, (column, prefix) in _SIDS.items():
+        if parameter in form:
+            value = form[parameter].strip()
+            if value and not sids.is_sid(value, prefix):
+                raise InvalidParameter(20001, f"{parameter} '{value}' is not a valid {prefix} SID")
+            values[column] = value or None
+    if "VoiceCallerIdLookup" in form:
+        values["voice_caller_id_lookup"] = forms.boolean(form, "VoiceCallerIdLookup")
+    if "VoiceReceiveMode" in form:
+        values["voice_receive_mode"] = forms.choice(form, "VoiceReceiveMode", ("voice", "fax"))
+    if "EmergencyStatus" in form:
+        values["emergency_status"] = forms.choice(form, "EmergencyStatus", ("Active", "Inactive"))
+    version = form.get("ApiVersion")
+    if version not in (None, "", API_VERSION):
+        raise NotImplementedByLoft("ApiVersion", f"Loft speaks only {API_VERSION}")
+    return values
+
+
+async def buy(conn: AsyncConnection, account: Account, form: MultiDict) -> Row[Any]:
+    settings = settings_from(form)
+    wanted = form.get("PhoneNumber")
+    area_code = form.get("AreaCode")
+    if wanted:
+        number = _purchasable(wanted)
+        if await _owner(conn, number) is not None:
+            raise InvalidParameter(21422, f"PhoneNumber {number} is not available")
+    elif area_code:
+        number = await _pick_in_area_code(conn, area_code.strip(), seed=account.sid)
+    else:
+        raise InvalidParameter(20001, "A 'PhoneNumber' or an 'AreaCode' is required to buy a number")
+    capabilities = phone.capabilities(number)
+    moment = dates.now()
+    values: dict[str, Any] = {
+        "sid": sids.new("PN"),
+        "account_sid": account.sid,
+        "phone_number": number,
+        "friendly_name": phone.friendly(number),
+        "number_type": phone.number_type(number),
+        "origin": "twilio",
+        "capability_voice": capabilities.voice,
+        "capability_sms": capabilities.sms,
+        "capability_mms": capabilities.mms,
+        "capability_fax": capabilities.fax,
+        "sms_method": "POST",
+        "sms_fallback_method": "POST",
+        "status_callback_method": "POST",
+        "voice_method": "POST",
+        "voice_fallback_method": "POST",
+        "voice_caller_id_lookup": False,
+        "voice_receive_mode": "voice",
+        "address_requirements": "none",
+        "emergency_status": "Inactive",
+        "emergency_address_status": "unregistered",
+        "date_created": moment,
+        "date_updated": moment,
+        **settings,
+    }
+    await conn.execute(numbers.insert().values(**values))
+    return await get(conn, account, values["sid"], path="")
+
+
+async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> Row[Any]:
+    row = (
+        await conn.execute(select(numbers).where(numbers.c.sid == sid, numbers.c.account_sid == account.sid))
+    ).first()
+    if row is None:
+        raise NotFound(path)
+    return row
+
+
+async def find_owned(conn: AsyncConnection, account_sid: str, phone_number: str) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(numbers).where(numbers.c.phone_number == phone_number, numbers.c.account_sid == account_sid)
+        )
+    ).first()
+
+
+async def configure(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+    await get(conn, account, sid, path=path)
+    if form.get("AccountSid") not in (None, "", account.sid):
+        raise NotImplementedByLoft("AccountSid", "moving a number to another account comes with subaccount support")
+    values = settings_from(form)
+    if values:
+        values["date_updated"] = dates.now()
+        await conn.execute(update(numbers).where(numbers.c.sid == sid).values(**values))
+    return await get(conn, account, sid, path=path)
+
+
+async def release(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> None:
+    await get(conn, account, sid, path=path)
+    await conn.execute(delete(numbers).where(numbers.c.sid == sid))
+
+
+async def page(conn: AsyncConnection, account: Account, query: Any, request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
+    where = [numbers.c.account_sid == account.sid]
+    if query.get("PhoneNumber"):
+        # Twilio matches the digits given anywhere in the number ("+1415", "867").
+        digits = "".join(ch for ch in query["PhoneNumber"] if ch.isdigit() or ch == "*")
+        pattern = digits.replace("*", "_")
+        where.append(numbers.c.phone_number.like(f"%{pattern}%"))
+    if query.get("FriendlyName"):
+        where.append(numbers.c.friendly_name == query["FriendlyName"])
+    if query.get("Origin"):
+        where.append(numbers.c.origin == query["Origin"])
+    beta = query.get("Beta")
+    if beta is not None and beta.lower() not in ("true", "false"):
+        raise InvalidParameter(20001, f"Beta must be true or false, not '{beta}'")
+    return await pages.fetch(conn, numbers, where=where, order=("date_created", "sid"), descending=False,
+                             request=request)
+
+
+def render(row: Row[Any]) -> dict[str, Any]:
+    r = row._mapping
+    return {
+        "account_sid": r["account_sid"],
+        "address_sid": r["address_sid"],
+        "address_requirements": r["address_requirements"],
+        "api_version": API_VERSION,
+        "beta": False,
+        "capabilities": {
+            "voice": r["capability_voice"],
+            "sms": r["capability_sms"],
+            "mms": r["capability_mms"],
+            "fax": r["capability_fax"],
+        },
+        "date_created": dates.rfc2822(r["date_created"]),
+        "date_updated": dates.rfc2822(r["date_updated"]),
+        "friendly_name": r["friendly_name"],
+        "identity_sid": r["identity_sid"],
+        "phone_number": r["phone_number"],
+        "origin": r["origin"],
+        "sid": r["sid"],
+        "sms_application_sid": r["sms_application_sid"],
+        "sms_fallback_method": r["sms_fallback_method"],
+        "sms_fallback_url": r["sms_fallback_url"],
+        "sms_method": r["sms_method"],
+        "sms_url": r["sms_url"],
+        "status_callback": r["status_callback"],
+        "status_callback_method": r["status_callback_method"],
+        "trunk_sid": r["trunk_sid"],
+        "uri": f"/{API_VERSION}/Accounts/{r['account_sid']}/IncomingPhoneNumbers/{r['sid']}.json",
+        "voice_receive_mode": r["voice_receive_mode"],
+        "voice_application_sid": r["voice_application_sid"],
+        "voice_caller_id_lookup": r["voice_caller_id_lookup"],
+        "voice_fallback_method": r["voice_fallback_method"],
+        "voice_fallback_url": r["voice_fallback_url"],
+        "voice_method": r["voice_method"],
+        "voice_url": r["voice_url"],
+        "emergency_status": r["emergency_status"],
+        "emergency_address_sid": r["emergency_address_sid"],
+        "emergency_address_status": r["emergency_address_status"],
+        "bundle_sid": r["bundle_sid"],
+        "status": "in-use",
+        "type": r["number_type"],
+    }
+
+
+def _purchasable(text: str) -> str:
+    number = phone.e164(text)
+    if number == _UNAVAILABLE:
+        raise InvalidParameter(21422, f"PhoneNumber {number} is not available")
+    if number is None or number == _INVALID or not phone.is_valid(number):
+        raise InvalidParameter(21421, f"PhoneNumber {text} is invalid")
+    return number
+
+
+async def _owner(conn: AsyncConnection, number: str) -> str | None:
+    owner: str | None = (
+        await conn.execute(select(numbers.c.account_sid).where(numbers.c.phone_number == number))
+    ).scalar()
+    return owner
+
+
+async def _pick_in_area_code(conn: AsyncConnection, area_code: str, *, seed: str) -> str:
+    if not _AREA_CODE.match(area_code):
+        raise InvalidParameter(21451, f"AreaCode {area_code} is invalid")
+    if area_code != _EMPTY_AREA_CODE:
+        for candidate in catalogue.in_area_code(area_code, seed=seed):
+            if await _owner(conn, candidate) is None:
+                return candidate
+    raise InvalidParameter(21452, f"No phone numbers found in area code {area_code}")

@@ -1,0 +1,100 @@
+"""Fixtures: a real Loft server per database backend, fresh accounts per test, the official twilio SDK.
+
+PostgreSQL: set ``LOFT_TEST_POSTGRES_URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``); each run makes
+its own database there and drops it afterwards. Without it the PostgreSQL half is skipped, except under
+CI (``CI=true``), where a missing or unreachable PostgreSQL fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from twilio.rest import Client
+
+from tests.support import clients
+from tests.support.server import LoftServer
+
+POSTGRES_URL = os.environ.get("LOFT_TEST_POSTGRES_URL")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    if not POSTGRES_URL:
+        if IN_CI:
+            pytest.fail("CI must test PostgreSQL: set LOFT_TEST_POSTGRES_URL")
+        pytest.skip("PostgreSQL tests need LOFT_TEST_POSTGRES_URL (see README)")
+    name = f"loft_test_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"cannot reach PostgreSQL at {POSTGRES_URL}: {exc}")
+    try:
+        yield _with_database(POSTGRES_URL, name)
+    finally:
+        asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_server(tmp: Path, database_url: str | None = None) -> LoftServer:
+    return LoftServer(
+        data_dir=tmp,
+        account_sid="AC" + secrets.token_hex(16),
+        auth_token=secrets.token_hex(16),
+        database_url=database_url,
+    )
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def loft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
+    """One running Loft per backend for the whole session; tests isolate themselves with subaccounts."""
+    database_url = request.getfixturevalue("postgres_database") if request.param == "postgres" else None
+    server = make_server(tmp_path_factory.mktemp(f"loft-{request.param}"), database_url)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def main_client(loft: LoftServer) -> Client:
+    return clients.sdk(loft.base_url, loft.account_sid, loft.auth_token)
+
+
+@pytest.fixture
+def account(main_client: Client) -> tuple[str, str]:
+    """A fresh subaccount (sid, auth token): every test starts with an empty account."""
+    created = main_client.api.accounts.create(friendly_name="test")
+    return created.sid, created.auth_token
+
+
+@pytest.fixture
+def client(loft: LoftServer, account: tuple[str, str]) -> Client:
+    return clients.sdk(loft.base_url, *account)
+
+
+@pytest.fixture
+def sender(client: Client) -> str:
+    """An SMS-capable number the test's account owns."""
+    number: str = client.incoming_phone_numbers.create(area_code="415").phone_number
+    return number

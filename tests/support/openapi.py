@@ -1,0 +1,107 @@
+"""Check every response against Twilio's own OpenAPI description (../shared/twilio-oai/twilio_api_v2010.json).
+
+Known spec quirks are handled as reference/twilio-oai-quirks.md says: ``*_uri`` fields are relative (the
+``uri`` format is not asserted), ``nullable`` is OAS 3.0's (the OAS 3.0 validator understands it), and error
+bodies are checked against Twilio's real shape ``{code, message, more_info, status}``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import FormatChecker
+from openapi_schema_validator import OAS30Validator
+
+SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "twilio-oai" / "twilio_api_v2010.json"
+RFC2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$")
+
+_formats = FormatChecker(formats=())
+
+
+@_formats.checks("date-time-rfc-2822")
+def _rfc2822(value: object) -> bool:
+    return not isinstance(value, str) or (RFC2822.match(value) is not None and email.utils.parsedate(value) is not None)
+
+
+@cache
+def spec() -> dict[str, Any]:
+    path = SPEC_PATH
+    if not path.exists():  # a checkout laid out differently: look upwards for shared/
+        for parent in Path(__file__).resolve().parents:
+            candidate = parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
+            if candidate.exists():
+                path = candidate
+                break
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+@cache
+def _routes() -> list[tuple[re.Pattern[str], str]]:
+    routes = []
+    for template in spec()["paths"]:
+        pattern = re.sub(r"\\\{[A-Za-z]+\\\}", r"[^/]+", re.escape(template))
+        routes.append((re.compile(f"^{pattern}$"), template))
+    return routes
+
+
+def template_for(path: str) -> str | None:
+    for pattern, template in _routes():
+        if pattern.match(path):
+            return template
+    return None
+
+
+ERROR_KEYS = {"code", "message", "more_info", "status"}
+
+
+def check(method: str, path: str, status: int, body: str) -> None:
+    """Raise AssertionError when the response does not match what Twilio's spec (or Twilio) says."""
+    path = path.split("?", 1)[0]
+    if status == 204:
+        assert body == "", f"{method} {path}: a 204 must have an empty body, got {body[:200]!r}"
+        return
+    data = json.loads(body)
+    if status >= 400:
+        assert ERROR_KEYS <= set(data), f"{method} {path}: error body lacks Twilio's keys: {data}"
+        assert data["status"] == status, f"{method} {path}: body status {data['status']} != HTTP {status}"
+        assert isinstance(data["code"], int) and data["more_info"].endswith(str(data["code"]))
+        assert not ({"type", "title"} <= set(data)), "a legacy error must not look like RFC 9457"
+        return
+    template = template_for(path)
+    assert template is not None, f"{method} {path}: no such path in Twilio's spec"
+    operation = spec()["paths"][template][method.lower()]
+    responses = operation["responses"]
+    assert str(status) in responses, f"{method} {path}: Twilio answers {sorted(responses)}, Loft answered {status}"
+    schema = responses[str(status)]["content"]["application/json"]["schema"]
+    validator = OAS30Validator(
+        {**schema, "components": spec()["components"]}, format_checker=_formats
+    )
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{method} {path}: " + "; ".join(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]
+    )
+    properties = schema.get("properties") or _resolve(schema)["properties"]
+    extra = set(data) - set(properties)
+    assert not extra, f"{method} {path}: keys Twilio does not send: {sorted(extra)}"
+    if "end" in properties:  # a list: every record's keys too
+        key = next(k for k in properties if properties[k].get("type") == "array")
+        item_props = _resolve(properties[key]["items"])["properties"]
+        for record in data[key]:
+            assert not set(record) - set(item_props), f"{method} {path}: extra keys {set(record) - set(item_props)}"
+    else:
+        assert not set(data) - set(properties)
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    name = ref.rsplit("/", 1)[-1]
+    resolved: dict[str, Any] = spec()["components"]["schemas"][name]
+    return resolved
