@@ -61,7 +61,7 @@ def country(e164_number: str) -> str | None:
 
 def country_code(e164_number: str) -> int | None:
     try:
-        code: int = phonenumbers.parse(e164_number, None).country_code
+        code: int | None = phonenumbers.parse(e164_number, None).country_code
     except phonenumbers.NumberParseException:
         return None
     return code
