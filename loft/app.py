@@ -10,10 +10,12 @@ Middleware, outermost first:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,15 +24,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loft.accounts import endpoints as accounts
+from loft.applications import endpoints as applications
 from loft.accounts import service as account_service
 from loft.config import Settings
 from loft.context import Loft
 from loft.db.engine import Database
+from loft.delivery.carriers.sim import SimCarrier
+from loft.delivery.worker import Worker
 from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
 from loft.kit.crypto import SecretBox
 from loft.messages import endpoints as messages
 from loft.numbers import endpoints as numbers
+from loft.sim import endpoints as sim
 
 log = logging.getLogger("loft")
 
@@ -55,7 +61,10 @@ class TwilioFormat:
 
 
 async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccount]:
-    """Open the store, bring its schema up to date and make sure the main account exists."""
+    """Open the store, bring its schema up to date and make sure the main account exists.
+
+    The caller owns the returned ``Loft`` and closes it (``await loft.close()``).
+    """
     box = SecretBox.load(
         key=settings.secret_key.get_secret_value() if settings.secret_key else None, data_dir=settings.data_dir
     )
@@ -68,7 +77,9 @@ async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccou
             sid=settings.account_sid,
             auth_token=settings.auth_token.get_secret_value() if settings.auth_token else None,
         )
-    return Loft(settings=settings, db=db, box=box), main
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                             headers={"User-Agent": "TwilioProxy/1.1"})
+    return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier()), main
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -78,10 +89,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loft, _ = await bootstrap(settings)
         app.state.loft = loft
+        stop = asyncio.Event()
+        worker = asyncio.create_task(Worker(loft).run(stop)) if settings.workers else None
         try:
             yield
         finally:
-            await loft.db.dispose()
+            stop.set()
+            if worker is not None:
+                await worker
+            await loft.close()
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TwilioApiError)
@@ -107,7 +123,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     app = Starlette(
-        routes=[Route("/healthz", health), *accounts.routes, *numbers.routes, *messages.routes],
+        routes=[
+            Route("/healthz", health),
+            *accounts.routes,
+            *numbers.routes,
+            *applications.routes,
+            *messages.routes,
+            *sim.routes,
+        ],
         exception_handlers={TwilioApiError: api_error, HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -26,7 +27,7 @@ async def _main_account(settings: Settings) -> tuple[str, str, bool]:
     from loft.app import bootstrap
 
     loft, main = await bootstrap(settings)
-    await loft.db.dispose()
+    await loft.close()
     return main.account.sid, main.account.auth_token, main.created
 
 
@@ -72,6 +73,29 @@ def credentials(data_dir: DataDir = None) -> None:
     settings = _settings(data_dir)
     sid, token, _ = asyncio.run(_main_account(settings))
     _print_credentials(settings, sid, token, base_url=f"http://{settings.host}:{settings.port}")
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run delivery workers only (no HTTP API): add processes to share the work on PostgreSQL."""
+    from loft.app import bootstrap
+    from loft.delivery.worker import Worker
+
+    settings = _settings(data_dir)
+
+    async def run() -> None:
+        loft, main = await bootstrap(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        console.print(f"Worker for {settings.resolved_database_url.split('@')[-1]} (main account {main.account.sid})")
+        try:
+            await Worker(loft).run(stop)
+        finally:
+            await loft.close()
+
+    asyncio.run(run())
 
 
 def main() -> None:

@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    #: The URL clients reach Loft at (media URLs in webhooks point there). Default: ``http://host:port``.
+    public_url: str | None = None
+    #: Run delivery workers inside ``loft serve`` (turn off when separate ``loft worker`` processes do it).
+    workers: bool = True
+    #: Messages per second per sender type (``local``, ``mobile``, ``tollFree``, ``shortCode``,
+    #: ``alphanumeric``): ``unlimited`` (default, for fast test suites), ``twilio`` (Twilio's defaults) or a
+    #: JSON object such as ``{"local": 1, "tollFree": 3}``.
+    sender_mps: dict[str, float] | str = "unlimited"
+    #: How long a worker's claim on a job lasts; a dead worker's jobs are taken over after it.
+    job_lease_seconds: float = Field(default=120.0, gt=0)
     #: Pin the main account's credentials (CI, scripts). Both or neither.
     account_sid: str | None = None
     auth_token: SecretStr | None = None
@@ -64,6 +74,28 @@ class Settings(BaseSettings):
         if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError("LOFT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
         return value
+
+    @field_validator("sender_mps")
+    @classmethod
+    def _rates(cls, value: dict[str, float] | str) -> dict[str, float] | str:
+        if isinstance(value, str) and value not in ("unlimited", "twilio"):
+            raise ValueError("LOFT_SENDER_MPS must be 'unlimited', 'twilio' or a JSON object of rates")
+        return value
+
+    @property
+    def rates(self) -> dict[str, float]:
+        from loft.delivery.pacing import TWILIO_RATES
+
+        if self.sender_mps == "unlimited":
+            return {}
+        if self.sender_mps == "twilio":
+            return dict(TWILIO_RATES)
+        assert isinstance(self.sender_mps, dict)
+        return self.sender_mps
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

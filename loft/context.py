@@ -1,13 +1,17 @@
-"""What a running Loft holds for its requests and workers: settings, the database and the secret box."""
+"""What a running Loft holds for its requests and workers: settings, the database, the secret box, one shared
+HTTP client, the carrier, and the event that wakes the in-process workers after a commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
+import httpx
 from starlette.requests import Request
 
 from loft.config import Settings
 from loft.db.engine import Database
+from loft.delivery.carriers.base import Carrier
 from loft.kit.crypto import SecretBox
 
 
@@ -16,6 +20,17 @@ class Loft:
     settings: Settings
     db: Database
     box: SecretBox
+    http: httpx.AsyncClient
+    carrier: Carrier
+    work_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Tell in-process workers that new work was committed (other processes find it by polling)."""
+        self.work_ready.set()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.dispose()
 
 
 def of(request: Request) -> Loft:

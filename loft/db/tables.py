@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     JSON,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -108,6 +109,7 @@ messages = Table(
     Column("messaging_service_sid", String(34)),
     Column("application_sid", String(34)),
     Column("status_callback", Text),
+    Column("status_callback_method", String(4), nullable=False, server_default="POST"),
     Column("validity_period", Integer, nullable=False),
     #: Create parameters Loft stores but that do not change delivery (Attempt, ProvideFeedback, …).
     Column("options", JSON, nullable=False),
@@ -150,9 +152,109 @@ outbox = Table(
     Column("kind", String(32), nullable=False),
     Column("subject_sid", String(34), nullable=False),
     Column("account_sid", String(34), nullable=False),
+    #: What the job needs beyond its subject (a callback's status snapshot, a receipt's outcome).
+    Column("payload", JSON, nullable=True),
     _stamp("available_at"),
     _stamp("claimed_until", nullable=True),
+    Column("claimed_by", String(64), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     _stamp("date_created"),
     Index("ix_outbox_available_at", "available_at"),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("friendly_name", String(255), nullable=False),
+    Column("sms_url", Text),
+    Column("sms_method", String(4), nullable=False),
+    Column("sms_fallback_url", Text),
+    Column("sms_fallback_method", String(4), nullable=False),
+    Column("sms_status_callback", Text),
+    Column("message_status_callback", Text),
+    Column("voice_url", Text),
+    Column("voice_method", String(4), nullable=False),
+    Column("voice_fallback_url", Text),
+    Column("voice_fallback_method", String(4), nullable=False),
+    Column("status_callback", Text),
+    Column("status_callback_method", String(4), nullable=False),
+    Column("voice_caller_id_lookup", Boolean, nullable=False),
+    Column("public_application_connect_enabled", Boolean, nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+#: Virtual handsets: how "their carrier" answers messages sent to them.
+handsets = Table(
+    "handsets",
+    metadata,
+    Column("phone_number", String(32), primary_key=True),
+    Column("behavior", String(16), nullable=False),
+    Column("receipt_delay_ms", Integer, nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+#: What each virtual handset has received.
+handset_inbox = Table(
+    "handset_inbox",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("phone_number", String(32), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("message_sid", String(34), nullable=False, unique=True),
+    Column("from_addr", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("media_urls", JSON, nullable=False),
+    _stamp("date_received"),
+    Index("ix_handset_inbox_phone_number_id", "phone_number", "id"),
+)
+
+#: One row per HTTP attempt at a webhook (status callback, inbound request, fallback).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("message_sid", String(34), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("method", String(4), nullable=False),
+    Column("request_params", JSON, nullable=False),
+    Column("idempotency_token", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer, nullable=False),
+    Column("response_excerpt", Text, nullable=False),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    _stamp("date_created"),
+)
+
+#: Recipients who texted STOP to a sender; sends from that sender to them fail with 21610.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("recipient", String(64), primary_key=True),
+    Column("account_sid", String(34), nullable=False),
+    _stamp("date_created"),
+)
+
+#: Media content Loft serves: inbound media from handsets and fetched outbound media.
+media_content = Table(
+    "media_content",
+    metadata,
+    Column("media_sid", String(34), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+#: Per-sender throughput: the earliest moment the sender's next segment may leave.
+sender_pacing = Table(
+    "sender_pacing",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    _stamp("next_at"),
 )

@@ -9,7 +9,9 @@ from starlette.routing import Route
 from loft import context
 from loft.accounts import auth
 from loft.kit import forms, paging, render
-from loft.messages import service
+from loft.errors import NotFound
+from loft.messages import media, service
+from loft.webhooks import attempts
 
 _BASE = "/2010-04-01/Accounts/{account_sid}/Messages"
 _FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
@@ -21,6 +23,7 @@ async def create_message(request: Request) -> Response:
     loft = context.of(request)
     async with loft.db.write() as conn:
         row = await service.create(conn, account, form, loft.settings)
+    loft.wake()
     return render.resource(request, service.render(row), xml_tag="Message", status=201)
 
 
@@ -90,13 +93,29 @@ async def list_media(request: Request) -> Response:
 
 
 async def fetch_media(request: Request) -> Response:
+    """The Media resource (``.json``/``.xml``), or, as at Twilio, its content when the path has no suffix."""
     account = await auth.account_in_path(request)
     path = render.requested_path(request)
     loft = context.of(request)
     async with loft.db.read() as conn:
         message = await service.get(conn, account, request.path_params["message_sid"], path=path)
         row = await service.media_item(conn, message, request.path_params["sid"], path=path)
+        data = None if path.endswith((".json", ".xml")) else await media.content(conn, row.sid)
+    if not path.endswith((".json", ".xml")):
+        if data is None:
+            raise NotFound(path)
+        return Response(data, media_type=row.content_type)
     return render.resource(request, service.render_media(row), xml_tag="Media")
+
+
+async def list_webhooks(request: Request) -> Response:
+    """Loft's own: every webhook attempt made for a message (status callbacks, inbound, fallback, redirects)."""
+    account = await auth.account_in_path(request)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        message = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
+        found = await attempts.for_message(conn, message.sid)
+    return render.json_response({"webhooks": found}, 200)
 
 
 async def delete_media(request: Request) -> Response:
@@ -130,4 +149,5 @@ routes = [
     Route(_BASE + "/{message_sid}/Media/{sid}", fetch_media, methods=["GET"]),
     Route(_BASE + "/{message_sid}/Media/{sid}", delete_media, methods=["DELETE"]),
     Route(_BASE + "/{message_sid}/Feedback", create_feedback, methods=["POST"]),
+    Route("/loft/v1/Accounts/{account_sid}/Messages/{sid}/Webhooks", list_webhooks, methods=["GET"]),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -16,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
 from loft.accounts.service import API_VERSION, Account
+from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages
-from loft.db.tables import message_feedback, message_media, messages, outbox
+from loft.db.tables import message_feedback, message_media, messages
+from loft.delivery import lifecycle, outbox, pacing
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, segments, sids, urls
-from loft.messages import pricing
+from loft.messages import optout, pricing
 from loft.numbers import service as numbers
 
 MAX_BODY = 1600
@@ -129,62 +132,103 @@ def validate(form: MultiDict) -> NewMessage:
 
 async def create(conn: AsyncConnection, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
     new = validate(form)
-    if new.from_ != MAGIC_VALID_FROM and new.from_.startswith("+"):
+    sender_type = "alphanumeric"
+    if new.from_ == MAGIC_VALID_FROM:
+        sender_type = "local"
+    elif new.from_.startswith("+"):
         owned = await numbers.find_owned(conn, account.sid, new.from_)
         if owned is None or not owned.capability_sms:
             raise InvalidParameter(
                 21606,
                 f"The From phone number {new.from_} is not a valid, SMS-capable inbound phone number or short code for your account.",
             )
+        sender_type = owned.number_type
     elif phone.is_short_code(new.from_):
         raise InvalidParameter(21606, f"The From short code {new.from_} is not a short code of your account.")
+    if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
+        raise InvalidParameter(20001,
+                               f"ApplicationSid {new.application_sid} is not an Application of this account")
+    if await optout.is_opted_out(conn, sender=new.from_, recipient=new.to):
+        raise InvalidParameter(21610, "Attempt to send to unsubscribed recipient")
     count = 1 if new.mms else segments.count(new.body)
+    leaves_at = await pacing.slot(conn, new.from_, sender_type=sender_type, segments=count, rates=settings.rates)
+    message = await store(
+        conn, settings, account_sid=account.sid, direction="outbound-api", from_=new.from_, to=new.to,
+        body=new.body, media_urls=new.media_urls, mms=new.mms, status="queued",
+        status_callback=new.status_callback, application_sid=new.application_sid,
+        validity_period=new.validity_period, options=new.options, send_at=leaves_at,
+    )
+    await lifecycle.announce(conn, message, "queued")
+    return message
+
+
+async def store(
+    conn: AsyncConnection,
+    settings: Settings,
+    *,
+    account_sid: str,
+    direction: str,
+    from_: str,
+    to: str,
+    body: str,
+    media_urls: list[str],
+    mms: bool,
+    status: str,
+    status_callback: str | None = None,
+    status_callback_method: str = "POST",
+    application_sid: str | None = None,
+    validity_period: int = DEFAULT_VALIDITY,
+    options: dict[str, Any] | None = None,
+    send_at: datetime | None = None,
+) -> Row[Any]:
+    """Insert a message with its media and, for outbound ones, the send job (all in the caller's transaction)."""
+    count = 1 if mms else segments.count(body)
     moment = dates.now()
-    sid = sids.new("MM" if new.mms else "SM")
+    sid = sids.new("MM" if mms else "SM")
     await conn.execute(
         insert(messages).values(
             sid=sid,
-            account_sid=account.sid,
-            direction="outbound-api",
-            from_addr=new.from_,
-            to_addr=new.to,
-            body=new.body,
-            status="queued",
+            account_sid=account_sid,
+            direction=direction,
+            from_addr=from_,
+            to_addr=to,
+            body=body,
+            status=status,
             num_segments=count,
-            num_media=len(new.media_urls),
-            price_quote=pricing.quote(settings.sms_prices, new.to, segments=count, mms=new.mms,
-                                      mms_prices=settings.mms_prices),
+            num_media=len(media_urls),
+            price_quote=pricing.quote(settings.sms_prices, to if direction != "inbound" else from_,
+                                      segments=count, mms=mms, mms_prices=settings.mms_prices),
             price_unit=settings.price_unit,
-            status_callback=new.status_callback,
-            application_sid=new.application_sid,
-            validity_period=new.validity_period,
-            options=new.options,
+            status_callback=status_callback,
+            status_callback_method=status_callback_method,
+            application_sid=application_sid,
+            validity_period=validity_period,
+            options=options or {},
             date_created=moment,
             date_updated=moment,
         )
     )
-    if new.media_urls:
+    if media_urls:
         await conn.execute(
             insert(message_media),
             [
                 {
                     "sid": sids.new("ME"),
                     "message_sid": sid,
-                    "account_sid": account.sid,
+                    "account_sid": account_sid,
                     "position": position,
                     "url": url,
                     "content_type": mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream",
                     "date_created": moment,
                     "date_updated": moment,
                 }
-                for position, url in enumerate(new.media_urls)
+                for position, url in enumerate(media_urls)
             ],
         )
-    await conn.execute(
-        insert(outbox).values(kind="deliver", subject_sid=sid, account_sid=account.sid, available_at=moment,
-                              attempts=0, date_created=moment)
-    )
-    return await get(conn, account, sid, path="")
+    job = outbox.INBOUND if direction == "inbound" else outbox.SEND
+    await outbox.enqueue(conn, job, subject_sid=sid, account_sid=account_sid, at=send_at or moment)
+    row = (await conn.execute(select(messages).where(messages.c.sid == sid))).one()
+    return row
 
 
 async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> Row[Any]:

@@ -65,8 +65,20 @@ def settings_from(form: MultiDict) -> dict[str, Any]:
     return values
 
 
+async def _check_applications(conn: AsyncConnection, account: Account, values: dict[str, Any]) -> None:
+    """A number may only delegate to an Application of its own account."""
+    from loft.applications import service as applications
+
+    for column, parameter in (("sms_application_sid", "SmsApplicationSid"),
+                              ("voice_application_sid", "VoiceApplicationSid")):
+        sid = values.get(column)
+        if sid and not await applications.exists(conn, account.sid, sid):
+            raise InvalidParameter(20001, f"{parameter} {sid} is not an Application of account {account.sid}")
+
+
 async def buy(conn: AsyncConnection, account: Account, form: MultiDict) -> Row[Any]:
     settings = settings_from(form)
+    await _check_applications(conn, account, settings)
     wanted = form.get("PhoneNumber")
     area_code = form.get("AreaCode")
     if wanted:
@@ -130,6 +142,7 @@ async def configure(conn: AsyncConnection, account: Account, sid: str, form: Mul
     if form.get("AccountSid") not in (None, "", account.sid):
         raise NotImplementedByLoft("AccountSid", "moving a number to another account comes with subaccount support")
     values = settings_from(form)
+    await _check_applications(conn, account, values)
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(numbers).where(numbers.c.sid == sid).values(**values))

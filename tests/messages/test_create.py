@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import base64
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import httpx
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
+
+from tests.support.clients import checked
+from tests.support.server import LoftServer
 
 
 def test_create_returns_a_queued_message_in_twilios_shape(client: Client, sender: str) -> None:
@@ -24,3 +33,219 @@ def test_create_unowned_from_is_refused(client: Client) -> None:
     with pytest.raises(TwilioRestException) as info:
         client.messages.create(to="+15558675310", from_="+14155550100", body="hi")
     assert info.value.status == 400 and info.value.code == 21606
+
+
+# Boundaries and Twilio's test numbers ---------------------------------------------------------------------
+
+
+def test_create_accepts_a_body_of_exactly_1600_characters(client: Client, sender: str) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body="x" * 1600)
+    assert message.body == "x" * 1600
+    assert message.num_segments == "11"  # 1600 GSM-7 septets, 153 a part
+
+
+def test_create_magic_from_15005550006_passes_validation_without_being_owned(client: Client) -> None:
+    assert client.incoming_phone_numbers.list() == []
+    message = client.messages.create(to="+15558675310", from_="+15005550006", body="hi")
+    assert message.status == "queued" and message.from_ == "+15005550006"
+    assert [m.sid for m in client.messages.list()] == [message.sid]
+
+
+def test_create_alphanumeric_sender_reaches_a_french_number(client: Client) -> None:
+    message = client.messages.create(to="+33612345678", from_="Loft", body="Bonjour")
+    assert message.from_ == "Loft" and message.to == "+33612345678"
+    assert message.sid.startswith("SM") and message.status == "queued"
+
+
+# Optional parameters Twilio accepts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"max_price": 0.5}, id="max-price"),
+        pytest.param({"provide_feedback": False}, id="provide-feedback-false"),
+        pytest.param({"attempt": 1}, id="attempt"),
+        pytest.param({"validity_period": 1}, id="validity-period-1"),
+        pytest.param({"validity_period": 36000}, id="validity-period-36000"),
+        pytest.param({"force_delivery": True}, id="force-delivery"),
+        pytest.param({"content_retention": "retain"}, id="content-retention-retain"),
+        pytest.param({"address_retention": "retain"}, id="address-retention-retain"),
+        pytest.param({"smart_encoded": False}, id="smart-encoded-false"),
+        pytest.param({"smart_encoded": True}, id="smart-encoded-true"),
+        pytest.param({"persistent_action": ["mailto:test@example.com"]}, id="persistent-action"),
+        pytest.param({"persistent_action": ["mailto:test@example.com", "geo:37.7749,-122.4194"]},
+                     id="persistent-action-repeated"),
+        pytest.param({"send_as_mms": False}, id="send-as-mms-false"),
+        pytest.param({"risk_check": "enable"}, id="risk-check-enable"),
+        pytest.param({"risk_check": "disable"}, id="risk-check-disable"),
+        pytest.param({"status_callback": "https://example.com/status"}, id="status-callback"),
+        pytest.param({"status_callback": "http://127.0.0.1:9/cb?x=1"}, id="status-callback-http-with-query"),
+    ],
+)
+def test_create_accepts_optional_parameter(client: Client, sender: str, extra: dict[str, Any]) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body="Hello there", **extra)
+    assert message.status == "queued" and message.body == "Hello there"
+    assert [m.sid for m in client.messages.list()] == [message.sid]
+
+
+def test_create_with_provide_feedback_offers_the_feedback_subresource(client: Client, sender: str) -> None:
+    plain = client.messages.create(to="+15558675310", from_=sender, body="hi")
+    asked = client.messages.create(to="+15558675310", from_=sender, body="hi", provide_feedback=True)
+    assert "feedback" not in plain.subresource_uris
+    assert asked.subresource_uris["feedback"] == (
+        f"/2010-04-01/Accounts/{asked.account_sid}/Messages/{asked.sid}/Feedback.json"
+    )
+
+
+def test_create_accepts_an_application_sid_of_the_account(client: Client, sender: str) -> None:
+    application = client.applications.create(friendly_name="replies", sms_url="https://example.com/sms")
+    message = client.messages.create(to="+15558675310", from_=sender, body="hi", application_sid=application.sid)
+    assert message.status == "queued"
+    assert client.messages(message.sid).fetch().sid == message.sid
+
+
+# Segments and encoding ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "segments"),
+    [
+        pytest.param("a" * 160, "1", id="160-gsm-is-1"),
+        pytest.param("a" * 161, "2", id="161-gsm-is-2"),
+        pytest.param("é" * 160, "1", id="160-e-acute-is-gsm-1"),
+        pytest.param("é" * 161, "2", id="161-e-acute-is-gsm-2"),
+        pytest.param("ł" * 70, "1", id="70-ucs2-is-1"),
+        pytest.param("ł" * 71, "2", id="71-ucs2-is-2"),
+        pytest.param("a" * 159 + "ł", "3", id="one-ucs2-char-makes-the-whole-body-ucs2"),
+        pytest.param("€" * 80, "1", id="80-euro-signs-are-160-septets-1"),
+        pytest.param("€" * 81, "2", id="81-euro-signs-are-162-septets-2"),
+        pytest.param("😀" * 35, "1", id="35-emoji-are-70-code-units-1"),
+        pytest.param("😀" * 36, "2", id="36-emoji-are-72-code-units-2"),
+    ],
+)
+def test_create_counts_segments_as_twilio_does(client: Client, sender: str, body: str, segments: str) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body=body)
+    assert message.num_segments == segments
+    assert client.messages(message.sid).fetch().num_segments == segments
+
+
+CURLY = "\u201cLoft\u201d says \u2018hi\u2019 " + "a" * 100
+
+
+def test_create_smart_encoded_straightens_curly_quotes_and_saves_segments(client: Client, sender: str) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body=CURLY, smart_encoded=True)
+    straight = "\"Loft\" says 'hi' " + "a" * 100
+    assert message.body == straight
+    assert message.num_segments == "1"  # 117 GSM-7 septets instead of 117 UCS-2 code units (2 parts)
+    assert client.messages(message.sid).fetch().body == straight
+
+
+@pytest.mark.parametrize("smart_encoded", [pytest.param(None, id="absent"), pytest.param(False, id="false")])
+def test_create_without_smart_encoding_leaves_the_body_untouched(
+    client: Client, sender: str, smart_encoded: bool | None
+) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body=CURLY, smart_encoded=smart_encoded)
+    assert message.body == CURLY
+    assert message.num_segments == "2"
+    assert client.messages(message.sid).fetch().body == CURLY
+
+
+def test_create_send_as_mms_without_media_is_one_mms(client: Client, sender: str) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body="a" * 400, send_as_mms=True)
+    assert message.sid.startswith("MM")
+    assert message.num_segments == "1" and message.num_media == "0"
+    assert client.messages(message.sid).fetch().sid == message.sid
+
+
+# Raw form posts, as marketing tools send them -------------------------------------------------------------
+
+
+def _basic(account: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{account[0]}:{account[1]}".encode()).decode()
+
+
+def _braze_post(loft: LoftServer, account: tuple[str, str], suffix: str, *, to: str, from_: str,
+                body: str) -> httpx.Response:
+    """Braze's Twilio webhook template: a hand-made form body, labelled as plain text, Basic auth by hand."""
+    form = f"To={quote(to, safe='')}&From={quote(from_, safe='')}&Body={quote(body, safe='')}"
+    return httpx.post(
+        f"{loft.base_url}/2010-04-01/Accounts/{account[0]}/Messages{suffix}",
+        content=form.encode(),
+        headers={"Authorization": _basic(account), "Content-Type": "text/plain"},
+        timeout=30,
+    )
+
+
+def test_create_from_a_plain_text_labelled_form_answers_json(
+    loft: LoftServer, account: tuple[str, str], client: Client, sender: str
+) -> None:
+    response = checked(_braze_post(loft, account, ".json", to="+15558675310", from_=sender,
+                                   body="Bonjour de Braze! 1+1=2 & plus"))
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    data = response.json()
+    assert (data["to"], data["from"], data["body"]) == ("+15558675310", sender, "Bonjour de Braze! 1+1=2 & plus")
+    assert client.messages(data["sid"]).fetch().body == "Bonjour de Braze! 1+1=2 & plus"
+
+
+@pytest.mark.parametrize("suffix", [pytest.param(".xml", id="xml-suffix"), pytest.param("", id="no-suffix")])
+def test_create_from_a_plain_text_labelled_form_answers_xml(
+    loft: LoftServer, account: tuple[str, str], client: Client, sender: str, suffix: str
+) -> None:
+    response = _braze_post(loft, account, suffix, to="+15558675310", from_=sender, body="Bonjour de Braze!")
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "TwilioResponse"
+    message = root.find("Message")
+    assert message is not None
+    sid = message.findtext("Sid") or ""
+    assert sid.startswith("SM") and len(sid) == 34
+    assert message.findtext("Status") == "queued"
+    assert message.findtext("To") == "+15558675310"
+    assert message.findtext("From") == sender
+    assert message.findtext("Body") == "Bonjour de Braze!"
+    assert [m.sid for m in client.messages.list()] == [sid]
+
+
+@pytest.mark.parametrize("suffix", [pytest.param(".xml", id="xml-suffix"), pytest.param("", id="no-suffix")])
+def test_create_refusal_from_a_form_post_is_an_xml_rest_exception(
+    loft: LoftServer, account: tuple[str, str], client: Client, sender: str, suffix: str
+) -> None:
+    response = _braze_post(loft, account, suffix, to="abc", from_=sender, body="Bonjour de Braze!")
+    assert response.status_code == 400
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "TwilioResponse"
+    assert root.findtext("RestException/Code") == "21211"
+    assert root.findtext("RestException/Status") == "400"
+    assert root.findtext("RestException/MoreInfo") == "https://www.twilio.com/docs/errors/21211"
+    assert client.messages.list() == []
+
+
+# Bodies are stored as sent --------------------------------------------------------------------------------
+
+
+UNICODE_BODY = "Héllo 👋🏽 👨‍👩‍👧 你好，世界 こんにちは שלום עולם مرحبا بالعالم"
+
+
+def test_create_round_trips_a_unicode_body(client: Client, sender: str) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body=UNICODE_BODY)
+    assert message.body == UNICODE_BODY
+    assert client.messages(message.sid).fetch().body == UNICODE_BODY
+    assert [m.body for m in client.messages.list()] == [UNICODE_BODY]
+
+
+SCRIPT_BODY = '<script>alert("hi & bye")</script> ]]> <![CDATA[x]]>'
+
+
+def test_create_stores_markup_in_a_body_verbatim(
+    loft: LoftServer, account: tuple[str, str], client: Client, sender: str
+) -> None:
+    message = client.messages.create(to="+15558675310", from_=sender, body=SCRIPT_BODY)
+    assert message.body == SCRIPT_BODY
+    assert client.messages(message.sid).fetch().body == SCRIPT_BODY
+    response = httpx.get(f"{loft.base_url}/2010-04-01/Accounts/{account[0]}/Messages/{message.sid}.xml",
+                         headers={"Authorization": _basic(account)}, timeout=30)
+    assert response.status_code == 200
+    assert ElementTree.fromstring(response.content).findtext("Message/Body") == SCRIPT_BODY

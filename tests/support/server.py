@@ -30,6 +30,7 @@ class LoftServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -37,7 +38,7 @@ class LoftServer:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, "LOFT_ACCOUNT_SID": self.account_sid, "LOFT_AUTH_TOKEN": self.auth_token,
-               "LOFT_DATA_DIR": str(self.data_dir), "LOFT_LOG_LEVEL": "warning"}
+               "LOFT_DATA_DIR": str(self.data_dir), "LOFT_LOG_LEVEL": "warning", **self.extra_env}
         if self.database_url:
             env["LOFT_DATABASE_URL"] = self.database_url
         else:

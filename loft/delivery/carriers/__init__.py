@@ -1,0 +1,1 @@
+"""Carriers: where an outbound message leaves Loft. ``sim`` delivers to virtual handsets."""

@@ -1,0 +1,46 @@
+"""The simulator carrier: messages land in virtual handsets' inboxes; each handset's settings say how its
+"carrier" answers (see ``loft.sim``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.db.tables import handset_inbox, handsets
+from loft.delivery.carriers.base import Receipt
+from loft.kit import dates
+
+#: Handset behaviour → (receives the message, delivery report outcome, error code).
+BEHAVIORS: dict[str, tuple[bool, str | None, int | None]] = {
+    "deliver": (True, "delivered", None),
+    "unreachable": (False, "undelivered", 30003),
+    "unknown": (False, "undelivered", 30005),
+    "landline": (False, "undelivered", 30006),
+    "filtered": (False, "undelivered", 30007),
+    "no-receipt": (True, None, None),
+}
+
+
+class SimCarrier:
+    name = "sim"
+    transactional = True
+
+    async def submit(self, conn: AsyncConnection, message: Row[Any], media_urls: list[str]) -> Receipt | None:
+        settings = (await conn.execute(select(handsets).where(handsets.c.phone_number == message.to_addr))).first()
+        behavior = settings.behavior if settings else "deliver"
+        delay_ms = settings.receipt_delay_ms if settings else 0
+        receives, outcome, error_code = BEHAVIORS[behavior]
+        if receives:
+            await conn.execute(
+                insert(handset_inbox).values(
+                    phone_number=message.to_addr, account_sid=message.account_sid, message_sid=message.sid,
+                    from_addr=message.from_addr, body=message.body, media_urls=media_urls,
+                    date_received=dates.now(),
+                )
+            )
+        if outcome is None:
+            return None
+        return Receipt(outcome="delivered" if outcome == "delivered" else "undelivered", delay_ms=delay_ms,
+                       error_code=error_code)

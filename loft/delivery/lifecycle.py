@@ -1,0 +1,83 @@
+"""Status changes of a message, each recorded with its status callback in one transaction.
+
+Outbound: ``queued → sending → sent → delivered | undelivered``, or ``failed`` before it leaves. A callback
+is due on every change after creation (``sending`` is silent, as it is in practice at Twilio) to the
+message's ``StatusCallback``, else to its Application's ``MessageStatusCallback``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.db.tables import applications, messages
+from loft.delivery import outbox
+from loft.kit import dates
+
+#: Twilio's texts for the asynchronous error codes a message can end with.
+ERROR_MESSAGES = {
+    21610: "Attempt to send to unsubscribed recipient",
+    30001: "Queue overflow",
+    30002: "Account suspended",
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Message filtered",
+    30008: "Unknown error",
+    30036: "Validity Period Expired",
+    11200: "HTTP retrieval failure",
+    11751: "Media exceeds the Messaging limit",
+    12300: "Invalid Content-Type",
+}
+SILENT = frozenset({"sending"})
+FINAL = frozenset({"delivered", "undelivered", "failed", "received", "canceled", "read"})
+
+
+async def callback_url(conn: AsyncConnection, message: Row[Any]) -> tuple[str, str] | None:
+    """Where this message's status callbacks go, and with which method, by Twilio's precedence."""
+    if message.status_callback:
+        return message.status_callback, message.status_callback_method or "POST"
+    if message.application_sid:
+        url = (
+            await conn.execute(
+                select(applications.c.message_status_callback).where(
+                    applications.c.sid == message.application_sid,
+                    applications.c.account_sid == message.account_sid,
+                )
+            )
+        ).scalar()
+        if url:
+            return str(url), "POST"
+    return None
+
+
+async def change(conn: AsyncConnection, message: Row[Any], status: str, *, error_code: int | None = None,
+                 moment: datetime | None = None, raw_dlr_done_date: str | None = None,
+                 **values: Any) -> None:
+    """Move ``message`` to ``status`` and record the status callback that announces it."""
+    moment = moment or dates.now()
+    if error_code is not None:
+        values["error_code"] = error_code
+        values["error_message"] = ERROR_MESSAGES.get(error_code)
+    await conn.execute(
+        update(messages).where(messages.c.sid == message.sid).values(status=status, date_updated=moment, **values)
+    )
+    if status not in SILENT and message.direction != "inbound":
+        await announce(conn, message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
+
+
+async def announce(conn: AsyncConnection, message: Row[Any], status: str, *, error_code: int | None = None,
+                   raw_dlr_done_date: str | None = None) -> None:
+    """Record a status callback for ``status`` if the message has somewhere to send it."""
+    target = await callback_url(conn, message)
+    if target is None:
+        return
+    url, method = target
+    await outbox.enqueue(
+        conn, outbox.CALLBACK, subject_sid=message.sid, account_sid=message.account_sid,
+        payload={"status": status, "error_code": error_code, "url": url, "method": method,
+                 "raw_dlr_done_date": raw_dlr_done_date},
+    )

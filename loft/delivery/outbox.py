@@ -1,0 +1,85 @@
+"""The transactional outbox: work recorded in the same transaction as the write it follows.
+
+Jobs are claimed with a lease. On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``, so any number of
+workers share the table without handing a job to two of them; on SQLite the single writer lock does the same.
+A worker that dies leaves its claims to expire; another worker then takes them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.db.tables import outbox
+from loft.kit import dates
+
+SEND = "send"
+RECEIPT = "receipt"
+CALLBACK = "callback"
+INBOUND = "inbound"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    subject_sid: str
+    account_sid: str
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+async def enqueue(conn: AsyncConnection, kind: str, *, subject_sid: str, account_sid: str,
+                  at: datetime | None = None, payload: Mapping[str, Any] | None = None) -> None:
+    moment = dates.now()
+    await conn.execute(
+        insert(outbox).values(kind=kind, subject_sid=subject_sid, account_sid=account_sid,
+                              payload=dict(payload) if payload else None, available_at=at or moment,
+                              attempts=0, date_created=moment)
+    )
+
+
+async def claim(conn: AsyncConnection, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:
+    moment = dates.now()
+    due = (
+        select(outbox.c.id)
+        .where(outbox.c.available_at <= moment,
+               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment))
+        .order_by(outbox.c.available_at, outbox.c.id)
+        .limit(limit)
+    )
+    if postgres:
+        due = due.with_for_update(skip_locked=True)
+    rows = (
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()))
+            .values(claimed_until=moment + lease, claimed_by=worker, attempts=outbox.c.attempts + 1)
+            .returning(outbox.c.id, outbox.c.kind, outbox.c.subject_sid, outbox.c.account_sid,
+                       outbox.c.payload, outbox.c.attempts)
+        )
+    ).all()
+    return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts) for r in rows]
+
+
+async def complete(conn: AsyncConnection, job: Job) -> None:
+    await conn.execute(delete(outbox).where(outbox.c.id == job.id))
+
+
+async def postpone(conn: AsyncConnection, job: Job, *, delay: timedelta) -> None:
+    await conn.execute(
+        update(outbox).where(outbox.c.id == job.id)
+        .values(available_at=dates.now() + delay, claimed_until=None, claimed_by=None)
+    )
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    moment: datetime | None = (
+        await conn.execute(select(outbox.c.available_at).order_by(outbox.c.available_at).limit(1))
+    ).scalar()
+    return dates.as_utc(moment) if moment else None

@@ -1,0 +1,95 @@
+"""The outbound path of one message: claim → checks → ``sending`` → carrier → ``sent`` → delivery report.
+
+Each step is its own transaction, and the hand-off to a transactional carrier (the simulator) commits with
+the ``sent`` status, so a crash at any point neither loses the message nor hands it over twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.context import Loft
+from loft.db.tables import accounts, messages, opt_outs
+from loft.delivery import lifecycle, outbox
+from loft.delivery.outbox import Job
+from loft.kit import dates
+from loft.messages import media
+
+
+async def load(conn: AsyncConnection, sid: str) -> Row[Any] | None:
+    return (await conn.execute(select(messages).where(messages.c.sid == sid))).first()
+
+
+async def _refusal(conn: AsyncConnection, message: Row[Any]) -> int | None:
+    """An error code if the message must fail before it leaves, else None."""
+    age = dates.now() - dates.as_utc(message.date_created)
+    if age > timedelta(seconds=message.validity_period):
+        return 30036
+    status = (await conn.execute(select(accounts.c.status).where(accounts.c.sid == message.account_sid))).scalar()
+    if status != "active":
+        return 30002
+    if not message.options.get("auto_reply"):
+        opted_out = (
+            await conn.execute(
+                select(opt_outs.c.sender).where(opt_outs.c.sender == message.from_addr,
+                                                opt_outs.c.recipient == message.to_addr)
+            )
+        ).first()
+        if opted_out:
+            return 21610
+    return None
+
+
+async def handle_send(loft: Loft, job: Job) -> None:
+    async with loft.db.write() as conn:
+        message = await load(conn, job.subject_sid)
+        if message is None or message.status not in ("queued", "sending"):
+            await outbox.complete(conn, job)
+            return
+        if message.status == "queued":
+            refusal = await _refusal(conn, message)
+            if refusal is not None:
+                await lifecycle.change(conn, message, "failed", error_code=refusal)
+                await outbox.complete(conn, job)
+                return
+            await lifecycle.change(conn, message, "sending")
+    media_urls: list[str] = []
+    if message.num_media:
+        fetched = await media.fetch_outbound(loft, message)
+        if isinstance(fetched, int):
+            async with loft.db.write() as conn:
+                await lifecycle.change(conn, message, "failed", error_code=fetched)
+                await outbox.complete(conn, job)
+            return
+        media_urls = fetched
+    async with loft.db.write() as conn:
+        message = await load(conn, job.subject_sid)
+        if message is None or message.status != "sending":
+            await outbox.complete(conn, job)
+            return
+        receipt = await loft.carrier.submit(conn, message, media_urls)
+        moment = dates.now()
+        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)
+        if receipt is not None:
+            await outbox.enqueue(
+                conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
+                at=moment + timedelta(milliseconds=receipt.delay_ms),
+                payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
+            )
+        await outbox.complete(conn, job)
+
+
+async def handle_receipt(loft: Loft, job: Job) -> None:
+    async with loft.db.write() as conn:
+        message = await load(conn, job.subject_sid)
+        if message is not None and message.status == "sent":
+            moment = dates.now()
+            await lifecycle.change(
+                conn, message, str(job.payload["outcome"]), moment=moment,
+                error_code=job.payload.get("error_code"), raw_dlr_done_date=moment.strftime("%y%m%d%H%M"),
+            )
+        await outbox.complete(conn, job)

@@ -1,0 +1,113 @@
+"""Handsets: their carrier settings, their inbox, and the messages they send to Loft numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import MultiDict
+
+from loft.accounts.service import Account
+from loft.config import Settings
+from loft.db import upsert
+from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
+from loft.delivery.carriers.sim import BEHAVIORS
+from loft.errors import InvalidParameter, NotFound
+from loft.kit import dates, forms, phone, urls
+from loft.messages import optout
+from loft.messages import service as messages
+
+MAX_DELAY_MS = 3_600_000
+
+
+def handset_number(text: str) -> str:
+    number = phone.e164(text)
+    if number is None:
+        raise InvalidParameter(21211, f"The handset number {text} is not a valid phone number.")
+    return number
+
+
+async def configure(conn: AsyncConnection, number: str, form: MultiDict) -> Row[Any]:
+    behavior = forms.choice(form, "Behavior", tuple(BEHAVIORS))
+    delay = forms.integer(form, "ReceiptDelayMs", low=0, high=MAX_DELAY_MS)
+    moment = dates.now()
+    await upsert.insert_ignore(conn, handsets, phone_number=number, behavior="deliver", receipt_delay_ms=0,
+                               date_created=moment, date_updated=moment)
+    values: dict[str, Any] = {"date_updated": moment}
+    if behavior is not None:
+        values["behavior"] = behavior
+    if delay is not None:
+        values["receipt_delay_ms"] = delay
+    await conn.execute(update(handsets).where(handsets.c.phone_number == number).values(**values))
+    return (await conn.execute(select(handsets).where(handsets.c.phone_number == number))).one()
+
+
+async def settings_of(conn: AsyncConnection, number: str) -> dict[str, Any]:
+    row = (await conn.execute(select(handsets).where(handsets.c.phone_number == number))).first()
+    return {
+        "phone_number": number,
+        "behavior": row.behavior if row else "deliver",
+        "receipt_delay_ms": row.receipt_delay_ms if row else 0,
+    }
+
+
+async def inbox(conn: AsyncConnection, number: str, account_sids: list[str]) -> list[dict[str, Any]]:
+    rows = (
+        await conn.execute(
+            select(handset_inbox)
+            .where(handset_inbox.c.phone_number == number, handset_inbox.c.account_sid.in_(account_sids))
+            .order_by(handset_inbox.c.id.desc())
+        )
+    ).all()
+    return [
+        {
+            "sid": row.message_sid,
+            "from": row.from_addr,
+            "to": row.phone_number,
+            "body": row.body,
+            "media_urls": list(row.media_urls),
+            "date_received": dates.iso8601(row.date_received),
+        }
+        for row in rows
+    ]
+
+
+async def text_loft(conn: AsyncConnection, settings: Settings, principal: Account, number: str,
+                    form: MultiDict, *, reachable: list[str]) -> Row[Any]:
+    """The handset ``number`` texts a Loft number: an inbound message, opt-out keywords applied."""
+    to_raw = (form.get("To") or "").strip()
+    if not to_raw:
+        raise InvalidParameter(21604, "A 'To' phone number is required.")
+    to = phone.e164(to_raw)
+    owner = None
+    if to is not None:
+        owner = (
+            await conn.execute(
+                select(incoming_phone_numbers.c.account_sid).where(incoming_phone_numbers.c.phone_number == to)
+            )
+        ).scalar()
+    if owner is None or owner not in reachable:
+        raise NotFound(f"/sim/v1/Handsets/{number}/Messages: {to_raw} is not a number of your account")
+    body = form.get("Body") or ""
+    media_urls = [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
+    if not body and not media_urls:
+        raise InvalidParameter(21602, "Message body is required.")
+    if len(media_urls) > messages.MAX_MEDIA:
+        raise InvalidParameter(21623, f"Too many media urls: {len(media_urls)}, the limit is {messages.MAX_MEDIA}.")
+    for url in media_urls:
+        urls.optional(url, "MediaUrl", code=21620)
+    word = optout.keyword(body) if not media_urls else None
+    message = await messages.store(
+        conn, settings, account_sid=str(owner), direction="inbound", from_=number, to=to or to_raw, body=body,
+        media_urls=media_urls, mms=bool(media_urls), status="receiving" if media_urls else "received",
+        options={"opt_out_type": word} if word else None,
+    )
+    if word is not None:
+        await optout.apply(conn, word, sender=str(to), recipient=number, account_sid=str(owner))
+        await messages.store(
+            conn, settings, account_sid=str(owner), direction="outbound-reply", from_=str(to), to=number,
+            body=optout.AUTO_REPLIES[word], media_urls=[], mms=False, status="queued",
+            options={"auto_reply": True},
+        )
+    return message

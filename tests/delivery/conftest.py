@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from twilio.rest import Client
+
+from tests.support import receiver as receivers
+from tests.support.server import LoftServer
+
+
+@pytest.fixture
+def receiver() -> Iterator[receivers.Receiver]:
+    started = receivers.start()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+class Sim:
+    """The simulator API (``/sim/v1``) with the test account's credentials."""
+
+    def __init__(self, base_url: str, auth: tuple[str, str]) -> None:
+        self.http = httpx.Client(base_url=base_url, auth=auth, timeout=30)
+
+    def text(self, handset: str, to: str, body: str = "", media: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"To": to, "Body": body}
+        if media:
+            data["MediaUrl"] = media
+        response = self.http.post(f"/sim/v1/Handsets/{handset}/Messages", data=data)
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def inbox(self, handset: str) -> list[dict[str, Any]]:
+        response = self.http.get(f"/sim/v1/Handsets/{handset}/Messages")
+        assert response.status_code == 200, response.text
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
+    def configure(self, handset: str, **settings: Any) -> dict[str, Any]:
+        response = self.http.post(f"/sim/v1/Handsets/{handset}", data=settings)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def webhooks(self, account_sid: str, message_sid: str) -> list[dict[str, Any]]:
+        response = self.http.get(f"/loft/v1/Accounts/{account_sid}/Messages/{message_sid}/Webhooks")
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["webhooks"]
+        return found
+
+
+@pytest.fixture
+def sim(loft: LoftServer, account: tuple[str, str]) -> Iterator[Sim]:
+    simulator = Sim(loft.base_url, account)
+    try:
+        yield simulator
+    finally:
+        simulator.http.close()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Poll until ``check`` returns something truthy (delivery is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
+        time.sleep(0.05)
+
+
+def status_of(client: Client, sid: str) -> str:
+    return str(client.messages(sid).fetch().status)

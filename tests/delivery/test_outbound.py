@@ -1,0 +1,132 @@
+"""Outbound lifecycle: queued → sent → delivered | undelivered, status callbacks signed as Twilio signs them."""
+
+from __future__ import annotations
+
+import pytest
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from tests.delivery.conftest import Sim, eventually, status_of
+from tests.support.receiver import Receiver
+
+
+def test_send_reaches_the_handset_and_signed_callbacks_follow(
+    client: Client, account: tuple[str, str], sender: str, sim: Sim, receiver: Receiver
+) -> None:
+    callback = receiver.url("/status")
+    message = client.messages.create(to="+15558670001", from_=sender, body="Hello handset",
+                                     status_callback=callback)
+    eventually(lambda: status_of(client, message.sid) == "delivered")
+    inbox = sim.inbox("+15558670001")
+    assert [(m["sid"], m["from"], m["body"]) for m in inbox] == [(message.sid, sender, "Hello handset")]
+
+    calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/status"]) >= 3)
+    statuses = [r.param("MessageStatus") for r in calls]
+    assert statuses == ["queued", "sent", "delivered"]
+    validator = RequestValidator(account[1])
+    tokens = set()
+    for call in calls:
+        assert call.method == "POST"
+        assert call.headers["content-type"] == "application/x-www-form-urlencoded"
+        assert validator.validate(callback, call.params, call.headers["x-twilio-signature"])
+        assert call.param("MessageSid") == call.param("SmsSid") == message.sid
+        assert call.param("SmsStatus") == call.param("MessageStatus")
+        assert call.param("AccountSid") == account[0]
+        assert call.param("From") == sender and call.param("To") == "+15558670001"
+        assert call.param("ApiVersion") == "2010-04-01"
+        tokens.add(call.headers["i-twilio-idempotency-token"])
+    assert len(tokens) == 3  # one per event
+    delivered = calls[-1]
+    raw_date = delivered.param("RawDlrDoneDate")
+    assert raw_date is not None and len(raw_date) == 10 and raw_date.isdigit()
+
+    fetched = client.messages(message.sid).fetch()
+    assert fetched.date_sent is not None
+    assert fetched.price == "-0.00790" and fetched.price_unit == "USD"
+    assert fetched.error_code is None
+
+
+@pytest.mark.parametrize(
+    ("behavior", "code"),
+    [
+        pytest.param("unreachable", 30003, id="unreachable-30003"),
+        pytest.param("unknown", 30005, id="unknown-30005"),
+        pytest.param("landline", 30006, id="landline-30006"),
+        pytest.param("filtered", 30007, id="filtered-30007"),
+    ],
+)
+def test_handset_behaviour_gives_twilios_error(
+    client: Client, sender: str, sim: Sim, receiver: Receiver, behavior: str, code: int
+) -> None:
+    handset = f"+1555867{code % 10000:04d}"
+    sim.configure(handset, Behavior=behavior)
+    message = client.messages.create(to=handset, from_=sender, body="hi", status_callback=receiver.url("/s"))
+    eventually(lambda: status_of(client, message.sid) == "undelivered")
+    fetched = client.messages(message.sid).fetch()
+    assert fetched.error_code == code and fetched.error_message
+    assert sim.inbox(handset) == []
+    calls = receiver.wait_for(lambda rs: any(r.param("MessageStatus") == "undelivered" for r in rs))
+    final = [r for r in calls if r.param("MessageStatus") == "undelivered"][0]
+    assert final.param("ErrorCode") == str(code)
+
+
+def test_no_receipt_handset_leaves_the_message_sent(client: Client, sender: str, sim: Sim) -> None:
+    sim.configure("+15558670404", Behavior="no-receipt")
+    message = client.messages.create(to="+15558670404", from_=sender, body="hi")
+    eventually(lambda: sim.inbox("+15558670404"))
+    eventually(lambda: status_of(client, message.sid) == "sent")
+
+
+def test_receipt_delay_holds_the_message_in_sent(client: Client, sender: str, sim: Sim) -> None:
+    sim.configure("+15558670405", ReceiptDelayMs=1500)
+    message = client.messages.create(to="+15558670405", from_=sender, body="slow carrier")
+    eventually(lambda: status_of(client, message.sid) == "sent")
+    eventually(lambda: status_of(client, message.sid) == "delivered")
+
+
+def test_application_message_status_callback_is_used_without_status_callback(
+    client: Client, sender: str, receiver: Receiver
+) -> None:
+    app = client.applications.create(friendly_name="bot", message_status_callback=receiver.url("/app-status"))
+    message = client.messages.create(to="+15558670407", from_=sender, body="hi", application_sid=app.sid)
+    calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/app-status"]) >= 3)
+    assert [r.param("MessageStatus") for r in calls] == ["queued", "sent", "delivered"]
+    assert all(r.param("MessageSid") == message.sid for r in calls)
+
+
+def test_status_callback_wins_over_the_application(client: Client, sender: str, receiver: Receiver) -> None:
+    app = client.applications.create(message_status_callback=receiver.url("/app-status"))
+    client.messages.create(to="+15558670408", from_=sender, body="hi", application_sid=app.sid,
+                           status_callback=receiver.url("/own"))
+    receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/own"]) >= 3)
+    assert receiver.to("/app-status") == []
+
+
+def test_webhook_attempts_are_recorded(client: Client, account: tuple[str, str], sender: str, sim: Sim,
+                                       receiver: Receiver) -> None:
+    message = client.messages.create(to="+15558670409", from_=sender, body="hi",
+                                     status_callback=receiver.url("/status"))
+    receiver.wait_for(lambda rs: len(rs) >= 3)
+    attempts = eventually(lambda: (a := sim.webhooks(account[0], message.sid)) and len(a) >= 3 and a)
+    assert {a["request_params"]["MessageStatus"] for a in attempts} == {"queued", "sent", "delivered"}
+    assert all(a["status_code"] == 200 and a["kind"] == "status_callback" for a in attempts)
+    assert all(a["latency_ms"] >= 0 and a["url"] == receiver.url("/status") for a in attempts)
+
+
+def test_opted_out_recipient_is_refused_with_21610_until_start(
+    client: Client, sender: str, sim: Sim
+) -> None:
+    handset = "+15558670410"
+    sim.text(handset, sender, "stop")
+    reply = eventually(lambda: sim.inbox(handset))
+    assert reply[0]["body"].startswith("You have successfully been unsubscribed")
+    from twilio.base.exceptions import TwilioRestException
+
+    with pytest.raises(TwilioRestException) as refused:
+        client.messages.create(to=handset, from_=sender, body="promo")
+    assert refused.value.code == 21610
+    sim.text(handset, sender, "START")
+    eventually(lambda: len(sim.inbox(handset)) == 2)
+    assert sim.inbox(handset)[0]["body"].startswith("You have successfully been re-subscribed")
+    message = client.messages.create(to=handset, from_=sender, body="welcome back")
+    eventually(lambda: status_of(client, message.sid) == "delivered")
