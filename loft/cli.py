@@ -31,8 +31,10 @@ async def _main_account(settings: Settings) -> tuple[str, str, bool]:
     return main.account.sid, main.account.auth_token, main.created
 
 
-def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: str) -> None:
+def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: str, reveal: bool = True) -> None:
     console.print(f"[bold]Account SID[/bold]  {sid}")
+    if not reveal:
+        token = "<your LOFT_AUTH_TOKEN>"
     console.print(f"[bold]Auth token[/bold]   {token}")
     console.print("\nPoint twilio-python at this server:\n")
     console.print("    from twilio.rest import Client", markup=False, highlight=False)
@@ -60,7 +62,8 @@ def serve(
     base_url = f"http://{settings.host}:{settings.port}"
     if created:
         console.print("[green]Created the main account.[/green]")
-        _print_credentials(settings, sid, token, base_url=base_url)
+        # A pinned token is known to whoever pinned it: keep it out of the server's output (and its logs).
+        _print_credentials(settings, sid, token, base_url=base_url, reveal=settings.auth_token is None)
     else:
         console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,

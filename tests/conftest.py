@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,20 +40,42 @@ async def _admin(url: str, statement: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_url() -> str:
+    """The PostgreSQL server to test against; skipped without one, except under CI."""
     if not POSTGRES_URL:
         if IN_CI:
             pytest.fail("CI must test PostgreSQL: set LOFT_TEST_POSTGRES_URL")
         pytest.skip("PostgreSQL tests need LOFT_TEST_POSTGRES_URL (see README)")
-    name = f"loft_test_{secrets.token_hex(4)}"
     try:
-        asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+        asyncio.run(_admin(POSTGRES_URL, "SELECT 1"))
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(f"cannot reach PostgreSQL at {POSTGRES_URL}: {exc}")
+    return POSTGRES_URL
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A database of its own for one server, dropped afterwards."""
+    name = f"loft_test_{secrets.token_hex(4)}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
     try:
-        yield _with_database(POSTGRES_URL, name)
+        yield _with_database(admin_url, name)
     finally:
-        asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """The database of the session's shared PostgreSQL server."""
+    with fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture
+def own_postgres_database(postgres_url: str) -> Iterator[str]:
+    """A database for a test that runs a server of its own (and may kill it)."""
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 def make_server(tmp: Path, database_url: str | None = None) -> LoftServer:

@@ -7,7 +7,6 @@ or one of its subaccounts). API keys (``SK…``) slot in here next to auth token
 from __future__ import annotations
 
 import base64
-import binascii
 
 from starlette.requests import Request
 
@@ -25,7 +24,7 @@ def credentials(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII header text
         return None
     username, colon, password = decoded.partition(":")
     return (username, password) if colon else None

@@ -18,7 +18,7 @@ from tests.support.server import LoftServer
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> LoftServer:
-    database_url = request.getfixturevalue("postgres_database") if request.param == "postgres" else None
+    database_url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
     server = make_server(tmp_path, database_url)
     server.extra_env = {"LOFT_JOB_LEASE_SECONDS": "3"}
     return server

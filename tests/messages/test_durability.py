@@ -16,7 +16,7 @@ from tests.support.server import LoftServer
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> LoftServer:
     """A server of this test's own, since the test kills it."""
-    database_url = request.getfixturevalue("postgres_database") if request.param == "postgres" else None
+    database_url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
     return make_server(tmp_path, database_url)
 
 

@@ -1,0 +1,265 @@
+"""Send one webhook the way Twilio does: signed, with connection overrides, HTTP auth challenges and retries.
+
+``send(client, request)`` never raises for network problems: every try becomes an :class:`Attempt`, and the
+:class:`Outcome` says whether the last one got a 2xx.
+
+- The URL's fragment is the :mod:`~loft.webhooks.overrides` policy (timeouts, retries); it is never sent.
+- ``user:pass@`` in the URL is never sent either. The first request carries no ``Authorization``; a ``401``
+  whose ``WWW-Authenticate`` offers Digest (preferred) or Basic is answered once with the credentials, and later
+  retries of the same webhook answer the learned scheme at once. The challenge and its answer are one attempt.
+- Loft's choice, unverified against Twilio: the signature covers the URL as sent — without userinfo and
+  fragment; for GET with the parameters appended to the query (and no form parameters), for POST the URL plus
+  the form parameters. The URL is signed as configured; httpx may normalise it on the wire (``https://h`` is
+  requested as ``/``), as Twilio's own URLs are, and receivers validate what they reconstruct.
+- Retries: up to ``retry_count`` more attempts, immediately, while the failure's class is in ``retry_on``:
+  ``ct`` (connection refused, connect timeout, DNS or TLS failure), ``rt`` (read or write timeout), ``4xx``,
+  ``5xx``. All attempts share the ``total_timeout`` budget. Redirects are not followed (a 3xx is a failure).
+- Error codes, as Twilio's debugger logs them: 11200 HTTP retrieval failure (a non-2xx answer, an unusable
+  URL, a protocol error), 11205 HTTP connection failure (refused, reset, connect/read/write timeout, the total
+  budget spent), 11210 HTTP bad host name (the host does not resolve), 11220 SSL/TLS handshake error. 11210
+  and 11220 are from Twilio's error dictionary; which of them Twilio logs for these cases is Loft's reading.
+- Bodies are read up to :data:`MAX_BODY` bytes; the rest is dropped. Neither the auth token nor the URL's
+  credentials reach a log, an attempt or an error message (the credentials never reach httpx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import codecs
+import socket
+import ssl
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote, urlencode
+
+import httpx
+
+from loft.webhooks import overrides, signing
+from loft.webhooks.overrides import ConnectionPolicy
+
+MAX_BODY = 1024 * 1024
+EXCERPT = 2000
+USER_AGENT = "TwilioProxy/1.1"
+FORM = "application/x-www-form-urlencoded"
+
+RETRIEVAL_FAILURE = 11200
+CONNECTION_FAILURE = 11205
+BAD_HOST = 11210
+TLS_FAILURE = 11220
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    url: str  # as configured, possibly with user:pass@ and a #fragment
+    method: Literal["GET", "POST"]
+    params: list[tuple[str, str]]  # form fields (POST) or query parameters (GET, appended to the URL's query)
+    auth_token: str  # signs X-Twilio-Signature
+    idempotency_token: str  # I-Twilio-Idempotency-Token, the same on every retry
+    expect_twiml: bool = False  # inbound-message webhooks; the sender returns body and content type as-is
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    url: str  # as requested: without credentials and fragment, with a GET's parameters
+    method: str
+    status_code: int | None
+    latency_ms: int
+    response_excerpt: str  # the first EXCERPT characters of the body, '' if none
+    content_type: str | None
+    error_code: int | None  # None on success
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    attempts: list[Attempt]
+    ok: bool
+    status_code: int | None
+    body: str
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str  # as sent and signed
+    credentials: tuple[str, str] | None
+    policy: ConnectionPolicy
+
+
+@dataclass(frozen=True)
+class _Result:
+    status_code: int | None = None
+    body: str = ""
+    content_type: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    retry_class: str | None = None
+
+
+def _strip_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """Split ``user:pass@`` off the authority; plain string work, so the rest of the URL stays as configured."""
+    scheme, separator, rest = url.partition("://")
+    end = min([index for index in (rest.find("/"), rest.find("?")) if index >= 0] + [len(rest)])
+    if not separator or "@" not in rest[:end]:
+        return url, None
+    userinfo, _, host = rest[:end].rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return scheme + separator + host + rest[end:], (unquote(user), unquote(password))
+
+
+def _with_query(url: str, params: list[tuple[str, str]]) -> str:
+    if not params:
+        return url
+    joiner = "" if url.endswith(("?", "&")) else "&" if "?" in url else "?"
+    return url + joiner + urlencode(params)
+
+
+def _target(request: WebhookRequest) -> _Target:
+    url, policy = overrides.parse(request.url)
+    url, credentials = _strip_userinfo(url)
+    if request.method == "GET":
+        url = _with_query(url, request.params)
+    return _Target(url, credentials, policy)
+
+
+class _ChallengeAuth(httpx.Auth):
+    """Send without credentials; answer a 401's Digest or Basic challenge once, then keep using that scheme."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._basic = httpx.BasicAuth(username, password)
+        self._digest = httpx.DigestAuth(username, password)
+        self._chosen: httpx.Auth | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._chosen is not None:
+            yield from self._chosen.auth_flow(request)
+            return
+        response = yield request
+        if response.status_code != 401:
+            return
+        schemes = {value.split(" ", 1)[0].lower() for value in response.headers.get_list("www-authenticate")}
+        if "digest" in schemes:
+            flow = self._digest.auth_flow(request)
+            next(flow)
+            try:
+                answered = flow.send(response)
+            except (StopIteration, httpx.ProtocolError, KeyError, ValueError):
+                return  # a malformed or unsupported challenge: the 401 stands
+            self._chosen = self._digest
+            yield answered
+        elif "basic" in schemes:
+            self._chosen = self._basic
+            yield from self._basic.auth_flow(request)
+
+
+def _charset(response: httpx.Response) -> str:
+    name = response.charset_encoding or "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+async def _read(response: httpx.Response) -> str:
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk[: MAX_BODY - len(data)]
+        if len(data) >= MAX_BODY:
+            break
+    return data.decode(_charset(response), errors="replace")
+
+
+def _answer(response: httpx.Response, body: str) -> _Result:
+    content_type = response.headers.get("content-type")
+    status = response.status_code
+    if 200 <= status < 300:
+        return _Result(status, body, content_type)
+    retry_class = "4xx" if 400 <= status < 500 else "5xx" if 500 <= status < 600 else None
+    return _Result(status, body, content_type, RETRIEVAL_FAILURE,
+                   f"HTTP retrieval failure: the URL answered {status}", retry_class)
+
+
+def _failure(exc: Exception, policy: ConnectionPolicy) -> _Result:
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, TimeoutError):
+        return _Result(error_code=CONNECTION_FAILURE,
+                       error_message=f"Timeout: no complete answer within the total {policy.total_timeout:g} s")
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return _Result(error_code=CONNECTION_FAILURE, retry_class="ct",
+                       error_message=f"Timeout: no connection within {policy.connect_timeout:g} s")
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        return _Result(error_code=CONNECTION_FAILURE, retry_class="rt",
+                       error_message=f"Timeout: no answer within the read timeout of {policy.read_timeout:g} s")
+    if isinstance(exc, httpx.ConnectError):
+        if isinstance(cause, socket.gaierror):
+            return _Result(error_code=BAD_HOST, retry_class="ct", error_message=f"Bad host name: {cause}")
+        if isinstance(cause, ssl.SSLError):
+            return _Result(error_code=TLS_FAILURE, retry_class="ct", error_message=f"SSL/TLS handshake error: {exc}")
+        return _Result(error_code=CONNECTION_FAILURE, retry_class="ct", error_message=f"Connection failed: {exc}")
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return _Result(error_code=CONNECTION_FAILURE, error_message=f"Connection lost: {exc}")
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL, ValueError)):
+        return _Result(error_code=RETRIEVAL_FAILURE, error_message="HTTP retrieval failure: the URL cannot be used")
+    return _Result(error_code=RETRIEVAL_FAILURE, error_message=f"HTTP retrieval failure: {type(exc).__name__}: {exc}")
+
+
+def _build(client: httpx.AsyncClient, request: WebhookRequest, target: _Target) -> httpx.Request:
+    signed_params = request.params if request.method == "POST" else []
+    headers = {
+        signing.HEADER: signing.signature(request.auth_token, target.url, signed_params),
+        "I-Twilio-Idempotency-Token": request.idempotency_token,
+        "User-Agent": USER_AGENT,
+        "Accept": "*/*",
+    }
+    content: bytes | None = None
+    if request.method == "POST":
+        headers["Content-Type"] = FORM
+        content = urlencode(request.params).encode("ascii")
+    policy = target.policy
+    timeout = httpx.Timeout(connect=policy.connect_timeout, read=policy.read_timeout,
+                            write=policy.read_timeout, pool=policy.connect_timeout)
+    return client.build_request(request.method, target.url, headers=headers, content=content, timeout=timeout)
+
+
+async def _exchange(client: httpx.AsyncClient, built: httpx.Request, auth: httpx.Auth | None,
+                    deadline: float, policy: ConnectionPolicy) -> _Result:
+    try:
+        async with asyncio.timeout_at(deadline):
+            response = await client.send(built, auth=auth, stream=True, follow_redirects=False)
+            try:
+                return _answer(response, await _read(response))
+            finally:
+                await response.aclose()
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError) as exc:
+        return _failure(exc, policy)
+
+
+async def send(client: httpx.AsyncClient, request: WebhookRequest) -> Outcome:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    target = _target(request)
+    deadline = started + target.policy.total_timeout
+    auth = _ChallengeAuth(*target.credentials) if target.credentials else None
+    attempts: list[Attempt] = []
+    result = _Result()
+    for number in range(1, target.policy.retry_count + 2):
+        began = time.monotonic()
+        try:
+            built = _build(client, request, target)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            result = _failure(exc, target.policy)
+        else:
+            result = await _exchange(client, built, auth, deadline, target.policy)
+        attempts.append(Attempt(
+            number=number, url=target.url, method=request.method, status_code=result.status_code,
+            latency_ms=round((time.monotonic() - began) * 1000), response_excerpt=result.body[:EXCERPT],
+            content_type=result.content_type, error_code=result.error_code, error_message=result.error_message,
+        ))
+        if result.retry_class not in target.policy.retry_on or loop.time() >= deadline:
+            break
+    return Outcome(attempts=attempts, ok=result.error_code is None, status_code=result.status_code,
+                   body=result.body, content_type=result.content_type)
