@@ -52,10 +52,15 @@ def is_valid(text: str) -> bool:
 
 
 def country(e164_number: str) -> str | None:
+    """The number's country (ISO 3166 alpha-2); for a number no region claims, such as the fictional
+    ``+1 555`` range, the main country of its calling code."""
     try:
-        region: str | None = phonenumbers.region_code_for_number(phonenumbers.parse(e164_number, None))
+        number = phonenumbers.parse(e164_number, None)
     except phonenumbers.NumberParseException:
         return None
+    region: str | None = phonenumbers.region_code_for_number(number)
+    if not region or region == "ZZ":
+        region = phonenumbers.region_code_for_country_code(number.country_code)
     return region if region and region != "ZZ" else None
 
 

@@ -93,6 +93,8 @@ def start() -> Receiver:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                return  # the sender died mid-request: nothing was received
             parts = urlsplit(self.path)
             form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True) if self.command == "POST" else []
             record = Received(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True),

@@ -1,0 +1,408 @@
+"""Sending webhooks: signing, query building, HTTP auth challenges, retries per policy, timeouts, error codes.
+
+Most tests answer through ``httpx.MockTransport``; the last ones talk to real sockets on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
+from urllib.request import parse_http_list
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from loft.webhooks.sender import Outcome, WebhookRequest, send
+from tests.support import receiver as receivers
+from tests.webhooks.test_signing import MultiParams
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+PARAMS = [("MessageSid", "SM" + "a" * 32), ("Body", "héllo & bye"), ("To", "+15005550006"), ("Body", "again")]
+
+Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+
+
+def deliver(handler: Handler, url: str, method: str = "POST", params: list[tuple[str, str]] | None = None,
+            idempotency_token: str = "idem-1") -> tuple[Outcome, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    async def recording(request: httpx.Request) -> httpx.Response:
+        # Auth flows edit a request's headers in place: keep a copy of what went on the wire.
+        seen.append(httpx.Request(request.method, request.url, headers=request.headers.copy(),
+                                  content=request.content))
+        answer = handler(request)
+        return await answer if isinstance(answer, Awaitable) else answer
+
+    async def go() -> Outcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(recording)) as client:
+            return await send(client, WebhookRequest(url=url, method="GET" if method == "GET" else "POST",
+                                                     params=PARAMS if params is None else params,
+                                                     auth_token=TOKEN, idempotency_token=idempotency_token))
+
+    return asyncio.run(go()), seen
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, text="<Response/>", headers={"Content-Type": "text/xml"})
+
+
+def sequence(*answers: int | Exception) -> Handler:
+    """Answer each call with the next status (or raise the next error); the last answer repeats."""
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = answers[min(len(calls), len(answers) - 1)]
+        calls.append(1)
+        if isinstance(answer, Exception):
+            raise answer
+        return httpx.Response(answer, text=f"answer {answer}")
+
+    return handler
+
+
+def test_post_is_signed_over_url_and_form_as_twilio_validator_checks() -> None:
+    outcome, seen = deliver(ok, "https://hooks.example.com/sms?x=1#ct=1000&rc=2")
+    [request] = seen
+    form = parse_qsl(request.content.decode(), keep_blank_values=True)
+    assert form == PARAMS
+    assert str(request.url) == "https://hooks.example.com/sms?x=1"
+    assert RequestValidator(TOKEN).validate("https://hooks.example.com/sms?x=1", MultiParams(form),
+                                            request.headers["X-Twilio-Signature"])
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["User-Agent"] == "TwilioProxy/1.1"
+    assert request.headers["Accept"] == "*/*"
+    assert request.headers["I-Twilio-Idempotency-Token"] == "idem-1"
+    assert "Authorization" not in request.headers
+    assert outcome.ok and outcome.status_code == 200 and outcome.body == "<Response/>"
+    assert outcome.content_type == "text/xml"
+    [attempt] = outcome.attempts
+    assert (attempt.number, attempt.url, attempt.method, attempt.error_code) == (
+        1, "https://hooks.example.com/sms?x=1", "POST", None)
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        pytest.param("https://h.example/in", "https://h.example/in?A=1&B=x+y", id="no-query"),
+        pytest.param("https://h.example/in?k=v", "https://h.example/in?k=v&A=1&B=x+y", id="existing-query"),
+        pytest.param("https://h.example/in?", "https://h.example/in?A=1&B=x+y", id="empty-query"),
+        pytest.param("https://u:p@h.example/in?k=v#rt=2000", "https://h.example/in?k=v&A=1&B=x+y",
+                     id="credentials-and-fragment"),
+    ],
+)
+def test_get_appends_params_to_query_and_signs_url_alone(url: str, sent: str) -> None:
+    outcome, [request] = deliver(ok, url, method="GET", params=[("A", "1"), ("B", "x y")])
+    assert request.method == "GET" and request.content == b""
+    assert str(request.url) == sent
+    assert "Content-Type" not in request.headers
+    assert RequestValidator(TOKEN).validate(sent, {}, request.headers["X-Twilio-Signature"])
+    assert outcome.attempts[0].url == sent
+
+
+def test_get_without_params_keeps_url() -> None:
+    outcome, [request] = deliver(ok, "https://h.example/in?k=v", method="GET", params=[])
+    assert str(request.url) == "https://h.example/in?k=v"
+    assert RequestValidator(TOKEN).validate("https://h.example/in?k=v", {}, request.headers["X-Twilio-Signature"])
+
+
+def refused() -> httpx.ConnectError:
+    return httpx.ConnectError("[Errno 111] Connection refused")
+
+
+@pytest.mark.parametrize(
+    ("fragment", "answers", "calls", "succeeded"),
+    [
+        pytest.param("", (refused(),), 2, False, id="default-retries-connect-error-once"),
+        pytest.param("", (httpx.ConnectTimeout("t"),), 2, False, id="default-retries-connect-timeout-once"),
+        pytest.param("", (refused(), 200), 2, True, id="default-retry-succeeds"),
+        pytest.param("", (500,), 1, False, id="default-does-not-retry-5xx"),
+        pytest.param("", (httpx.ReadTimeout("t"),), 1, False, id="default-does-not-retry-read-timeout"),
+        pytest.param("#rc=0", (refused(),), 1, False, id="rc-0-no-retry"),
+        pytest.param("#rc=3&rp=5xx", (503,), 4, False, id="rp-5xx-retries-to-count"),
+        pytest.param("#rc=3&rp=5xx", (404,), 1, False, id="rp-5xx-not-4xx"),
+        pytest.param("#rc=2&rp=4xx", (404, 200), 2, True, id="rp-4xx-then-success"),
+        pytest.param("#rc=2&rp=rt", (httpx.ReadTimeout("t"),), 3, False, id="rp-rt-read-timeout"),
+        pytest.param("#rc=2&rp=5xx", (refused(),), 1, False, id="rp-without-ct-no-connect-retry"),
+        pytest.param("#rc=5&rp=all", (502,), 6, False, id="rp-all-max-count"),
+        pytest.param("#rc=5&rp=all", (301,), 1, False, id="redirect-is-not-retried"),
+    ],
+)
+def test_retries_follow_connection_policy(fragment: str, answers: tuple[int | Exception, ...], calls: int,
+                                          succeeded: bool) -> None:
+    outcome, seen = deliver(sequence(*answers), "https://h.example/cb" + fragment)
+    assert len(seen) == calls
+    assert [attempt.number for attempt in outcome.attempts] == list(range(1, calls + 1))
+    assert outcome.ok is succeeded
+
+
+def test_retries_carry_the_same_idempotency_token_and_signature() -> None:
+    outcome, seen = deliver(sequence(500, 500, 200), "https://h.example/cb#rc=2&rp=5xx", idempotency_token="evt-7")
+    assert [r.headers["I-Twilio-Idempotency-Token"] for r in seen] == ["evt-7"] * 3
+    assert len({r.headers["X-Twilio-Signature"] for r in seen}) == 1
+    assert [a.status_code for a in outcome.attempts] == [500, 500, 200]
+    assert [a.error_code for a in outcome.attempts] == [11200, 11200, None]
+
+
+def gaierror() -> httpx.ConnectError:
+    error = httpx.ConnectError("[Errno -2] Name or service not known")
+    error.__cause__ = socket.gaierror(-2, "Name or service not known")
+    return error
+
+
+def tls_error() -> httpx.ConnectError:
+    error = httpx.ConnectError("certificate verify failed")
+    error.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "status"),
+    [
+        pytest.param(refused(), 11205, None, id="connection-refused"),
+        pytest.param(httpx.ConnectTimeout("t"), 11205, None, id="connect-timeout"),
+        pytest.param(httpx.ReadTimeout("t"), 11205, None, id="read-timeout"),
+        pytest.param(httpx.ReadError("reset"), 11205, None, id="connection-reset"),
+        pytest.param(gaierror(), 11210, None, id="dns-failure"),
+        pytest.param(tls_error(), 11220, None, id="tls-failure"),
+        pytest.param(httpx.RemoteProtocolError("garbage"), 11200, None, id="protocol-error"),
+        pytest.param(404, 11200, 404, id="http-404"),
+        pytest.param(503, 11200, 503, id="http-503"),
+    ],
+)
+def test_failures_map_to_twilio_error_codes(answer: int | Exception, code: int, status: int | None) -> None:
+    outcome, _ = deliver(sequence(answer), "https://h.example/cb#rc=0")
+    [attempt] = outcome.attempts
+    assert not outcome.ok
+    assert (attempt.error_code, attempt.status_code, outcome.status_code) == (code, status, status)
+    assert attempt.error_message
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 299])
+def test_any_2xx_is_success(status: int) -> None:
+    outcome, _ = deliver(sequence(status), "https://h.example/cb")
+    assert outcome.ok and outcome.status_code == status and outcome.attempts[0].error_code is None
+
+
+def test_body_is_returned_whole_and_excerpt_is_first_2000_chars() -> None:
+    body = "<Response>" + "ж" * 5000 + "</Response>"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body.encode("utf-8"), headers={"Content-Type": "text/html; charset=utf-8"})
+
+    outcome, _ = deliver(handler, "https://h.example/in")
+    assert outcome.body == body
+    assert outcome.attempts[0].response_excerpt == body[:2000]
+    assert outcome.content_type == outcome.attempts[0].content_type == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("ftp://h.example/x", id="unsupported-scheme"),
+        pytest.param("http://[::1/x", id="broken-ipv6-host"),
+        pytest.param("not a url", id="not-a-url"),
+    ],
+)
+def test_unusable_url_becomes_failed_attempt_not_exception(url: str) -> None:
+    async def go() -> Outcome:
+        async with httpx.AsyncClient() as client:  # a real transport: MockTransport accepts any scheme
+            return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
+                                                     idempotency_token="t"))
+
+    outcome = asyncio.run(go())
+    assert not outcome.ok
+    assert [a.error_code for a in outcome.attempts] == [11200]
+
+
+def basic_protected(user: str, password: str) -> Handler:
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization") != expected:
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="hooks"'})
+        return ok(request)
+
+    return handler
+
+
+def test_basic_challenge_is_answered_after_an_unauthenticated_first_request() -> None:
+    outcome, seen = deliver(basic_protected("alice", "s3cr:t"), "https://alice:s3cr%3At@h.example/cb")
+    assert [r.headers.get("Authorization") for r in seen] == [
+        None, "Basic " + base64.b64encode(b"alice:s3cr:t").decode()]
+    assert all(r.url.userinfo == b"" for r in seen)
+    assert outcome.ok
+    assert [(a.number, a.url, a.status_code) for a in outcome.attempts] == [(1, "https://h.example/cb", 200)]
+    assert RequestValidator(TOKEN).validate("https://h.example/cb", MultiParams(PARAMS),
+                                            seen[1].headers["X-Twilio-Signature"])
+
+
+def test_basic_challenge_is_not_counted_as_retry_and_retries_send_credentials() -> None:
+    answers = iter([500, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "Authorization" not in request.headers:
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="hooks"'})
+        return httpx.Response(next(answers))
+
+    outcome, seen = deliver(handler, "https://u:p@h.example/cb#rc=1&rp=5xx")
+    assert [r.headers.get("Authorization") is not None for r in seen] == [False, True, True]
+    assert [a.status_code for a in outcome.attempts] == [500, 200]
+    assert outcome.ok
+
+
+def test_wrong_credentials_leave_401_as_retrieval_failure() -> None:
+    outcome, seen = deliver(basic_protected("alice", "right"), "https://alice:wrong@h.example/cb")
+    assert len(seen) == 2
+    assert [(a.status_code, a.error_code) for a in outcome.attempts] == [(401, 11200)]
+
+
+def test_401_without_credentials_in_url_is_not_answered() -> None:
+    outcome, seen = deliver(basic_protected("alice", "pw"), "https://h.example/cb")
+    assert len(seen) == 1 and outcome.status_code == 401 and not outcome.ok
+
+
+def digest_protected(user: str, password: str) -> Handler:
+    realm, nonce = "hooks@example", "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Digest "):
+            fields = dict(item.strip().split("=", 1) for item in parse_http_list(header[len("Digest "):]))
+            fields = {key: value.strip('"') for key, value in fields.items()}
+            ha1 = md5(f"{fields['username']}:{realm}:{password}")
+            ha2 = md5(f"{request.method}:{fields['uri']}")
+            expected = md5(f"{ha1}:{nonce}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+            if fields["username"] == user and fields["nonce"] == nonce and fields["response"] == expected:
+                return ok(request)
+        return httpx.Response(401, headers={
+            "WWW-Authenticate": f'Digest realm="{realm}", qop="auth", nonce="{nonce}", opaque="5ccc", algorithm=MD5'})
+
+    return handler
+
+
+def test_digest_challenge_is_answered_with_digest_credentials() -> None:
+    outcome, seen = deliver(digest_protected("bob", "pw"), "https://bob:pw@h.example/cb?x=1")
+    assert "Authorization" not in seen[0].headers
+    assert seen[1].headers["Authorization"].startswith("Digest ")
+    assert 'username="bob"' in seen[1].headers["Authorization"]
+    assert "pw" not in seen[1].headers["Authorization"].split("response=")[0]
+    assert outcome.ok and len(outcome.attempts) == 1
+
+
+def test_digest_with_wrong_password_fails_with_401() -> None:
+    outcome, seen = deliver(digest_protected("bob", "pw"), "https://bob:nope@h.example/cb")
+    assert len(seen) == 2 and outcome.status_code == 401 and not outcome.ok
+
+
+def test_digest_is_preferred_when_both_schemes_are_offered() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization", "").startswith("Digest "):
+            return ok(request)
+        return httpx.Response(401, headers=[("WWW-Authenticate", 'Basic realm="r"'),
+                                            ("WWW-Authenticate", 'Digest realm="r", nonce="n"')])
+
+    outcome, seen = deliver(handler, "https://u:p@h.example/cb")
+    assert outcome.ok and len(seen) == 2
+
+
+def test_malformed_digest_challenge_leaves_401() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Digest realm="r"'})  # no nonce
+
+    outcome, seen = deliver(handler, "https://u:p@h.example/cb")
+    assert len(seen) == 1 and outcome.status_code == 401 and outcome.attempts[0].error_code == 11200
+
+
+def test_token_and_url_credentials_never_appear_in_outcome() -> None:
+    outcome, _ = deliver(basic_protected("alice", "hunter2-secret"), "https://alice:hunter2-secret@h.example/cb")
+    outcome_wrong, _ = deliver(sequence(refused()), "https://alice:hunter2-secret@h.example/cb")
+    for text in (repr(outcome), repr(outcome_wrong)):
+        assert "hunter2-secret" not in text and TOKEN not in text and "alice" not in text
+
+
+def test_total_timeout_bounds_all_attempts() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return ok(request)
+
+    started = time.monotonic()
+    outcome, seen = deliver(hang, "https://h.example/cb#tt=300&rt=15000&rc=5&rp=all")
+    assert time.monotonic() - started < 5
+    assert len(seen) == 1
+    assert [a.error_code for a in outcome.attempts] == [11205]
+    assert "total" in (outcome.attempts[0].error_message or "")
+
+
+# Real sockets on 127.0.0.1.
+
+
+def test_read_timeout_against_real_server_fails_fast_with_11205() -> None:
+    async def go() -> Outcome:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            await asyncio.sleep(10)
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with httpx.AsyncClient() as client:
+                return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/slow#rt=200&rc=0",
+                                                         method="POST", params=PARAMS, auth_token=TOKEN,
+                                                         idempotency_token="t"))
+        finally:
+            server.close()
+
+    started = time.monotonic()
+    outcome = asyncio.run(go())
+    assert time.monotonic() - started < 5
+    [attempt] = outcome.attempts
+    assert (attempt.error_code, attempt.status_code) == (11205, None)
+    assert "read timeout" in (attempt.error_message or "")
+
+
+def test_connection_refused_on_closed_port_is_11205_and_retried_once() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def go() -> Outcome:
+        async with httpx.AsyncClient() as client:
+            return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/cb", method="POST",
+                                                     params=PARAMS, auth_token=TOKEN, idempotency_token="t"))
+
+    outcome = asyncio.run(go())
+    assert not outcome.ok
+    assert [(a.number, a.error_code, a.status_code) for a in outcome.attempts] == [(1, 11205, None), (2, 11205, None)]
+
+
+def test_basic_auth_against_real_receiver() -> None:
+    receiver = receivers.start()
+    try:
+        receiver.answer("/hook", receivers.Answer(basic_auth=("carol", "pw"), body="<Response/>"))
+        url = receiver.url("/hook").replace("http://", "http://carol:pw@") + "?q=1"
+
+        async def go() -> Outcome:
+            async with httpx.AsyncClient() as client:
+                return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
+                                                         idempotency_token="t", expect_twiml=True))
+
+        outcome = asyncio.run(go())
+        first, second = receiver.to("/hook")
+        assert "authorization" not in first.headers
+        assert second.headers["authorization"] == "Basic " + base64.b64encode(b"carol:pw").decode()
+        assert second.form == PARAMS
+        assert RequestValidator(TOKEN).validate(receiver.url("/hook?q=1"), MultiParams(second.form),
+                                                second.headers["x-twilio-signature"])
+        assert outcome.ok and outcome.body == "<Response/>" and outcome.content_type == "text/xml"
+    finally:
+        receiver.close()
