@@ -59,7 +59,7 @@ def country(e164_number: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     region: str | None = phonenumbers.region_code_for_number(number)
-    if not region or region == "ZZ":
+    if (not region or region == "ZZ") and number.country_code:
         region = phonenumbers.region_code_for_country_code(number.country_code)
     return region if region and region != "ZZ" else None
 

@@ -22,7 +22,7 @@ from loft.config import Settings
 from loft.db import pages
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import lifecycle, outbox, pacing
-from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
+from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids, urls
 from loft.messages import optout, pricing
 from loft.numbers import service as numbers
@@ -131,6 +131,8 @@ def validate(form: MultiDict) -> NewMessage:
 
 
 async def create(conn: AsyncConnection, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
+    if account.status != "active":
+        raise TwilioApiError(20005, f"Account not active: {account.sid} is {account.status} and cannot send", 403)
     new = validate(form)
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:

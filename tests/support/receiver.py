@@ -41,6 +41,8 @@ class Answer:
     delay: float = 0.0
     #: ("user", "password"): answer 401 with a Basic challenge until the request carries them.
     basic_auth: tuple[str, str] | None = None
+    #: Binary content (media) instead of ``body``.
+    raw: bytes | None = None
 
 
 @dataclass
@@ -109,10 +111,10 @@ def start() -> Receiver:
                 if self.headers.get("Authorization") != expected:
                     self._send(401, "", "text/plain", {"WWW-Authenticate": 'Basic realm="receiver"'})
                     return
-            self._send(answer.status, answer.body, answer.content_type, {})
+            self._send(answer.status, answer.raw if answer.raw is not None else answer.body, answer.content_type, {})
 
-        def _send(self, status: int, text: str, content_type: str | None, headers: dict[str, str]) -> None:
-            data = text.encode()
+        def _send(self, status: int, text: str | bytes, content_type: str | None, headers: dict[str, str]) -> None:
+            data = text.encode() if isinstance(text, str) else text
             try:
                 self.send_response(status)
                 if content_type:

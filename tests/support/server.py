@@ -65,6 +65,13 @@ class LoftServer:
             time.sleep(0.1)
         raise RuntimeError(f"loft serve did not answer within 30 s:\n{self.log()}")
 
+    def spawn(self, *command: str) -> subprocess.Popen[bytes]:
+        """Another ``loft`` process (``worker`` …) on the same data dir and database."""
+        assert self.log_path is not None
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "loft", *command], env=self.env(), stdout=log,
+                                    stderr=subprocess.STDOUT)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -348,9 +348,13 @@ def test_total_timeout_bounds_all_attempts() -> None:
 
 def test_read_timeout_against_real_server_fails_fast_with_11205() -> None:
     async def go() -> Outcome:
+        release = asyncio.Event()
+        writers: list[asyncio.StreamWriter] = []
+
         async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writers.append(writer)
             await reader.readuntil(b"\r\n\r\n")
-            await asyncio.sleep(10)
+            await release.wait()  # read the request, never answer
 
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
@@ -360,7 +364,12 @@ def test_read_timeout_against_real_server_fails_fast_with_11205() -> None:
                                                          method="POST", params=PARAMS, auth_token=TOKEN,
                                                          idempotency_token="t"))
         finally:
+            release.set()
+            for writer in writers:
+                writer.close()
+                await writer.wait_closed()
             server.close()
+            await server.wait_closed()
 
     started = time.monotonic()
     outcome = asyncio.run(go())
