@@ -1,10 +1,10 @@
-"""``INSERT … ON CONFLICT DO NOTHING`` in each dialect's own words."""
+"""Dialect-specific writes: ``INSERT … ON CONFLICT DO NOTHING`` and transaction-scoped locks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,3 +14,12 @@ async def insert_ignore(conn: AsyncConnection, table: Table, **values: Any) -> N
         await conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
     else:
         await conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
+
+
+async def lock(conn: AsyncConnection, key: str) -> None:
+    """Serialise transactions that check-then-write the same thing (a transaction-scoped lock).
+
+    SQLite needs nothing: its write transactions already run one at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

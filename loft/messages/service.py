@@ -9,7 +9,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -19,7 +19,7 @@ from starlette.datastructures import MultiDict
 from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
 from loft.config import Settings
-from loft.db import pages
+from loft.db import pages, upsert
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import lifecycle, outbox, pacing
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
@@ -258,7 +258,10 @@ async def page(conn: AsyncConnection, account: Account, query: Mapping[str, str]
         if when is None:
             raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
         if parameter == "DateSent":
-            where += [sent >= when.start, sent < when.end]
+            # An exact DateSent names a day, whether written 2015-07-30 or (as twilio-python writes a
+            # date) 2015-07-30T00:00:00Z: match the whole UTC day.
+            day = when.start.replace(hour=0, minute=0, second=0)
+            where += [sent >= day, sent < day + timedelta(days=1)]
         elif parameter == "DateSent<":
             where.append(sent < when.end)
         else:
@@ -387,20 +390,12 @@ def render_media(row: Row[Any]) -> dict[str, Any]:
 async def give_feedback(conn: AsyncConnection, message: Row[Any], form: MultiDict) -> Row[Any]:
     outcome = forms.choice(form, "Outcome", ("confirmed", "unconfirmed"), default="confirmed")
     moment = dates.now()
-    existing = (
-        await conn.execute(select(message_feedback).where(message_feedback.c.message_sid == message.sid))
-    ).first()
-    if existing is None:
-        await conn.execute(
-            insert(message_feedback).values(message_sid=message.sid, account_sid=message.account_sid,
-                                            outcome=outcome, date_created=moment, date_updated=moment)
-        )
-    else:
-        await conn.execute(
-            update(message_feedback)
-            .where(message_feedback.c.message_sid == message.sid)
-            .values(outcome=outcome, date_updated=moment)
-        )
+    await upsert.insert_ignore(conn, message_feedback, message_sid=message.sid, account_sid=message.account_sid,
+                               outcome=outcome, date_created=moment, date_updated=moment)
+    await conn.execute(
+        update(message_feedback).where(message_feedback.c.message_sid == message.sid)
+        .values(outcome=outcome, date_updated=moment)
+    )
     row = (
         await conn.execute(select(message_feedback).where(message_feedback.c.message_sid == message.sid))
     ).one()

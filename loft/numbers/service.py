@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
@@ -116,7 +117,10 @@ async def buy(conn: AsyncConnection, account: Account, form: MultiDict) -> Row[A
         "date_updated": moment,
         **settings,
     }
-    await conn.execute(numbers.insert().values(**values))
+    try:
+        await conn.execute(numbers.insert().values(**values))
+    except IntegrityError:  # bought by a concurrent request between our check and our insert
+        raise InvalidParameter(21422, f"PhoneNumber {number} is not available") from None
     return await get(conn, account, values["sid"], path="")
 
 

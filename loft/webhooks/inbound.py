@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.accounts import service as accounts
 from loft.context import Loft
+from loft.db import upsert
 from loft.db.tables import applications, incoming_phone_numbers, messages, webhook_attempts
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
@@ -227,6 +228,7 @@ async def _reply(loft: Loft, conn: AsyncConnection, inbound: Row[Any], verb: twi
         sender_number = wanted
     if len(verb.body.encode("utf-16-le")) // 2 > message_service.MAX_BODY:
         return 14103, "Invalid Body: the message body exceeds the 1600 character limit."
+    await upsert.lock(conn, f"replies:{sender_number}:{to}")
     recent = (
         await conn.execute(
             select(func.count()).select_from(messages).where(
