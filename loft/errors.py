@@ -4,6 +4,7 @@
 
     LoftError
     ├── ConfigurationError                  bad settings or key material; stops the process
+    ├── TwimlError(code, message)           a webhook answered TwiML Loft cannot use (loft.webhooks.twiml)
     └── TwilioApiError(code, message, status)   answered to the client as Twilio's error body
         ├── Unauthenticated                 20003, 401: no or wrong credentials
         ├── PermissionDenied                20003, 403: credentials valid, account out of their reach

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from loft.errors import InvalidParameter
+from loft.kit import dates
 from loft.kit.paging import PageRequest
 
 
@@ -44,3 +47,27 @@ async def fetch(
         rows.reverse()
         return rows, True
     return rows, more
+
+
+def date_filters(column: ColumnElement[Any], query: Mapping[str, str], name: str) -> list[ColumnElement[bool]]:
+    """Conditions for Twilio's date filters ``Name``, ``Name<`` and ``Name>`` on ``column``.
+
+    ``Name`` matches the whole UTC day of its value (twilio-python writes a ``date`` as midnight UTC);
+    ``Name<`` is on or before (the whole day for a bare date, the instant otherwise); ``Name>`` on or after.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    for parameter in (name, f"{name}<", f"{name}>"):
+        value = query.get(parameter)
+        if value is None:
+            continue
+        when = dates.parse_filter(value)
+        if when is None:
+            raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
+        if parameter == name:
+            day = when.start.replace(hour=0, minute=0, second=0)
+            conditions += [column >= day, column < day + timedelta(days=1)]
+        elif parameter.endswith("<"):
+            conditions.append(column < when.end)
+        else:
+            conditions.append(column >= when.start)
+    return conditions

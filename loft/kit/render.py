@@ -84,19 +84,23 @@ def _element_name(key: str) -> str:
     return "".join(_ACRONYMS.get(part, part.capitalize()) for part in key.split("_"))
 
 
-def _fields(data: Mapping[str, Any]) -> str:
+def _fields(data: Mapping[str, Any], *, uris: bool = False) -> str:
+    """Elements for a mapping; ``uris`` marks a mapping whose values are all URIs (``subresource_uris``)."""
     parts = []
     for key, value in data.items():
         tag = _element_name(key)
         if isinstance(value, Mapping):
-            parts.append(f"<{tag}>{_fields(value)}</{tag}>")
+            parts.append(f"<{tag}>{_fields(value, uris=key.endswith('uris'))}</{tag}>")
         elif isinstance(value, Sequence) and not isinstance(value, str):
-            parts.append(f"<{tag}>{''.join(f'<{tag[:-1] or tag}>{escape(_text(v))}</{tag[:-1] or tag}>' for v in value)}</{tag}>")
+            item = tag[:-1] or tag
+            parts.append(f"<{tag}>{''.join(f'<{item}>{escape(_text(v))}</{item}>' for v in value)}</{tag}>")
         elif value is None:
             parts.append(f"<{tag}/>")
         else:
             text = _text(value)
-            parts.append(f"<{tag}>{escape(_xml_uri(text) if key.endswith(('uri', 'uris')) or key in {'media', 'feedback'} else text)}</{tag}>")
+            if uris or key.endswith("uri"):
+                text = _xml_uri(text)
+            parts.append(f"<{tag}>{escape(text)}</{tag}>")
     return "".join(parts)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -250,22 +250,7 @@ async def page(conn: AsyncConnection, account: Account, query: Mapping[str, str]
         if value:
             where.append(column == (phone.e164(value) or value.strip()))
     sent = func.coalesce(messages.c.date_sent, messages.c.date_created)
-    for parameter in ("DateSent", "DateSent<", "DateSent>"):
-        value = query.get(parameter)
-        if value is None:
-            continue
-        when = dates.parse_filter(value)
-        if when is None:
-            raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
-        if parameter == "DateSent":
-            # An exact DateSent names a day, whether written 2015-07-30 or (as twilio-python writes a
-            # date) 2015-07-30T00:00:00Z: match the whole UTC day.
-            day = when.start.replace(hour=0, minute=0, second=0)
-            where += [sent >= day, sent < day + timedelta(days=1)]
-        elif parameter == "DateSent<":
-            where.append(sent < when.end)
-        else:
-            where.append(sent >= when.start)
+    where += pages.date_filters(sent, query, "DateSent")
     return await pages.fetch(conn, messages, where=where, order=("seq",), descending=True, request=request)
 
 
@@ -337,20 +322,7 @@ def render(row: Row[Any]) -> dict[str, Any]:
 async def media_page(conn: AsyncConnection, message: Row[Any], query: Mapping[str, str],
                      request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
     where = [message_media.c.message_sid == message.sid]
-    for parameter in ("DateCreated", "DateCreated<", "DateCreated>"):
-        value = query.get(parameter)
-        if value is None:
-            continue
-        when = dates.parse_filter(value)
-        if when is None:
-            raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
-        column = message_media.c.date_created
-        if parameter == "DateCreated":
-            where += [column >= when.start, column < when.end]
-        elif parameter == "DateCreated<":
-            where.append(column < when.end)
-        else:
-            where.append(column >= when.start)
+    where += pages.date_filters(message_media.c.date_created, query, "DateCreated")
     return await pages.fetch(conn, message_media, where=where, order=("position",), descending=False,
                              request=request)
 

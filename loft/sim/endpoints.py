@@ -35,7 +35,7 @@ async def send_from_handset(request: Request) -> Response:
     reachable = await _reachable(request, who)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        row = await service.text_loft(conn, loft.settings, who, number, form, reachable=reachable)
+        row = await service.text_loft(conn, loft.settings, number, form, reachable=reachable)
     loft.wake()
     return render.json_response(messages.render(row), 201)
 

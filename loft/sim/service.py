@@ -8,7 +8,6 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
-from loft.accounts.service import Account
 from loft.config import Settings
 from loft.db import upsert
 from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
@@ -73,8 +72,8 @@ async def inbox(conn: AsyncConnection, number: str, account_sids: list[str]) -> 
     ]
 
 
-async def text_loft(conn: AsyncConnection, settings: Settings, principal: Account, number: str,
-                    form: MultiDict, *, reachable: list[str]) -> Row[Any]:
+async def text_loft(conn: AsyncConnection, settings: Settings, number: str, form: MultiDict, *,
+                    reachable: list[str]) -> Row[Any]:
     """The handset ``number`` texts a Loft number: an inbound message, opt-out keywords applied."""
     to_raw = (form.get("To") or "").strip()
     if not to_raw:
