@@ -1,12 +1,15 @@
 """The database handle: an async engine, write/read transactions, and migrations on start.
 
-SQLite allows one writer at a time. Write transactions start with ``BEGIN IMMEDIATE`` so that two writers
-queue on the lock (``busy_timeout``) instead of failing half-way with "database is locked"; reads start a
-plain deferred ``BEGIN`` and run beside a writer thanks to WAL. PostgreSQL needs none of this.
+SQLite allows one writer at a time. Within a process, writers take turns on an ``asyncio.Lock`` (SQLite's own
+busy handler would make them sleep in coarse steps of up to 100 ms); across processes, write transactions
+start with ``BEGIN IMMEDIATE`` so that writers queue on the database lock (``busy_timeout``) instead of
+failing half-way with "database is locked". Reads start a plain deferred ``BEGIN`` and run beside a writer
+thanks to WAL. PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +30,7 @@ class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
@@ -41,16 +45,26 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block ends without an exception, and rolls back otherwise."""
+        if self._writer is None:
+            async with self._transaction(write=True) as conn:
+                yield conn
+            return
+        async with self._writer:
+            async with self._transaction(write=True) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
+            if write:
+                await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            async with conn.begin():
-                yield conn
+        async with self._transaction(write=False) as conn:
+            yield conn
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision; concurrent starters on PostgreSQL take turns."""

@@ -160,6 +160,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     _stamp("date_created"),
     Index("ix_outbox_available_at", "available_at"),
+    # Never reuse a job id: a worker whose lease ran out must not complete a newer job by mistake.
+    sqlite_autoincrement=True,
 )
 
 applications = Table(

@@ -7,6 +7,7 @@ message's ``StatusCallback``, else to its Application's ``MessageStatusCallback`
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -79,5 +80,5 @@ async def announce(conn: AsyncConnection, message: Row[Any], status: str, *, err
     await outbox.enqueue(
         conn, outbox.CALLBACK, subject_sid=message.sid, account_sid=message.account_sid,
         payload={"status": status, "error_code": error_code, "url": url, "method": method,
-                 "raw_dlr_done_date": raw_dlr_done_date},
+                 "raw_dlr_done_date": raw_dlr_done_date, "token": secrets.token_hex(20)},
     )

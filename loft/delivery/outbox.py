@@ -69,6 +69,7 @@ async def claim(conn: AsyncConnection, *, worker: str, limit: int, lease: timede
 
 async def complete(conn: AsyncConnection, job: Job) -> None:
     await conn.execute(delete(outbox).where(outbox.c.id == job.id))
+    # (ids are never reused, so a worker that outlived its lease can only delete the job it was given)
 
 
 async def postpone(conn: AsyncConnection, job: Job, *, delay: timedelta) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import select
 
 from loft.accounts import service as accounts
@@ -15,8 +13,8 @@ from loft.webhooks import attempts, sender
 
 
 def idempotency_token(job: Job) -> str:
-    """Stable for one callback event: the same on every retry and re-run of its job."""
-    return hashlib.sha256(f"{job.account_sid}:{job.subject_sid}:{job.id}".encode()).hexdigest()[:40]
+    """Stable for one callback event: drawn when the event was recorded, the same on every retry and re-run."""
+    return str(job.payload["token"])
 
 
 async def handle(loft: Loft, job: Job) -> None:
