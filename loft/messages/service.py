@@ -198,8 +198,9 @@ async def store(
             status=status,
             num_segments=count,
             num_media=len(media_urls),
-            price_quote=pricing.quote(settings.sms_prices, to if direction != "inbound" else from_,
-                                      segments=count, mms=mms, mms_prices=settings.mms_prices),
+            # Outbound: the destination's country; inbound: the receiving Loft number's country.
+            price_quote=pricing.quote(settings.sms_prices, to, segments=count, mms=mms,
+                                      mms_prices=settings.mms_prices),
             price_unit=settings.price_unit,
             status_callback=status_callback,
             status_callback_method=status_callback_method,

@@ -1,0 +1,89 @@
+"""Several `loft worker` processes on one PostgreSQL: exactly-once hand-off, and takeover of a dead worker's
+claims once their lease expires."""
+
+from __future__ import annotations
+
+import base64
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import make_server
+from tests.delivery.conftest import eventually
+from tests.support.server import LoftServer
+
+pytestmark = pytest.mark.postgres
+COUNT = 200
+
+
+@pytest.fixture
+def api_only(tmp_path: Path, own_postgres_database: str) -> Iterator[LoftServer]:
+    server = make_server(tmp_path, own_postgres_database)
+    server.extra_env = {"LOFT_WORKERS": "false", "LOFT_JOB_LEASE_SECONDS": "3"}
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _queue_burst(server: LoftServer, http: httpx.Client) -> list[str]:
+    base = f"/2010-04-01/Accounts/{server.account_sid}"
+    sender = http.post(f"{base}/IncomingPhoneNumbers.json", data={"AreaCode": "415"}).json()["phone_number"]
+    sids = []
+    for i in range(COUNT):
+        response = http.post(f"{base}/Messages.json", data={"To": f"+1555869{i:04d}", "From": sender, "Body": f"w{i}"})
+        assert response.status_code == 201
+        sids.append(response.json()["sid"])
+    return sids
+
+
+def _client(server: LoftServer) -> httpx.Client:
+    token = base64.b64encode(f"{server.account_sid}:{server.auth_token}".encode()).decode()
+    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Basic {token}"}, timeout=30)
+
+
+def _assert_each_handset_got_its_message_once(http: httpx.Client, sids: list[str]) -> None:
+    for i, sid in enumerate(sids):
+        inbox = http.get(f"/sim/v1/Handsets/+1555869{i:04d}/Messages").json()["messages"]
+        assert [m["sid"] for m in inbox] == [sid], f"handset {i}: {inbox}"
+
+
+def _all_delivered(http: httpx.Client, server: LoftServer) -> bool:
+    page = http.get(f"/2010-04-01/Accounts/{server.account_sid}/Messages.json", params={"PageSize": 1000}).json()
+    return len(page["messages"]) == COUNT and all(m["status"] == "delivered" for m in page["messages"])
+
+
+def test_two_workers_hand_each_message_over_exactly_once(api_only: LoftServer) -> None:
+    with _client(api_only) as http:
+        sids = _queue_burst(api_only, http)
+        workers = [api_only.spawn("worker"), api_only.spawn("worker")]
+        try:
+            eventually(lambda: _all_delivered(http, api_only), timeout=90)
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(15)
+        _assert_each_handset_got_its_message_once(http, sids)
+
+
+def test_a_killed_workers_claims_are_delivered_by_the_other(api_only: LoftServer) -> None:
+    with _client(api_only) as http:
+        sids = _queue_burst(api_only, http)
+        doomed = api_only.spawn("worker")
+        # Let it claim and start on work, then kill it without warning.
+        eventually(lambda: any(m["status"] != "queued" for m in http.get(
+            f"/2010-04-01/Accounts/{api_only.account_sid}/Messages.json", params={"PageSize": 1000}
+        ).json()["messages"]), timeout=30)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        survivor = api_only.spawn("worker")
+        try:
+            eventually(lambda: _all_delivered(http, api_only), timeout=90)
+        finally:
+            survivor.terminate()
+            survivor.wait(15)
+        _assert_each_handset_got_its_message_once(http, sids)
