@@ -44,8 +44,7 @@ def _client(server: LoftServer) -> tuple[Client, str]:
 def test_sends_from_one_sender_leave_at_its_rate(one_per_second: LoftServer) -> None:
     client, sender = _client(one_per_second)
     sids = [client.messages.create(to=f"+1555867050{i}", from_=sender, body="paced").sid for i in range(3)]
-    for sid in sids:
-        eventually(lambda sid=sid: status_of(client, sid) == "delivered", timeout=20)
+    eventually(lambda: all(status_of(client, sid) == "delivered" for sid in sids), timeout=20)
     sent = [client.messages(sid).fetch().date_sent for sid in sids]
     # Three one-segment messages at one per second: the third cannot leave before two seconds after the first
     # (date_sent has whole seconds, hence 1 s rather than 2 s of certain distance).

@@ -23,9 +23,11 @@ RFC2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|Ma
 _formats = FormatChecker(formats=())
 
 
-@_formats.checks("date-time-rfc-2822")
 def _rfc2822(value: object) -> bool:
     return not isinstance(value, str) or (RFC2822.match(value) is not None and email.utils.parsedate(value) is not None)
+
+
+_formats.checks("date-time-rfc-2822")(_rfc2822)
 
 
 @cache
