@@ -1,7 +1,7 @@
-"""HTTP Basic authentication the way Twilio does it: ``AccountSid:AuthToken``.
+"""HTTP Basic authentication the way Twilio does it: ``AccountSid:AuthToken`` or ``KeySid:KeySecret``.
 
 A request is answered for the account in its path only when the credential reaches that account (its own,
-or one of its subaccounts). API keys (``SK…``) slot in here next to auth tokens.
+or one of its subaccounts). An API key acts for the account it belongs to, exactly like its auth token.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import base64
 from starlette.requests import Request
 
 from loft import context
-from loft.accounts import service
+from loft.accounts import keys, service
 from loft.accounts.service import Account
 from loft.errors import PermissionDenied, Unauthenticated
 from loft.kit import crypto, sids
@@ -36,9 +36,16 @@ async def principal(request: Request) -> Account:
     if given is None:
         raise Unauthenticated()
     username, password = given
+    loft = context.of(request)
+    if sids.is_sid(username, "SK"):
+        async with loft.db.read() as conn:
+            owner = await keys.account_of(conn, username, password)
+            account = await service.get(conn, loft.box, owner) if owner else None
+        if account is None or account.status == "closed":
+            raise Unauthenticated()
+        return account
     if not sids.is_sid(username, "AC"):
         raise Unauthenticated()
-    loft = context.of(request)
     async with loft.db.read() as conn:
         account = await service.get(conn, loft.box, username)
     if account is None or account.status == "closed" or not crypto.same(account.auth_token, password):

@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from loft import context
-from loft.accounts import auth, service
+from loft.accounts import auth, keys, service
 from loft.errors import InvalidParameter
-from loft.kit import forms, paging, render
+from loft.kit import dates, forms, paging, render
 
 _PATH = "/2010-04-01/Accounts"
 
@@ -58,9 +58,65 @@ async def fetch_account(request: Request) -> Response:
     return render.resource(request, service.render(account, with_token=True), xml_tag="Account")
 
 
-def _now_label() -> str:
-    from loft.kit import dates
+async def update_account(request: Request) -> Response:
+    who = await auth.principal(request)
+    target = await auth.account_in_path(request)
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        account = await service.change(conn, loft.box, who, target, friendly_name=form.get("FriendlyName"),
+                                       status=form.get("Status"))
+    return render.resource(request, service.render(account, with_token=True), xml_tag="Account")
 
+
+async def create_key(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        row, secret = await keys.create(conn, account.sid, form.get("FriendlyName"))
+    return render.resource(request, keys.render(row, secret), xml_tag="Key", status=201)
+
+
+async def list_keys(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    page_request = paging.parse(request.query_params)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        rows, more = await keys.page(conn, account.sid, page_request)
+    envelope = paging.envelope(key="keys", records=[keys.render(row) for row in rows],
+                               path=f"{_PATH}/{account.sid}/Keys.json", filters=[], request=page_request,
+                               has_next=more)
+    return render.page(request, envelope, key="keys", xml_list_tag="Keys", xml_item_tag="Key")
+
+
+async def fetch_key(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        row = await keys.get(conn, account.sid, request.path_params["sid"], path=render.requested_path(request))
+    return render.resource(request, keys.render(row), xml_tag="Key")
+
+
+async def update_key(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    form = await forms.read(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        row = await keys.rename(conn, account.sid, request.path_params["sid"], form.get("FriendlyName"),
+                                path=render.requested_path(request))
+    return render.resource(request, keys.render(row), xml_tag="Key")
+
+
+async def delete_key(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        await keys.remove(conn, account.sid, request.path_params["sid"], path=render.requested_path(request))
+    return render.no_content()
+
+
+def _now_label() -> str:
     return dates.now().strftime("%Y-%m-%d %I:%M %p")
 
 
@@ -68,4 +124,10 @@ routes = [
     Route(_PATH, list_accounts, methods=["GET"]),
     Route(_PATH, create_subaccount, methods=["POST"]),
     Route(_PATH + "/{account_sid}", fetch_account, methods=["GET"]),
+    Route(_PATH + "/{account_sid}", update_account, methods=["POST"]),
+    Route(_PATH + "/{account_sid}/Keys", list_keys, methods=["GET"]),
+    Route(_PATH + "/{account_sid}/Keys", create_key, methods=["POST"]),
+    Route(_PATH + "/{account_sid}/Keys/{sid}", fetch_key, methods=["GET"]),
+    Route(_PATH + "/{account_sid}/Keys/{sid}", update_key, methods=["POST"]),
+    Route(_PATH + "/{account_sid}/Keys/{sid}", delete_key, methods=["DELETE"]),
 ]

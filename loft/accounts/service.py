@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.db.tables import accounts
 from loft.kit import dates, sids
+from loft.errors import InvalidParameter, PermissionDenied
 from loft.kit.crypto import SecretBox
 
 API_VERSION = "2010-04-01"
+STATUSES = ("active", "suspended", "closed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,34 @@ async def ensure_main(conn: AsyncConnection, box: SecretBox, *, sid: str | None,
         )
         account = await get(conn, box, account.sid) or account
     return MainAccount(account, created=False)
+
+
+async def change(conn: AsyncConnection, box: SecretBox, principal: Account, target: Account, *,
+                 friendly_name: str | None, status: str | None) -> Account:
+    """Rename an account, or (its parent only) suspend, reactivate or close it. Closing is final."""
+    values: dict[str, Any] = {}
+    if friendly_name is not None:
+        if len(friendly_name) > 64:
+            raise InvalidParameter(20001, "FriendlyName must be at most 64 characters long")
+        values["friendly_name"] = friendly_name
+    if status is not None and status != target.status:
+        if status not in STATUSES:
+            raise InvalidParameter(20001, f"Status must be active, suspended or closed, not '{status}'")
+        if target.parent_sid is None:
+            raise InvalidParameter(20001, "The status of a main account cannot be changed through the API")
+        if principal.sid != target.parent_sid:
+            raise PermissionDenied("Only the parent account can change a subaccount's status")
+        if target.status == "closed":
+            raise InvalidParameter(20001, f"Account {target.sid} is closed, and closing is final")
+        values["status"] = status
+    if values:
+        values["date_updated"] = dates.now()
+        await conn.execute(update(accounts).where(accounts.c.sid == target.sid).values(**values))
+    return await get(conn, box, target.sid) or target
+
+
+def can_send(account: Account) -> bool:
+    return account.status == "active"
 
 
 def render(account: Account, *, with_token: bool) -> dict[str, Any]:

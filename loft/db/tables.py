@@ -260,3 +260,15 @@ sender_pacing = Table(
     Column("sender", String(64), primary_key=True),
     _stamp("next_at"),
 )
+
+#: API keys (``SK…``): the secret is shown once, at creation, and only its SHA-256 digest is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("friendly_name", String(255), nullable=False),
+    Column("secret_digest", String(64), nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)

@@ -16,6 +16,7 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
+from loft.accounts import service as accounts
 from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
 from loft.config import Settings
@@ -131,7 +132,7 @@ def validate(form: MultiDict) -> NewMessage:
 
 
 async def create(conn: AsyncConnection, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
-    if account.status != "active":
+    if not accounts.can_send(account):
         raise TwilioApiError(20005, f"Account not active: {account.sid} is {account.status} and cannot send", 403)
     new = validate(form)
     sender_type = "alphanumeric"
