@@ -54,9 +54,17 @@ async def principal(request: Request) -> Account:
 
 
 async def account_in_path(request: Request) -> Account:
-    """Authenticate, then resolve ``{AccountSid}`` of the path: 403 (20003) when it is out of reach."""
+    """Authenticate, then resolve ``{AccountSid}`` of the path: 403 (20003) when it is out of reach.
+
+    The authenticated account is kept as ``request.state.principal``.
+    """
     who = await principal(request)
-    sid = request.path_params["account_sid"]
+    request.state.principal = who
+    return await reach(request, who, request.path_params["account_sid"])
+
+
+async def reach(request: Request, who: Account, sid: str) -> Account:
+    """The account ``sid`` if ``who`` may act on it (itself or a subaccount); 403 (20003) otherwise."""
     if sid == who.sid:
         return who
     loft = context.of(request)

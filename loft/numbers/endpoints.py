@@ -56,9 +56,15 @@ async def fetch_number(request: Request) -> Response:
 async def update_number(request: Request) -> Response:
     account = await auth.account_in_path(request)
     form = await forms.read(request)
+    new_owner = None
+    if form.get("AccountSid") and form["AccountSid"] != account.sid:
+        # Moving a number: the credential must reach both accounts (a parent moves numbers between itself
+        # and its subaccounts, or between two subaccounts).
+        new_owner = await auth.reach(request, request.state.principal, form["AccountSid"])
     loft = context.of(request)
     async with loft.db.write() as conn:
-        row = await service.configure(conn, account, request.path_params["sid"], form, path=render.requested_path(request))
+        row = await service.configure(conn, account, request.path_params["sid"], form,
+                                      path=render.requested_path(request), new_owner=new_owner)
     return render.resource(request, service.render(row), xml_tag="IncomingPhoneNumber")
 
 

@@ -141,11 +141,19 @@ async def find_owned(conn: AsyncConnection, account_sid: str, phone_number: str)
     ).first()
 
 
-async def configure(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+async def configure(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str,
+                    new_owner: Account | None = None) -> Row[Any]:
+    """Update a number's settings; with ``new_owner``, move it to that account as well.
+
+    A moved number keeps its sid and URLs, but not its Applications, which belong to the old account (unless
+    the same request names Applications of the new one).
+    """
     await get(conn, account, sid, path=path)
-    if form.get("AccountSid") not in (None, "", account.sid):
-        raise NotImplementedByLoft("AccountSid", "moving a number to another account comes with subaccount support")
     values = settings_from(form)
+    if new_owner is not None:
+        values = {"sms_application_sid": None, "voice_application_sid": None, **values,
+                  "account_sid": new_owner.sid}
+        account = new_owner
     await _check_applications(conn, account, values)
     if values:
         values["date_updated"] = dates.now()
