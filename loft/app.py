@@ -37,6 +37,7 @@ from loft.kit.crypto import SecretBox
 from loft.messages import endpoints as messages
 from loft.numbers import endpoints as numbers
 from loft.sim import endpoints as sim
+from loft.usage import endpoints as usage
 
 log = logging.getLogger("loft")
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *applications.routes,
             *messages.routes,
             *sim.routes,
+            *usage.routes,
         ],
         exception_handlers={TwilioApiError: api_error, HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
