@@ -99,14 +99,14 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        """The SQLAlchemy URL: the configured one with an async driver, or SQLite in the data dir."""
+        """The SQLAlchemy URL: the configured one with its driver (asyncpg for PostgreSQL), or SQLite in the data dir."""
         url = self.database_url
         if not url:
-            return f"sqlite+aiosqlite:///{(self.data_dir / 'loft.db').resolve()}"
+            return f"sqlite:///{(self.data_dir / 'loft.db').resolve()}"
         for prefix, driver in (
             ("postgresql://", "postgresql+asyncpg://"),
             ("postgres://", "postgresql+asyncpg://"),
-            ("sqlite://", "sqlite+aiosqlite://"),
+            ("sqlite+aiosqlite://", "sqlite://"),  # SQLite runs on the standard sqlite3 module (see loft.db.engine)
         ):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]

@@ -10,15 +10,15 @@ import secrets
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.db import pages
+from loft.db.engine import Conn
 from loft.db.tables import api_keys
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import crypto, dates, paging, sids
 
 
-async def create(conn: AsyncConnection, account_sid: str, friendly_name: str | None) -> tuple[Row[Any], str]:
+async def create(conn: Conn, account_sid: str, friendly_name: str | None) -> tuple[Row[Any], str]:
     secret = secrets.token_hex(16)
     moment = dates.now()
     sid = sids.new("SK")
@@ -29,7 +29,7 @@ async def create(conn: AsyncConnection, account_sid: str, friendly_name: str | N
     return await get(conn, account_sid, sid, path=""), secret
 
 
-async def get(conn: AsyncConnection, account_sid: str, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> Row[Any]:
     row = (
         await conn.execute(select(api_keys).where(api_keys.c.sid == sid, api_keys.c.account_sid == account_sid))
     ).first()
@@ -38,7 +38,7 @@ async def get(conn: AsyncConnection, account_sid: str, sid: str, *, path: str) -
     return row
 
 
-async def account_of(conn: AsyncConnection, sid: str, secret: str) -> str | None:
+async def account_of(conn: Conn, sid: str, secret: str) -> str | None:
     """The account a key authenticates for, or None when the key or its secret is wrong."""
     row = (await conn.execute(select(api_keys.c.account_sid, api_keys.c.secret_digest)
                               .where(api_keys.c.sid == sid))).first()
@@ -47,7 +47,7 @@ async def account_of(conn: AsyncConnection, sid: str, secret: str) -> str | None
     return str(row.account_sid)
 
 
-async def rename(conn: AsyncConnection, account_sid: str, sid: str, friendly_name: str | None, *,
+async def rename(conn: Conn, account_sid: str, sid: str, friendly_name: str | None, *,
                  path: str) -> Row[Any]:
     await get(conn, account_sid, sid, path=path)
     if friendly_name is not None:
@@ -56,12 +56,12 @@ async def rename(conn: AsyncConnection, account_sid: str, sid: str, friendly_nam
     return await get(conn, account_sid, sid, path=path)
 
 
-async def remove(conn: AsyncConnection, account_sid: str, sid: str, *, path: str) -> None:
+async def remove(conn: Conn, account_sid: str, sid: str, *, path: str) -> None:
     await get(conn, account_sid, sid, path=path)
     await conn.execute(delete(api_keys).where(api_keys.c.sid == sid))
 
 
-async def page(conn: AsyncConnection, account_sid: str,
+async def page(conn: Conn, account_sid: str,
                request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
     return await pages.fetch(conn, api_keys, where=[api_keys.c.account_sid == account_sid],
                              order=("date_created", "sid"), descending=False, request=request)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, select, update
 
+from loft.db.engine import Conn
 from loft.db.tables import accounts
 from loft.kit import dates, sids
 from loft.errors import InvalidParameter, PermissionDenied
@@ -50,12 +50,15 @@ def new_auth_token() -> str:
     return secrets.token_hex(16)
 
 
-async def get(conn: AsyncConnection, box: SecretBox, sid: str) -> Account | None:
-    row = (await conn.execute(select(accounts).where(accounts.c.sid == sid))).first()
+_BY_SID = select(accounts).where(accounts.c.sid == bindparam("sid"))
+
+
+async def get(conn: Conn, box: SecretBox, sid: str) -> Account | None:
+    row = (await conn.execute(_BY_SID, {"sid": sid})).first()
     return _from_row(row._mapping, box) if row else None
 
 
-async def list_reachable(conn: AsyncConnection, box: SecretBox, principal: Account, *,
+async def list_reachable(conn: Conn, box: SecretBox, principal: Account, *,
                          friendly_name: str | None, status: str | None) -> list[Account]:
     query = select(accounts).where((accounts.c.sid == principal.sid) | (accounts.c.parent_sid == principal.sid))
     if friendly_name is not None:
@@ -66,7 +69,7 @@ async def list_reachable(conn: AsyncConnection, box: SecretBox, principal: Accou
     return [_from_row(row._mapping, box) for row in rows]
 
 
-async def create(conn: AsyncConnection, box: SecretBox, *, friendly_name: str, parent_sid: str | None,
+async def create(conn: Conn, box: SecretBox, *, friendly_name: str, parent_sid: str | None,
                  sid: str | None = None, auth_token: str | None = None, is_main: bool = False) -> Account:
     moment = dates.now()
     account = Account(
@@ -96,7 +99,7 @@ async def create(conn: AsyncConnection, box: SecretBox, *, friendly_name: str, p
     return account
 
 
-async def ensure_main(conn: AsyncConnection, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
+async def ensure_main(conn: Conn, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
     """The main account, made on first start. Pinned credentials (``LOFT_ACCOUNT_SID``/``LOFT_AUTH_TOKEN``) win."""
     row = (await conn.execute(select(accounts).where(accounts.c.is_main.is_(True)))).first()
     if row is None:
@@ -124,7 +127,7 @@ async def ensure_main(conn: AsyncConnection, box: SecretBox, *, sid: str | None,
     return MainAccount(account, created=False)
 
 
-async def change(conn: AsyncConnection, box: SecretBox, principal: Account, target: Account, *,
+async def change(conn: Conn, box: SecretBox, principal: Account, target: Account, *,
                  friendly_name: str | None, status: str | None) -> Account:
     """Rename an account, or (its parent only) suspend, reactivate or close it. Closing is final."""
     values: dict[str, Any] = {}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
+from loft.db.engine import Conn
 from loft.db.tables import applications, incoming_phone_numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, sids, urls
@@ -43,7 +43,7 @@ def settings_from(form: MultiDict) -> dict[str, Any]:
     return values
 
 
-async def create(conn: AsyncConnection, account: Account, form: MultiDict) -> Row[Any]:
+async def create(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
     moment = dates.now()
     sid = sids.new("AP")
     values: dict[str, Any] = {
@@ -57,7 +57,7 @@ async def create(conn: AsyncConnection, account: Account, form: MultiDict) -> Ro
     return await get(conn, account, sid, path="")
 
 
-async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
     row = (
         await conn.execute(select(applications).where(applications.c.sid == sid,
                                                       applications.c.account_sid == account.sid))
@@ -67,14 +67,14 @@ async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -
     return row
 
 
-async def exists(conn: AsyncConnection, account_sid: str, sid: str) -> bool:
+async def exists(conn: Conn, account_sid: str, sid: str) -> bool:
     found = await conn.execute(
         select(applications.c.sid).where(applications.c.sid == sid, applications.c.account_sid == account_sid)
     )
     return found.first() is not None
 
 
-async def configure(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
     await get(conn, account, sid, path=path)
     values = settings_from(form)
     if values:
@@ -83,7 +83,7 @@ async def configure(conn: AsyncConnection, account: Account, sid: str, form: Mul
     return await get(conn, account, sid, path=path)
 
 
-async def remove(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> None:
+async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
     await get(conn, account, sid, path=path)
     numbers = incoming_phone_numbers
     await conn.execute(update(numbers).where(numbers.c.sms_application_sid == sid).values(sms_application_sid=None))
@@ -93,7 +93,7 @@ async def remove(conn: AsyncConnection, account: Account, sid: str, *, path: str
     await conn.execute(delete(applications).where(applications.c.sid == sid))
 
 
-async def page(conn: AsyncConnection, account: Account, query: Any,
+async def page(conn: Conn, account: Account, query: Any,
                request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
     where = [applications.c.account_sid == account.sid]
     if query.get("FriendlyName"):

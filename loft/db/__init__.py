@@ -1,1 +1,1 @@
-"""The store: one SQLAlchemy Core schema, run on SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+"""The store: one SQLAlchemy Core schema, run on SQLite (the sqlite3 module) or PostgreSQL (asyncpg)."""

@@ -1,82 +1,230 @@
-"""The database handle: an async engine, write/read transactions, and migrations on start.
+"""The database handle: write/read transactions on SQLite or PostgreSQL, and migrations on start.
 
-SQLite allows one writer at a time. Within a process, writers take turns on an ``asyncio.Lock`` (SQLite's own
-busy handler would make them sleep in coarse steps of up to 100 ms); across processes, write transactions
-start with ``BEGIN IMMEDIATE`` so that writers queue on the database lock (``busy_timeout``) instead of
-failing half-way with "database is locked". Reads start a plain deferred ``BEGIN`` and run beside a writer
-thanks to WAL. PostgreSQL needs none of this.
+Services run statements on a :class:`Conn`, which hides how each backend is driven:
+
+- **PostgreSQL** through asyncpg (SQLAlchemy's async engine): any number of transactions at once.
+- **SQLite** through the standard ``sqlite3`` module (SQLAlchemy's sync engine), on the event loop's thread.
+  SQLite answers a statement on a local file in microseconds; handing each one to a thread and back (what an
+  async driver does) costs far more than the work. Only what may wait, ``BEGIN IMMEDIATE`` (another process may
+  hold the write lock, up to ``busy_timeout``) and ``COMMIT`` (an ``fsync``), goes to a thread.
+
+SQLite allows one writer at a time, so Loft's writers share it by **group commit**: within a process, writers
+take turns on an ``asyncio.Lock``; each runs its block inside a ``SAVEPOINT`` of one open ``BEGIN IMMEDIATE``
+transaction, and the writer that finds nobody queued behind it commits the whole group with one ``COMMIT``.
+A writer's ``write()`` returns only once its group is committed, so an answer sent after it is durable; a block
+that fails rolls back to its savepoint and leaves the others' work alone. Across processes, ``BEGIN IMMEDIATE``
+makes writers queue on the database lock instead of failing half-way with "database is locked". Reads run
+beside a writer thanks to WAL.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, _CoreAnyExecuteParams
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.base import Executable
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "loft_write"
+#: A group commits at the latest after this many writers, to bound the wait of its first one.
+MAX_GROUP = 256
+
+
+class Conn:
+    """A connection inside a transaction: what services run their statements on."""
+
+    __slots__ = ("dialect",)
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+                      ) -> CursorResult[Any]:
+        raise NotImplementedError
+
+    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
+        """Run ``fn`` with the underlying synchronous connection (e.g. Alembic's migrations)."""
+        raise NotImplementedError
+
+
+class _SqliteConn(Conn):
+    __slots__ = ("_sync",)
+
+    def __init__(self, sync: Connection) -> None:
+        super().__init__(sync.dialect)
+        self._sync = sync
+
+    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+                      ) -> CursorResult[Any]:
+        return self._sync.execute(statement, parameters)
+
+    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
+        return fn(self._sync)
+
+
+class _AsyncConn(Conn):
+    __slots__ = ("_async",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn.dialect)
+        self._async = conn
+
+    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+                      ) -> CursorResult[Any]:
+        return await self._async.execute(statement, parameters)
+
+    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
+        return await self._async.run_sync(fn)
+
+
+@dataclass(eq=False)
+class _Group:
+    """Writers sharing one SQLite transaction; ``committed`` resolves when its ``COMMIT`` is done."""
+
+    sync: Connection
+    conn: _SqliteConn
+    committed: asyncio.Future[None]
+    writers: int = 0
 
 
 class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._writer = asyncio.Lock()
+        self._group: _Group | None = None
+        self._queued = 0  # SQLite writers waiting for the lock
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._sqlite: Engine | None = None
+        self._async: AsyncEngine | None = None
         if self.is_sqlite:
-            path = url.split("///", 1)[-1]
+            path = url.split("///", 1)[-1].split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(
-                url, connect_args={"timeout": 30}, pool_size=4, max_overflow=4
-            )
-            _sqlite_transactions(self.engine, sqlite_synchronous)
+            # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
+            self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1,
+                                         connect_args={"timeout": 30, "check_same_thread": False},
+                                         json_serializer=_json_dumps, json_deserializer=orjson.loads)
+            _sqlite_transactions(self._sqlite, sqlite_synchronous)
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self._async = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                                              json_serializer=_json_dumps, json_deserializer=orjson.loads)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits when the block ends without an exception, and rolls back otherwise."""
-        if self._writer is None:
-            async with self._transaction(write=True) as conn:
-                yield conn
+    async def write(self) -> AsyncIterator[Conn]:
+        """A transaction that is committed when the block ends without an exception, and rolled back otherwise."""
+        if self._async is not None:
+            async with self._async.connect() as conn, conn.begin():
+                yield _AsyncConn(conn)
             return
+        self._queued += 1
+        try:
+            await self._writer.acquire()
+        except BaseException:
+            self._queued -= 1
+            self._flush_later()
+            raise
+        self._queued -= 1
+        try:
+            if self._group is None:
+                self._group = await self._open_group()
+            group = self._group
+            savepoint = group.sync.begin_nested()
+            try:
+                yield group.conn
+            except BaseException:
+                if savepoint.is_active:
+                    savepoint.rollback()
+                raise
+            savepoint.commit()
+            group.writers += 1
+        finally:
+            try:
+                if self._group is not None and (self._queued == 0 or self._group.writers >= MAX_GROUP):
+                    await self._commit_group()
+            finally:
+                self._writer.release()
+        await asyncio.shield(group.committed)
+
+    async def _open_group(self) -> _Group:
+        assert self._sqlite is not None
+        sync = self._sqlite.connect().execution_options(**{_WRITE: True})
+        try:
+            await asyncio.to_thread(sync.begin)  # BEGIN IMMEDIATE may wait for another process
+        except BaseException:
+            sync.close()
+            raise
+        return _Group(sync, _SqliteConn(sync), asyncio.get_running_loop().create_future())
+
+    async def _commit_group(self) -> None:
+        """Commit the open group (the caller holds the writer lock) and tell its writers how it went."""
+        group, self._group = self._group, None
+        assert group is not None
+        try:
+            await asyncio.to_thread(group.sync.commit)
+        except BaseException as exc:
+            group.committed.set_exception(exc)
+            group.committed.exception()  # a group whose writers all failed has nobody waiting on it
+            group.sync.rollback()
+            raise
+        else:
+            group.committed.set_result(None)
+        finally:
+            group.sync.close()
+
+    def _flush_later(self) -> None:
+        """A writer gave up waiting: if nobody is left to commit the open group, a task of its own does."""
+        if self._queued == 0 and self._group is not None and not self._writer.locked():
+            task = asyncio.get_running_loop().create_task(self._flush())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
         async with self._writer:
-            async with self._transaction(write=True) as conn:
-                yield conn
+            if self._group is not None:
+                await self._commit_group()
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            if write:
-                await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
-                yield conn
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._transaction(write=False) as conn:
-            yield conn
+    async def read(self) -> AsyncIterator[Conn]:
+        """A read-only transaction: one consistent snapshot."""
+        if self._async is not None:
+            async with self._async.connect() as conn, conn.begin():
+                yield _AsyncConn(conn)
+            return
+        assert self._sqlite is not None
+        with self._sqlite.connect() as sync, sync.begin():
+            yield _SqliteConn(sync)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision; concurrent starters on PostgreSQL take turns."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
-                if not self.is_sqlite:
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(7406110)"))
+        """Bring the schema to the newest revision; concurrent starters take turns."""
+        if self._async is not None:
+            async with self._async.connect() as conn, conn.begin():
+                await conn.execute(text("SELECT pg_advisory_xact_lock(7406110)"))
                 await conn.run_sync(_upgrade)
+            return
+        async with self.write() as sqlite_conn:
+            await sqlite_conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._async is not None:
+            await self._async.dispose()
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _upgrade(connection: Connection) -> None:
@@ -86,8 +234,8 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-def _sqlite_transactions(engine: AsyncEngine, synchronous: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
@@ -98,7 +246,8 @@ def _sqlite_transactions(engine: AsyncEngine, synchronous: str) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        options: dict[str, Any] = dict(conn.get_execution_options())
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
+        # Straight to the driver: this runs for every transaction, and needs none of SQLAlchemy's statement work.
+        raw: Any = conn.connection.dbapi_connection
+        raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")

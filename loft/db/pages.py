@@ -7,15 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Table, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from loft.db.engine import Conn
 from loft.errors import InvalidParameter
 from loft.kit import dates
 from loft.kit.paging import PageRequest
 
 
 async def fetch(
-    conn: AsyncConnection,
+    conn: Conn,
     table: Table,
     *,
     where: Sequence[ColumnElement[bool]],

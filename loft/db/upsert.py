@@ -6,17 +6,18 @@ from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.db.engine import Conn
 
 
-async def insert_ignore(conn: AsyncConnection, table: Table, **values: Any) -> None:
+async def insert_ignore(conn: Conn, table: Table, **values: Any) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
     else:
         await conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
 
 
-async def lock(conn: AsyncConnection, key: str) -> None:
+async def lock(conn: Conn, key: str) -> None:
     """Serialise transactions that check-then-write the same thing (a transaction-scoped lock).
 
     SQLite needs nothing: its write transactions already run one at a time.

@@ -11,9 +11,9 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Row, bindparam, select, update
 
+from loft.db.engine import Conn
 from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.kit import dates
@@ -34,28 +34,26 @@ ERROR_MESSAGES = {
     12300: "Invalid Content-Type",
 }
 SILENT = frozenset({"sending"})
+#: The columns to set are the parameters given with it, besides ``target_sid``.
+_UPDATE = update(messages).where(messages.c.sid == bindparam("target_sid"))
+_APPLICATION_CALLBACK = select(applications.c.message_status_callback).where(
+    applications.c.sid == bindparam("sid"), applications.c.account_sid == bindparam("account_sid"))
 FINAL = frozenset({"delivered", "undelivered", "failed", "received", "canceled", "read"})
 
 
-async def callback_url(conn: AsyncConnection, message: Row[Any]) -> tuple[str, str] | None:
+async def callback_url(conn: Conn, message: Row[Any]) -> tuple[str, str] | None:
     """Where this message's status callbacks go, and with which method, by Twilio's precedence."""
     if message.status_callback:
         return message.status_callback, message.status_callback_method or "POST"
     if message.application_sid:
-        url = (
-            await conn.execute(
-                select(applications.c.message_status_callback).where(
-                    applications.c.sid == message.application_sid,
-                    applications.c.account_sid == message.account_sid,
-                )
-            )
-        ).scalar()
+        url = (await conn.execute(_APPLICATION_CALLBACK, {"sid": message.application_sid,
+                                                           "account_sid": message.account_sid})).scalar()
         if url:
             return str(url), "POST"
     return None
 
 
-async def change(conn: AsyncConnection, message: Row[Any], status: str, *, error_code: int | None = None,
+async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int | None = None,
                  moment: datetime | None = None, raw_dlr_done_date: str | None = None,
                  **values: Any) -> None:
     """Move ``message`` to ``status`` and record the status callback that announces it."""
@@ -63,14 +61,12 @@ async def change(conn: AsyncConnection, message: Row[Any], status: str, *, error
     if error_code is not None:
         values["error_code"] = error_code
         values["error_message"] = ERROR_MESSAGES.get(error_code)
-    await conn.execute(
-        update(messages).where(messages.c.sid == message.sid).values(status=status, date_updated=moment, **values)
-    )
+    await conn.execute(_UPDATE, {"target_sid": message.sid, "status": status, "date_updated": moment, **values})
     if status not in SILENT and message.direction != "inbound":
         await announce(conn, message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
 
 
-async def announce(conn: AsyncConnection, message: Row[Any], status: str, *, error_code: int | None = None,
+async def announce(conn: Conn, message: Row[Any], status: str, *, error_code: int | None = None,
                    raw_dlr_done_date: str | None = None) -> None:
     """Record a status callback for ``status`` if the message has somewhere to send it."""
     target = await callback_url(conn, message)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
+from loft.db.engine import Conn
 from loft.db.tables import outbox
 from loft.kit import dates
 
@@ -34,17 +34,19 @@ class Job:
     attempts: int
 
 
-async def enqueue(conn: AsyncConnection, kind: str, *, subject_sid: str, account_sid: str,
+_ENQUEUE = insert(outbox)
+_COMPLETE = delete(outbox).where(outbox.c.id == bindparam("job_id"))
+
+
+async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
                   at: datetime | None = None, payload: Mapping[str, Any] | None = None) -> None:
     moment = dates.now()
-    await conn.execute(
-        insert(outbox).values(kind=kind, subject_sid=subject_sid, account_sid=account_sid,
-                              payload=dict(payload) if payload else None, available_at=at or moment,
-                              attempts=0, date_created=moment)
-    )
+    await conn.execute(_ENQUEUE, {"kind": kind, "subject_sid": subject_sid, "account_sid": account_sid,
+                                  "payload": dict(payload) if payload else None, "available_at": at or moment,
+                                  "attempts": 0, "date_created": moment})
 
 
-async def claim(conn: AsyncConnection, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:
+async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:
     moment = dates.now()
     due = (
         select(outbox.c.id)
@@ -67,19 +69,19 @@ async def claim(conn: AsyncConnection, *, worker: str, limit: int, lease: timede
     return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts) for r in rows]
 
 
-async def complete(conn: AsyncConnection, job: Job) -> None:
-    await conn.execute(delete(outbox).where(outbox.c.id == job.id))
+async def complete(conn: Conn, job: Job) -> None:
+    await conn.execute(_COMPLETE, {"job_id": job.id})
     # (ids are never reused, so a worker that outlived its lease can only delete the job it was given)
 
 
-async def postpone(conn: AsyncConnection, job: Job, *, delay: timedelta) -> None:
+async def postpone(conn: Conn, job: Job, *, delay: timedelta) -> None:
     await conn.execute(
         update(outbox).where(outbox.c.id == job.id)
         .values(available_at=dates.now() + delay, claimed_until=None, claimed_by=None)
     )
 
 
-async def next_due(conn: AsyncConnection) -> datetime | None:
+async def next_due(conn: Conn) -> datetime | None:
     moment: datetime | None = (
         await conn.execute(select(outbox.c.available_at).order_by(outbox.c.available_at).limit(1))
     ).scalar()

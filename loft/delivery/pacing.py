@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.db import upsert
+from loft.db.engine import Conn
 from loft.db.tables import sender_pacing
 from loft.errors import InvalidParameter
 from loft.kit import dates
@@ -24,7 +24,7 @@ TWILIO_RATES: dict[str, float] = {"local": 1.0, "mobile": 1.0, "tollFree": 3.0, 
                                   "alphanumeric": 10.0}
 
 
-async def slot(conn: AsyncConnection, sender: str, *, sender_type: str, segments: int,
+async def slot(conn: Conn, sender: str, *, sender_type: str, segments: int,
                rates: Mapping[str, float]) -> datetime:
     """The moment this send may leave; records the sender's next free moment."""
     moment = dates.now()

@@ -1,7 +1,8 @@
 """The outbound path of one message: claim → checks → ``sending`` → carrier → ``sent`` → delivery report.
 
 Each step is its own transaction, and the hand-off to a transactional carrier (the simulator) commits with
-the ``sent`` status, so a crash at any point neither loses the message nor hands it over twice.
+the ``sent`` status, so a crash at any point neither loses the message nor hands it over twice. A message with
+nothing to fetch (no media) for a transactional carrier goes from ``queued`` to ``sent`` in one transaction.
 """
 
 from __future__ import annotations
@@ -9,38 +10,37 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Row, bindparam, select
 
 from loft.context import Loft
-from loft.db.tables import accounts, messages, opt_outs
+from loft.db.engine import Conn
+from loft.db.tables import accounts, messages
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
 from loft.kit import dates
-from loft.messages import media
+from loft.messages import media, optout
 
 
-async def load(conn: AsyncConnection, sid: str) -> Row[Any] | None:
-    return (await conn.execute(select(messages).where(messages.c.sid == sid))).first()
+_MESSAGE = select(messages).where(messages.c.sid == bindparam("sid"))
+_ACCOUNT_STATUS = select(accounts.c.status).where(accounts.c.sid == bindparam("sid"))
 
 
-async def _refusal(conn: AsyncConnection, message: Row[Any]) -> int | None:
+async def load(conn: Conn, sid: str) -> Row[Any] | None:
+    return (await conn.execute(_MESSAGE, {"sid": sid})).first()
+
+
+async def _refusal(conn: Conn, message: Row[Any]) -> int | None:
     """An error code if the message must fail before it leaves, else None."""
     age = dates.now() - dates.as_utc(message.date_created)
     if age > timedelta(seconds=message.validity_period):
         return 30036
-    status = (await conn.execute(select(accounts.c.status).where(accounts.c.sid == message.account_sid))).scalar()
+    status = (await conn.execute(_ACCOUNT_STATUS, {"sid": message.account_sid})).scalar()
     if status != "active":
         return 30002
-    if not message.options.get("auto_reply"):
-        opted_out = (
-            await conn.execute(
-                select(opt_outs.c.sender).where(opt_outs.c.sender == message.from_addr,
-                                                opt_outs.c.recipient == message.to_addr)
-            )
-        ).first()
-        if opted_out:
-            return 21610
+    if not message.options.get("auto_reply") and await optout.is_opted_out(
+        conn, sender=message.from_addr, recipient=message.to_addr
+    ):
+        return 21610
     return None
 
 
@@ -55,6 +55,11 @@ async def handle_send(loft: Loft, job: Job) -> None:
             if refusal is not None:
                 await lifecycle.change(conn, message, "failed", error_code=refusal)
                 await outbox.complete(conn, job)
+                return
+            if loft.carrier.transactional and not message.num_media:
+                # Nothing to wait for outside the database: hand over in this same transaction
+                # (``sending`` would be seen by nobody, and is silent anyway).
+                await _hand_over(loft, conn, message, job, [])
                 return
             await lifecycle.change(conn, message, "sending")
     media_urls: list[str] = []
@@ -71,16 +76,21 @@ async def handle_send(loft: Loft, job: Job) -> None:
         if message is None or message.status != "sending":
             await outbox.complete(conn, job)
             return
-        receipt = await loft.carrier.submit(conn, message, media_urls)
-        moment = dates.now()
-        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)
-        if receipt is not None:
-            await outbox.enqueue(
-                conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
-                at=moment + timedelta(milliseconds=receipt.delay_ms),
-                payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
-            )
-        await outbox.complete(conn, job)
+        await _hand_over(loft, conn, message, job, media_urls)
+
+
+async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str]) -> None:
+    """Give the message to the carrier and record ``sent`` (and the delivery report to come)."""
+    receipt = await loft.carrier.submit(conn, message, media_urls)
+    moment = dates.now()
+    await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)
+    if receipt is not None:
+        await outbox.enqueue(
+            conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
+            at=moment + timedelta(milliseconds=receipt.delay_ms),
+            payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
+        )
+    await outbox.complete(conn, job)
 
 
 async def handle_receipt(loft: Loft, job: Job) -> None:

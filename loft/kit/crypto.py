@@ -15,12 +15,18 @@ from cryptography.fernet import Fernet, InvalidToken
 from loft.errors import ConfigurationError
 
 
+_OPENED_MAX = 10_000
+
+
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as exc:
             raise ConfigurationError("the secret key is not a valid Fernet key (32 url-safe base64 bytes)") from exc
+        #: Sealed → opened, for the secrets read on every request (auth tokens): decrypting costs more than
+        #: the rest of a credential check. Bounded; the plain secrets are in this process's memory anyway.
+        self._opened: dict[str, str] = {}
 
     @classmethod
     def load(cls, *, key: str | None, data_dir: Path) -> SecretBox:
@@ -40,10 +46,17 @@ class SecretBox:
         return self._fernet.encrypt(secret.encode()).decode()
 
     def open(self, sealed: str) -> str:
+        opened = self._opened.get(sealed)
+        if opened is not None:
+            return opened
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
+            opened = self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as exc:
             raise ConfigurationError("a stored secret cannot be decrypted: is this the right secret key?") from exc
+        if len(self._opened) >= _OPENED_MAX:
+            self._opened.clear()
+        self._opened[sealed] = opened
+        return opened
 
 
 def digest(secret: str) -> str:

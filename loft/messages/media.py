@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.context import Loft
 from loft.db import upsert
+from loft.db.engine import Conn
 from loft.db.tables import media_content, message_media
 
 IMAGE_LIMIT = 5 * 1024 * 1024
@@ -73,11 +73,11 @@ async def fetch_outbound(loft: Loft, message: Row[Any]) -> list[str] | int:
     return result if isinstance(result, int) else [url for url, _ in result]
 
 
-async def store(conn: AsyncConnection, media_sid: str, content: bytes) -> None:
+async def store(conn: Conn, media_sid: str, content: bytes) -> None:
     await upsert.insert_ignore(conn, media_content, media_sid=media_sid, content=content)
 
 
-async def content(conn: AsyncConnection, media_sid: str) -> bytes | None:
+async def content(conn: Conn, media_sid: str) -> bytes | None:
     data: bytes | None = (
         await conn.execute(select(media_content.c.content).where(media_content.c.media_sid == media_sid))
     ).scalar()

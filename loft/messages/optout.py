@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, select
 
 from loft.db import upsert
+from loft.db.engine import Conn
 from loft.db.tables import opt_outs
 from loft.kit import dates
 
@@ -42,14 +42,16 @@ def keyword(body: str) -> Keyword | None:
     return _KEYWORDS.get(body.strip().upper())
 
 
-async def is_opted_out(conn: AsyncConnection, *, sender: str, recipient: str) -> bool:
-    found = await conn.execute(
-        select(opt_outs.c.sender).where(opt_outs.c.sender == sender, opt_outs.c.recipient == recipient)
-    )
+_OPTED_OUT = select(opt_outs.c.sender).where(opt_outs.c.sender == bindparam("sender"),
+                                             opt_outs.c.recipient == bindparam("recipient"))
+
+
+async def is_opted_out(conn: Conn, *, sender: str, recipient: str) -> bool:
+    found = await conn.execute(_OPTED_OUT, {"sender": sender, "recipient": recipient})
     return found.first() is not None
 
 
-async def apply(conn: AsyncConnection, word: Keyword, *, sender: str, recipient: str, account_sid: str) -> None:
+async def apply(conn: Conn, word: Keyword, *, sender: str, recipient: str, account_sid: str) -> None:
     if word == "STOP":
         await upsert.insert_ignore(conn, opt_outs, sender=sender, recipient=recipient, account_sid=account_sid,
                                    date_created=dates.now())

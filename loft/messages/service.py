@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
 from loft.accounts import service as accounts
@@ -21,6 +20,7 @@ from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
+from loft.db.engine import Conn
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import lifecycle, outbox, pacing
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
@@ -131,7 +131,7 @@ def validate(form: MultiDict) -> NewMessage:
     )
 
 
-async def create(conn: AsyncConnection, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
+async def create(conn: Conn, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
     if not accounts.can_send(account):
         raise TwilioApiError(20005, f"Account not active: {account.sid} is {account.status} and cannot send", 403)
     new = validate(form)
@@ -165,8 +165,11 @@ async def create(conn: AsyncConnection, account: Account, form: MultiDict, setti
     return message
 
 
+_INSERT = insert(messages).returning(*messages.c)
+
+
 async def store(
-    conn: AsyncConnection,
+    conn: Conn,
     settings: Settings,
     *,
     account_sid: str,
@@ -188,30 +191,28 @@ async def store(
     count = 1 if mms else segments.count(body)
     moment = dates.now()
     sid = sids.new("MM" if mms else "SM")
-    await conn.execute(
-        insert(messages).values(
-            sid=sid,
-            account_sid=account_sid,
-            direction=direction,
-            from_addr=from_,
-            to_addr=to,
-            body=body,
-            status=status,
-            num_segments=count,
-            num_media=len(media_urls),
-            # Outbound: the destination's country; inbound: the receiving Loft number's country.
-            price_quote=pricing.quote(settings.sms_prices, to, segments=count, mms=mms,
-                                      mms_prices=settings.mms_prices),
-            price_unit=settings.price_unit,
-            status_callback=status_callback,
-            status_callback_method=status_callback_method,
-            application_sid=application_sid,
-            validity_period=validity_period,
-            options=options or {},
-            date_created=moment,
-            date_updated=moment,
-        )
-    )
+    row = (await conn.execute(_INSERT, {
+        "sid": sid,
+        "account_sid": account_sid,
+        "direction": direction,
+        "from_addr": from_,
+        "to_addr": to,
+        "body": body,
+        "status": status,
+        "num_segments": count,
+        "num_media": len(media_urls),
+        # Outbound: the destination's country; inbound: the receiving Loft number's country.
+        "price_quote": pricing.quote(settings.sms_prices, to, segments=count, mms=mms,
+                                     mms_prices=settings.mms_prices),
+        "price_unit": settings.price_unit,
+        "status_callback": status_callback,
+        "status_callback_method": status_callback_method,
+        "application_sid": application_sid,
+        "validity_period": validity_period,
+        "options": options or {},
+        "date_created": moment,
+        "date_updated": moment,
+    })).one()
     if media_urls:
         await conn.execute(
             insert(message_media),
@@ -231,11 +232,10 @@ async def store(
         )
     job = outbox.INBOUND if direction == "inbound" else outbox.SEND
     await outbox.enqueue(conn, job, subject_sid=sid, account_sid=account_sid, at=send_at or moment)
-    row = (await conn.execute(select(messages).where(messages.c.sid == sid))).one()
     return row
 
 
-async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
     row = (
         await conn.execute(select(messages).where(messages.c.sid == sid, messages.c.account_sid == account.sid))
     ).first()
@@ -244,7 +244,7 @@ async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -
     return row
 
 
-async def page(conn: AsyncConnection, account: Account, query: Mapping[str, str],
+async def page(conn: Conn, account: Account, query: Mapping[str, str],
                request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
     where = [messages.c.account_sid == account.sid]
     for parameter, column in (("To", messages.c.to_addr), ("From", messages.c.from_addr)):
@@ -256,7 +256,7 @@ async def page(conn: AsyncConnection, account: Account, query: Mapping[str, str]
     return await pages.fetch(conn, messages, where=where, order=("seq",), descending=True, request=request)
 
 
-async def redact_or_cancel(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
     row = await get(conn, account, sid, path=path)
     values: dict[str, Any] = {}
     status = form.get("Status")
@@ -279,7 +279,7 @@ async def redact_or_cancel(conn: AsyncConnection, account: Account, sid: str, fo
     return await get(conn, account, sid, path=path)
 
 
-async def remove(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> None:
+async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
     row = await get(conn, account, sid, path=path)
     if row.status in IN_FLIGHT:
         raise InvalidParameter(STILL_IN_FLIGHT, f"Message {sid} cannot be deleted while it is {row.status}")
@@ -321,7 +321,7 @@ def render(row: Row[Any]) -> dict[str, Any]:
 # Media ---------------------------------------------------------------------------------------------------
 
 
-async def media_page(conn: AsyncConnection, message: Row[Any], query: Mapping[str, str],
+async def media_page(conn: Conn, message: Row[Any], query: Mapping[str, str],
                      request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
     where = [message_media.c.message_sid == message.sid]
     where += pages.date_filters(message_media.c.date_created, query, "DateCreated")
@@ -329,7 +329,7 @@ async def media_page(conn: AsyncConnection, message: Row[Any], query: Mapping[st
                              request=request)
 
 
-async def media_item(conn: AsyncConnection, message: Row[Any], sid: str, *, path: str) -> Row[Any]:
+async def media_item(conn: Conn, message: Row[Any], sid: str, *, path: str) -> Row[Any]:
     row = (
         await conn.execute(
             select(message_media).where(message_media.c.sid == sid, message_media.c.message_sid == message.sid)
@@ -340,7 +340,7 @@ async def media_item(conn: AsyncConnection, message: Row[Any], sid: str, *, path
     return row
 
 
-async def remove_media(conn: AsyncConnection, message: Row[Any], sid: str, *, path: str) -> None:
+async def remove_media(conn: Conn, message: Row[Any], sid: str, *, path: str) -> None:
     await media_item(conn, message, sid, path=path)
     await conn.execute(delete(message_media).where(message_media.c.sid == sid))
 
@@ -361,7 +361,7 @@ def render_media(row: Row[Any]) -> dict[str, Any]:
 # Feedback ------------------------------------------------------------------------------------------------
 
 
-async def give_feedback(conn: AsyncConnection, message: Row[Any], form: MultiDict) -> Row[Any]:
+async def give_feedback(conn: Conn, message: Row[Any], form: MultiDict) -> Row[Any]:
     outcome = forms.choice(form, "Outcome", ("confirmed", "unconfirmed"), default="confirmed")
     moment = dates.now()
     await upsert.insert_ignore(conn, message_feedback, message_sid=message.sid, account_sid=message.account_sid,

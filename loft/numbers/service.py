@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from loft.db.engine import Conn
 from starlette.datastructures import MultiDict
 
 from loft.accounts.service import API_VERSION, Account
@@ -66,7 +66,7 @@ def settings_from(form: MultiDict) -> dict[str, Any]:
     return values
 
 
-async def _check_applications(conn: AsyncConnection, account: Account, values: dict[str, Any]) -> None:
+async def _check_applications(conn: Conn, account: Account, values: dict[str, Any]) -> None:
     """A number may only delegate to an Application of its own account."""
     from loft.applications import service as applications
 
@@ -77,7 +77,7 @@ async def _check_applications(conn: AsyncConnection, account: Account, values: d
             raise InvalidParameter(20001, f"{parameter} {sid} is not an Application of account {account.sid}")
 
 
-async def buy(conn: AsyncConnection, account: Account, form: MultiDict) -> Row[Any]:
+async def buy(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
     settings = settings_from(form)
     await _check_applications(conn, account, settings)
     wanted = form.get("PhoneNumber")
@@ -124,7 +124,7 @@ async def buy(conn: AsyncConnection, account: Account, form: MultiDict) -> Row[A
     return await get(conn, account, values["sid"], path="")
 
 
-async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
     row = (
         await conn.execute(select(numbers).where(numbers.c.sid == sid, numbers.c.account_sid == account.sid))
     ).first()
@@ -133,15 +133,15 @@ async def get(conn: AsyncConnection, account: Account, sid: str, *, path: str) -
     return row
 
 
-async def find_owned(conn: AsyncConnection, account_sid: str, phone_number: str) -> Row[Any] | None:
-    return (
-        await conn.execute(
-            select(numbers).where(numbers.c.phone_number == phone_number, numbers.c.account_sid == account_sid)
-        )
-    ).first()
+_OWNED = select(numbers).where(numbers.c.phone_number == bindparam("phone_number"),
+                               numbers.c.account_sid == bindparam("account_sid"))
 
 
-async def configure(conn: AsyncConnection, account: Account, sid: str, form: MultiDict, *, path: str,
+async def find_owned(conn: Conn, account_sid: str, phone_number: str) -> Row[Any] | None:
+    return (await conn.execute(_OWNED, {"phone_number": phone_number, "account_sid": account_sid})).first()
+
+
+async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str,
                     new_owner: Account | None = None) -> Row[Any]:
     """Update a number's settings; with ``new_owner``, move it to that account as well.
 
@@ -161,12 +161,12 @@ async def configure(conn: AsyncConnection, account: Account, sid: str, form: Mul
     return await get(conn, account, sid, path=path)
 
 
-async def release(conn: AsyncConnection, account: Account, sid: str, *, path: str) -> None:
+async def release(conn: Conn, account: Account, sid: str, *, path: str) -> None:
     await get(conn, account, sid, path=path)
     await conn.execute(delete(numbers).where(numbers.c.sid == sid))
 
 
-async def page(conn: AsyncConnection, account: Account, query: Any, request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
+async def page(conn: Conn, account: Account, query: Any, request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
     where = [numbers.c.account_sid == account.sid]
     if query.get("PhoneNumber"):
         # Twilio matches the digits given anywhere in the number ("+1415", "867").
@@ -239,14 +239,14 @@ def _purchasable(text: str) -> str:
     return number
 
 
-async def _owner(conn: AsyncConnection, number: str) -> str | None:
+async def _owner(conn: Conn, number: str) -> str | None:
     owner: str | None = (
         await conn.execute(select(numbers.c.account_sid).where(numbers.c.phone_number == number))
     ).scalar()
     return owner
 
 
-async def _pick_in_area_code(conn: AsyncConnection, area_code: str, *, seed: str) -> str:
+async def _pick_in_area_code(conn: Conn, area_code: str, *, seed: str) -> str:
     if not _AREA_CODE.match(area_code):
         raise InvalidParameter(21451, f"AreaCode {area_code} is invalid")
     if area_code != _EMPTY_AREA_CODE:

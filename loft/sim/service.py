@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import MultiDict
 
 from loft.config import Settings
 from loft.db import upsert
+from loft.db.engine import Conn
 from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
 from loft.delivery.carriers.sim import BEHAVIORS
 from loft.errors import InvalidParameter, NotFound
@@ -27,7 +27,7 @@ def handset_number(text: str) -> str:
     return number
 
 
-async def configure(conn: AsyncConnection, number: str, form: MultiDict) -> Row[Any]:
+async def configure(conn: Conn, number: str, form: MultiDict) -> Row[Any]:
     behavior = forms.choice(form, "Behavior", tuple(BEHAVIORS))
     delay = forms.integer(form, "ReceiptDelayMs", low=0, high=MAX_DELAY_MS)
     moment = dates.now()
@@ -42,7 +42,7 @@ async def configure(conn: AsyncConnection, number: str, form: MultiDict) -> Row[
     return (await conn.execute(select(handsets).where(handsets.c.phone_number == number))).one()
 
 
-async def settings_of(conn: AsyncConnection, number: str) -> dict[str, Any]:
+async def settings_of(conn: Conn, number: str) -> dict[str, Any]:
     row = (await conn.execute(select(handsets).where(handsets.c.phone_number == number))).first()
     return {
         "phone_number": number,
@@ -51,7 +51,7 @@ async def settings_of(conn: AsyncConnection, number: str) -> dict[str, Any]:
     }
 
 
-async def inbox(conn: AsyncConnection, number: str, account_sids: list[str]) -> list[dict[str, Any]]:
+async def inbox(conn: Conn, number: str, account_sids: list[str]) -> list[dict[str, Any]]:
     rows = (
         await conn.execute(
             select(handset_inbox)
@@ -72,7 +72,7 @@ async def inbox(conn: AsyncConnection, number: str, account_sids: list[str]) -> 
     ]
 
 
-async def text_loft(conn: AsyncConnection, settings: Settings, number: str, form: MultiDict, *,
+async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict, *,
                     reachable: list[str]) -> Row[Any]:
     """The handset ``number`` texts a Loft number: an inbound message, opt-out keywords applied."""
     to_raw = (form.get("To") or "").strip()

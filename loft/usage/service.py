@@ -32,9 +32,9 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.accounts.service import API_VERSION, Account
+from loft.db.engine import Conn
 from loft.db.tables import accounts, incoming_phone_numbers, messages
 from loft.errors import InvalidParameter
 from loft.kit import dates
@@ -173,7 +173,7 @@ def fixed_range(name: str, today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
-async def records(conn: AsyncConnection, account: Account, kind: Kind, query: Query, *, price_unit: str,
+async def records(conn: Conn, account: Account, kind: Kind, query: Query, *, price_unit: str,
                   today: date, as_of: datetime) -> list[dict[str, Any]]:
     """Every record the request asks for, in listing order (period, then category)."""
     scope = _scope(account.sid, query.include_subaccounts)
@@ -195,7 +195,7 @@ async def records(conn: AsyncConnection, account: Account, kind: Kind, query: Qu
     return found
 
 
-async def balance(conn: AsyncConnection, account: Account, *, today: date) -> Decimal:
+async def balance(conn: Conn, account: Account, *, today: date) -> Decimal:
     """What the account has left: ``STARTING_CREDIT`` minus all it and its subaccounts were charged."""
     buckets = await measure(conn, _scope(account.sid, True), None, today, None, today=today)
     spent = buckets.get(None, {}).get("totalprice") or Totals()
@@ -205,7 +205,7 @@ async def balance(conn: AsyncConnection, account: Account, *, today: date) -> De
 # Measuring -------------------------------------------------------------------------------------------------
 
 
-async def measure(conn: AsyncConnection, scope: ColumnElement[bool] | Any, start: date | None, end: date,
+async def measure(conn: Conn, scope: ColumnElement[bool] | Any, start: date | None, end: date,
                   granularity: Granularity | None, *, today: date) -> Buckets:
     """Totals per period (keyed by the period's first day, or ``None`` for the whole window) and category."""
     buckets: Buckets = defaultdict(lambda: defaultdict(Totals))
@@ -215,7 +215,7 @@ async def measure(conn: AsyncConnection, scope: ColumnElement[bool] | Any, start
     return buckets
 
 
-async def _measure_messages(conn: AsyncConnection, buckets: Buckets, scope: Any, start: date | None, end: date,
+async def _measure_messages(conn: Conn, buckets: Buckets, scope: Any, start: date | None, end: date,
                             granularity: Granularity | None, *, sqlite: bool) -> None:
     m = messages.c
     where = [m.account_sid.in_(scope), m.status.in_(sorted(BILLED)), m.date_created < _midnight(end + timedelta(1))]
@@ -247,7 +247,7 @@ async def _measure_messages(conn: AsyncConnection, buckets: Buckets, scope: Any,
         totals["totalprice"].add(0, price, price)
 
 
-async def _measure_numbers(conn: AsyncConnection, buckets: Buckets, scope: Any, start: date | None, end: date,
+async def _measure_numbers(conn: Conn, buckets: Buckets, scope: Any, start: date | None, end: date,
                            granularity: Granularity | None, *, sqlite: bool) -> None:
     n = incoming_phone_numbers.c
     rows = select(

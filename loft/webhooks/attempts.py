@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from loft.db.engine import Conn
 from loft.db.tables import webhook_attempts
 from loft.kit import dates
 
@@ -19,7 +19,7 @@ FALLBACK = "fallback"
 REDIRECT = "redirect"
 
 
-async def record(conn: AsyncConnection, *, account_sid: str, message_sid: str, kind: str,
+async def record(conn: Conn, *, account_sid: str, message_sid: str, kind: str,
                  request: WebhookRequest, outcome: Outcome) -> None:
     moment = dates.now()
     if not outcome.attempts:
@@ -48,7 +48,7 @@ async def record(conn: AsyncConnection, *, account_sid: str, message_sid: str, k
     )
 
 
-async def for_message(conn: AsyncConnection, message_sid: str) -> list[dict[str, Any]]:
+async def for_message(conn: Conn, message_sid: str) -> list[dict[str, Any]]:
     rows = (
         await conn.execute(
             select(webhook_attempts).where(webhook_attempts.c.message_sid == message_sid)

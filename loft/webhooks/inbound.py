@@ -18,11 +18,11 @@ from typing import Any
 from phonenumbers import geocoder
 import phonenumbers
 from sqlalchemy import Row, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loft.accounts import service as accounts
 from loft.context import Loft
 from loft.db import upsert
+from loft.db.engine import Conn
 from loft.db.tables import applications, incoming_phone_numbers, messages, webhook_attempts
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
@@ -53,7 +53,7 @@ class Session:
     errors: list[tuple[str, int, str]]
 
 
-async def route_for(conn: AsyncConnection, message: Row[Any]) -> Route | None:
+async def route_for(conn: Conn, message: Row[Any]) -> Route | None:
     number = (
         await conn.execute(
             select(incoming_phone_numbers).where(incoming_phone_numbers.c.phone_number == message.to_addr,
@@ -209,7 +209,7 @@ async def handle(loft: Loft, job: Job) -> None:
         await outbox.complete(conn, job)
 
 
-async def _reply(loft: Loft, conn: AsyncConnection, inbound: Row[Any], verb: twiml.MessageVerb) -> tuple[int, str] | None:
+async def _reply(loft: Loft, conn: Conn, inbound: Row[Any], verb: twiml.MessageVerb) -> tuple[int, str] | None:
     """Queue one ``<Message>`` reply; a (code, text) problem instead when Twilio would refuse it."""
     to = phone.e164(verb.to) if verb.to else inbound.from_addr
     if to is None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from loft.db.engine import Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,6 @@ class Carrier(Protocol):
     #: status change, and a job re-run after a crash can never hand the message over twice.
     transactional: bool
 
-    async def submit(self, conn: AsyncConnection, message: Row[Any], media_urls: list[str]) -> Receipt | None:
+    async def submit(self, conn: Conn, message: Row[Any], media_urls: list[str]) -> Receipt | None:
         """Hand the message over; return the delivery report to expect, or None if none will come."""
         ...
