@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from loft.config import Settings
+from loft.terminal import handset, numbers, send, tail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Loft: a self-hosted server that speaks Twilio's REST API.")
 console = Console()
@@ -99,6 +100,15 @@ def worker(data_dir: DataDir = None) -> None:
             await loft.close()
 
     asyncio.run(run())
+
+
+# Terminal tools for people (loft/terminal/): they talk to a Loft server, local or remote, through its REST API.
+app.command("handset", help="Chat as a virtual handset: what you type is texted to --to, replies appear live.")(
+    handset.command)
+app.command("tail", help="A live, colored stream of message status changes and webhook attempts.")(tail.command)
+app.command("send", help="Send one message, or a Liquid-templated message to every row of a CSV file (--to-file).")(
+    send.command)
+app.add_typer(numbers.app, name="numbers")
 
 
 def main() -> None:

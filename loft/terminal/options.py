@@ -1,0 +1,81 @@
+"""The connection options every terminal command takes, and the client they make.
+
+``--url`` / ``LOFT_URL``, ``--account-sid`` / ``LOFT_ACCOUNT_SID`` and either ``--auth-token`` /
+``LOFT_AUTH_TOKEN`` or ``--api-key`` / ``LOFT_API_KEY`` with ``--api-secret`` / ``LOFT_API_SECRET``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, NoReturn, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from loft.terminal.client import DEFAULT_URL, LoftClient, TerminalError
+
+_PANEL = "Connection"
+
+Url = Annotated[str, typer.Option("--url", envvar="LOFT_URL", rich_help_panel=_PANEL,
+                                  help="Base URL of the Loft server.")]
+AccountSid = Annotated[Optional[str], typer.Option(
+    "--account-sid", envvar="LOFT_ACCOUNT_SID", rich_help_panel=_PANEL,
+    help="The account to act on (AC...).")]
+AuthToken = Annotated[Optional[str], typer.Option(
+    "--auth-token", envvar="LOFT_AUTH_TOKEN", rich_help_panel=_PANEL, show_default=False,
+    help="The account's auth token (or use an API key).")]
+ApiKey = Annotated[Optional[str], typer.Option(
+    "--api-key", envvar="LOFT_API_KEY", rich_help_panel=_PANEL, help="An API key SID (SK...), instead of the auth token.")]
+ApiSecret = Annotated[Optional[str], typer.Option(
+    "--api-secret", envvar="LOFT_API_SECRET", rich_help_panel=_PANEL, show_default=False,
+    help="The API key's secret.")]
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str = DEFAULT_URL
+    account_sid: str | None = None
+    auth_token: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+
+    def client(self) -> LoftClient:
+        if not self.account_sid:
+            raise TerminalError("Which account? Give --account-sid or set LOFT_ACCOUNT_SID "
+                                "(`loft credentials` prints the main account's).")
+        if self.api_key:
+            if not self.api_secret:
+                raise TerminalError("--api-key needs its secret: give --api-secret or set LOFT_API_SECRET.")
+            return LoftClient(self.url, self.api_key, self.api_secret, self.account_sid)
+        if not self.auth_token:
+            raise TerminalError("No credentials: give --auth-token (LOFT_AUTH_TOKEN), or --api-key and "
+                                "--api-secret (LOFT_API_KEY, LOFT_API_SECRET).")
+        return LoftClient(self.url, self.account_sid, self.auth_token, self.account_sid)
+
+
+def fail(console: Console, message: str, code: int = 1) -> NoReturn:
+    console.print(f"[bold red]{escape(message)}[/bold red]")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reporting(console: Console) -> Iterator[None]:
+    """Turn a :class:`TerminalError` into one red line and exit status 1, not a traceback."""
+    try:
+        yield
+    except TerminalError as exc:
+        fail(console, str(exc))
+
+
+T = TypeVar("T")
+
+
+def connected(console: Console, connection: Connection, work: Callable[[LoftClient], T]) -> T:
+    """Run ``work`` with a client for ``connection``, reporting errors cleanly and closing the client."""
+    with reporting(console):
+        with connection.client() as client:
+            return work(client)
+    raise AssertionError("unreachable")  # pragma: no cover - reporting() exits
