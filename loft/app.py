@@ -23,9 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from loft import console
 from loft.accounts import endpoints as accounts
-from loft.applications import endpoints as applications
 from loft.accounts import service as account_service
+from loft.applications import endpoints as applications
 from loft.config import Settings
 from loft.context import Loft
 from loft.db.engine import Database
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *messages.routes,
             *sim.routes,
             *usage.routes,
+            *console.routes,
         ],
         exception_handlers={TwilioApiError: api_error, HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,

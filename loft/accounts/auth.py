@@ -13,6 +13,7 @@ from starlette.requests import Request
 from loft import context
 from loft.accounts import keys, service
 from loft.accounts.service import Account
+from loft.context import Loft
 from loft.errors import PermissionDenied, Unauthenticated
 from loft.kit import crypto, sids
 
@@ -35,8 +36,11 @@ async def principal(request: Request) -> Account:
     given = credentials(request)
     if given is None:
         raise Unauthenticated()
-    username, password = given
-    loft = context.of(request)
+    return await authenticate(context.of(request), *given)
+
+
+async def authenticate(loft: Loft, username: str, password: str) -> Account:
+    """The account that ``username`` (an Account SID or an API key SID) and ``password`` open; 401 otherwise."""
     if sids.is_sid(username, "SK"):
         async with loft.db.read() as conn:
             owner = await keys.account_of(conn, username, password)

@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, select, update
 
 from loft.db.engine import Conn
 from loft.db.tables import accounts
-from loft.kit import dates, sids
 from loft.errors import InvalidParameter, PermissionDenied
+from loft.kit import dates, sids
 from loft.kit.crypto import SecretBox
 
 API_VERSION = "2010-04-01"

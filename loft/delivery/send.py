@@ -20,7 +20,6 @@ from loft.delivery.outbox import Job
 from loft.kit import dates
 from loft.messages import media, optout
 
-
 _MESSAGE = select(messages).where(messages.c.sid == bindparam("sid"))
 _ACCOUNT_STATUS = select(accounts.c.status).where(accounts.c.sid == bindparam("sid"))
 

@@ -14,12 +14,12 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from loft.errors import ConfigurationError
 
-
 _OPENED_MAX = 10_000
 
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
+        self._key = key
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as exc:
@@ -41,6 +41,11 @@ class SecretBox:
         with os.fdopen(fd, "wb") as handle:
             handle.write(new_key)
         return cls(new_key)
+
+    def derive(self, purpose: str) -> bytes:
+        """A key of its own for ``purpose`` (e.g. signing console sessions), derived from, never equal to, this
+        box's key."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()

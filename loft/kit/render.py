@@ -56,6 +56,16 @@ def page(
     return _xml_response(f"<{xml_list_tag}{attributes}>{items}</{xml_list_tag}>", 200)
 
 
+def unpaged(request: Request, *, key: str, records: Sequence[Mapping[str, Any]], uri: str,
+            xml_list_tag: str, xml_item_tag: str) -> Response:
+    """A list Twilio answers in one piece, ``{key: [...], "uri": ...}``, without the paging fields (XML: the
+    ``uri`` attribute only)."""
+    if format_of(request) == "json":
+        return json_response({key: list(records), "uri": uri}, 200)
+    items = "".join(f"<{xml_item_tag}>{_fields(item)}</{xml_item_tag}>" for item in records)
+    return _xml_response(f"<{xml_list_tag} uri={quoteattr(_xml_uri(uri))}>{items}</{xml_list_tag}>", 200)
+
+
 def no_content() -> Response:
     return Response(status_code=204)
 

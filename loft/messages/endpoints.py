@@ -8,8 +8,8 @@ from starlette.routing import Route
 
 from loft import context
 from loft.accounts import auth
-from loft.kit import forms, paging, render
 from loft.errors import NotFound
+from loft.kit import forms, paging, render
 from loft.messages import media, service
 from loft.webhooks import attempts
 

@@ -1,6 +1,10 @@
-"""``/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers``."""
+"""``/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers`` (also by kind: ``/Local``, ``/Mobile``,
+``/TollFree``) and ``/AvailablePhoneNumbers`` (the countries, and the search of each kind)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -8,10 +12,14 @@ from starlette.routing import Route
 
 from loft import context
 from loft.accounts import auth
+from loft.errors import NotFound
 from loft.kit import forms, paging, render
-from loft.numbers import service
+from loft.numbers import available, catalogue, service
 
 _BASE = "/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers"
+_AVAILABLE = "/2010-04-01/Accounts/{account_sid}/AvailablePhoneNumbers"
+#: The kinds IncomingPhoneNumbers can be bought and listed by.
+_INCOMING_KINDS = ("Local", "Mobile", "TollFree")
 _FILTERS = ("Beta", "FriendlyName", "PhoneNumber", "Origin")
 
 
@@ -76,7 +84,100 @@ async def delete_number(request: Request) -> Response:
     return render.no_content()
 
 
+def _kind_endpoints(kind: catalogue.Kind) -> tuple[Callable[[Request], Awaitable[Response]],
+                                                      Callable[[Request], Awaitable[Response]]]:
+    """``POST`` and ``GET …/IncomingPhoneNumbers/{Kind}``: buy a number of that kind, list the ones owned.
+
+    Twilio's schemas for these three lists have no ``type`` field (the kind is in the path).
+    """
+
+    def typed(row: Any) -> dict[str, Any]:
+        return {key: value for key, value in service.render(row).items() if key != "type"}
+
+    async def create(request: Request) -> Response:
+        account = await auth.account_in_path(request)
+        form = await forms.read(request)
+        loft = context.of(request)
+        async with loft.db.write() as conn:
+            row = await service.buy(conn, account, form, kind=kind)
+        return render.resource(request, typed(row), xml_tag="IncomingPhoneNumber", status=201)
+
+    async def list_kind(request: Request) -> Response:
+        account = await auth.account_in_path(request)
+        query = request.query_params
+        page_request = paging.parse(query)
+        loft = context.of(request)
+        async with loft.db.read() as conn:
+            rows, more = await service.page(conn, account, query, page_request, number_type=kind.stored)
+        envelope = paging.envelope(
+            key="incoming_phone_numbers",
+            records=[typed(row) for row in rows],
+            path=f"/2010-04-01/Accounts/{account.sid}/IncomingPhoneNumbers/{kind.name}.json",
+            filters=[(name, query[name]) for name in _FILTERS if name in query],
+            request=page_request,
+            has_next=more,
+        )
+        return render.page(
+            request, envelope, key="incoming_phone_numbers",
+            xml_list_tag="IncomingPhoneNumbers", xml_item_tag="IncomingPhoneNumber",
+        )
+
+    return create, list_kind
+
+
+async def list_countries(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    paging.parse(request.query_params)  # validated; the list is one page
+    countries = [available.render_country(account.sid, country) for country in catalogue.COUNTRIES]
+    uri = f"/2010-04-01/Accounts/{account.sid}/AvailablePhoneNumbers.json"
+    return render.unpaged(request, key="countries", records=countries, uri=uri, xml_list_tag="Countries",
+                    xml_item_tag="Country")
+
+
+async def fetch_country(request: Request) -> Response:
+    account = await auth.account_in_path(request)
+    country = _country(request)
+    return render.resource(request, available.render_country(account.sid, country), xml_tag="Country")
+
+
+async def search_available(request: Request) -> Response:
+    """``GET …/AvailablePhoneNumbers/{CountryCode}/{Kind}``: numbers for sale, never one somebody owns."""
+    account = await auth.account_in_path(request)
+    country = _country(request)
+    kind = catalogue.KINDS.get(request.path_params["kind"])
+    if kind is None or kind not in catalogue.kinds_of(country):
+        raise NotFound(render.requested_path(request))
+    criteria = available.criteria_from(request.query_params, country)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        offers = await available.search(conn, country, kind, criteria)
+    xml = render.format_of(request) == "xml"
+    query = request.url.query
+    uri = f"/2010-04-01/Accounts/{account.sid}/AvailablePhoneNumbers/{country}/{kind.name}.json"
+    return render.unpaged(request, key="available_phone_numbers",
+                    records=[available.render(offer, xml=xml) for offer in offers],
+                    uri=f"{uri}?{query}" if query else uri,
+                    xml_list_tag="AvailablePhoneNumbers", xml_item_tag="AvailablePhoneNumber")
+
+
+def _country(request: Request) -> str:
+    country = str(request.path_params["country_code"])
+    if country not in catalogue.COUNTRIES:
+        raise NotFound(render.requested_path(request))
+    return country
+
+
+_kind_routes = []
+for _name in _INCOMING_KINDS:
+    _create, _list = _kind_endpoints(catalogue.KINDS[_name])
+    _kind_routes += [Route(f"{_BASE}/{_name}", _list, methods=["GET"]),
+                     Route(f"{_BASE}/{_name}", _create, methods=["POST"])]
+
 routes = [
+    Route(_AVAILABLE, list_countries, methods=["GET"]),
+    Route(_AVAILABLE + "/{country_code}", fetch_country, methods=["GET"]),
+    Route(_AVAILABLE + "/{country_code}/{kind}", search_available, methods=["GET"]),
+    *_kind_routes,  # before "/{sid}", which would take "Local" for a sid
     Route(_BASE, list_numbers, methods=["GET"]),
     Route(_BASE, create_number, methods=["POST"]),
     Route(_BASE + "/{sid}", fetch_number, methods=["GET"]),

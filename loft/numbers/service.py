@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from loft.db.engine import Conn
 from starlette.datastructures import MultiDict
 
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
+from loft.db.engine import Conn
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, sids, urls
@@ -20,6 +20,7 @@ from loft.numbers import catalogue
 #: Twilio's magic test numbers for buying: +15005550000 is never available, +15005550001 is invalid.
 _UNAVAILABLE = "+15005550000"
 _INVALID = "+15005550001"
+_MAGIC_AVAILABLE = "+15005550006"
 _EMPTY_AREA_CODE = "533"
 _AREA_CODE = re.compile(r"^[2-9]\d{2}$")
 
@@ -77,7 +78,9 @@ async def _check_applications(conn: Conn, account: Account, values: dict[str, An
             raise InvalidParameter(20001, f"{parameter} {sid} is not an Application of account {account.sid}")
 
 
-async def buy(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
+async def buy(conn: Conn, account: Account, form: MultiDict, *, kind: catalogue.Kind | None = None) -> Row[Any]:
+    """Buy ``PhoneNumber`` (or a number in ``AreaCode``); through ``…/Local``, ``…/Mobile`` or ``…/TollFree``
+    (``kind``) the number must be of that kind, or it is not available there (21422)."""
     settings = settings_from(form)
     await _check_applications(conn, account, settings)
     wanted = form.get("PhoneNumber")
@@ -86,8 +89,10 @@ async def buy(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
         number = _purchasable(wanted)
         if await _owner(conn, number) is not None:
             raise InvalidParameter(21422, f"PhoneNumber {number} is not available")
+        if kind is not None and number != _MAGIC_AVAILABLE and not catalogue.is_of_kind(number, kind):
+            raise InvalidParameter(21422, f"PhoneNumber {number} is not available as a {kind.name} number")
     elif area_code:
-        number = await _pick_in_area_code(conn, area_code.strip(), seed=account.sid)
+        number = await _pick_in_area_code(conn, area_code.strip(), seed=account.sid, kind=kind)
     else:
         raise InvalidParameter(20001, "A 'PhoneNumber' or an 'AreaCode' is required to buy a number")
     capabilities = phone.capabilities(number)
@@ -97,7 +102,7 @@ async def buy(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
         "account_sid": account.sid,
         "phone_number": number,
         "friendly_name": phone.friendly(number),
-        "number_type": phone.number_type(number),
+        "number_type": (kind.stored if kind is not None else None) or phone.number_type(number),
         "origin": "twilio",
         "capability_voice": capabilities.voice,
         "capability_sms": capabilities.sms,
@@ -166,8 +171,11 @@ async def release(conn: Conn, account: Account, sid: str, *, path: str) -> None:
     await conn.execute(delete(numbers).where(numbers.c.sid == sid))
 
 
-async def page(conn: Conn, account: Account, query: Any, request: paging.PageRequest) -> tuple[list[Row[Any]], bool]:
+async def page(conn: Conn, account: Account, query: Any, request: paging.PageRequest,
+               *, number_type: str | None = None) -> tuple[list[Row[Any]], bool]:
     where = [numbers.c.account_sid == account.sid]
+    if number_type is not None:  # …/IncomingPhoneNumbers/Local, /Mobile, /TollFree
+        where.append(numbers.c.number_type == number_type)
     if query.get("PhoneNumber"):
         # Twilio matches the digits given anywhere in the number ("+1415", "867").
         digits = "".join(ch for ch in query["PhoneNumber"] if ch.isdigit() or ch == "*")
@@ -246,11 +254,13 @@ async def _owner(conn: Conn, number: str) -> str | None:
     return owner
 
 
-async def _pick_in_area_code(conn: Conn, area_code: str, *, seed: str) -> str:
+async def _pick_in_area_code(conn: Conn, area_code: str, *, seed: str, kind: catalogue.Kind | None = None) -> str:
     if not _AREA_CODE.match(area_code):
         raise InvalidParameter(21451, f"AreaCode {area_code} is invalid")
     if area_code != _EMPTY_AREA_CODE:
         for candidate in catalogue.in_area_code(area_code, seed=seed):
+            if kind is not None and not catalogue.is_of_kind(candidate, kind):
+                continue
             if await _owner(conn, candidate) is None:
                 return candidate
     raise InvalidParameter(21452, f"No phone numbers found in area code {area_code}")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from phonenumbers import geocoder
 import phonenumbers
+from phonenumbers import geocoder
 from sqlalchemy import Row, func, insert, select
 
 from loft.accounts import service as accounts

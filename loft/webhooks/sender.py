@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import codecs
 import socket
 import ssl

@@ -53,10 +53,10 @@ def _routes() -> list[tuple[re.Pattern[str], str]]:
 
 
 def template_for(path: str) -> str | None:
-    for pattern, template in _routes():
-        if pattern.match(path):
-            return template
-    return None
+    """The spec's path for ``path``; the most specific one where several match (``…/IncomingPhoneNumbers/Local.json``
+    is its own path, not ``…/IncomingPhoneNumbers/{Sid}.json``)."""
+    found = [template for pattern, template in _routes() if pattern.match(path)]
+    return min(found, key=lambda template: template.count("{"), default=None)
 
 
 ERROR_KEYS = {"code", "message", "more_info", "status"}

@@ -11,7 +11,6 @@ from twilio.rest import Client
 
 from loft.terminal import numbers
 from loft.terminal.client import LoftClient, TerminalError
-
 from tests.support.receiver import Receiver
 from tests.terminal.conftest import Cli
 

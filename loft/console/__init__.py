@@ -1,0 +1,5 @@
+"""The web console at ``/console``: server-rendered pages for people (see docs/console.md)."""
+
+from loft.console.pages import routes
+
+__all__ = ["routes"]

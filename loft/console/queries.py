@@ -1,0 +1,127 @@
+"""Reads only the console needs (the API has no such list): the filtered message log, a handset's thread with
+one Loft number, and the handsets an account has talked to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, or_, select
+
+from loft.db import pages
+from loft.db.engine import Conn
+from loft.db.tables import handset_inbox, message_media, messages
+from loft.kit import dates, paging, phone
+
+PAGE_SIZE = 50
+STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "receiving", "received",
+            "accepted", "scheduled", "canceled", "read")
+DIRECTIONS = ("inbound", "outbound-api", "outbound-reply", "outbound-call")
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    number: str = ""
+    status: str = ""
+    direction: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    @classmethod
+    def of(cls, query: Any) -> LogFilter:
+        # NUL never occurs in a stored value, and PostgreSQL refuses it in a parameter.
+        return cls(**{name: (query.get(name) or "").replace("\x00", "").strip() for name in
+                      ("number", "status", "direction", "date_from", "date_to")})
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.number:
+            number = phone.e164(self.number) or self.number
+            where.append(or_(messages.c.from_addr == number, messages.c.to_addr == number))
+        if self.status:
+            where.append(messages.c.status == self.status)
+        if self.direction:
+            where.append(messages.c.direction == self.direction)
+        dated = {name: value for name, value in (("DateSent>", self.date_from), ("DateSent<", self.date_to)) if value}
+        where += pages.date_filters(func.coalesce(messages.c.date_sent, messages.c.date_created), dated, "DateSent")
+        return where
+
+
+async def message_log(conn: Conn, account_sid: str, wanted: LogFilter,
+                      page: int) -> tuple[list[Row[Any]], bool]:
+    """Newest first, PAGE_SIZE at a time; date bounds are whole days, like the API's ``DateSent<``/``>``."""
+    return await pages.fetch(conn, messages, where=[messages.c.account_sid == account_sid, *wanted.conditions()],
+                             order=("seq",), descending=True,
+                             request=paging.PageRequest(PAGE_SIZE, max(page, 0), None))
+
+
+@dataclass(frozen=True, slots=True)
+class Bubble:
+    """One message of a virtual phone's thread, seen from the handset."""
+
+    sid: str
+    mine: bool
+    body: str
+    media: list[str]
+    status: str
+    at: datetime
+
+    def json(self) -> dict[str, Any]:
+        return {"sid": self.sid, "mine": self.mine, "body": self.body, "media": self.media, "status": self.status,
+                "at": dates.iso8601(self.at)}
+
+
+async def thread(conn: Conn, account_sid: str, handset: str, number: str) -> list[Bubble]:
+    """What ``handset`` sent to the Loft ``number`` and what it received from it, oldest first."""
+    sent = (await conn.execute(
+        select(messages).where(messages.c.account_sid == account_sid, messages.c.direction == "inbound",
+                               messages.c.from_addr == handset, messages.c.to_addr == number)
+        .order_by(messages.c.seq.desc()).limit(200)
+    )).all()
+    received = (await conn.execute(
+        select(handset_inbox).where(handset_inbox.c.account_sid == account_sid,
+                                    handset_inbox.c.phone_number == handset, handset_inbox.c.from_addr == number)
+        .order_by(handset_inbox.c.id.desc()).limit(200)
+    )).all()
+    media = await _media_of(conn, [row.sid for row in sent if row.num_media])
+    # The handset's own texts: "delivered" once Loft has them, as a phone would say.
+    bubbles = [Bubble(row.sid, True, row.body, media.get(row.sid, []),
+                      {"received": "delivered", "receiving": "sending"}.get(row.status, row.status),
+                      dates.as_utc(row.date_created)) for row in sent]
+    bubbles += [Bubble(row.message_sid, False, row.body, list(row.media_urls), "received",
+                       dates.as_utc(row.date_received)) for row in received]
+    bubbles.sort(key=lambda bubble: (bubble.at, not bubble.mine))
+    return bubbles
+
+
+async def _media_of(conn: Conn, message_sids: list[str]) -> dict[str, list[str]]:
+    if not message_sids:
+        return {}
+    rows = (await conn.execute(
+        select(message_media.c.message_sid, message_media.c.url).where(message_media.c.message_sid.in_(message_sids))
+        .order_by(message_media.c.position)
+    )).all()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.message_sid, []).append(row.url)
+    return found
+
+
+async def handsets(conn: Conn, account_sid: str, limit: int = 20) -> list[str]:
+    """Handsets this account has talked with, most recent first."""
+    texted = (await conn.execute(
+        select(messages.c.from_addr, func.max(messages.c.seq).label("last"))
+        .where(messages.c.account_sid == account_sid, messages.c.direction == "inbound")
+        .group_by(messages.c.from_addr).order_by(func.max(messages.c.seq).desc()).limit(limit)
+    )).all()
+    reached = (await conn.execute(
+        select(handset_inbox.c.phone_number, func.max(handset_inbox.c.id).label("last"))
+        .where(handset_inbox.c.account_sid == account_sid)
+        .group_by(handset_inbox.c.phone_number).order_by(func.max(handset_inbox.c.id).desc()).limit(limit)
+    )).all()
+    found: list[str] = []
+    for number in [row[0] for row in texted] + [row[0] for row in reached]:
+        if number not in found:
+            found.append(number)
+    return found[:limit]

@@ -1,0 +1,157 @@
+"""Console sessions: who is signed in, in a signed cookie, with a per-session CSRF token.
+
+The cookie holds ``{"c": csrf token, "a": account sid, "k": API key sid or None, "f": token fingerprint}``,
+signed (not encrypted) with itsdangerous under a key derived from the installation's secret key, and
+expires after :data:`LIFETIME`. A visitor who has not signed in still gets a session (with only a CSRF
+token), so that the sign-in form is protected too; signing in starts a fresh one.
+
+On every request the session is checked against the store again: a closed account, a rotated auth token or
+a deleted API key ends it at once. Credentials are checked by :func:`loft.accounts.auth.principal`, exactly
+as for the API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+from loft import context
+from loft.accounts import auth, keys
+from loft.accounts import service as accounts
+from loft.accounts.service import Account
+from loft.errors import ConfigurationError, NotFound, Unauthenticated
+from loft.kit import crypto, sids
+
+COOKIE = "loft_console"
+FLASH_COOKIE = "loft_console_flash"
+LIFETIME = 12 * 3600
+PATH = "/console"
+#: What the session-signing key is derived for, from the key of the secret box (see SecretBox.derive).
+SIGNING_PURPOSE = "loft console session signing key v1"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    csrf: str
+    account_sid: str | None = None
+    key_sid: str | None = None
+    fingerprint: str | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.account_sid is not None
+
+    def dump(self) -> dict[str, Any]:
+        return {"c": self.csrf, "a": self.account_sid, "k": self.key_sid, "f": self.fingerprint}
+
+
+def anonymous() -> Session:
+    return Session(csrf=secrets.token_urlsafe(32))
+
+
+def read(request: Request) -> Session | None:
+    """The session the request's cookie carries, if it is genuine and has not expired."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer(request).loads(raw, max_age=LIFETIME)
+    except BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("c"), str):
+        return None
+    return Session(csrf=data["c"], account_sid=data.get("a"), key_sid=data.get("k"), fingerprint=data.get("f"))
+
+
+def write(request: Request, response: Response, session: Session) -> None:
+    response.set_cookie(COOKIE, _serializer(request).dumps(session.dump()), max_age=LIFETIME, path=PATH,
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+
+
+def clear(response: Response) -> None:
+    response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="lax")
+
+
+def csrf_ok(session: Session, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(session.csrf.encode(), (given or "").encode())
+
+
+async def sign_in(request: Request, username: str, password: str) -> tuple[Account, Session]:
+    """Check an Account SID + auth token, or an API key SID + secret, the way the API does.
+
+    Raises ``Unauthenticated`` when they are wrong (or the account is closed).
+    """
+    username, password = username.strip(), password.strip()
+    if not username or not password:
+        raise Unauthenticated()
+    account = await auth.authenticate(context.of(request), username, password)
+    key_sid = username if sids.is_sid(username, "SK") else None
+    session = Session(csrf=secrets.token_urlsafe(32), account_sid=account.sid, key_sid=key_sid,
+                      fingerprint=None if key_sid else fingerprint(account.auth_token))
+    return account, session
+
+
+async def account_of(request: Request, session: Session) -> Account | None:
+    """The signed-in account, or None when the session no longer stands (closed, token changed, key gone)."""
+    if session.account_sid is None:
+        return None
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        account = await accounts.get(conn, loft.box, session.account_sid)
+        if account is None or account.status == "closed":
+            return None
+        if session.key_sid is not None:
+            try:
+                await keys.get(conn, account.sid, session.key_sid, path="")
+            except NotFound:
+                return None
+            return account
+    if session.fingerprint is None or not crypto.same(session.fingerprint, fingerprint(account.auth_token)):
+        return None
+    return account
+
+
+def fingerprint(auth_token: str) -> str:
+    """Enough of a token's digest to notice it changed; the cookie never carries the token itself."""
+    return crypto.digest(auth_token)[:16]
+
+
+# Flash messages: one notice or error (and, once, a new key's secret) carried across a redirect, sealed with
+# the installation's secret box since it may hold a secret.
+
+
+def flash(request: Request, response: Response, kind: str, text: str, *, secret: dict[str, str] | None = None) -> None:
+    payload = orjson.dumps({"kind": kind, "text": text, "secret": secret}).decode()
+    response.set_cookie(FLASH_COOKIE, context.of(request).box.seal(payload), max_age=120, path=PATH,
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+
+
+def take_flash(request: Request) -> dict[str, Any] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = orjson.loads(context.of(request).box.open(raw))
+    except (ConfigurationError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def drop_flash(response: Response) -> None:
+    response.delete_cookie(FLASH_COOKIE, path=PATH, httponly=True, samesite="lax")
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(context.of(request).box.derive(SIGNING_PURPOSE), salt="loft.console.session")
+
+
+

@@ -1,0 +1,91 @@
+"""Subaccounts (create, rename, suspend, reactivate, close) and API keys (create, rename, delete).
+
+A new key's secret is shown once: it travels to the next page in the sealed flash cookie, which that page
+deletes, and Loft keeps only its digest.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from loft.accounts import auth, keys
+from loft.accounts import service as accounts
+from loft.console import web
+from loft.console.web import Visit
+from loft.errors import InvalidParameter
+from loft.kit import dates, paging
+
+_ACTIONS = {"suspend": "suspended", "activate": "active", "close": "closed"}
+
+
+async def list_subaccounts(visit: Visit) -> Response:
+    async with visit.loft.db.read() as conn:
+        found = await accounts.list_reachable(conn, visit.loft.box, visit.account, friendly_name=None, status=None)
+    return visit.render("subaccounts.html", subaccounts=[a for a in found if a.sid != visit.account.sid])
+
+
+async def create_subaccount(visit: Visit) -> Response:
+    if visit.account.parent_sid is not None:
+        raise InvalidParameter(20001, "A subaccount cannot create subaccounts")
+    name = (visit.form.get("FriendlyName") or "").strip()
+    if len(name) > 64:
+        raise InvalidParameter(20001, "FriendlyName must be at most 64 characters long")
+    async with visit.loft.db.write() as conn:
+        created = await accounts.create(
+            conn, visit.loft.box, parent_sid=visit.account.sid,
+            friendly_name=name or f"SubAccount Created at {dates.now().strftime('%Y-%m-%d %I:%M %p')}")
+    return web.redirect(visit.request, "/console/subaccounts", notice=f"Created the subaccount {created.friendly_name}.")
+
+
+async def change_subaccount(visit: Visit) -> Response:
+    target = await auth.reach(visit.request, visit.account, visit.path_params["sid"])
+    status = _ACTIONS.get(visit.form.get("action") or "")
+    name = visit.form.get("FriendlyName")
+    async with visit.loft.db.write() as conn:
+        changed = await accounts.change(conn, visit.loft.box, visit.account, target,
+                                        friendly_name=name.strip() if name else None, status=status)
+    what = {"suspended": "Suspended", "active": "Reactivated", "closed": "Closed"}.get(status or "", "Renamed")
+    return web.redirect(visit.request, "/console/subaccounts", notice=f"{what} {changed.friendly_name}.")
+
+
+async def list_keys(visit: Visit) -> Response:
+    async with visit.loft.db.read() as conn:
+        rows, _ = await keys.page(conn, visit.account.sid, paging.PageRequest(paging.MAX_SIZE, 0, None))
+    return visit.render("keys.html", keys=rows)
+
+
+async def create_key(visit: Visit) -> Response:
+    name = (visit.form.get("FriendlyName") or "").strip() or None
+    async with visit.loft.db.write() as conn:
+        row, secret = await keys.create(conn, visit.account.sid, name)
+    return web.redirect(visit.request, "/console/keys", notice=f"Created the API key {row.friendly_name}.",
+                        secret={"sid": row.sid, "secret": secret})
+
+
+async def rename_key(visit: Visit) -> Response:
+    async with visit.loft.db.write() as conn:
+        row = await keys.rename(conn, visit.account.sid, visit.path_params["sid"],
+                                (visit.form.get("FriendlyName") or "").strip() or None, path=visit.request.url.path)
+    return web.redirect(visit.request, "/console/keys", notice=f"Renamed the key to {row.friendly_name}.")
+
+
+async def delete_key(visit: Visit) -> Response:
+    sid = visit.path_params["sid"]
+    async with visit.loft.db.write() as conn:
+        row = await keys.get(conn, visit.account.sid, sid, path=visit.request.url.path)
+        await keys.remove(conn, visit.account.sid, sid, path=visit.request.url.path)
+    if sid == visit.session.key_sid:
+        return web.redirect(visit.request, "/console/signin", notice="You deleted the key you signed in with.")
+    return web.redirect(visit.request, "/console/keys", notice=f"Deleted the API key {row.friendly_name}.")
+
+
+routes = [
+    Route("/console/subaccounts", web.page(list_subaccounts), methods=["GET"]),
+    Route("/console/subaccounts", web.action(create_subaccount), methods=["POST"]),
+    Route("/console/subaccounts/{sid}", web.action(change_subaccount), methods=["POST"]),
+    Route("/console/keys", web.page(list_keys), methods=["GET"]),
+    Route("/console/keys", web.action(create_key), methods=["POST"]),
+    Route("/console/keys/{sid}", web.action(rename_key), methods=["POST"]),
+    Route("/console/keys/{sid}/delete", web.action(delete_key), methods=["POST"]),
+]

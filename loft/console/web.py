@@ -1,0 +1,193 @@
+"""The console's plumbing: templates, the signed-in visit, and the two kinds of handlers.
+
+- :func:`page` wraps a GET handler: it needs a signed-in session (else it redirects to the sign-in page) and
+  shows a ``TwilioApiError`` as a message on an error page, never as a 500.
+- :func:`action` wraps a POST handler: it also checks the form's CSRF token, then redirects wherever the
+  handler says, carrying a notice or the service's error message across the redirect (a "flash").
+
+Templates are autoescaped Jinja2: message bodies, friendly names and webhook responses are untrusted, and a
+strict Content-Security-Policy (scripts only from ``/console/static``) backs that up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from starlette.datastructures import MultiDict
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from loft import context
+from loft.accounts.service import Account
+from loft.console import sessions
+from loft.console.sessions import Session
+from loft.context import Loft
+from loft.errors import InvalidParameter, TwilioApiError
+from loft.kit import dates, forms
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(moment: Any) -> str:
+    """A stored datetime as ``2025-01-31 12:34:56 UTC``."""
+    if moment is None:
+        return ""
+    return str(dates.as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+templates.filters["when"] = _when
+
+
+@dataclass(slots=True)
+class Visit:
+    """One request of a signed-in person."""
+
+    request: Request
+    loft: Loft
+    session: Session
+    account: Account
+    form: MultiDict = field(default_factory=MultiDict)
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self.request.path_params
+
+    @property
+    def query(self) -> Any:
+        return self.request.query_params
+
+    def render(self, template: str, status: int = 200, **values: Any) -> Response:
+        return render(self.request, template, self.session, account=self.account, status=status, **values)
+
+
+PageHandler = Callable[[Visit], Awaitable[Response]]
+
+
+def render(request: Request, template: str, session: Session, *, account: Account | None, status: int = 200,
+           **values: Any) -> Response:
+    notice = sessions.take_flash(request)
+    loft = context.of(request)
+    html = templates.get_template(template).render(
+        csrf_field=sessions.CSRF_FIELD,
+        csrf_token=session.csrf,
+        account=account,
+        via_key=session.key_sid,
+        flash=notice,
+        path=request.url.path,
+        base_url=base_url(request, loft),
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    if notice is not None:
+        sessions.drop_flash(response)
+    if sessions.read(request) != session:  # a new session; an existing one keeps its expiry
+        sessions.write(request, response, session)
+    return response
+
+
+def base_url(request: Request, loft: Loft) -> str:
+    """Where SDKs should point: the configured public URL, else the address this browser used."""
+    if loft.settings.public_url:
+        return loft.settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def redirect(request: Request, to: str, *, notice: str | None = None, error: str | None = None,
+             secret: dict[str, str] | None = None) -> Response:
+    response = RedirectResponse(to, status_code=303, headers=SECURITY_HEADERS)
+    if error is not None:
+        sessions.flash(request, response, "error", error)
+    elif notice is not None or secret is not None:
+        sessions.flash(request, response, "notice", notice or "", secret=secret)
+    return response
+
+
+def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        session = sessions.read(request)
+        account = await sessions.account_of(request, session) if session else None
+        if session is None or account is None:
+            response = RedirectResponse("/console/signin", status_code=303, headers=SECURITY_HEADERS)
+            sessions.write(request, response, sessions.anonymous())
+            return response
+        visit = Visit(request, context.of(request), session, account)
+        try:
+            return await handler(visit)
+        except TwilioApiError as error:
+            return visit.render("error.html", status=error.status, error=error)
+
+    return endpoint
+
+
+def action(handler: PageHandler, *, back: Callable[[Visit], str] | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """A POST: signed in, CSRF-checked; a service's error goes back to the page it came from as a message."""
+
+    async def endpoint(request: Request) -> Response:
+        session = sessions.read(request)
+        wants_json = "application/json" in request.headers.get("accept", "")
+        try:
+            form = await forms.read(request)
+        except InvalidParameter as error:
+            return refused(request, error.message, 400, wants_json=wants_json)
+        if session is None or not sessions.csrf_ok(session, form.get(sessions.CSRF_FIELD)
+                                                   or request.headers.get(sessions.CSRF_HEADER)):
+            return refused(request, "This form has expired or did not come from the console (CSRF check failed). "
+                           "Reload the page and try again.", 403, wants_json=wants_json)
+        account = await sessions.account_of(request, session)
+        if account is None:
+            if wants_json:
+                return JSONResponse({"error": "You are signed out."}, status_code=401, headers=SECURITY_HEADERS)
+            return redirect(request, "/console/signin", error="Your session has ended: sign in again.")
+        visit = Visit(request, context.of(request), session, account, form)
+        try:
+            return await handler(visit)
+        except TwilioApiError as error:
+            if wants_json:
+                return JSONResponse({"error": error.message, "code": error.code}, status_code=error.status,
+                                    headers=SECURITY_HEADERS)
+            return redirect(request, back(visit) if back else came_from(request), error=describe(error))
+
+    return endpoint
+
+
+def refused(request: Request, text: str, status: int, *, wants_json: bool) -> Response:
+    if wants_json:
+        return JSONResponse({"error": text}, status_code=status, headers=SECURITY_HEADERS)
+    html = templates.get_template("refused.html").render(text=text, status=status)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def came_from(request: Request) -> str:
+    """The console page the form was on (from Referer), else the dashboard."""
+    referer = request.headers.get("referer", "")
+    parts = urlsplit(referer)
+    if parts.netloc == request.url.netloc and parts.path.startswith("/console"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return "/console"
+
+
+def describe(error: TwilioApiError) -> str:
+    return f"{error.message} (error {error.code})"

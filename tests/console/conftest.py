@@ -1,0 +1,85 @@
+"""Browser tests: headless Chromium (Debian's, at /usr/bin/chromium) driven by Playwright's sync API, against a
+real ``loft serve`` on SQLite and a real HTTP receiver standing in for the customer's bot."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from twilio.rest import Client
+
+from tests.support import clients, receiver
+from tests.support.receiver import Receiver
+from tests.support.server import LoftServer
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
+    loft = LoftServer(data_dir=tmp_path_factory.mktemp("console"), account_sid="AC" + secrets.token_hex(16),
+                      auth_token=secrets.token_hex(16))
+    loft.start()
+    try:
+        yield loft
+    finally:
+        loft.stop()
+
+
+@pytest.fixture(scope="module")
+def bot() -> Iterator[Receiver]:
+    started = receiver.start()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def main_client(server: LoftServer) -> Client:
+    return clients.sdk(server.base_url, server.account_sid, server.auth_token)
+
+
+@pytest.fixture
+def account(main_client: Client) -> tuple[str, str]:
+    """A fresh subaccount (sid, auth token) for one test."""
+    created = main_client.api.accounts.create(friendly_name="Console test")
+    return created.sid, created.auth_token
+
+
+@pytest.fixture
+def client(server: LoftServer, account: tuple[str, str]) -> Client:
+    return clients.sdk(server.base_url, *account)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: LoftServer) -> Iterator[Page]:
+    """A fresh browser context (no cookies) whose scripts must raise no error and break no CSP rule."""
+    context = browser.new_context(viewport={"width": 1200, "height": 820}, base_url=server.base_url)
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "status of 4" not in message.text:  # refused requests are expected
+            problems.append(f"console error: {message.text}")
+
+    opened.on("console", on_console)
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert problems == []
