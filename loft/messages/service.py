@@ -161,7 +161,6 @@ async def create(conn: Conn, account: Account, form: MultiDict, settings: Settin
         status_callback=new.status_callback, application_sid=new.application_sid,
         validity_period=new.validity_period, options=new.options, send_at=leaves_at,
     )
-    await lifecycle.announce(conn, message, "queued")
     return message
 
 

@@ -20,9 +20,10 @@ def test_send_reaches_the_handset_and_signed_callbacks_follow(
     inbox = sim.inbox("+15558670001")
     assert [(m["sid"], m["from"], m["body"]) for m in inbox] == [(message.sid, sender, "Hello handset")]
 
-    calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/status"]) >= 3)
+    calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/status"]) >= 2)
     statuses = [r.param("MessageStatus") for r in calls]
-    assert statuses == ["queued", "sent", "delivered"]
+    # Callbacks announce changes after creation: a message created `queued` is not announced as `queued`.
+    assert statuses == ["sent", "delivered"]
     validator = RequestValidator(account[1])
     tokens = set()
     for call in calls:
@@ -35,7 +36,7 @@ def test_send_reaches_the_handset_and_signed_callbacks_follow(
         assert call.param("From") == sender and call.param("To") == "+15558670001"
         assert call.param("ApiVersion") == "2010-04-01"
         tokens.add(call.headers["i-twilio-idempotency-token"])
-    assert len(tokens) == 3  # one per event
+    assert len(tokens) == 2  # one per event
     delivered = calls[-1]
     raw_date = delivered.param("RawDlrDoneDate")
     assert raw_date is not None and len(raw_date) == 10 and raw_date.isdigit()
@@ -89,8 +90,8 @@ def test_application_message_status_callback_is_used_without_status_callback(
 ) -> None:
     app = client.applications.create(friendly_name="bot", message_status_callback=receiver.url("/app-status"))
     message = client.messages.create(to="+15558670407", from_=sender, body="hi", application_sid=app.sid)
-    calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/app-status"]) >= 3)
-    assert [r.param("MessageStatus") for r in calls] == ["queued", "sent", "delivered"]
+    calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/app-status"]) >= 2)
+    assert [r.param("MessageStatus") for r in calls] == ["sent", "delivered"]
     assert all(r.param("MessageSid") == message.sid for r in calls)
 
 
@@ -98,7 +99,7 @@ def test_status_callback_wins_over_the_application(client: Client, sender: str, 
     app = client.applications.create(message_status_callback=receiver.url("/app-status"))
     client.messages.create(to="+15558670408", from_=sender, body="hi", application_sid=app.sid,
                            status_callback=receiver.url("/own"))
-    receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/own"]) >= 3)
+    receiver.wait_for(lambda rs: len([r for r in rs if r.path == "/own"]) >= 2)
     assert receiver.to("/app-status") == []
 
 
@@ -106,9 +107,9 @@ def test_webhook_attempts_are_recorded(client: Client, account: tuple[str, str],
                                        receiver: Receiver) -> None:
     message = client.messages.create(to="+15558670409", from_=sender, body="hi",
                                      status_callback=receiver.url("/status"))
-    receiver.wait_for(lambda rs: len(rs) >= 3)
-    attempts = eventually(lambda: (a := sim.webhooks(account[0], message.sid)) and len(a) >= 3 and a)
-    assert {a["request_params"]["MessageStatus"] for a in attempts} == {"queued", "sent", "delivered"}
+    receiver.wait_for(lambda rs: len(rs) >= 2)
+    attempts = eventually(lambda: (a := sim.webhooks(account[0], message.sid)) and len(a) >= 2 and a)
+    assert {a["request_params"]["MessageStatus"] for a in attempts} == {"sent", "delivered"}
     assert all(a["status_code"] == 200 and a["kind"] == "status_callback" for a in attempts)
     assert all(a["latency_ms"] >= 0 and a["url"] == receiver.url("/status") for a in attempts)
 

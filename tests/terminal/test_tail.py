@@ -28,7 +28,7 @@ def _scene(loft: LoftServer, account: tuple[str, str], client: Client, sender: s
     outbound = client.messages.create(to="+15550040001", from_=sender, body="order shipped",
                                       status_callback=receiver.url("/status")).sid
     eventually(lambda: settled(client, outbound))
-    eventually(lambda: len(_webhooks(loft, account, outbound)) >= 3)  # queued, sent, delivered
+    eventually(lambda: len(_webhooks(loft, account, outbound)) >= 2)  # sent, delivered
     response = httpx.post(f"{loft.base_url}/sim/v1/Handsets/+15550040002/Messages", auth=account,
                           data={"To": sender, "Body": "where is it?"})
     inbound = response.json()["sid"]
@@ -46,9 +46,9 @@ def test_once_prints_each_message_and_each_webhook_attempt(loft: LoftServer, acc
     mine = [line for line in lines if outbound in line]
     assert "+15550040001" in mine[0] and "delivered" in mine[0] and "'order shipped'" in mine[0]
     callbacks = [line for line in mine if "status_callback" in line]
-    assert len(callbacks) == 3 and all(receiver.url("/status") in line and "→ 200" in line for line in callbacks)
-    assert {status for status in ("queued", "sent", "delivered") for line in callbacks if f"({status})" in line} == {
-        "queued", "sent", "delivered"}
+    assert len(callbacks) == 2 and all(receiver.url("/status") in line and "→ 200" in line for line in callbacks)
+    assert {status for status in ("sent", "delivered") for line in callbacks if f"({status})" in line} == {
+        "sent", "delivered"}
     theirs = [line for line in lines if inbound in line]
     assert "inbound" in theirs[0] and "received" in theirs[0] and "'where is it?'" in theirs[0]
     assert "webhook inbound #1 POST " + receiver.url("/bot") + " → 200" in theirs[1]
@@ -85,8 +85,8 @@ def test_live_tail_shows_new_messages_and_webhooks_as_they_happen(client: Client
                                  status_callback=receiver.url("/status")).sid
     tail.expect_exact(new)
     tail.expect_exact("'during tail'")
-    for _ in range(3):  # queued, sent, delivered: whatever order they were recorded in
-        tail.expect(r"status_callback \((queued|sent|delivered)\)")
+    for _ in range(2):  # sent, delivered: whatever order they were recorded in
+        tail.expect(r"status_callback \((sent|delivered)\)")
     tail.kill(signal.SIGINT)  # Ctrl-C
     tail.expect(pexpect.EOF)
     assert old not in before(tail)
