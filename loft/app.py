@@ -15,7 +15,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -39,6 +38,7 @@ from loft.messages import endpoints as messages
 from loft.numbers import endpoints as numbers
 from loft.sim import endpoints as sim
 from loft.usage import endpoints as usage
+from loft.webhooks import sender
 
 log = logging.getLogger("loft")
 
@@ -79,8 +79,7 @@ async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccou
             sid=settings.account_sid,
             auth_token=settings.auth_token.get_secret_value() if settings.auth_token else None,
         )
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                             headers={"User-Agent": "TwilioProxy/1.1"})
+    http = sender.client()
     return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier()), main
 
 
@@ -92,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         loft, _ = await bootstrap(settings)
         app.state.loft = loft
         stop = asyncio.Event()
-        worker = asyncio.create_task(Worker(loft).run(stop)) if settings.workers else None
+        worker = asyncio.create_task(Worker(loft, concurrency=settings.worker_concurrency).run(stop)) if settings.workers else None
         try:
             yield
         finally:

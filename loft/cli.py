@@ -95,7 +95,7 @@ def worker(data_dir: DataDir = None) -> None:
             loop.add_signal_handler(signum, stop.set)
         console.print(f"Worker for {settings.resolved_database_url.split('@')[-1]} (main account {main.account.sid})")
         try:
-            await Worker(loft).run(stop)
+            await Worker(loft, concurrency=settings.worker_concurrency).run(stop)
         finally:
             await loft.close()
 

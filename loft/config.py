@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     #: Run delivery workers inside ``loft serve`` (turn off when separate ``loft worker`` processes do it).
     workers: bool = True
+    #: How many jobs (sends, delivery reports, webhooks) one worker runs at once.
+    worker_concurrency: int = Field(default=128, ge=1, le=10_000)
     #: Messages per second per sender type (``local``, ``mobile``, ``tollFree``, ``shortCode``,
     #: ``alphanumeric``): ``unlimited`` (default, for fast test suites), ``twilio`` (Twilio's defaults) or a
     #: JSON object such as ``{"local": 1, "tollFree": 3}``.

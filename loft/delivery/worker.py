@@ -46,7 +46,7 @@ def _handlers() -> dict[str, Handler]:
 
 
 class Worker:
-    def __init__(self, loft: Loft, *, concurrency: int = 32, poll_interval: float = 0.25) -> None:
+    def __init__(self, loft: Loft, *, concurrency: int = 128, poll_interval: float = 0.25) -> None:
         self.loft = loft
         self.concurrency = concurrency
         self.poll_interval = poll_interval

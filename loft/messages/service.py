@@ -22,7 +22,7 @@ from loft.config import Settings
 from loft.db import pages, upsert
 from loft.db.engine import Conn
 from loft.db.tables import message_feedback, message_media, messages
-from loft.delivery import lifecycle, outbox, pacing
+from loft.delivery import outbox, pacing
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids, urls
 from loft.messages import optout, pricing

@@ -35,6 +35,7 @@ from typing import Literal
 from urllib.parse import unquote, urlencode
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from loft.webhooks import overrides, signing
 from loft.webhooks.overrides import ConnectionPolicy
@@ -97,6 +98,17 @@ class _Result:
     error_code: int | None = None
     error_message: str | None = None
     retry_class: str | None = None
+
+
+def client() -> httpx.AsyncClient:
+    """The HTTP client for webhooks and media: httpx's API on aiohttp's transport.
+
+    httpx's own transport (httpcore) spends about 2 ms of CPU per request under concurrent load, most of it
+    walking its connection pool; aiohttp needs about a tenth of that, which decides how many status callbacks
+    a Loft can send per second.
+    """
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), headers={"User-Agent": USER_AGENT})
 
 
 def _strip_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:

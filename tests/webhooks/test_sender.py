@@ -19,6 +19,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from loft.webhooks import sender
 from loft.webhooks.sender import Outcome, WebhookRequest, send
 from tests.support import receiver as receivers
 from tests.webhooks.test_signing import MultiParams
@@ -212,7 +213,7 @@ def test_body_is_returned_whole_and_excerpt_is_first_2000_chars() -> None:
 )
 def test_unusable_url_becomes_failed_attempt_not_exception(url: str) -> None:
     async def go() -> Outcome:
-        async with httpx.AsyncClient() as client:  # a real transport: MockTransport accepts any scheme
+        async with sender.client() as client:  # the real transport: MockTransport accepts any scheme
             return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
                                                      idempotency_token="t"))
 
@@ -359,7 +360,7 @@ def test_read_timeout_against_real_server_fails_fast_with_11205() -> None:
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         try:
-            async with httpx.AsyncClient() as client:
+            async with sender.client() as client:
                 return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/slow#rt=200&rc=0",
                                                          method="POST", params=PARAMS, auth_token=TOKEN,
                                                          idempotency_token="t"))
@@ -385,7 +386,7 @@ def test_connection_refused_on_closed_port_is_11205_and_retried_once() -> None:
         port = probe.getsockname()[1]
 
     async def go() -> Outcome:
-        async with httpx.AsyncClient() as client:
+        async with sender.client() as client:
             return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/cb", method="POST",
                                                      params=PARAMS, auth_token=TOKEN, idempotency_token="t"))
 
@@ -401,7 +402,7 @@ def test_basic_auth_against_real_receiver() -> None:
         url = receiver.url("/hook").replace("http://", "http://carol:pw@") + "?q=1"
 
         async def go() -> Outcome:
-            async with httpx.AsyncClient() as client:
+            async with sender.client() as client:
                 return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
                                                          idempotency_token="t", expect_twiml=True))
 
