@@ -54,8 +54,10 @@ def client(server: LoftServer, account: tuple[str, str]) -> Client:
     return clients.sdk(server.base_url, *account)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it is open, which
+    # would make every later asyncio.run() in the session fail.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
