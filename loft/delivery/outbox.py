@@ -46,26 +46,32 @@ async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
                                   "attempts": 0, "date_created": moment})
 
 
-async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:
-    moment = dates.now()
+def _claim_statement(*, skip_locked: bool) -> Any:
     due = (
         select(outbox.c.id)
-        .where(outbox.c.available_at <= moment,
-               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment))
+        .where(outbox.c.available_at <= bindparam("moment"),
+               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("moment")))
         .order_by(outbox.c.available_at, outbox.c.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if postgres:
+    if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    rows = (
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(claimed_until=moment + lease, claimed_by=worker, attempts=outbox.c.attempts + 1)
-            .returning(outbox.c.id, outbox.c.kind, outbox.c.subject_sid, outbox.c.account_sid,
-                       outbox.c.payload, outbox.c.attempts)
-        )
-    ).all()
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()))
+        .values(claimed_until=bindparam("until"), claimed_by=bindparam("worker"), attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.id, outbox.c.kind, outbox.c.subject_sid, outbox.c.account_sid,
+                   outbox.c.payload, outbox.c.attempts)
+    )
+
+
+_CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
+
+
+async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:
+    moment = dates.now()
+    rows = (await conn.execute(_CLAIM[postgres], {"moment": moment, "limit": limit, "until": moment + lease,
+                                                  "worker": worker})).all()
     return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts) for r in rows]
 
 

@@ -13,6 +13,8 @@ from loft.kit import dates
 if TYPE_CHECKING:
     from loft.webhooks.sender import Outcome, WebhookRequest
 
+_RECORD = insert(webhook_attempts)
+
 STATUS_CALLBACK = "status_callback"
 INBOUND = "inbound"
 FALLBACK = "fallback"
@@ -25,7 +27,7 @@ async def record(conn: Conn, *, account_sid: str, message_sid: str, kind: str,
     if not outcome.attempts:
         return
     await conn.execute(
-        insert(webhook_attempts),
+        _RECORD,
         [
             {
                 "account_sid": account_sid,

@@ -1,0 +1,52 @@
+"""The bare ASGI baseline: Starlette + uvicorn, one route that parses a form POST and answers JSON.
+
+It is started exactly as ``loft serve`` starts uvicorn (``uvicorn.run(app, host, port, log_level,
+proxy_headers=False)``: default loop and HTTP implementation, i.e. uvloop and httptools when installed), so
+``wrk`` against it measures the ceiling of an ASGI hot path on this machine. It parses the body the way Loft
+does (``urllib.parse.parse_qsl``) and answers 201 with a small JSON object.
+
+    python -m bench.baseline --port 8090
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+async def create(request: Request) -> Response:
+    form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
+    return JSONResponse(
+        {"sid": "SM" + secrets.token_hex(16), "account_sid": request.path_params["account_sid"],
+         "to": form.get("To"), "from": form.get("From"), "body": form.get("Body"), "status": "queued"},
+        status_code=201,
+    )
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(routes=[
+    Route("/healthz", health),
+    Route("/2010-04-01/Accounts/{account_sid}/Messages.json", create, methods=["POST"]),
+])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args()
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, proxy_headers=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""The summary (medians against targets), the terminal table and ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.stats import median
+
+Run = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Spec:
+    scenario: str
+    metric: str
+    value: Callable[[Run], float | None]
+    unit: str
+    #: (">=" | "<" | "<=", bound) or None for a figure shown for information.
+    target: tuple[str, float] | None = None
+    digits: int = 1
+
+
+def _get(*path: str | int) -> Callable[[Run], float | None]:
+    def read(run: Run) -> float | None:
+        value: Any = run
+        for key in path:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            else:
+                return None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    return read
+
+
+def _deep_over_first(run: Run) -> float | None:
+    first, deep = run.get("page1_p50_ms"), run.get("deep_p50_ms")
+    return deep / first if first and deep is not None else None
+
+
+SPECS = [
+    Spec("create", "bare ASGI baseline, wrk -c32 (requests/s)", _get("baseline", "rps"), "/s", digits=0),
+    Spec("create", "Loft POST Messages.json, wrk -c32 (requests/s)", _get("loft", "rps"), "/s", digits=0),
+    Spec("create", "Loft ÷ baseline", lambda r: 100 * r["ratio"] if "ratio" in r else None, "%", (">=", 50)),
+    Spec("create", "CPU of the `loft serve` process while saturated (100 % = one core)",
+         _get("loft", "server_cpu_percent"), "%", digits=0),
+    Spec("create", "Loft p50 at saturation (wrk)", _get("loft", "p50_ms"), "ms", digits=2),
+    Spec("create", "Loft p99 at saturation (wrk)", _get("loft", "p99_ms"), "ms", digits=2),
+    Spec("create", "fixed offered load = ½ saturating rate (requests/s)", _get("fixed_rate", "offered_rps"), "/s",
+         digits=0),
+    Spec("create", "p50 at the fixed load", _get("fixed_rate", "p50_ms"), "ms", digits=2),
+    Spec("create", "p99 at the fixed load", _get("fixed_rate", "p99_ms"), "ms", ("<", 25), digits=2),
+    Spec("create", "generator event-loop lag p99 (fixed load)", _get("fixed_rate", "generator_loop_lag_p99_ms"), "ms",
+         digits=2),
+    Spec("e2e", "messages/s, first create → last `delivered` callback", _get("messages_per_second"), "/s",
+         (">=", 1000), digits=0),
+    Spec("e2e", "creates/s while sending (64 clients)", _get("create_rps"), "/s", digits=0),
+    Spec("e2e", "generator event-loop lag p99", _get("generator_loop_lag_p99_ms"), "ms", digits=2),
+    Spec("list", "page 1 p50", _get("page1_p50_ms"), "ms", digits=2),
+    Spec("list", "page 1 p99", _get("page1_p99_ms"), "ms", ("<", 10), digits=2),
+    Spec("list", "deep pages p50", _get("deep_p50_ms"), "ms", digits=2),
+    Spec("list", "deep pages p99", _get("deep_p99_ms"), "ms", ("<", 10), digits=2),
+    Spec("list", "deep ÷ page 1 (p50): page N costs page 1", _deep_over_first, "×", ("<=", 1.5), digits=2),
+    Spec("scaleout", "1 API + 1 worker: messages/s (PostgreSQL)", _get("1+1", "messages_per_second"), "/s",
+         digits=0),
+    Spec("scaleout", "2 API + 2 workers: messages/s (PostgreSQL)", _get("2+2", "messages_per_second"), "/s",
+         digits=0),
+    Spec("scaleout", "2+2 ÷ 1+1", _get("speedup"), "×", digits=2),
+]
+
+TITLES = {"create": "create", "e2e": "end to end (SQLite)", "list": "list", "memory": "memory",
+          "scaleout": "scale-out"}
+
+
+def _passes(value: float, target: tuple[str, float]) -> bool:
+    op, bound = target
+    return value >= bound if op == ">=" else value < bound if op == "<" else value <= bound
+
+
+def _fmt(value: float | None, unit: str, digits: int) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    return f"{text} {unit}" if unit not in ("%", "×") else f"{text}{unit}"
+
+
+def _target_text(target: tuple[str, float] | None, unit: str) -> str:
+    if target is None:
+        return ""
+    op, bound = target
+    shown = {">=": "≥", "<": "<", "<=": "≤"}[op]
+    return f"{shown} {bound:g}{unit if unit in ('%', '×') else ' ' + unit}"
+
+
+def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per figure: the median over runs, each run's value, the target and whether it holds."""
+    rows: list[dict[str, Any]] = []
+    scenarios: dict[str, list[Run]] = results["scenarios"]
+    for spec in SPECS:
+        runs = scenarios.get(spec.scenario)
+        if runs is None:
+            continue
+        values = [v for v in (spec.value(run) for run in runs) if v is not None]
+        value = median(values) if values else None
+        note = ""
+        if spec.scenario == "e2e" and spec.target and any(run.get("timed_out") for run in runs):
+            note = "timed out: " + "; ".join(f"{run['delivered_once'] + run['delivered_more_than_once']:,} of "
+                                             f"{run['messages']:,} delivered in {run['seconds']:.0f} s"
+                                             for run in runs if run.get("timed_out"))
+        if spec.scenario == "scaleout" and "messages/s" in spec.metric:
+            layout = "1+1" if spec.metric.startswith("1 ") else "2+2"
+            late = [run[layout] for run in runs if run.get(layout, {}).get("timed_out")]
+            if late:
+                note = "timed out: " + "; ".join(f"{r['delivered_once']:,} of {r['messages']:,} delivered" for r in late)
+        rows.append(_row(spec.scenario, spec.metric, value, values, spec.unit, spec.digits, spec.target, note))
+        if spec.scenario == "e2e" and spec.target:  # completeness, right under the rate
+            rows.append(_check_row("e2e", "all callbacks received, exactly one `delivered` per message",
+                                   [bool(run.get("complete")) for run in runs], runs))
+        if spec.scenario == "list" and spec.metric == "page 1 p50" and runs:
+            last = runs[-1]
+            rows.insert(len(rows) - 1, {
+                "scenario": "list", "metric": "stored messages; deep pages reached via NextPageUri",
+                "value": None, "display": f"{last['stored_messages']:,}; pages {last['deep_pages'][0]}–"
+                                          f"{last['deep_pages'][1]}",
+                "runs": [], "target": "", "pass": None, "note": ""})
+    scale_runs = scenarios.get("scaleout")
+    if scale_runs is not None:
+        layouts = [run[layout] for run in scale_runs for layout in ("1+1", "2+2") if layout in run]
+        rows.append(_check_row("scaleout", "no message delivered twice, no callback for an unknown message",
+                               [r["delivered_more_than_once"] == 0 and r["callbacks_for_unknown_messages"] == 0
+                                for r in layouts], scale_runs))
+        rows.append(_check_row("scaleout", "every message delivered (exactly once) within the time limit",
+                               [bool(r.get("complete")) for r in layouts], scale_runs))
+    rss = results.get("rss_by_scenario") or {}
+    if rss:
+        peaks = [max(values) for values in rss.values() if values]
+        rows.append(_row("memory", "peak RSS of `loft serve` (max over all scenarios)", max(peaks), peaks, "MB", 0,
+                         ("<", 250), ""))
+        for name, values in rss.items():
+            rows.append(_row("memory", f"… in {TITLES.get(name, name)}", max(values), values, "MB", 0, None, ""))
+    return rows
+
+
+def _row(scenario: str, metric: str, value: float | None, values: list[float], unit: str, digits: int,
+         target: tuple[str, float] | None, note: str) -> dict[str, Any]:
+    passed = _passes(value, target) if value is not None and target is not None else None
+    if target is not None and value is None:
+        passed = False
+    return {"scenario": scenario, "metric": metric, "value": value, "display": _fmt(value, unit, digits),
+            "runs": [f"{v:,.{digits}f}" for v in values], "target": _target_text(target, unit), "pass": passed,
+            "note": note}
+
+
+def _check_row(scenario: str, metric: str, checks: list[bool], runs: list[Run]) -> dict[str, Any]:
+    ok = bool(checks) and all(checks)
+    return {"scenario": scenario, "metric": metric, "value": ok,
+            "display": "yes" if ok else ("no runs" if not checks else f"no ({checks.count(False)} of {len(checks)})"),
+            "runs": ["yes" if c else "no" for c in checks], "target": "yes", "pass": ok, "note": ""}
+
+
+def one_line(name: str, run: Run) -> str:
+    """Progress output after each scenario run."""
+    if name == "create":
+        fixed = run["fixed_rate"]
+        return (f"baseline {run['baseline']['rps']:,.0f}/s, Loft {run['loft']['rps']:,.0f}/s "
+                f"({100 * run['ratio']:.1f}%); at {fixed['offered_rps']:,.0f}/s p50 {fixed['p50_ms']:.1f} ms, "
+                f"p99 {fixed['p99_ms']:.1f} ms; RSS {run['peak_rss_mb'] or 0:.0f} MB")
+    if name == "e2e":
+        return (f"{run['delivered_once']:,}/{run['messages']:,} delivered once, {run['messages_per_second']:,.0f} "
+                f"messages/s over {run['seconds']:.1f} s (creates {run['create_rps']:,.0f}/s)"
+                + ("  TIMED OUT" if run["timed_out"] else ""))
+    if name == "list":
+        return (f"page 1 p50/p99 {run['page1_p50_ms']:.1f}/{run['page1_p99_ms']:.1f} ms, deep pages "
+                f"{run['deep_pages'][0]}–{run['deep_pages'][1]} p50/p99 {run['deep_p50_ms']:.1f}/"
+                f"{run['deep_p99_ms']:.1f} ms")
+    if name == "scaleout":
+        parts = [f"{layout}: {run[layout]['messages_per_second']:,.0f} messages/s"
+                 f"{'' if run[layout]['complete'] else ' (INCOMPLETE)'}" for layout in ("1+1", "2+2")]
+        return ", ".join(parts) + f", ×{run['speedup']:.2f}"
+    return ""
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    return "" if row["pass"] is None else ("PASS" if row["pass"] else "FAIL")
+
+
+def print_table(results: dict[str, Any]) -> None:
+    rows = results["summary"]
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # plain text
+        for row in rows:
+            print(f"{row['scenario']:<9} {row['metric']:<60} {row['display']:>14} {row['target']:>10} {_verdict(row)}")
+        return
+    table = Table(title=f"Loft benchmarks (median of {results['meta']['runs']} run(s))")
+    for column in ("scenario", "metric", "median", "runs", "target", ""):
+        table.add_column(column, justify="right" if column in ("median", "target") else "left")
+    for row in rows:
+        verdict = _verdict(row)
+        styled = f"[green]{verdict}[/]" if verdict == "PASS" else f"[red]{verdict}[/]" if verdict else ""
+        table.add_row(TITLES.get(row["scenario"], row["scenario"]), row["metric"] + (f" ({row['note']})" if row["note"] else ""),
+                      row["display"], ", ".join(str(v) for v in row["runs"]), row["target"], styled)
+    Console(width=200).print(table)
+    for name, errors in results.get("errors", {}).items():
+        print(f"{name} failed: {errors[0].splitlines()[0]}")
+    for name, why in results.get("skipped", {}).items():
+        print(f"{name}: {why}")
+
+
+def _details(scenarios: dict[str, list[Run]]) -> list[str]:
+    """A few facts of each scenario's last run that the table does not show."""
+    lines = ["", "## Details of the last run of each scenario", ""]
+    if scenarios.get("create"):
+        run = scenarios["create"][-1]
+        drained = run.get("after_saturation") or {}
+        if not run.get("in_process_worker", True):
+            after = "the server ran with `LOFT_WORKERS=false` (nothing was delivered meanwhile)"
+        elif drained.get("drained"):
+            after = f"after the saturating run the outbox was empty again {drained['drain_seconds']:.0f} s later"
+        else:
+            after = "after the saturating run the outbox was still not empty when the fixed-rate run began"
+        fixed = run["fixed_rate"]
+        lines.append(f"- **create:** `{run['loft']['command']}` with `From={run['sender']}` and a "
+                     f"{run['body_chars']}-character body; {after}; the fixed-rate run completed "
+                     f"{fixed['completed']:,} of {fixed['planned']:,} requests ({fixed['failed']} failed).")
+    if scenarios.get("e2e"):
+        run = scenarios["e2e"][-1]
+        by_status = ", ".join(f"{n:,} {status}" for status, n in run["callbacks_by_status"].items())
+        lines.append(f"- **end to end:** {run['created']:,} of {run['messages']:,} messages created "
+                     f"({run['create_failed']} failed) in {run['create_seconds']:.1f} s by {run['concurrency']} "
+                     f"clients (create p50 {run['create_p50_ms']:.1f} ms, p99 {run['create_p99_ms']:.1f} ms; the "
+                     f"generator used {run['generator_cpu_seconds']:.1f} s of CPU); callbacks received: "
+                     f"{by_status or 'none'}.")
+    if scenarios.get("list"):
+        run = scenarios["list"][-1]
+        walk = run["walk_ms"]
+        marks = [n for n in (1, 2, 10, 50, 100) if n <= len(walk)]
+        lines.append(f"- **list:** filter `{'&'.join(f'{k}={v}' for k, v in run['filter'].items())}`; "
+                     f"{run['rounds']} rounds of (page 1, one of pages {run['deep_pages'][0]}–{run['deep_pages'][1]}); "
+                     "during the first walk of the chain: "
+                     + ", ".join(f"page {n} {walk[n - 1]:.1f} ms" for n in marks)
+                     + (f"; {run['short_pages']} page(s) had fewer than 50 messages" if run["short_pages"] else "")
+                     + ".")
+    if scenarios.get("scaleout"):
+        run = scenarios["scaleout"][-1]
+        parts = []
+        for layout in ("1+1", "2+2"):
+            r = run[layout]
+            rss = ", ".join(f"{name.split(' :')[0].removeprefix('loft ')} {mb:.0f} MB"
+                            for name, mb in r["peak_rss_mb"].items() if mb)
+            parts.append(f"{layout}: {r['created']:,} created at {r['create_rps']:,.0f}/s, "
+                         f"{r['delivered_once']:,} delivered once, {r['delivered_more_than_once']} more than once "
+                         f"(peak RSS: {rss})")
+        lines.append("- **scale-out:** " + "; ".join(parts) + ".")
+    return lines
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def markdown(results: dict[str, Any], json_path: Path) -> str:
+    meta, box = results["meta"], results["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- Written by `python -m bench` (bench/run.py); do not edit by hand: run it again. -->",
+        "",
+        "> **Work in progress.** The hot path of Loft is being optimised (issue #6) while this suite is written;",
+        "> the figures below measure the tree at the commit named here and will be regenerated with the",
+        "> optimisation work. Other jobs shared this 2-core machine during the run, so figures are noisy.",
+        "",
+        f"- **Command:** `{meta['command']}` (median of {meta['runs']} run(s); the whole run took "
+        f"{meta['wall_seconds'] / 60:.1f} min)",
+        f"- **Date:** {meta['started_at']}",
+        f"- **Commit:** `{box['git_commit'][:12]}` ({_clip(box['git_describe'], 90)})"
+        + (" with uncommitted changes under `loft/`" if box.get("loft_tree_dirty") else ""),
+        f"- **Raw results:** [`{json_path}`](../{json_path})",
+        "",
+        "## Results",
+        "",
+        "| Scenario | Figure | Median | Runs | Target | |",
+        "|---|---|--:|---|--:|---|",
+    ]
+    for row in results["summary"]:
+        metric = row["metric"] + (f" — {row['note']}" if row["note"] else "")
+        verdict = {"PASS": "✅ pass", "FAIL": "❌ fail", "": ""}[_verdict(row)]
+        lines.append(f"| {TITLES.get(row['scenario'], row['scenario'])} | {metric} | {row['display']} | "
+                     f"{', '.join(str(v) for v in row['runs'])} | {row['target']} | {verdict} |")
+    for name, why in results.get("skipped", {}).items():
+        lines.append(f"\n*{TITLES.get(name, name)}:* {why}.")
+    for name, errors in results.get("errors", {}).items():
+        for error in errors:
+            lines.append(f"\n*{TITLES.get(name, name)} failed:* `{error.splitlines()[0][:300]}`")
+    packages = ", ".join(f"{name} {version}" for name, version in box["packages"].items()
+                         if version != "not installed")
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"- **CPU:** {box['cpu']}, {box['cores']} cores; **RAM:** {box['memory_gb']} GB; **OS:** {box['os']}",
+        f"- **Python:** {box['python']}; **SQLite:** {box['sqlite']}; **PostgreSQL:** {box['postgresql']} "
+        "(same machine, loopback)",
+        f"- **Load generators:** {box['wrk'].split(' Copyright')[0]}, and the suite's own asyncio client "
+        "(`bench/client.py`, on uvloop)",
+        f"- **Packages:** {packages}",
+        f"- **Load average at start:** {', '.join(f'{v:.2f}' for v in box['load_average_at_start'])}",
+        "",
+        "## How each figure is measured",
+        "",
+        "Every scenario starts Loft as a user would: `loft serve` (and `loft worker`) subprocesses of the",
+        "virtualenv's Python, a fresh data dir (or a fresh PostgreSQL database, dropped afterwards), pinned",
+        "`LOFT_ACCOUNT_SID` / `LOFT_AUTH_TOKEN`, default settings otherwise (SQLite with `synchronous=FULL`, the",
+        "in-process delivery worker, the simulator carrier), driven over 127.0.0.1. Clients authenticate with",
+        "HTTP Basic (the main account's SID and auth token). Messages are sent from a number bought through the",
+        "API (`POST IncomingPhoneNumbers.json`, AreaCode 415) to 1,000 virtual handsets, with a 40-character body.",
+        "",
+        "- **create** — `wrk -t2 -c32` for the stated seconds against the bare Starlette + uvicorn app of",
+        "  `bench/baseline.py` (parses the form, answers JSON) and against `POST …/Messages.json` of Loft, in the",
+        "  same run (order alternated between runs, after a short warm-up of each). The in-process worker delivers",
+        "  the created messages meanwhile (no status callbacks), as it does for a user. Then, once the outbox is",
+        "  empty again, the open-loop generator (`bench/openloop.py`) offers half of Loft's saturating rate for the",
+        "  same time: latency runs from each request's *due* time, so queueing is not hidden (no coordinated",
+        "  omission); the generator lag says how late the generator itself was.",
+        "- **end to end** — N messages, each with a `StatusCallback` to `bench/receiver.py` (its own process), sent",
+        "  by 64 concurrent keep-alive clients as fast as Loft answers; the figure is N ÷ (time of the last",
+        "  `delivered` callback − time of the first create). The run checks every created SID received exactly one",
+        "  `delivered` callback. A run has a time limit; one that hits it is reported as timed out (what was",
+        "  delivered, over the time taken) and not repeated.",
+        "- **list** — a SQLite database with the stated number of stored messages (bulk-inserted once by",
+        "  `bench/seed.py` and cached under `bench/.cache/`, 365 days of traffic over 20 senders and ~N/20",
+        "  correspondents, 20 % of it with 10 heavy correspondents), copied into a fresh data dir. One client asks",
+        "  `GET Messages.json?To=<heavy correspondent>&DateSent>=…&DateSent<=…&PageSize=50` (a 275-day window",
+        "  ending 30 days before the newest message), walks the `next_page_uri` chain (PageToken) to the stated",
+        "  depth, then alternates page 1 with the last ten pages of the chain, one request at a time.",
+        "- **memory** — VmHWM (peak resident set size) of each `loft serve` process, read just before it stops.",
+        "- **scale-out** — the end-to-end scenario on PostgreSQL, with `loft serve` processes started with",
+        "  `LOFT_WORKERS=false` plus separate `loft worker` processes; the generator alternates requests between",
+        "  the API processes. 1 + 1 and 2 + 2 run on fresh databases one after the other. PostgreSQL shares the",
+        "  2 cores, so more processes cannot add CPU here: the figure shows the overhead or gain of the layout,",
+        "  and the exactly-once check is the point.",
+        "",
+        "Percentiles are nearest-rank over all samples of a run; the table shows the median over runs and each",
+        "run's value. Each run's raw figures (status codes, errors, wrk commands, per-page timings, log problems)",
+        "are in the JSON file.",
+    ]
+    lines += _details(results["scenarios"])
+    profile = next((run.get("profile") for run in results["scenarios"].get("create", []) if run.get("profile")), None)
+    if profile:
+        text = Path(profile["summary"]).read_text()
+        head = "\n".join(text.splitlines()[:45])
+        lines += ["", "## Profile of `loft serve` under the create load", "",
+                  "py-spy, sampling every thread at 250 Hz without pausing the process, during an extra wrk run",
+                  f"({profile['rps_while_sampled']:,.0f} requests/s while sampled). Full summary: "
+                  f"`{Path(profile['summary']).name}` beside the JSON file.", "", "```", head, "```"]
+    lines += ["", "## Running it", "", "```sh", "source .venv/bin/activate",
+              "python -m bench            # the full run (~15 min), rewrites this file and bench/results/latest.json",
+              "python -m bench --quick    # a smoke run (~4 min): prints the table, writes bench/results/quick.json",
+              "python -m bench --help     # runs, sizes, --only create,e2e,list,scaleout, --profile, …", "```",
+              "", "It needs `wrk` (`apt-get install wrk`) and, for scale-out, a PostgreSQL server it may create",
+              "databases on (`--postgres-url`, default `postgresql://postgres@127.0.0.1:5432/test`; `--no-postgres`",
+              "skips it).", ""]
+    return "\n".join(lines)

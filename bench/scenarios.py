@@ -1,0 +1,513 @@
+"""The scenarios: each starts its own processes on a fresh data dir (or database), measures, stops them, and
+returns a plain dict of raw results (what ``bench/results/*.json`` holds for one run).
+
+- ``create``: wrk against the bare ASGI baseline and against ``loft serve`` in the same run, then the open-loop
+  generator at half of Loft's saturating rate.
+- ``e2e``: N messages with a StatusCallback, from the first create to the last ``delivered`` callback.
+- ``list``: filtered list pages (To + DateSent range) over a large seeded database, page 1 and deep pages.
+- ``scaleout``: the e2e scenario on PostgreSQL with 1 API + 1 worker process, then 2 + 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+
+from bench import closedloop, openloop, procs, seed, wrk
+from bench.client import Connection, address, basic_auth, build, run_async
+from bench.stats import percentile
+
+API = f"/2010-04-01/Accounts/{procs.ACCOUNT_SID}"
+AUTH = basic_auth(procs.ACCOUNT_SID, procs.AUTH_TOKEN)
+#: Twilio's magic test sender: accepted without owning a number (used if buying a number fails).
+MAGIC_FROM = "+15005550006"
+#: A 40-character body (one GSM-7 segment).
+BODY = "Your code is 482913. It expires in 10 min"
+#: Recipients: virtual handsets that Loft's simulator delivers to by default.
+RECIPIENTS = [f"+1650253{n:04d}" for n in range(1000)]
+
+
+@dataclass
+class Options:
+    quick: bool
+    wrk_seconds: int
+    warmup_seconds: int
+    openloop_seconds: float
+    connections: int
+    e2e_messages: int
+    e2e_concurrency: int
+    e2e_timeout: float
+    list_messages: int
+    list_rounds: int
+    list_depth: int
+    scale_messages: int
+    scale_timeout: float
+    postgres_url: str | None
+    profile_dir: Path | None
+    #: Run the create scenario's server with LOFT_WORKERS=false: the API alone, nothing delivered meanwhile.
+    create_without_worker: bool = False
+    say: Callable[[str], None] = print
+    #: Peak RSS (MB) of every ``loft serve`` process, by scenario, filled as scenarios run.
+    rss: dict[str, list[float]] = field(default_factory=dict)
+
+
+# Helpers ---------------------------------------------------------------------------------------------------
+
+
+def buy_number(server: procs.Proc) -> str:
+    """Buy a number for the main account through the API (as a user would), or fall back to the magic sender."""
+    try:
+        answer = httpx.post(f"{server.url}{API}/IncomingPhoneNumbers.json", data={"AreaCode": "415"},
+                            auth=(procs.ACCOUNT_SID, procs.AUTH_TOKEN), timeout=30)
+        if answer.status_code == 201:
+            return str(answer.json()["phone_number"])
+    except httpx.HTTPError:
+        pass
+    return MAGIC_FROM
+
+
+def create_form(sender: str, i: int, callback: str | None = None) -> list[tuple[str, str]]:
+    form = [("To", RECIPIENTS[i % len(RECIPIENTS)]), ("From", sender), ("Body", BODY)]
+    if callback:
+        form.append(("StatusCallback", callback))
+    return form
+
+
+def outbox_size(database: Path) -> int | None:
+    """Jobs left in a SQLite data dir's outbox (read-only, beside the running server)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def wait_drained(database: Path, timeout: float) -> tuple[bool, float]:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if outbox_size(database) == 0:
+            return True, time.monotonic() - started
+        time.sleep(0.25)
+    return False, time.monotonic() - started
+
+
+def record_rss(options: Options, scenario: str, server: procs.Proc) -> float | None:
+    rss = server.peak_rss_mb()
+    if rss is not None:
+        options.rss.setdefault(scenario, []).append(rss)
+    return rss
+
+
+def problems(*servers: procs.Proc) -> list[str]:
+    lines: list[str] = []
+    for server in servers:
+        lines += [f"{server.name}: {line}" for line in server.log_problems()[:10]]
+    return lines
+
+
+# create ----------------------------------------------------------------------------------------------------
+
+
+def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
+    baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir).start()
+    config = procs.LoftConfig(data_dir=run_dir / "create")
+    server = config.serve(workers=not options.create_without_worker).start()
+    database = run_dir / "create" / "loft.db"
+
+    def drain(timeout: float) -> tuple[bool, float]:
+        return (False, 0.0) if options.create_without_worker else wait_drained(database, timeout)
+
+    try:
+        sender = buy_number(server)
+        body = urlencode(create_form(sender, 0))
+        seconds = options.wrk_seconds
+        targets = {"baseline": f"{baseline.url}{API}/Messages.json", "loft": f"{server.url}{API}/Messages.json"}
+        for url in targets.values():  # warm up (connections, caches, the JIT-less interpreter's first paths)
+            wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=options.warmup_seconds)
+        drain(30)
+        # Alternate the order between runs so that a drift of the machine's load favours neither.
+        order = ["baseline", "loft"] if index % 2 == 0 else ["loft", "baseline"]
+        measured: dict[str, wrk.WrkResult] = {}
+        drained: dict[str, Any] = {}
+        cpu: dict[str, float | None] = {}
+        for name in order:
+            proc = baseline if name == "baseline" else server
+            before, t0 = proc.cpu_seconds(), time.monotonic()
+            measured[name] = wrk.run(targets[name], auth=AUTH, body=body, connections=options.connections,
+                                     seconds=seconds)
+            after = proc.cpu_seconds()
+            # Share of one core the server process used while saturated: well under 100 % means it waited
+            # (on fsync, on a lock) rather than computed.
+            cpu[name] = (round(100 * (after - before) / (time.monotonic() - t0), 1)
+                         if before is not None and after is not None else None)
+            if name == "loft":
+                ok, waited = drain(max(30.0, seconds * 6))
+                drained = {"drained": ok, "drain_seconds": round(waited, 2)}
+        base, loft = measured["baseline"], measured["loft"]
+        rate = max(1.0, loft.rps / 2)
+        requests = [build("POST", targets["loft"], auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
+        fixed = run_async(openloop.run(targets["loft"], requests, rate=rate, seconds=options.openloop_seconds,
+                                         connections=64))
+        profile = None
+        if options.profile_dir is not None and index == 0:
+            profile = profile_create(options, server, targets["loft"], body)
+        rss = record_rss(options, "create", server)
+        return {
+            "sender": sender,
+            "in_process_worker": not options.create_without_worker,
+            "body_chars": len(BODY),
+            "baseline": _wrk_dict(base) | {"server_cpu_percent": cpu["baseline"]},
+            "loft": _wrk_dict(loft) | {"server_cpu_percent": cpu["loft"]},
+            "ratio": loft.rps / base.rps if base.rps else 0.0,
+            "after_saturation": drained,
+            "fixed_rate": {
+                "offered_rps": round(rate, 1),
+                "achieved_rps": round(fixed.achieved_rps, 1),
+                "planned": fixed.planned,
+                "completed": fixed.completed,
+                "failed": fixed.failed,
+                "statuses": fixed.statuses,
+                "p50_ms": round(fixed.p(50), 2),
+                "p90_ms": round(fixed.p(90), 2),
+                "p99_ms": round(fixed.p(99), 2),
+                "max_ms": round(max(fixed.latencies_ms, default=0.0), 2),
+                #: How late requests left (a busy server holding every connection delays them too).
+                "send_lag_p99_ms": round(fixed.lag_p99_ms, 2),
+                #: How late the generator's event loop woke up: the generator's own health.
+                "generator_loop_lag_p99_ms": round(fixed.loop_lag_p99_ms, 2),
+            },
+            "peak_rss_mb": rss,
+            "profile": profile,
+            "problems": problems(server),
+        }
+    finally:
+        server.stop()
+        baseline.stop()
+
+
+def _wrk_dict(result: wrk.WrkResult) -> dict[str, Any]:
+    return {"rps": round(result.rps, 1), "requests": result.requests, "seconds": round(result.seconds, 2),
+            "p50_ms": round(result.p50_ms, 2), "p99_ms": round(result.p99_ms, 2), "failed": result.failed,
+            "statuses": result.statuses, "errors": result.errors, "command": result.command}
+
+
+def profile_create(options: Options, server: procs.Proc, url: str, body: str) -> dict[str, Any] | None:
+    """py-spy (sampling, not paused: ``--nonblocking``) on ``loft serve`` during an extra, unmeasured wrk run."""
+    import shutil
+
+    from bench import profile as summarise
+
+    spy = shutil.which("py-spy")
+    if spy is None:
+        options.say("  py-spy is not installed (pip install py-spy): no profile")
+        return None
+    assert options.profile_dir is not None
+    options.profile_dir.mkdir(parents=True, exist_ok=True)
+    stem = "profile-create-quick" if options.quick else "profile-create"
+    raw = options.profile_dir / f"{stem}.raw.txt"
+    seconds = options.wrk_seconds
+    spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--duration", str(seconds + 1),
+                                 "--rate", "250", "--nonblocking", "--format", "raw", "-o", str(raw)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        before, t0 = server.cpu_seconds(), time.monotonic()
+        under = wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=seconds)
+        after, t1 = server.cpu_seconds(), time.monotonic()
+        _, err = spy_proc.communicate(timeout=seconds + 60)
+    finally:
+        if spy_proc.poll() is None:
+            spy_proc.kill()
+            spy_proc.wait()
+    if not raw.exists():
+        options.say(f"  py-spy wrote no profile: {err.decode(errors='replace')[-500:]}")
+        return None
+    summary_path = options.profile_dir / f"{stem}.txt"
+    summary = summarise.summary(raw, title=f"loft serve under wrk -c{options.connections} POST Messages.json "
+                                           f"({under.rps:.0f} requests/s while sampled)",
+                                     cpu_percent=100 * (after - before) / (t1 - t0)
+                                     if before is not None and after is not None else None)
+    summary_path.write_text(summary)
+    return {"raw": str(raw), "summary": str(summary_path), "rps_while_sampled": round(under.rps, 1)}
+
+
+# end to end ------------------------------------------------------------------------------------------------
+
+
+class Receiver:
+    """The callback receiver process (``bench.receiver``), shared by the scenarios of a run."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.proc = procs.script("receiver", "bench.receiver", procs.free_port(), log_dir)
+
+    def start(self) -> Receiver:
+        self.proc.start()
+        return self
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.proc.url}/status"
+
+    def reset(self) -> None:
+        httpx.post(f"{self.proc.url}/reset", timeout=10)
+
+    def stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = httpx.get(f"{self.proc.url}/stats", timeout=30).json()
+        return data
+
+    def statuses(self) -> dict[str, list[str]]:
+        data: dict[str, list[str]] = orjson.loads(httpx.get(f"{self.proc.url}/sids", timeout=60).content)
+        return data
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: str, *, count: int,
+             timeout: float) -> dict[str, Any]:
+    """Send ``count`` messages with a StatusCallback (alternating over ``targets``) and wait for every
+    ``delivered`` callback; check that each created message got exactly one."""
+    receiver.reset()
+    callback = receiver.callback_url
+    started = time.monotonic()
+    deadline = started + timeout
+
+    def make(i: int, target: str) -> bytes:
+        return build("POST", f"{target}{API}/Messages.json", auth=AUTH, form=create_form(sender, i, callback))
+
+    sent = run_async(closedloop.run(targets, make, count=count, concurrency=options.e2e_concurrency,
+                                      deadline=deadline))
+    created = set(sent.sids)
+    stats = receiver.stats()
+    while stats["delivered_messages"] < len(created) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stats = receiver.stats()
+    # A short grace period: a duplicate callback would arrive just after the last one expected.
+    time.sleep(0.5)
+    stats = receiver.stats()
+    seen = receiver.statuses()
+    delivered_once = sum(1 for sid in created if seen.get(sid, []).count("delivered") == 1)
+    delivered_twice = sum(1 for sid in created if seen.get(sid, []).count("delivered") > 1)
+    missing = len(created) - delivered_once - delivered_twice
+    unknown = sum(1 for sid in seen if sid not in created)
+    first = sent.first_sent_at
+    last = stats["last_delivered_at"]
+    complete = len(created) == count and missing == 0 and delivered_twice == 0
+    if complete and last:
+        elapsed = last - first
+        rate = count / elapsed
+    else:  # timed out or lost callbacks: what got through, over the whole allowed time (a lower bound)
+        elapsed = (last or time.monotonic()) - first if first else 0.0
+        rate = (delivered_once + delivered_twice) / elapsed if elapsed > 0 else 0.0
+    return {
+        "messages": count,
+        "created": len(created),
+        "create_failed": sent.failed,
+        "create_errors": sent.errors[:5],
+        "create_rps": round(sent.rps, 1),
+        "create_seconds": round(sent.seconds, 2),
+        "create_p50_ms": round(sent.p(50), 2),
+        "create_p99_ms": round(sent.p(99), 2),
+        "generator_loop_lag_p99_ms": round(sent.loop_lag_p99_ms, 2),
+        "generator_cpu_seconds": round(sent.cpu_seconds, 2),
+        "delivered_once": delivered_once,
+        "delivered_more_than_once": delivered_twice,
+        "missing_delivered": missing,
+        "callbacks_for_unknown_messages": unknown,
+        "callbacks_total": stats["total"],
+        "callbacks_by_status": stats["by_status"],
+        "unsigned_callbacks": stats["unsigned"],
+        "complete": complete,
+        "timed_out": not complete and time.monotonic() >= deadline,
+        "seconds": round(elapsed, 2),
+        "messages_per_second": round(rate, 1),
+    }
+
+
+def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
+    server = procs.LoftConfig(data_dir=run_dir / "e2e").serve().start()
+    try:
+        sender = buy_number(server)
+        result = _deliver(options, receiver, [server.url], sender, count=options.e2e_messages,
+                          timeout=options.e2e_timeout)
+        result["sender"] = sender
+        result["concurrency"] = options.e2e_concurrency
+        result["peak_rss_mb"] = record_rss(options, "e2e", server)
+        result["problems"] = problems(server)
+        return result
+    finally:
+        server.stop()
+
+
+# list ------------------------------------------------------------------------------------------------------
+
+
+def list_pages(options: Options, run_dir: Path, index: int, seeded: seed.Seeded) -> dict[str, Any]:
+    data_dir = run_dir / "list"
+    seed.copy_to(seeded, data_dir)
+    server = procs.LoftConfig(data_dir=data_dir).serve().start(timeout=120)
+    try:
+        to = seeded.heavy[0]
+        after = (seeded.start + timedelta(days=60)).date().isoformat()
+        before = (seeded.end - timedelta(days=30)).date().isoformat()
+        query = urlencode([("To", to), ("DateSent>", after), ("DateSent<", before), ("PageSize", "50")])
+        first_url = f"{server.url}{API}/Messages.json?{query}"
+        return run_async(_measure_list(options, server, first_url)) | {
+            "stored_messages": seeded.count,
+            "filter": {"To": to, "DateSent>": after, "DateSent<": before, "PageSize": 50},
+            "peak_rss_mb": record_rss(options, "list", server),
+            "problems": problems(server),
+        }
+    finally:
+        server.stop()
+
+
+async def _measure_list(options: Options, server: procs.Proc, first_url: str) -> dict[str, Any]:
+    host, port = address(server.url)
+    conn = Connection(host, port)
+    try:
+        async def get(url: str) -> tuple[float, dict[str, Any]]:
+            started = time.monotonic()
+            status, body = await conn.request(build("GET", url, auth=AUTH))
+            elapsed = (time.monotonic() - started) * 1000
+            if status != 200:
+                raise RuntimeError(f"GET {url} answered {status}: {body[:300]!r}")
+            page: dict[str, Any] = orjson.loads(body)
+            return elapsed, page
+
+        # Walk the NextPageUri chain (PageToken) as a client would, once, to learn the deep pages' URIs.
+        chain = [first_url]
+        walk_ms: list[float] = []
+        short_pages = 0
+        url: str | None = first_url
+        while url is not None and len(chain) <= options.list_depth:
+            elapsed, page = await get(url)
+            walk_ms.append(elapsed)
+            if len(page["messages"]) != 50:
+                short_pages += 1
+            url = f"{server.url}{page['next_page_uri']}" if page["next_page_uri"] else None
+            if url is not None:
+                chain.append(url)
+        chain = chain[: len(walk_ms)]
+        depth = len(chain)
+        deep = chain[max(1, depth - 10):] if depth > 1 else chain
+        for _ in range(20):  # warm up
+            await get(first_url)
+            await get(deep[-1])
+        page1: list[float] = []
+        deep_ms: list[float] = []
+        for i in range(options.list_rounds):
+            page1.append((await get(first_url))[0])
+            deep_ms.append((await get(deep[i % len(deep)]))[0])
+        return {
+            "depth_reached": depth,
+            "deep_pages": [depth - len(deep) + 1, depth],
+            "short_pages": short_pages,
+            "rounds": options.list_rounds,
+            "page1_p50_ms": round(percentile(page1, 50), 2),
+            "page1_p99_ms": round(percentile(page1, 99), 2),
+            "deep_p50_ms": round(percentile(deep_ms, 50), 2),
+            "deep_p99_ms": round(percentile(deep_ms, 99), 2),
+            "walk_ms": [round(ms, 2) for ms in walk_ms],
+        }
+    finally:
+        await conn.close()
+
+
+# scale-out -------------------------------------------------------------------------------------------------
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def postgres_version(url: str) -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
+    assert options.postgres_url
+    results: dict[str, Any] = {}
+    for apis, workers in ((1, 1), (2, 2)):
+        name = f"loft_bench_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin(options.postgres_url, f'CREATE DATABASE "{name}"'))
+        started: list[procs.Proc] = []
+        try:
+            config = procs.LoftConfig(data_dir=run_dir / f"scale-{apis}x{workers}",
+                                      database_url=database_url(options.postgres_url, name))
+            servers = []
+            for _ in range(apis):  # one after the other: the first one migrates the new database
+                server = config.serve(workers=False)
+                started.append(server)
+                servers.append(server.start())
+            for n in range(workers):
+                worker = config.worker(n)
+                started.append(worker)
+                worker.start()
+            _wait_workers(started)
+            sender = buy_number(servers[0])
+            result = _deliver(options, receiver, [s.url for s in servers], sender, count=options.scale_messages,
+                              timeout=options.scale_timeout)
+            result["sender"] = sender
+            result["peak_rss_mb"] = {proc.name: proc.peak_rss_mb() for proc in started}
+            for server in servers:
+                record_rss(options, "scaleout", server)
+            result["problems"] = problems(*started)
+            results[f"{apis}+{workers}"] = result
+        finally:
+            for proc in reversed(started):
+                proc.stop()
+            asyncio.run(_admin(options.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    one, two = results["1+1"], results["2+2"]
+    results["speedup"] = (two["messages_per_second"] / one["messages_per_second"]
+                          if one["messages_per_second"] else 0.0)
+    return results
+
+
+def _wait_workers(started: list[procs.Proc], timeout: float = 60.0) -> None:
+    """Until every ``loft worker`` has printed its banner ("Worker for …") and is polling the outbox; a worker
+    that prints something else but stays alive for 5 s is taken as started too."""
+    deadline = time.monotonic() + timeout
+    for proc in started:
+        if proc.port is not None:
+            continue
+        alive_since = time.monotonic()
+        while True:
+            text = proc.log_path.read_text(errors="replace") if proc.log_path.exists() else ""
+            if "worker" in text.lower() or time.monotonic() - alive_since > 5:
+                break
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited:\n{proc.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.name} did not start within {timeout:.0f} s:\n{proc.log_tail()}")
+            time.sleep(0.1)
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited:\n{proc.log_tail()}")
