@@ -127,3 +127,20 @@ def friendly(e164_number: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return str(phonenumbers.format_number(number, style))
+
+
+@lru_cache(maxsize=_CACHED)
+def place(e164_number: str) -> str:
+    """libphonenumber's English description of where the number is (``"San Francisco, CA"``), or ``""``.
+
+    The geocoder's data is imported on first use: it holds about 100 MB and takes a second to load, and most
+    Loft processes never need it.
+    """
+    from phonenumbers import geocoder
+
+    try:
+        parsed = phonenumbers.parse(e164_number, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    description: str = geocoder.description_for_number(parsed, "en")
+    return description

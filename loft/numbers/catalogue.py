@@ -20,7 +20,9 @@ from functools import cache
 from typing import Union
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberType
+
+from loft.kit import phone
 
 #: How many candidates a search looks at before it concludes nothing is to be had.
 SEARCH_LIMIT = 2000
@@ -466,9 +468,4 @@ def _descriptions(code: str) -> dict[str, str]:
 
 
 def _description(number: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    text: str = geocoder.description_for_number(parsed, "en")
-    return text or None
+    return phone.place(number) or None

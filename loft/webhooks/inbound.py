@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import phonenumbers
-from phonenumbers import geocoder
 from sqlalchemy import Row, func, insert, select
 
 from loft.accounts import service as accounts
@@ -83,7 +82,7 @@ def _place(number: str) -> tuple[str, str, str]:
     country = phone.country(number) or ""
     city, state = "", ""
     if parsed.country_code == 1:
-        description = geocoder.description_for_number(parsed, "en")
+        description = phone.place(number)
         if ", " in description:
             city, state = description.rsplit(", ", 1)
     return city, state, country
