@@ -52,26 +52,30 @@ class Worker:
         self.poll_interval = poll_interval
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.handlers = _handlers()
+        self._batch = max(1, concurrency // 8)
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self.loft.work_ready.clear()
-            if await self._claim():
-                continue
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.loft.work_ready.wait())]
-            await asyncio.wait([*waiters, *self._running], timeout=self.poll_interval,
-                               return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.cancel()
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                self.loft.work_ready.clear()
+                if await self._claim():
+                    continue
+                # New work and finished jobs both set work_ready (loft.wake()); the poll interval catches work
+                # that other processes recorded, and jobs that fall due.
+                ready = asyncio.ensure_future(self.loft.work_ready.wait())
+                await asyncio.wait([stopping, ready], timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                ready.cancel()
+        finally:
+            stopping.cancel()
         if self._running:
             await asyncio.wait(self._running, timeout=30)
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._running)
-        if free <= 0:
-            return 0
+        if free <= 0 or (self._running and free < self._batch):
+            return 0  # busy: claim when a batch of slots is free, in one transaction rather than one each
         try:
             lease = timedelta(seconds=self.loft.settings.job_lease_seconds)
             async with self.loft.db.write() as conn:
