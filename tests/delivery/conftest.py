@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -62,18 +61,6 @@ def sim(loft: LoftServer, account: tuple[str, str]) -> Iterator[Sim]:
         yield simulator
     finally:
         simulator.http.close()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll until ``check`` returns something truthy (delivery is asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
-        time.sleep(0.05)
 
 
 def status_of(client: Client, sid: str) -> str:

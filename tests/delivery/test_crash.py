@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from tests.conftest import make_server
-from tests.delivery.conftest import eventually
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,8 +6,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.delivery.conftest import Sim, eventually, status_of
+from tests.delivery.conftest import Sim, status_of
 from tests.support.receiver import Receiver
+from tests.support.waiting import eventually
 
 
 def test_send_reaches_the_handset_and_signed_callbacks_follow(

@@ -11,9 +11,10 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.conftest import make_server
-from tests.delivery.conftest import eventually, status_of
+from tests.delivery.conftest import status_of
 from tests.support import clients
 from tests.support.server import LoftServer
+from tests.support.waiting import eventually
 
 
 def _paced_server(tmp_path: Path, rates: dict[str, float]) -> Iterator[LoftServer]:

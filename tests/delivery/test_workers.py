@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import make_server
-from tests.delivery.conftest import eventually
 from tests.support.server import LoftServer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.postgres
 COUNT = 200

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import make_server
-from tests.delivery.conftest import eventually
 from tests.support.server import LoftServer
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

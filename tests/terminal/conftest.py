@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -101,18 +100,6 @@ class Cli:
 @pytest.fixture
 def cli(loft: LoftServer, account: tuple[str, str]) -> Cli:
     return Cli(loft, account)
-
-
-def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
-    """Poll until ``check`` returns something truthy (delivery is asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
-        time.sleep(0.05)
 
 
 def settled(client: Client, sid: str) -> bool:

@@ -16,7 +16,8 @@ from twilio.rest import Client
 from loft.terminal import bulk
 from loft.terminal.client import LoftClient
 from tests.support.server import LoftServer
-from tests.terminal.conftest import Terminal, eventually
+from tests.support.waiting import eventually
+from tests.terminal.conftest import Terminal
 
 BODY = "Hi {{ first_name }}, your link: https://shop.test/r?c={{ coupon | url_param_escape }}"
 

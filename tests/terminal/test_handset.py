@@ -6,7 +6,8 @@ import pexpect
 from twilio.rest import Client
 
 from tests.support.receiver import Answer, Receiver
-from tests.terminal.conftest import Cli, Terminal, before, eventually, settled
+from tests.support.waiting import eventually
+from tests.terminal.conftest import Cli, Terminal, before, settled
 
 HANDSET = "+15550001111"
 

@@ -10,7 +10,8 @@ from twilio.rest import Client
 
 from tests.support.receiver import Answer, Receiver
 from tests.support.server import LoftServer
-from tests.terminal.conftest import Cli, Terminal, before, eventually, settled
+from tests.support.waiting import eventually
+from tests.terminal.conftest import Cli, Terminal, before, settled
 
 
 def _webhooks(loft: LoftServer, account: tuple[str, str], sid: str) -> list[dict[str, object]]:

@@ -24,11 +24,12 @@ import pytest
 from twilio.rest import Client
 
 from tests.conftest import make_server
-from tests.delivery.conftest import Sim, eventually, status_of
+from tests.delivery.conftest import Sim, status_of
 from tests.support import clients
 from tests.support import receiver as receivers
 from tests.support.clients import checked
 from tests.support.server import LoftServer
+from tests.support.waiting import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 ALL_CATEGORIES = ["mms", "mms-inbound", "mms-outbound", "phonenumbers", "phonenumbers-local",
