@@ -125,11 +125,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            # Starlette tries routes in order: the busiest (Messages) first. No two resources' paths overlap.
+            *messages.routes,
             Route("/healthz", health),
             *accounts.routes,
             *numbers.routes,
             *applications.routes,
-            *messages.routes,
             *sim.routes,
             *usage.routes,
             *console.routes,
