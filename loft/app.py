@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from loft.accounts import service as account_service
 from loft.applications import endpoints as applications
 from loft.config import Settings
 from loft.context import Loft
-from loft.db.engine import Database
+from loft.db.engine import Database, unavailable
 from loft.delivery.carriers.sim import SimCarrier
 from loft.delivery.worker import Worker
 from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
@@ -115,6 +116,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             error = TwilioApiError(20001, str(exc.detail), exc.status_code)
         return render.error(render.format_of(request), error)
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DBAPIError)
+        if not unavailable(exc):
+            return await server_error(request, exc)
+        # The database cannot be reached (down, full of connections, locked too long): a passing condition,
+        # worth one line in the log, not a traceback; nothing was committed.
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        error = TwilioApiError(20503, "The database is unavailable; try again later", 503)
+        return render.error(render.format_of(request), error)
+
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         error = TwilioApiError(20500, "An internal server error has occurred", 500)
@@ -135,8 +146,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *usage.routes,
             *console.routes,
         ],
-        exception_handlers={TwilioApiError: api_error, HTTPException: http_error, Exception: server_error},
+        exception_handlers={TwilioApiError: api_error, HTTPException: http_error, DBAPIError: database_error,
+                            Exception: server_error},
         lifespan=lifespan,
     )
     app.add_middleware(TwilioFormat)
     return app
+

@@ -31,6 +31,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, _CoreAnyExecuteParams
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.base import Executable
@@ -251,3 +252,19 @@ def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
         # Straight to the driver: this runs for every transaction, and needs none of SQLAlchemy's statement work.
         raw: Any = conn.connection.dbapi_connection
         raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+#: PostgreSQL SQLSTATE classes that say "not now" rather than "wrong": connection exceptions, insufficient
+#: resources (too many connections), operator intervention (shutting down), and a database that is gone.
+_UNAVAILABLE_STATES = ("08", "53", "57P", "3D000")
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """True when ``exc`` says the database cannot be used right now (as opposed to a wrong statement)."""
+    if exc.connection_invalidated or isinstance(exc.orig, OSError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+        return True
+    # SQLite: another process held the write lock for longer than busy_timeout.
+    return "database is locked" in str(exc.orig)

@@ -14,7 +14,10 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from loft.context import Loft
+from loft.db.engine import unavailable
 from loft.delivery import lifecycle, outbox, send
 from loft.delivery.outbox import Job
 
@@ -43,6 +46,15 @@ def _handlers() -> dict[str, Handler]:
         outbox.CALLBACK: _status_callback,
         outbox.INBOUND: _inbound,
     }
+
+
+def _failed(exc: Exception, message: str, *args: object) -> None:
+    """Log a failure: with its traceback when unexpected; in one line when the database is only unavailable
+    for a moment (every turn would repeat the same traceback)."""
+    if isinstance(exc, DBAPIError) and unavailable(exc):
+        log.error(message + ": the database is unavailable: %s", *args, exc.orig)
+    else:
+        log.exception(message, *args)
 
 
 class Worker:
@@ -81,8 +93,8 @@ class Worker:
             async with self.loft.db.write() as conn:
                 jobs = await outbox.claim(conn, worker=self.name, limit=free, lease=lease,
                                           postgres=not self.loft.db.is_sqlite)
-        except Exception:  # the database went away for a moment: try again on the next turn
-            log.exception("claiming jobs failed")
+        except Exception as exc:  # try again on the next turn
+            _failed(exc, "claiming jobs failed")
             return 0
         for job in jobs:
             task = asyncio.create_task(self._run(job))
@@ -96,8 +108,8 @@ class Worker:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             await handler(self.loft, job)
-        except Exception:
-            log.exception("job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
+        except Exception as exc:
+            _failed(exc, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
             await self._give_back(job)
         finally:
             self.loft.wake()
@@ -113,5 +125,5 @@ class Worker:
                     if message is not None and message.status in ("queued", "sending"):
                         await lifecycle.change(conn, message, "failed", error_code=30008)
                 await outbox.complete(conn, job)
-        except Exception:
-            log.exception("could not give job %s back; its lease will expire", job.id)
+        except Exception as exc:
+            _failed(exc, "could not give job %s back; its lease will expire", job.id)

@@ -1,0 +1,49 @@
+"""When PostgreSQL cannot be reached, the API answers 503 with Twilio's error body (20503), not a 500 with a
+traceback in the log, and nothing is half-written."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import _admin, make_server
+from tests.support.server import LoftServer
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def server(tmp_path: Path, own_postgres_database: str) -> Iterator[LoftServer]:
+    server = make_server(tmp_path, own_postgres_database)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_vanished_database_is_answered_503_20503(server: LoftServer, own_postgres_database: str,
+                                                    postgres_url: str) -> None:
+    base = f"{server.base_url}/2010-04-01/Accounts/{server.account_sid}"
+    auth = (server.account_sid, server.auth_token)
+    form = {"To": "+15558670001", "From": "+15005550006", "Body": "before"}
+    with httpx.Client(auth=auth, timeout=30) as http:
+        assert http.post(f"{base}/Messages.json", data=form).status_code == 201
+        name = urlsplit(own_postgres_database).path.lstrip("/")
+        asyncio.run(_admin(postgres_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+        answers = [http.post(f"{base}/Messages.json", data={**form, "Body": "after"}) for _ in range(3)]
+        as_xml = http.get(f"{base}/Messages")
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        body = answer.json()
+        assert body["code"] == 20503 and body["status"] == 503
+        assert body["more_info"].endswith("20503")
+    assert as_xml.status_code == 503 and "<Code>20503</Code>" in as_xml.text
+    log = server.log()
+    assert "database unavailable on POST" in log
+    assert "Traceback" not in log
