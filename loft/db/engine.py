@@ -20,7 +20,7 @@ beside a writer thanks to WAL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +106,7 @@ class Database:
         self._writer = asyncio.Lock()
         self._group: _Group | None = None
         self._queued = 0  # SQLite writers waiting for the lock
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # commits and flushes running on their own
         self._sqlite: Engine | None = None
         self._async: AsyncEngine | None = None
         if self.is_sqlite:
@@ -169,9 +169,29 @@ class Database:
         return _Group(sync, _SqliteConn(sync), asyncio.get_running_loop().create_future())
 
     async def _commit_group(self) -> None:
-        """Commit the open group (the caller holds the writer lock) and tell its writers how it went."""
+        """Commit the open group (the caller holds the writer lock) and tell its writers how it went.
+
+        The commit is a task of its own: a writer cancelled while it runs (a server shutting down) must not
+        leave its connection half-way through a ``COMMIT`` on another thread.
+        """
         group, self._group = self._group, None
         assert group is not None
+        await asyncio.shield(self._spawn(self._finish(group)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled():
+                finished.exception()  # raised to whoever awaited it; nobody else needs to hear of it
+
+        task.add_done_callback(done)
+        return task
+
+    @staticmethod
+    async def _finish(group: _Group) -> None:
         try:
             await asyncio.to_thread(group.sync.commit)
         except BaseException as exc:
@@ -187,9 +207,7 @@ class Database:
     def _flush_later(self) -> None:
         """A writer gave up waiting: if nobody is left to commit the open group, a task of its own does."""
         if self._queued == 0 and self._group is not None and not self._writer.locked():
-            task = asyncio.get_running_loop().create_task(self._flush())
-            self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
+            self._spawn(self._flush())
 
     async def _flush(self) -> None:
         async with self._writer:
