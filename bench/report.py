@@ -270,9 +270,10 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "",
         "<!-- Written by `python -m bench` (bench/run.py); do not edit by hand: run it again. -->",
         "",
-        "> **Work in progress.** The hot path of Loft is being optimised (issue #6) while this suite is written;",
-        "> the figures below measure the tree at the commit named here and will be regenerated with the",
-        "> optimisation work. Other jobs shared this 2-core machine during the run, so figures are noisy.",
+        "> The figures measure the tree at the commit named here, on the machine described below: its two cores",
+        "> run the load generator, the callback receiver and PostgreSQL beside Loft, so a saturating load is",
+        "> shared with them. Targets not met are open work (issue #6); what limits each figure is in the",
+        "> profile at the end.",
         "",
         f"- **Command:** `{meta['command']}` (median of {meta['runs']} run(s); the whole run took "
         f"{meta['wall_seconds'] / 60:.1f} min)",
