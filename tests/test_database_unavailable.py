@@ -47,3 +47,21 @@ def test_a_vanished_database_is_answered_503_20503(server: LoftServer, own_postg
     log = server.log()
     assert "database unavailable on POST" in log
     assert "Traceback" not in log
+
+
+def test_connections_cut_by_postgresql_are_replaced(server: LoftServer, own_postgres_database: str,
+                                                   postgres_url: str) -> None:
+    """PostgreSQL restarted (here: every Loft connection terminated): requests that meet a dead connection are
+    answered 503, never 500, and the pool reconnects, so the next ones succeed."""
+    base = f"{server.base_url}/2010-04-01/Accounts/{server.account_sid}"
+    form = {"To": "+15558670002", "From": "+15005550006", "Body": "hello"}
+    name = urlsplit(own_postgres_database).path.lstrip("/")
+    with httpx.Client(auth=(server.account_sid, server.auth_token), timeout=30) as http:
+        assert all(http.post(f"{base}/Messages.json", data=form).status_code == 201 for _ in range(20))
+        asyncio.run(_admin(postgres_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+        statuses = [http.post(f"{base}/Messages.json", data=form).status_code for _ in range(20)]
+        listed = http.get(f"{base}/Messages.json", params={"PageSize": 100}).json()["messages"]
+    assert set(statuses) <= {201, 503}
+    assert statuses[-5:] == [201] * 5  # reconnected
+    assert len(listed) == 20 + statuses.count(201)  # every 201 committed, every 503 wrote nothing
