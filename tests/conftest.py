@@ -20,7 +20,9 @@ import pytest
 from twilio.rest import Client
 
 from tests.support import clients
+from tests.support import receiver as receivers
 from tests.support.server import LoftServer
+from tests.support.sim import Sim
 
 POSTGRES_URL = os.environ.get("LOFT_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -121,3 +123,22 @@ def sender(client: Client) -> str:
     """An SMS-capable number the test's account owns."""
     number: str = client.incoming_phone_numbers.create(area_code="415").phone_number
     return number
+
+
+@pytest.fixture
+def receiver() -> Iterator[receivers.Receiver]:
+    """A real HTTP receiver on 127.0.0.1 for webhooks."""
+    started = receivers.start()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def sim(loft: LoftServer, account: tuple[str, str]) -> Iterator[Sim]:
+    simulator = Sim(loft.base_url, account)
+    try:
+        yield simulator
+    finally:
+        simulator.http.close()

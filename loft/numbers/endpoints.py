@@ -24,25 +24,41 @@ _FILTERS = ("Beta", "FriendlyName", "PhoneNumber", "Origin")
 
 
 async def create_number(request: Request) -> Response:
+    return await _buy(request, None)
+
+
+async def list_numbers(request: Request) -> Response:
+    return await _list(request, None)
+
+
+def _rendered(row: Any, kind: catalogue.Kind | None) -> dict[str, Any]:
+    """A number as Twilio shows it; the schemas of the three typed lists have no ``type`` field (the kind is
+    in the path)."""
+    data = service.render(row)
+    return data if kind is None else {key: value for key, value in data.items() if key != "type"}
+
+
+async def _buy(request: Request, kind: catalogue.Kind | None) -> Response:
     account = await auth.account_in_path(request)
     form = await forms.read(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        row = await service.buy(conn, account, form)
-    return render.resource(request, service.render(row), xml_tag="IncomingPhoneNumber", status=201)
+        row = await service.buy(conn, account, form, kind=kind)
+    return render.resource(request, _rendered(row, kind), xml_tag="IncomingPhoneNumber", status=201)
 
 
-async def list_numbers(request: Request) -> Response:
+async def _list(request: Request, kind: catalogue.Kind | None) -> Response:
     account = await auth.account_in_path(request)
     query = request.query_params
     page_request = paging.parse(query)
     loft = context.of(request)
     async with loft.db.read() as conn:
-        rows, more = await service.page(conn, account, query, page_request)
+        rows, more = await service.page(conn, account, query, page_request,
+                                        number_type=kind.stored if kind else None)
     envelope = paging.envelope(
         key="incoming_phone_numbers",
-        records=[service.render(row) for row in rows],
-        path=f"/2010-04-01/Accounts/{account.sid}/IncomingPhoneNumbers.json",
+        records=[_rendered(row, kind) for row in rows],
+        path=f"/2010-04-01/Accounts/{account.sid}/IncomingPhoneNumbers{'/' + kind.name if kind else ''}.json",
         filters=[(name, query[name]) for name in _FILTERS if name in query],
         request=page_request,
         has_next=more,
@@ -86,41 +102,13 @@ async def delete_number(request: Request) -> Response:
 
 def _kind_endpoints(kind: catalogue.Kind) -> tuple[Callable[[Request], Awaitable[Response]],
                                                       Callable[[Request], Awaitable[Response]]]:
-    """``POST`` and ``GET …/IncomingPhoneNumbers/{Kind}``: buy a number of that kind, list the ones owned.
-
-    Twilio's schemas for these three lists have no ``type`` field (the kind is in the path).
-    """
-
-    def typed(row: Any) -> dict[str, Any]:
-        return {key: value for key, value in service.render(row).items() if key != "type"}
+    """``POST`` and ``GET …/IncomingPhoneNumbers/{Kind}``: buy a number of that kind, list the ones owned."""
 
     async def create(request: Request) -> Response:
-        account = await auth.account_in_path(request)
-        form = await forms.read(request)
-        loft = context.of(request)
-        async with loft.db.write() as conn:
-            row = await service.buy(conn, account, form, kind=kind)
-        return render.resource(request, typed(row), xml_tag="IncomingPhoneNumber", status=201)
+        return await _buy(request, kind)
 
     async def list_kind(request: Request) -> Response:
-        account = await auth.account_in_path(request)
-        query = request.query_params
-        page_request = paging.parse(query)
-        loft = context.of(request)
-        async with loft.db.read() as conn:
-            rows, more = await service.page(conn, account, query, page_request, number_type=kind.stored)
-        envelope = paging.envelope(
-            key="incoming_phone_numbers",
-            records=[typed(row) for row in rows],
-            path=f"/2010-04-01/Accounts/{account.sid}/IncomingPhoneNumbers/{kind.name}.json",
-            filters=[(name, query[name]) for name in _FILTERS if name in query],
-            request=page_request,
-            has_next=more,
-        )
-        return render.page(
-            request, envelope, key="incoming_phone_numbers",
-            xml_list_tag="IncomingPhoneNumbers", xml_item_tag="IncomingPhoneNumber",
-        )
+        return await _list(request, kind)
 
     return create, list_kind
 
@@ -167,11 +155,11 @@ def _country(request: Request) -> str:
     return country
 
 
-_kind_routes = []
-for _name in _INCOMING_KINDS:
-    _create, _list = _kind_endpoints(catalogue.KINDS[_name])
-    _kind_routes += [Route(f"{_BASE}/{_name}", _list, methods=["GET"]),
-                     Route(f"{_BASE}/{_name}", _create, methods=["POST"])]
+_kind_routes = [
+    Route(f"{_BASE}/{name}", endpoint, methods=[method])
+    for name in _INCOMING_KINDS
+    for method, endpoint in zip(("POST", "GET"), _kind_endpoints(catalogue.KINDS[name]), strict=True)
+]
 
 routes = [
     Route(_AVAILABLE, list_countries, methods=["GET"]),

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-
 from loft.accounts import service as accounts
 from loft.context import Loft
-from loft.db.tables import messages
-from loft.delivery import outbox
+from loft.delivery import outbox, send
 from loft.delivery.outbox import Job
 from loft.webhooks import attempts, sender
-
-_MESSAGE = select(messages).where(messages.c.sid == bindparam("sid"))
 
 
 def idempotency_token(job: Job) -> str:
@@ -21,7 +16,7 @@ def idempotency_token(job: Job) -> str:
 
 async def handle(loft: Loft, job: Job) -> None:
     async with loft.db.read() as conn:
-        message = (await conn.execute(_MESSAGE, {"sid": job.subject_sid})).first()
+        message = await send.load(conn, job.subject_sid)
         account = await accounts.get(conn, loft.box, job.account_sid)
     if message is None or account is None:
         async with loft.db.write() as conn:

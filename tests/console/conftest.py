@@ -3,14 +3,14 @@ real ``loft serve`` on SQLite and a real HTTP receiver standing in for the custo
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from twilio.rest import Client
 
-from tests.support import clients, receiver
+from tests.conftest import make_server
+from tests.support import receiver
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
 
@@ -18,14 +18,20 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
-    loft = LoftServer(data_dir=tmp_path_factory.mktemp("console"), account_sid="AC" + secrets.token_hex(16),
-                      auth_token=secrets.token_hex(16))
-    loft.start()
+def loft(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
+    """One SQLite server per module (overrides the root fixture): the console reads through the same services
+    on either backend."""
+    started = make_server(tmp_path_factory.mktemp("console"))
+    started.start()
     try:
-        yield loft
+        yield started
     finally:
-        loft.stop()
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def server(loft: LoftServer) -> LoftServer:
+    return loft
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +44,10 @@ def bot() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def main_client(server: LoftServer) -> Client:
-    return clients.sdk(server.base_url, server.account_sid, server.auth_token)
-
-
-@pytest.fixture
 def account(main_client: Client) -> tuple[str, str]:
-    """A fresh subaccount (sid, auth token) for one test."""
+    """A fresh subaccount (sid, auth token) for one test, named for the console (overrides the root fixture)."""
     created = main_client.api.accounts.create(friendly_name="Console test")
     return created.sid, created.auth_token
-
-
-@pytest.fixture
-def client(server: LoftServer, account: tuple[str, str]) -> Client:
-    return clients.sdk(server.base_url, *account)
 
 
 @pytest.fixture(scope="module")

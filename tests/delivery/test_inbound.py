@@ -6,8 +6,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import Message, MessagingResponse
 
-from tests.delivery.conftest import Sim, status_of
 from tests.support.receiver import Answer, Receiver
+from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
 
 

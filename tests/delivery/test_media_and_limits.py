@@ -11,10 +11,10 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from tests.conftest import make_server
-from tests.delivery.conftest import Sim, status_of
 from tests.support import clients
 from tests.support.receiver import Answer, Receiver
 from tests.support.server import LoftServer
+from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

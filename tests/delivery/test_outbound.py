@@ -6,8 +6,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.delivery.conftest import Sim, status_of
 from tests.support.receiver import Receiver
+from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
 
 

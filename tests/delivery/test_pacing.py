@@ -11,9 +11,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.conftest import make_server
-from tests.delivery.conftest import status_of
 from tests.support import clients
 from tests.support.server import LoftServer
+from tests.support.sim import status_of
 from tests.support.waiting import eventually
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,29 +14,19 @@ from twilio.rest import Client
 from typer.testing import CliRunner, Result
 
 from loft.cli import app
-from tests.support import receiver as receivers
+from tests.conftest import make_server
 from tests.support.server import LoftServer
 
 
 @pytest.fixture(scope="session")
 def loft(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """The tools speak the REST API only, so one backend is enough: SQLite (overrides the root fixture)."""
-    server = LoftServer(data_dir=tmp_path_factory.mktemp("loft-terminal"), account_sid="AC" + secrets.token_hex(16),
-                        auth_token=secrets.token_hex(16))
+    server = make_server(tmp_path_factory.mktemp("loft-terminal"))
     server.start()
     try:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[receivers.Receiver]:
-    started = receivers.start()
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 @pytest.fixture

@@ -24,11 +24,11 @@ import pytest
 from twilio.rest import Client
 
 from tests.conftest import make_server
-from tests.delivery.conftest import Sim, status_of
 from tests.support import clients
 from tests.support import receiver as receivers
 from tests.support.clients import checked
 from tests.support.server import LoftServer
+from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -36,24 +36,6 @@ ALL_CATEGORIES = ["mms", "mms-inbound", "mms-outbound", "phonenumbers", "phonenu
                   "phonenumbers-mobile", "phonenumbers-tollfree", "sms", "sms-inbound", "sms-outbound",
                   "totalprice"]
 LOCAL_NUMBER_FEE = Decimal("1.15")
-
-
-@pytest.fixture
-def sim(loft: LoftServer, account: tuple[str, str]) -> Iterator[Sim]:
-    simulator = Sim(loft.base_url, account)
-    try:
-        yield simulator
-    finally:
-        simulator.http.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[receivers.Receiver]:
-    started = receivers.start()
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 def _send(client: Client, sender: str, to: str, body: str = "hello", **extra: Any) -> str:

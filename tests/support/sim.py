@@ -1,23 +1,11 @@
+"""The simulator API (``/sim/v1``) as the tests use it, and a message's status through the SDK."""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from twilio.rest import Client
-
-from tests.support import receiver as receivers
-from tests.support.server import LoftServer
-
-
-@pytest.fixture
-def receiver() -> Iterator[receivers.Receiver]:
-    started = receivers.start()
-    try:
-        yield started
-    finally:
-        started.close()
 
 
 class Sim:
@@ -52,15 +40,6 @@ class Sim:
         assert response.status_code == 200, response.text
         found: list[dict[str, Any]] = response.json()["webhooks"]
         return found
-
-
-@pytest.fixture
-def sim(loft: LoftServer, account: tuple[str, str]) -> Iterator[Sim]:
-    simulator = Sim(loft.base_url, account)
-    try:
-        yield simulator
-    finally:
-        simulator.http.close()
 
 
 def status_of(client: Client, sid: str) -> str:
