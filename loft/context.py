@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 from starlette.requests import Request
 
+from loft.accounts.credentials import CredentialCache
 from loft.config import Settings
 from loft.db.engine import Database
 from loft.delivery.carriers.base import Carrier
@@ -23,6 +24,7 @@ class Loft:
     http: httpx.AsyncClient
     carrier: Carrier
     work_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    credentials: CredentialCache = field(default_factory=CredentialCache)
 
     def wake(self) -> None:
         """Tell in-process workers that new work was committed (other processes find it by polling)."""

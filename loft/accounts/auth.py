@@ -11,14 +11,14 @@ import base64
 from starlette.requests import Request
 
 from loft import context
-from loft.accounts import keys, service
+from loft.accounts import credentials, keys, service
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.errors import PermissionDenied, Unauthenticated
 from loft.kit import crypto, sids
 
 
-def credentials(request: Request) -> tuple[str, str] | None:
+def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -33,7 +33,7 @@ def credentials(request: Request) -> tuple[str, str] | None:
 
 async def principal(request: Request) -> Account:
     """The account whose credentials the request carries; 401 (20003) when there are none or they are wrong."""
-    given = credentials(request)
+    given = basic_credentials(request)
     if given is None:
         raise Unauthenticated()
     return await authenticate(context.of(request), *given)
@@ -42,19 +42,43 @@ async def principal(request: Request) -> Account:
 async def authenticate(loft: Loft, username: str, password: str) -> Account:
     """The account that ``username`` (an Account SID or an API key SID) and ``password`` open; 401 otherwise."""
     if sids.is_sid(username, "SK"):
-        async with loft.db.read() as conn:
-            owner = await keys.account_of(conn, username, password)
-            account = await service.get(conn, loft.box, owner) if owner else None
+        key = await _key(loft, username)
+        if key is None or not crypto.same(key[1], crypto.digest(password)):
+            raise Unauthenticated()
+        account = await lookup(loft, key[0])
         if account is None or account.status == "closed":
             raise Unauthenticated()
         return account
     if not sids.is_sid(username, "AC"):
         raise Unauthenticated()
-    async with loft.db.read() as conn:
-        account = await service.get(conn, loft.box, username)
+    account = await lookup(loft, username)
     if account is None or account.status == "closed" or not crypto.same(account.auth_token, password):
         raise Unauthenticated()
     return account
+
+
+async def lookup(loft: Loft, sid: str) -> Account | None:
+    """The account ``sid``, read at most :data:`credentials.TTL` seconds ago (and since any change made here)."""
+    account: Account | None = loft.credentials.get(sid)
+    if account is None:
+        seen = credentials.generation()
+        async with loft.db.read() as conn:
+            account = await service.get(conn, loft.box, sid)
+        if account is not None:
+            loft.credentials.put(sid, account, generation=seen)
+    return account
+
+
+async def _key(loft: Loft, sid: str) -> tuple[str, str] | None:
+    """The account and secret digest of the API key ``sid`` (cached like accounts)."""
+    key: tuple[str, str] | None = loft.credentials.get(sid)
+    if key is None:
+        seen = credentials.generation()
+        async with loft.db.read() as conn:
+            key = await keys.digest_of(conn, sid)
+        if key is not None:
+            loft.credentials.put(sid, key, generation=seen)
+    return key
 
 
 async def account_in_path(request: Request) -> Account:
@@ -71,9 +95,7 @@ async def reach(request: Request, who: Account, sid: str) -> Account:
     """The account ``sid`` if ``who`` may act on it (itself or a subaccount); 403 (20003) otherwise."""
     if sid == who.sid:
         return who
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        target = await service.get(conn, loft.box, sid) if sids.looks_like_sid(sid) else None
+    target = await lookup(context.of(request), sid) if sids.looks_like_sid(sid) else None
     if target is None or not who.reaches(target):
         raise PermissionDenied(f"The credentials given do not grant access to account {sid}")
     return target

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, select, update
 
+from loft.accounts import credentials
 from loft.db import pages
 from loft.db.engine import Conn
 from loft.db.tables import api_keys
@@ -38,13 +39,11 @@ async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> Row[Any]:
     return row
 
 
-async def account_of(conn: Conn, sid: str, secret: str) -> str | None:
-    """The account a key authenticates for, or None when the key or its secret is wrong."""
+async def digest_of(conn: Conn, sid: str) -> tuple[str, str] | None:
+    """The account the key ``sid`` acts for and the digest of its secret; None when there is no such key."""
     row = (await conn.execute(select(api_keys.c.account_sid, api_keys.c.secret_digest)
                               .where(api_keys.c.sid == sid))).first()
-    if row is None or not crypto.same(row.secret_digest, crypto.digest(secret)):
-        return None
-    return str(row.account_sid)
+    return None if row is None else (str(row.account_sid), str(row.secret_digest))
 
 
 async def rename(conn: Conn, account_sid: str, sid: str, friendly_name: str | None, *,
@@ -59,6 +58,7 @@ async def rename(conn: Conn, account_sid: str, sid: str, friendly_name: str | No
 async def remove(conn: Conn, account_sid: str, sid: str, *, path: str) -> None:
     await get(conn, account_sid, sid, path=path)
     await conn.execute(delete(api_keys).where(api_keys.c.sid == sid))
+    credentials.changed()
 
 
 async def page(conn: Conn, account_sid: str,

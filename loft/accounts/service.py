@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from loft.accounts import credentials
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import accounts
 from loft.errors import InvalidParameter, PermissionDenied
 from loft.kit import dates, sids
@@ -50,7 +52,7 @@ def new_auth_token() -> str:
     return secrets.token_hex(16)
 
 
-_BY_SID = select(accounts).where(accounts.c.sid == bindparam("sid"))
+_BY_SID = Prepared(select(accounts).where(accounts.c.sid == bindparam("sid")))
 
 
 async def get(conn: Conn, box: SecretBox, sid: str) -> Account | None:
@@ -101,6 +103,13 @@ async def create(conn: Conn, box: SecretBox, *, friendly_name: str, parent_sid: 
 
 async def ensure_main(conn: Conn, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
     """The main account, made on first start. Pinned credentials (``LOFT_ACCOUNT_SID``/``LOFT_AUTH_TOKEN``) win."""
+    try:
+        return await _ensure_main(conn, box, sid=sid, auth_token=auth_token)
+    finally:
+        credentials.changed()
+
+
+async def _ensure_main(conn: Conn, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
     row = (await conn.execute(select(accounts).where(accounts.c.is_main.is_(True)))).first()
     if row is None:
         account = await create(conn, box, friendly_name="Loft main account", parent_sid=None, sid=sid,
@@ -148,6 +157,7 @@ async def change(conn: Conn, box: SecretBox, principal: Account, target: Account
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(accounts).where(accounts.c.sid == target.sid).values(**values))
+        credentials.changed()
     return await get(conn, box, target.sid) or target
 
 

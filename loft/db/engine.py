@@ -20,11 +20,11 @@ beside a writer thanks to WAL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from alembic import command
@@ -35,6 +35,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.base import Executable
+
+from loft.db.prepared import Prepared, Rows
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "loft_write"
@@ -50,8 +52,14 @@ class Conn:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
 
+    @overload
+    async def execute(self, statement: Prepared, parameters: _CoreAnyExecuteParams | None = None) -> Rows: ...
+
+    @overload
     async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
-                      ) -> CursorResult[Any]:
+                      ) -> CursorResult[Any]: ...
+
+    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         raise NotImplementedError
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
@@ -66,8 +74,13 @@ class _SqliteConn(Conn):
         super().__init__(sync.dialect)
         self._sync = sync
 
-    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
-                      ) -> CursorResult[Any]:
+    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
+        if isinstance(statement, Prepared):
+            if parameters is None or isinstance(parameters, Mapping):
+                plan = statement.plan(self.dialect, tuple(parameters) if parameters else ())
+                if plan is not None:
+                    return plan.run(self._sync.connection.dbapi_connection, parameters)  # type: ignore[arg-type]
+            statement = statement.statement
         return self._sync.execute(statement, parameters)
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
@@ -81,8 +94,9 @@ class _AsyncConn(Conn):
         super().__init__(conn.dialect)
         self._async = conn
 
-    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
-                      ) -> CursorResult[Any]:
+    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
+        if isinstance(statement, Prepared):
+            statement = statement.statement
         return await self._async.execute(statement, parameters)
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
@@ -95,6 +109,7 @@ class _Group:
 
     sync: Connection
     conn: _SqliteConn
+    raw: Any  # the sqlite3 connection under ``sync``: savepoints go straight to it
     committed: asyncio.Future[None]
     writers: int = 0
 
@@ -108,6 +123,9 @@ class Database:
         self._queued = 0  # SQLite writers waiting for the lock
         self._tasks: set[asyncio.Task[None]] = set()  # commits and flushes running on their own
         self._sqlite: Engine | None = None
+        # SQLite connections kept open between transactions (a pool checkout costs more than a short read):
+        self._readers: list[Connection] = []
+        self._writers: list[Connection] = []  # marked for BEGIN IMMEDIATE
         self._async: AsyncEngine | None = None
         if self.is_sqlite:
             path = url.split("///", 1)[-1].split("?", 1)[0]
@@ -115,13 +133,13 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
             self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1,
-                                         connect_args={"timeout": 30, "check_same_thread": False},
+                                         connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True,
                                          json_serializer=_json_dumps, json_deserializer=orjson.loads)
             _sqlite_transactions(self._sqlite, sqlite_synchronous)
         else:
             # No pre-ping (a round trip per checkout, 15 % of the CPU per message): a connection PostgreSQL cut
             # is noticed on use, the pool reconnects, and a request that meets it is answered 503.
-            self._async = create_async_engine(url, pool_size=10, max_overflow=10,
+            self._async = create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True,
                                               json_serializer=_json_dumps, json_deserializer=orjson.loads)
 
     @asynccontextmanager
@@ -143,14 +161,14 @@ class Database:
             if self._group is None:
                 self._group = await self._open_group()
             group = self._group
-            savepoint = group.sync.begin_nested()
+            group.raw.execute("SAVEPOINT loft_writer")
             try:
                 yield group.conn
             except BaseException:
-                if savepoint.is_active:
-                    savepoint.rollback()
+                group.raw.execute("ROLLBACK TO loft_writer")
+                group.raw.execute("RELEASE loft_writer")
                 raise
-            savepoint.commit()
+            group.raw.execute("RELEASE loft_writer")
             group.writers += 1
         finally:
             try:
@@ -162,13 +180,14 @@ class Database:
 
     async def _open_group(self) -> _Group:
         assert self._sqlite is not None
-        sync = self._sqlite.connect().execution_options(**{_WRITE: True})
+        sync = self._writers.pop() if self._writers else self._sqlite.connect().execution_options(**{_WRITE: True})
         try:
             await asyncio.to_thread(sync.begin)  # BEGIN IMMEDIATE may wait for another process
         except BaseException:
             sync.close()
             raise
-        return _Group(sync, _SqliteConn(sync), asyncio.get_running_loop().create_future())
+        return _Group(sync, _SqliteConn(sync), sync.connection.dbapi_connection,
+                      asyncio.get_running_loop().create_future())
 
     async def _commit_group(self) -> None:
         """Commit the open group (the caller holds the writer lock) and tell its writers how it went.
@@ -192,8 +211,7 @@ class Database:
         task.add_done_callback(done)
         return task
 
-    @staticmethod
-    async def _finish(group: _Group) -> None:
+    async def _finish(self, group: _Group) -> None:
         try:
             await asyncio.to_thread(group.sync.commit)
         except BaseException as exc:
@@ -204,7 +222,7 @@ class Database:
         else:
             group.committed.set_result(None)
         finally:
-            group.sync.close()
+            _keep(self._writers, group.sync)
 
     def _flush_later(self) -> None:
         """A writer gave up waiting: if nobody is left to commit the open group, a task of its own does."""
@@ -224,8 +242,12 @@ class Database:
                 yield _AsyncConn(conn)
             return
         assert self._sqlite is not None
-        with self._sqlite.connect() as sync, sync.begin():
-            yield _SqliteConn(sync)
+        sync = self._readers.pop() if self._readers else self._sqlite.connect()
+        try:
+            with sync.begin():
+                yield _SqliteConn(sync)
+        finally:
+            _keep(self._readers, sync)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision; concurrent starters take turns."""
@@ -241,7 +263,23 @@ class Database:
         if self._async is not None:
             await self._async.dispose()
         if self._sqlite is not None:
+            for idle in (*self._readers, *self._writers):
+                idle.close()
+            self._readers.clear()
+            self._writers.clear()
             self._sqlite.dispose()
+
+
+#: Idle SQLite connections kept open, per kind (more are opened when more transactions run at once).
+_KEEP = 16
+
+
+def _keep(idle: list[Connection], sync: Connection) -> None:
+    """Keep ``sync`` open for the next transaction, unless enough are kept or it is no longer usable."""
+    if sync.invalidated or sync.in_transaction() or len(idle) >= _KEEP:
+        sync.close()
+    else:
+        idle.append(sync)
 
 
 def _json_dumps(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, update
 
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.kit import dates
@@ -35,9 +36,9 @@ ERROR_MESSAGES = {
 }
 SILENT = frozenset({"sending"})
 #: The columns to set are the parameters given with it, besides ``target_sid``.
-_UPDATE = update(messages).where(messages.c.sid == bindparam("target_sid"))
-_APPLICATION_CALLBACK = select(applications.c.message_status_callback).where(
-    applications.c.sid == bindparam("sid"), applications.c.account_sid == bindparam("account_sid"))
+_UPDATE = Prepared(update(messages).where(messages.c.sid == bindparam("target_sid")))
+_APPLICATION_CALLBACK = Prepared(select(applications.c.message_status_callback).where(
+    applications.c.sid == bindparam("sid"), applications.c.account_sid == bindparam("account_sid")))
 FINAL = frozenset({"delivered", "undelivered", "failed", "received", "canceled", "read"})
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import outbox
 from loft.kit import dates
 
@@ -34,8 +35,8 @@ class Job:
     attempts: int
 
 
-_ENQUEUE = insert(outbox)
-_COMPLETE = delete(outbox).where(outbox.c.id == bindparam("job_id"))
+_ENQUEUE = Prepared(insert(outbox))
+_COMPLETE = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id")))
 
 
 async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
@@ -65,7 +66,7 @@ def _claim_statement(*, skip_locked: bool) -> Any:
     )
 
 
-_CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
+_CLAIM = {True: Prepared(_claim_statement(skip_locked=True)), False: Prepared(_claim_statement(skip_locked=False))}
 
 
 async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:

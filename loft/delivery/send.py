@@ -14,17 +14,18 @@ from sqlalchemy import Row, bindparam, select
 
 from loft.context import Loft
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared, Record
 from loft.db.tables import accounts, messages
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
 from loft.kit import dates
 from loft.messages import media, optout
 
-_MESSAGE = select(messages).where(messages.c.sid == bindparam("sid"))
-_ACCOUNT_STATUS = select(accounts.c.status).where(accounts.c.sid == bindparam("sid"))
+_MESSAGE = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
+_ACCOUNT_STATUS = Prepared(select(accounts.c.status).where(accounts.c.sid == bindparam("sid")))
 
 
-async def load(conn: Conn, sid: str) -> Row[Any] | None:
+async def load(conn: Conn, sid: str) -> Record | None:
     return (await conn.execute(_MESSAGE, {"sid": sid})).first()
 
 

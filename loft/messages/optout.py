@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, select
 
 from loft.db import upsert
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import opt_outs
 from loft.kit import dates
 
@@ -42,8 +43,8 @@ def keyword(body: str) -> Keyword | None:
     return _KEYWORDS.get(body.strip().upper())
 
 
-_OPTED_OUT = select(opt_outs.c.sender).where(opt_outs.c.sender == bindparam("sender"),
-                                             opt_outs.c.recipient == bindparam("recipient"))
+_OPTED_OUT = Prepared(select(opt_outs.c.sender).where(opt_outs.c.sender == bindparam("sender"),
+                                             opt_outs.c.recipient == bindparam("recipient")))
 
 
 async def is_opted_out(conn: Conn, *, sender: str, recipient: str) -> bool:

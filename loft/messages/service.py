@@ -21,6 +21,7 @@ from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared, Record
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import outbox, pacing
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
@@ -131,7 +132,7 @@ def validate(form: MultiDict) -> NewMessage:
     )
 
 
-async def create(conn: Conn, account: Account, form: MultiDict, settings: Settings) -> Row[Any]:
+async def create(conn: Conn, account: Account, form: MultiDict, settings: Settings) -> Record:
     if not accounts.can_send(account):
         raise TwilioApiError(20005, f"Account not active: {account.sid} is {account.status} and cannot send", 403)
     new = validate(form)
@@ -164,7 +165,7 @@ async def create(conn: Conn, account: Account, form: MultiDict, settings: Settin
     return message
 
 
-_INSERT = insert(messages).returning(*messages.c)
+_INSERT = Prepared(insert(messages).returning(*messages.c))
 
 
 async def store(
@@ -185,7 +186,7 @@ async def store(
     validity_period: int = DEFAULT_VALIDITY,
     options: dict[str, Any] | None = None,
     send_at: datetime | None = None,
-) -> Row[Any]:
+) -> Record:
     """Insert a message with its media and, for outbound ones, the send job (all in the caller's transaction)."""
     count = 1 if mms else segments.count(body)
     moment = dates.now()

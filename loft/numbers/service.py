@@ -12,6 +12,7 @@ from starlette.datastructures import MultiDict
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared, Record
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, sids, urls
@@ -138,11 +139,11 @@ async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
     return row
 
 
-_OWNED = select(numbers).where(numbers.c.phone_number == bindparam("phone_number"),
-                               numbers.c.account_sid == bindparam("account_sid"))
+_OWNED = Prepared(select(numbers).where(numbers.c.phone_number == bindparam("phone_number"),
+                               numbers.c.account_sid == bindparam("account_sid")))
 
 
-async def find_owned(conn: Conn, account_sid: str, phone_number: str) -> Row[Any] | None:
+async def find_owned(conn: Conn, account_sid: str, phone_number: str) -> Record | None:
     return (await conn.execute(_OWNED, {"phone_number": phone_number, "account_sid": account_sid})).first()
 
 

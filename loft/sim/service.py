@@ -10,6 +10,7 @@ from starlette.datastructures import MultiDict
 from loft.config import Settings
 from loft.db import upsert
 from loft.db.engine import Conn
+from loft.db.prepared import Record
 from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
 from loft.delivery.carriers.sim import BEHAVIORS
 from loft.errors import InvalidParameter, NotFound
@@ -73,7 +74,7 @@ async def inbox(conn: Conn, number: str, account_sids: list[str]) -> list[dict[s
 
 
 async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict, *,
-                    reachable: list[str]) -> Row[Any]:
+                    reachable: list[str]) -> Record:
     """The handset ``number`` texts a Loft number: an inbound message, opt-out keywords applied."""
     to_raw = (form.get("To") or "").strip()
     if not to_raw:

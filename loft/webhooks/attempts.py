@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import webhook_attempts
 from loft.kit import dates
 
 if TYPE_CHECKING:
     from loft.webhooks.sender import Outcome, WebhookRequest
 
-_RECORD = insert(webhook_attempts)
+_RECORD = Prepared(insert(webhook_attempts))
 
 STATUS_CALLBACK = "status_callback"
 INBOUND = "inbound"

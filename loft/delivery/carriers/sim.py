@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select
 
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import handset_inbox, handsets
 from loft.delivery.carriers.base import Receipt
 from loft.kit import dates
@@ -23,8 +24,8 @@ BEHAVIORS: dict[str, tuple[bool, str | None, int | None]] = {
 }
 
 
-_HANDSET = select(handsets).where(handsets.c.phone_number == bindparam("phone_number"))
-_DELIVER = insert(handset_inbox)
+_HANDSET = Prepared(select(handsets).where(handsets.c.phone_number == bindparam("phone_number")))
+_DELIVER = Prepared(insert(handset_inbox))
 
 
 class SimCarrier:

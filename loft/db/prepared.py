@@ -1,0 +1,193 @@
+"""Hot statements, run on SQLite straight through the ``sqlite3`` driver.
+
+A message costs about twenty statements between its create and its last status callback. Through SQLAlchemy's
+execution machinery each one costs ~40 µs of CPU even when its compiled form is cached (cache key, execution
+context, parameter construction, result metadata); the statement itself takes a few µs in SQLite. A
+:class:`Prepared` statement is compiled by SQLAlchemy once per set of parameter names, and from then on runs as
+its SQL string with its parameters put in order and converted by the same type processors SQLAlchemy would use,
+so values go in and come out exactly as through SQLAlchemy (dates, JSON, booleans).
+
+On PostgreSQL a prepared statement simply goes through SQLAlchemy (asyncpg prepares and caches it there).
+
+A statement that needs what this path does not do (parameters expanded at execution, defaults computed by Python
+functions, several parameter sets at once) is run through SQLAlchemy instead, so correctness never depends on
+which statements are marked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_Processor = Callable[[Any], Any] | None
+
+#: A result row: SQLAlchemy's ``Row``, or the named tuple a prepared statement makes (same attributes, indexes
+#: and ``_mapping``).
+Record = Any
+
+
+class Rows(Protocol):
+    """What callers use of a result: SQLAlchemy's ``CursorResult`` and :class:`FetchedRows` both give it."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def first(self) -> Any: ...
+
+    def one(self) -> Any: ...
+
+    def one_or_none(self) -> Any: ...
+
+    def all(self) -> Sequence[Any]: ...
+
+    def scalar(self) -> Any: ...
+
+    def scalar_one(self) -> Any: ...
+
+    def scalar_one_or_none(self) -> Any: ...
+
+
+class Prepared:
+    """A statement compiled once per dialect and set of parameter names (module-level, like a constant).
+
+    Plans are kept per dialect *name*: every Loft engine of one kind is configured alike (the same JSON
+    serializer), so the processors of the first one serve them all.
+    """
+
+    __slots__ = ("statement", "_plans")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan | None] = {}
+
+    def plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+        """How to run the statement with parameters named ``keys``; None if only SQLAlchemy can run it."""
+        try:
+            return self._plans[dialect.name, keys]
+        except KeyError:
+            plan = self._plans[dialect.name, keys] = _compile(self.statement, dialect, keys)
+            return plan
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...]  # parameter names, in the order of the statement's placeholders
+    fixed: Mapping[str, Any]  # values written into the statement (literals, scalar column defaults)
+    binds: tuple[_Processor, ...]  # one per placeholder
+    row: Any  # a named tuple class; None: the statement returns no rows
+    results: tuple[_Processor, ...]  # one per result column
+
+    def run(self, raw: sqlite3.Connection, parameters: Mapping[str, Any] | None) -> FetchedRows:
+        given = parameters or {}
+        values = []
+        for name, process in zip(self.names, self.binds):
+            value = given[name] if name in given else self.fixed[name]
+            values.append(process(value) if process is not None else value)
+        try:
+            cursor = raw.execute(self.sql, values)
+        except sqlite3.Error as exc:
+            # The same exception SQLAlchemy would raise (IntegrityError, OperationalError, …).
+            raise _wrapped(exc, self.sql, values) from exc
+        if self.row is None:
+            return FetchedRows([], cursor.rowcount)
+        make = self.row._make
+        processors = self.results
+        fetched = [
+            make([value if process is None else process(value) for value, process in zip(raw_row, processors)])
+            for raw_row in cursor.fetchall()
+        ]
+        return FetchedRows(fetched, cursor.rowcount)
+
+
+def _wrapped(exc: sqlite3.Error, sql: str, values: list[Any]) -> StatementError:
+    # Parameters hidden: they hold message bodies and phone numbers, and this may end up in a log.
+    return DBAPIError.instance(sql, values, exc, sqlite3.Error, hide_parameters=True)
+
+
+def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    assert isinstance(compiled, SQLCompiler)
+    if dialect.paramstyle != "qmark" or compiled.positiontup is None or compiled.literal_execute_params:
+        return None
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    if any(bind.expanding for bind in by_name.values()):
+        return None
+    fixed: dict[str, Any] = {}
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        default = column.default if column in compiled.insert_prefetch else column.onupdate
+        if default is None or not getattr(default, "is_scalar", False):
+            return None  # a default computed by a function at execution: leave it to SQLAlchemy
+        fixed[column.key] = default.arg  # type: ignore[attr-defined]
+    for name, bind in by_name.items():
+        if name not in keys and name not in fixed and not bind.required:
+            fixed[name] = bind.effective_value
+    binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in compiled.positiontup)
+    columns = compiled._result_columns  # what SQLAlchemy itself builds result rows from
+    row: type[tuple[Any, ...]] | None = None
+    results: tuple[_Processor, ...] = ()
+    if columns:
+        row = _row_class([entry.keyname for entry in columns])
+        results = tuple(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in columns)
+    return _Plan(compiled.string, tuple(compiled.positiontup), fixed, binds, row, results)
+
+
+def _row_class(names: list[str]) -> type[tuple[Any, ...]]:
+    """A named tuple that reads like SQLAlchemy's ``Row``: ``row.name``, ``row[0]`` and ``row._mapping``."""
+    base: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]  # noqa: PYI024
+
+    class Row(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Any]:
+            return dict(zip(names, self))
+
+    return Row
+
+
+class FetchedRows:
+    """The rows of one statement, all fetched: the part of SQLAlchemy's result API that Loft uses."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def one_or_none(self) -> Any:
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
+        return self.first()
+
+    def one(self) -> Any:
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        return self.one_or_none()
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar_one_or_none(self) -> Any:
+        row = self.one_or_none()
+        return None if row is None else row[0]

@@ -1,0 +1,92 @@
+"""Credential checks reuse what authentication read (loft.accounts.credentials): a change made through the same
+process applies at once, a change made by another process sharing the database within ``credentials.TTL``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from loft.accounts import credentials
+from tests.conftest import make_server
+from tests.support import clients
+from tests.support.server import LoftServer
+from tests.support.waiting import eventually
+
+
+def test_an_entry_lasts_until_a_change_or_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(credentials.time, "monotonic", lambda: clock[0])
+    cache = credentials.CredentialCache()
+    cache.put("AC1", "account", generation=credentials.generation())
+    assert cache.get("AC1") == "account"
+    clock[0] += credentials.TTL + 0.01
+    assert cache.get("AC1") is None  # too old
+
+    cache.put("AC1", "account", generation=credentials.generation())
+    credentials.changed()
+    assert cache.get("AC1") is None  # something was written since it was read
+
+    before = credentials.generation()
+    credentials.changed()  # a write while the read was on its way: what it read may be the old value
+    cache.put("AC1", "stale?", generation=before)
+    assert cache.get("AC1") is None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
+    """Two ``loft serve`` processes sharing one database (the same SQLite file, or one PostgreSQL database)."""
+    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
+    first = make_server(tmp_path, url)
+    second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
+                        database_url=url)
+    first.start()
+    try:
+        second.start()
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def _refused(client: Client, sid: str) -> bool:
+    try:
+        client.api.accounts(sid).fetch()
+    except TwilioRestException as exc:
+        assert exc.status == 401
+        return True
+    return False
+
+
+def test_a_closed_account_is_refused_at_once_here_and_within_the_ttl_elsewhere(
+        two_servers: tuple[LoftServer, LoftServer]) -> None:
+    first, second = two_servers
+    main = clients.sdk(first.base_url, first.account_sid, first.auth_token)
+    created = main.api.accounts.create(friendly_name="closing")
+    here = clients.sdk(first.base_url, created.sid, created.auth_token)
+    elsewhere = clients.sdk(second.base_url, created.sid, created.auth_token)
+    assert here.api.accounts(created.sid).fetch().status == "active"
+    assert elsewhere.api.accounts(created.sid).fetch().status == "active"  # the other process has it cached now
+
+    main.api.accounts(created.sid).update(status="closed")
+    closed_at = time.monotonic()
+    assert _refused(here, created.sid)  # the process that made the change forgot its entry
+    eventually(lambda: _refused(elsewhere, created.sid), timeout=credentials.TTL + 5)
+    assert time.monotonic() - closed_at < credentials.TTL + 5
+
+
+def test_a_deleted_key_stops_working_at_once(loft: LoftServer, account: tuple[str, str]) -> None:
+    owner = clients.sdk(loft.base_url, *account)
+    key = owner.new_keys.create(friendly_name="short-lived")
+    with_key = clients.sdk(loft.base_url, key.sid, key.secret, account[0])
+    assert with_key.api.accounts(account[0]).fetch().sid == account[0]  # cached now
+    assert owner.keys(key.sid).delete() is True
+    with pytest.raises(TwilioRestException) as refused:
+        with_key.api.accounts(account[0]).fetch()
+    assert refused.value.status == 401

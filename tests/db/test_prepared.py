@@ -1,0 +1,184 @@
+"""Prepared statements (loft.db.prepared): on SQLite they run straight on the driver, and must give exactly what
+SQLAlchemy gives for the same statement (values in, rows out, errors); on PostgreSQL they go through SQLAlchemy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
+
+from loft.db.engine import Database
+from loft.db.prepared import Prepared
+from tests.conftest import fresh_database
+
+metadata = MetaData()
+things = Table(
+    "prepared_things",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("later", DateTime(timezone=True)),
+    Column("options", JSON),
+    Column("flag", Boolean, nullable=False, default=False),
+    Column("count", Integer, nullable=False, default=7),
+    Column("price", Numeric(10, 5)),
+)
+stamped = Table(
+    "prepared_stamped",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("stamp", String(32), default=lambda: "made-by-a-function"),
+)
+
+_INSERT = Prepared(insert(things).returning(*things.c))
+_BY_NAME = Prepared(select(things).where(things.c.name == bindparam("name")))
+_NAMES = Prepared(select(things.c.name).order_by(things.c.name))
+_TOUCH = Prepared(update(things).where(things.c.name == bindparam("target")))
+_MOMENT = datetime(2026, 11, 25, 14, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'prepared.db'}")
+        return
+    admin = request.getfixturevalue("postgres_url")
+    with fresh_database(admin) as url:
+        yield Database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+
+
+def _run(database: Database, body: Any) -> Any:
+    async def main() -> Any:
+        async with database.write() as conn:
+            await conn.run_sync(metadata.create_all)
+        try:
+            return await body()
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    values = dict(row._mapping)
+    for key in ("at", "later"):
+        if values.get(key) is not None:
+            values[key] = values[key].replace(tzinfo=UTC) if values[key].tzinfo is None else values[key]
+    return values
+
+
+def test_rows_are_the_ones_sqlalchemy_gives(database: Database) -> None:
+    given = {"name": "a", "at": _MOMENT, "later": None, "options": {"x": [1, "é"], "none": None},
+             "flag": True, "price": "0.00750"}
+
+    async def body() -> tuple[Any, Any, Any]:
+        async with database.write() as conn:
+            inserted = (await conn.execute(_INSERT, given)).one()
+            # On SQLite both statements really take the driver's path (nothing fell back to SQLAlchemy).
+            assert (_INSERT.plan(conn.dialect, tuple(given)) is not None) is database.is_sqlite
+            assert (_BY_NAME.plan(conn.dialect, ("name",)) is not None) is database.is_sqlite
+        async with database.read() as conn:
+            fast = (await conn.execute(_BY_NAME, {"name": "a"})).one()
+            slow = (await conn.execute(_BY_NAME.statement, {"name": "a"})).one()
+        return inserted, fast, slow
+
+    inserted, fast, slow = _run(database, body)
+    assert _plain(fast) == _plain(slow) == _plain(inserted)
+    assert fast.options == {"x": [1, "é"], "none": None}
+    assert fast.flag is True and fast.count == 7  # a scalar column default, filled in
+    assert str(fast.price) == "0.00750"
+    assert fast[1] == fast.name == "a"
+    assert _plain(fast)["at"] == _MOMENT
+
+
+def test_json_none_and_sql_null_are_kept_apart(database: Database) -> None:
+    async def body() -> list[Any]:
+        async with database.write() as conn:
+            await conn.execute(_INSERT, {"name": "json-null", "at": _MOMENT, "options": None})
+        async with database.read() as conn:
+            fast = (await conn.execute(_BY_NAME, {"name": "json-null"})).one()
+            slow = (await conn.execute(_BY_NAME.statement, {"name": "json-null"})).one()
+        return [fast.options, slow.options]
+
+    assert _run(database, body) == [None, None]
+
+
+def test_update_counts_rows_and_results_behave_like_sqlalchemys(database: Database) -> None:
+    async def body() -> dict[str, Any]:
+        async with database.write() as conn:
+            for name in ("b", "c"):
+                await conn.execute(_INSERT, {"name": name, "at": _MOMENT})
+            touched = await conn.execute(_TOUCH, {"target": "b", "count": 99})
+            missed = await conn.execute(_TOUCH, {"target": "zz", "count": 1})
+        async with database.read() as conn:
+            names = await conn.execute(_NAMES)
+            out: dict[str, Any] = {"touched": touched.rowcount, "missed": missed.rowcount,
+                                   "all": [row.name for row in names.all()]}
+            out["scalar"] = (await conn.execute(_NAMES)).scalar()
+            out["count"] = (await conn.execute(_BY_NAME, {"name": "b"})).one().count
+            out["none"] = (await conn.execute(_BY_NAME, {"name": "zz"})).first()
+            out["one_or_none"] = (await conn.execute(_BY_NAME, {"name": "zz"})).one_or_none()
+            with pytest.raises(NoResultFound):
+                (await conn.execute(_BY_NAME, {"name": "zz"})).one()
+            with pytest.raises(MultipleResultsFound):
+                (await conn.execute(_NAMES)).scalar_one()
+        return out
+
+    assert _run(database, body) == {"touched": 1, "missed": 0, "all": ["b", "c"], "scalar": "b", "count": 99,
+                                    "none": None, "one_or_none": None}
+
+
+def test_a_broken_constraint_is_sqlalchemys_error_without_the_values(database: Database) -> None:
+    secret = "do-not-log-this-body"
+
+    async def body() -> IntegrityError:
+        async with database.write() as conn:
+            await conn.execute(_INSERT, {"name": "dup", "at": _MOMENT, "options": {"body": secret}})
+        with pytest.raises(IntegrityError) as caught:
+            async with database.write() as conn:
+                await conn.execute(_INSERT, {"name": "dup", "at": _MOMENT, "options": {"body": secret}})
+        async with database.read() as conn:
+            assert [row.name for row in (await conn.execute(_NAMES)).all()] == ["dup"]
+        return caught.value
+
+    assert secret not in str(_run(database, body))
+
+
+def test_a_default_made_by_a_function_is_left_to_sqlalchemy(database: Database) -> None:
+    async def body() -> Any:
+        async with database.write() as conn:
+            return (await conn.execute(Prepared(insert(stamped).returning(stamped.c.stamp)), {"name": "s"})).scalar_one()
+
+    assert _run(database, body) == "made-by-a-function"
+
+
+def test_several_parameter_sets_go_through_sqlalchemy(database: Database) -> None:
+    async def body() -> list[str]:
+        async with database.write() as conn:
+            await conn.execute(Prepared(insert(things)), [{"name": "m1", "at": _MOMENT}, {"name": "m2", "at": _MOMENT}])
+        async with database.read() as conn:
+            return [row.name for row in (await conn.execute(_NAMES)).all()]
+
+    assert _run(database, body) == ["m1", "m2"]
