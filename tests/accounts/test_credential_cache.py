@@ -20,7 +20,7 @@ from tests.support.waiting import eventually
 
 def test_an_entry_lasts_until_a_change_or_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(credentials.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     cache = credentials.CredentialCache()
     cache.put("AC1", "account", generation=credentials.generation())
     assert cache.get("AC1") == "account"
