@@ -350,14 +350,16 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "are in the JSON file.",
     ]
     lines += _details(results["scenarios"])
-    profile = next((run.get("profile") for run in results["scenarios"].get("create", []) if run.get("profile")), None)
-    if profile:
-        text = Path(profile["summary"]).read_text()
-        head = "\n".join(text.splitlines()[:45])
-        lines += ["", "## Profile of `loft serve` under the create load", "",
-                  "py-spy, sampling every thread at 250 Hz without pausing the process, during an extra wrk run",
-                  f"({profile['rps_while_sampled']:,.0f} requests/s while sampled). Full summary: "
-                  f"`{Path(profile['summary']).name}` beside the JSON file.", "", "```", head, "```"]
+    for scenario, load in (("create", "the create load"), ("e2e", "the end-to-end load")):
+        profile = next((run.get("profile") for run in results["scenarios"].get(scenario, []) if run.get("profile")),
+                       None)
+        if profile:
+            text = Path(profile["summary"]).read_text()
+            head = "\n".join(text.splitlines()[:45])
+            lines += ["", f"## Profile of `loft serve` under {load}", "",
+                      "py-spy, sampling every thread at 250 Hz without pausing the process, during an extra,",
+                      f"unmeasured run ({profile['while_sampled']}). Full summary: "
+                      f"`{Path(profile['summary']).name}` beside the JSON file.", "", "```", head, "```"]
     lines += ["", "## Running it", "", "```sh", "source .venv/bin/activate",
               "python -m bench            # the full run (~15 min), rewrites this file and bench/results/latest.json",
               "python -m bench --quick    # a smoke run (~4 min): prints the table, writes bench/results/quick.json",

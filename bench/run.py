@@ -51,7 +51,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help=f"a PostgreSQL database to connect to for CREATE/DROP DATABASE (default {DEFAULT_POSTGRES})")
     parser.add_argument("--no-postgres", action="store_true", help="skip the scale-out scenario")
     parser.add_argument("--profile", action="store_true",
-                        help="also profile loft serve under the create load with py-spy (extra, unmeasured wrk run)")
+                        help="also profile loft serve with py-spy under the create and end-to-end loads (extra, unmeasured runs)")
     parser.add_argument("--create-without-worker", action="store_true",
                         help="run the create scenario's server with LOFT_WORKERS=false (the API alone, no delivery)")
     parser.add_argument("--budget-minutes", type=float,

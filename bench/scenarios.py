@@ -204,7 +204,20 @@ def _wrk_dict(result: wrk.WrkResult) -> dict[str, Any]:
 
 
 def profile_create(options: Options, server: procs.Proc, url: str, body: str) -> dict[str, Any] | None:
-    """py-spy (sampling, not paused: ``--nonblocking``) on ``loft serve`` during an extra, unmeasured wrk run."""
+    """py-spy on ``loft serve`` during an extra, unmeasured wrk run of the create scenario."""
+    seconds = options.wrk_seconds
+
+    def load() -> str:
+        under = wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=seconds)
+        return f"wrk -c{options.connections} POST Messages.json ({under.rps:.0f} requests/s while sampled)"
+
+    return profiled(options, server, "create", seconds, load)
+
+
+def profiled(options: Options, server: procs.Proc, name: str, seconds: float, load: Callable[[], str]
+             ) -> dict[str, Any] | None:
+    """py-spy (sampling, not paused: ``--nonblocking``) on ``server`` while ``load()`` runs (extra, unmeasured);
+    ``load`` returns what it did, for the summary's title. Writes ``profile-<name>[-quick].{raw.txt,txt}``."""
     import shutil
 
     from bench import profile as summarise
@@ -215,16 +228,15 @@ def profile_create(options: Options, server: procs.Proc, url: str, body: str) ->
         return None
     assert options.profile_dir is not None
     options.profile_dir.mkdir(parents=True, exist_ok=True)
-    stem = "profile-create-quick" if options.quick else "profile-create"
+    stem = f"profile-{name}-quick" if options.quick else f"profile-{name}"
     raw = options.profile_dir / f"{stem}.raw.txt"
-    seconds = options.wrk_seconds
-    spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--duration", str(seconds + 1),
+    spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--duration", str(round(seconds) + 1),
                                  "--rate", "250", "--nonblocking", "--format", "raw", "-o", str(raw)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         time.sleep(0.5)
         before, t0 = server.cpu_seconds(), time.monotonic()
-        under = wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=seconds)
+        what = load()
         after, t1 = server.cpu_seconds(), time.monotonic()
         _, err = spy_proc.communicate(timeout=seconds + 60)
     finally:
@@ -235,12 +247,11 @@ def profile_create(options: Options, server: procs.Proc, url: str, body: str) ->
         options.say(f"  py-spy wrote no profile: {err.decode(errors='replace')[-500:]}")
         return None
     summary_path = options.profile_dir / f"{stem}.txt"
-    summary = summarise.summary(raw, title=f"loft serve under wrk -c{options.connections} POST Messages.json "
-                                           f"({under.rps:.0f} requests/s while sampled)",
-                                     cpu_percent=100 * (after - before) / (t1 - t0)
-                                     if before is not None and after is not None else None)
+    summary = summarise.summary(raw, title=f"loft serve under {what}",
+                                cpu_percent=100 * (after - before) / (t1 - t0)
+                                if before is not None and after is not None else None)
     summary_path.write_text(summary)
-    return {"raw": str(raw), "summary": str(summary_path), "rps_while_sampled": round(under.rps, 1)}
+    return {"raw": str(raw), "summary": str(summary_path), "while_sampled": what}
 
 
 # end to end ------------------------------------------------------------------------------------------------
@@ -346,9 +357,18 @@ def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict
         result["concurrency"] = options.e2e_concurrency
         result["peak_rss_mb"] = record_rss(options, "e2e", server)
         result["problems"] = problems(server)
+        if options.profile_dir is not None and index == 0:
+            result["profile"] = profiled(options, server, "e2e", 8, lambda: _profiled_e2e(options, receiver, server,
+                                                                                            sender))
         return result
     finally:
         server.stop()
+
+
+def _profiled_e2e(options: Options, receiver: Receiver, server: procs.Proc, sender: str) -> str:
+    count = max(2000, options.e2e_messages // 4)
+    result = _deliver(options, receiver, [server.url], sender, count=count, timeout=options.e2e_timeout)
+    return f"{count:,} messages end to end ({result['messages_per_second']:.0f} messages/s while sampled)"
 
 
 # list ------------------------------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ async def announce(conn: Conn, message: Row[Any], status: str, *, error_code: in
     url, method = target
     await outbox.enqueue(
         conn, outbox.CALLBACK, subject_sid=message.sid, account_sid=message.account_sid,
+        # From and To travel with the job, so that sending it needs no read of the message.
         payload={"status": status, "error_code": error_code, "url": url, "method": method,
-                 "raw_dlr_done_date": raw_dlr_done_date, "token": secrets.token_hex(20)},
+                 "raw_dlr_done_date": raw_dlr_done_date, "token": secrets.token_hex(20),
+                 "from": message.from_addr, "to": message.to_addr},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loft.accounts import auth
 from loft.accounts import service as accounts
 from loft.context import Loft
 from loft.delivery import outbox, send
@@ -14,24 +15,32 @@ def idempotency_token(job: Job) -> str:
     return str(job.payload["token"])
 
 
-async def handle(loft: Loft, job: Job) -> None:
+async def _addresses(loft: Loft, job: Job) -> tuple[str, str] | None:
+    """From and To of the job's message: carried by the job (jobs recorded before they were, read them)."""
+    if "from" in job.payload:
+        return str(job.payload["from"]), str(job.payload["to"])
     async with loft.db.read() as conn:
         message = await send.load(conn, job.subject_sid)
-        account = await accounts.get(conn, loft.box, job.account_sid)
-    if message is None or account is None:
+    return None if message is None else (message.from_addr, message.to_addr)
+
+
+async def handle(loft: Loft, job: Job) -> None:
+    addresses = await _addresses(loft, job)
+    account = await auth.lookup(loft, job.account_sid)  # its auth token signs the request
+    if addresses is None or account is None:
         async with loft.db.write() as conn:
             await outbox.complete(conn, job)
         return
     status = str(job.payload["status"])
     params = [
-        ("AccountSid", message.account_sid),
+        ("AccountSid", job.account_sid),
         ("ApiVersion", accounts.API_VERSION),
-        ("From", message.from_addr),
-        ("MessageSid", message.sid),
+        ("From", addresses[0]),
+        ("MessageSid", job.subject_sid),
         ("MessageStatus", status),
-        ("SmsSid", message.sid),
+        ("SmsSid", job.subject_sid),
         ("SmsStatus", status),
-        ("To", message.to_addr),
+        ("To", addresses[1]),
     ]
     if job.payload.get("error_code"):
         params.append(("ErrorCode", str(job.payload["error_code"])))
@@ -46,6 +55,6 @@ async def handle(loft: Loft, job: Job) -> None:
     )
     outcome = await sender.send(loft.http, request)
     async with loft.db.write() as conn:
-        await attempts.record(conn, account_sid=message.account_sid, message_sid=message.sid,
+        await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid,
                               kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
         await outbox.complete(conn, job)

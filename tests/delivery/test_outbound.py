@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from pathlib import Path
+
 import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from loft.messages.service import MAGIC_VALID_FROM
+from tests.conftest import make_server
+from tests.support import clients
 from tests.support.receiver import Receiver
 from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
@@ -132,3 +139,28 @@ def test_opted_out_recipient_is_refused_with_21610_until_start(
     assert sim.inbox(handset)[0]["body"].startswith("You have successfully been re-subscribed")
     message = client.messages.create(to=handset, from_=sender, body="welcome back")
     eventually(lambda: status_of(client, message.sid) == "delivered")
+
+
+def test_a_callback_job_recorded_before_jobs_carried_from_and_to_is_still_sent(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """Jobs already in the outbox when Loft is upgraded (their payload has no From/To) read the message instead."""
+    server = make_server(tmp_path)
+    server.start()
+    try:
+        main = clients.sdk(server.base_url, server.account_sid, server.auth_token)
+        message = main.messages.create(to="+15558670777", from_=MAGIC_VALID_FROM, body="before the upgrade")
+        eventually(lambda: status_of(main, message.sid) == "delivered")
+        callback = receiver.url("/legacy")
+        payload = {"status": "delivered", "error_code": None, "url": callback, "method": "POST",
+                   "raw_dlr_done_date": None, "token": "legacy-token"}
+        with sqlite3.connect(tmp_path / "loft.db") as db:  # as the previous version recorded it
+            db.execute("INSERT INTO outbox (kind, subject_sid, account_sid, payload, available_at, attempts, "
+                       "date_created) VALUES ('callback', ?, ?, ?, '2000-01-01 00:00:00.000000', 0, "
+                       "'2000-01-01 00:00:00.000000')", (message.sid, server.account_sid, json.dumps(payload)))
+        calls = receiver.wait_for(lambda rs: any(r.path == "/legacy" for r in rs))
+        call = [r for r in calls if r.path == "/legacy"][0]
+    finally:
+        server.stop()
+    assert call.param("From") == MAGIC_VALID_FROM and call.param("To") == "+15558670777"
+    assert call.param("MessageSid") == message.sid and call.param("MessageStatus") == "delivered"
+    assert RequestValidator(server.auth_token).validate(callback, call.params, call.headers["x-twilio-signature"])
