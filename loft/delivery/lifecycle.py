@@ -55,29 +55,42 @@ async def callback_url(conn: Conn, message: Row[Any]) -> tuple[str, str] | None:
 
 
 async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int | None = None,
-                 moment: datetime | None = None, raw_dlr_done_date: str | None = None,
-                 **values: Any) -> None:
-    """Move ``message`` to ``status`` and record the status callback that announces it."""
+                 moment: datetime | None = None, raw_dlr_done_date: str | None = None, announce: bool = True,
+                 **values: Any) -> Event | None:
+    """Move ``message`` to ``status`` and record the status callback that announces it.
+
+    With ``announce=False`` the callback's event is returned instead of recorded, for the caller to record it
+    with the events that follow it in one job (:func:`announce_all`), sent in order.
+    """
     moment = moment or dates.now()
     if error_code is not None:
         values["error_code"] = error_code
         values["error_message"] = ERROR_MESSAGES.get(error_code)
     await conn.execute(_UPDATE, {"target_sid": message.sid, "status": status, "date_updated": moment, **values})
-    if status not in SILENT and message.direction != "inbound":
-        await announce(conn, message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
+    if status in SILENT or message.direction == "inbound":
+        return None
+    event: Event = {"status": status, "error_code": error_code, "raw_dlr_done_date": raw_dlr_done_date,
+                    "token": secrets.token_hex(20)}
+    if announce:
+        await announce_all(conn, message, [event])
+    return event
 
 
-async def announce(conn: Conn, message: Row[Any], status: str, *, error_code: int | None = None,
-                   raw_dlr_done_date: str | None = None) -> None:
-    """Record a status callback for ``status`` if the message has somewhere to send it."""
+#: One status callback to send: the status, its error code and DLR date, and its idempotency token (drawn
+#: when the event is recorded, the same on every retry).
+Event = dict[str, Any]
+
+
+async def announce_all(conn: Conn, message: Row[Any], events: list[Event]) -> None:
+    """Record one callback job that sends ``events`` one after the other, if the message has somewhere to send
+    them (several events in one job arrive in their order; separate jobs may overtake each other)."""
     target = await callback_url(conn, message)
-    if target is None:
+    if target is None or not events:
         return
     url, method = target
     await outbox.enqueue(
         conn, outbox.CALLBACK, subject_sid=message.sid, account_sid=message.account_sid,
         # From and To travel with the job, so that sending it needs no read of the message.
-        payload={"status": status, "error_code": error_code, "url": url, "method": method,
-                 "raw_dlr_done_date": raw_dlr_done_date, "token": secrets.token_hex(20),
-                 "from": message.from_addr, "to": message.to_addr},
+        payload={"events": events, "url": url, "method": method, "from": message.from_addr,
+                 "to": message.to_addr},
     )

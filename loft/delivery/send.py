@@ -7,7 +7,7 @@ nothing to fetch (no media) for a transactional carrier goes from ``queued`` to 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
@@ -83,14 +83,27 @@ async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_
     """Give the message to the carrier and record ``sent`` (and the delivery report to come)."""
     receipt = await loft.carrier.submit(conn, message, media_urls)
     moment = dates.now()
-    await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)
-    if receipt is not None:
-        await outbox.enqueue(
-            conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
-            at=moment + timedelta(milliseconds=receipt.delay_ms),
-            payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
-        )
+    if receipt is not None and receipt.delay_ms <= 0:
+        # A delivery report due at once (the simulator's default) is applied in this same transaction, and
+        # both callbacks go in one job, which sends `sent` before the final status.
+        sent = await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment, announce=False)
+        final = await lifecycle.change(conn, message, receipt.outcome, moment=moment, error_code=receipt.error_code,
+                                       raw_dlr_done_date=_dlr_date(moment), announce=False)
+        await lifecycle.announce_all(conn, message, [event for event in (sent, final) if event is not None])
+    else:
+        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)
+        if receipt is not None:
+            await outbox.enqueue(
+                conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
+                at=moment + timedelta(milliseconds=receipt.delay_ms),
+                payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
+            )
     await outbox.complete(conn, job)
+
+
+def _dlr_date(moment: datetime) -> str:
+    """RawDlrDoneDate: when the carrier says the message was delivered, as ``YYMMDDhhmm``."""
+    return moment.strftime("%y%m%d%H%M")
 
 
 async def handle_receipt(loft: Loft, job: Job) -> None:
@@ -100,6 +113,6 @@ async def handle_receipt(loft: Loft, job: Job) -> None:
             moment = dates.now()
             await lifecycle.change(
                 conn, message, str(job.payload["outcome"]), moment=moment,
-                error_code=job.payload.get("error_code"), raw_dlr_done_date=moment.strftime("%y%m%d%H%M"),
+                error_code=job.payload.get("error_code"), raw_dlr_done_date=_dlr_date(moment),
             )
         await outbox.complete(conn, job)

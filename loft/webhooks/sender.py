@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import socket
 import ssl
 import time
@@ -218,7 +219,7 @@ def _failure(exc: Exception, policy: ConnectionPolicy) -> _Result:
     return _Result(error_code=RETRIEVAL_FAILURE, error_message=f"HTTP retrieval failure: {type(exc).__name__}: {exc}")
 
 
-def _build(client: httpx.AsyncClient, request: WebhookRequest, target: _Target) -> httpx.Request:
+def _build(request: WebhookRequest, target: _Target) -> httpx.Request:
     signed_params = request.params if request.method == "POST" else []
     headers = {
         signing.HEADER: signing.signature(request.auth_token, target.url, signed_params),
@@ -230,10 +231,16 @@ def _build(client: httpx.AsyncClient, request: WebhookRequest, target: _Target) 
     if request.method == "POST":
         headers["Content-Type"] = FORM
         content = urlencode(request.params).encode("ascii")
-    policy = target.policy
-    timeout = httpx.Timeout(connect=policy.connect_timeout, read=policy.read_timeout,
-                            write=policy.read_timeout, pool=policy.connect_timeout)
-    return client.build_request(request.method, target.url, headers=headers, content=content, timeout=timeout)
+    # Built directly rather than with client.build_request (which merges client defaults and cookies this
+    # request has none of, at twice the cost).
+    return httpx.Request(request.method, target.url, headers=headers, content=content,
+                         extensions={"timeout": dict(_timeouts(target.policy))})
+
+
+@functools.lru_cache(maxsize=256)
+def _timeouts(policy: ConnectionPolicy) -> dict[str, float | None]:
+    return httpx.Timeout(connect=policy.connect_timeout, read=policy.read_timeout, write=policy.read_timeout,
+                         pool=policy.connect_timeout).as_dict()
 
 
 async def _exchange(client: httpx.AsyncClient, built: httpx.Request, auth: httpx.Auth | None,
@@ -260,7 +267,7 @@ async def send(client: httpx.AsyncClient, request: WebhookRequest) -> Outcome:
     for number in range(1, target.policy.retry_count + 2):
         began = time.monotonic()
         try:
-            built = _build(client, request, target)
+            built = _build(request, target)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             result = _failure(exc, target.policy)
         else:

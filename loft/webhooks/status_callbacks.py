@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from loft.accounts import auth
 from loft.accounts import service as accounts
 from loft.context import Loft
 from loft.delivery import outbox, send
 from loft.delivery.outbox import Job
 from loft.webhooks import attempts, sender
-
-
-def idempotency_token(job: Job) -> str:
-    """Stable for one callback event: drawn when the event was recorded, the same on every retry and re-run."""
-    return str(job.payload["token"])
 
 
 async def _addresses(loft: Loft, job: Job) -> tuple[str, str] | None:
@@ -24,14 +22,30 @@ async def _addresses(loft: Loft, job: Job) -> tuple[str, str] | None:
     return None if message is None else (message.from_addr, message.to_addr)
 
 
+def events(job: Job) -> list[Mapping[str, Any]]:
+    """The status changes the job announces, in order (jobs recorded by earlier versions hold one, inline)."""
+    listed = job.payload.get("events")
+    return list(listed) if listed is not None else [job.payload]
+
+
 async def handle(loft: Loft, job: Job) -> None:
     addresses = await _addresses(loft, job)
-    account = await auth.lookup(loft, job.account_sid)  # its auth token signs the request
-    if addresses is None or account is None:
-        async with loft.db.write() as conn:
-            await outbox.complete(conn, job)
-        return
-    status = str(job.payload["status"])
+    account = await auth.lookup(loft, job.account_sid)  # its auth token signs the requests
+    sent: list[tuple[sender.WebhookRequest, sender.Outcome]] = []
+    if addresses is not None and account is not None:
+        for event in events(job):
+            request = _request(job, event, addresses, account.auth_token)
+            sent.append((request, await sender.send(loft.http, request)))
+    async with loft.db.write() as conn:
+        for request, outcome in sent:
+            await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid,
+                                  kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
+        await outbox.complete(conn, job)
+
+
+def _request(job: Job, event: Mapping[str, Any], addresses: tuple[str, str], auth_token: str
+             ) -> sender.WebhookRequest:
+    status = str(event["status"])
     params = [
         ("AccountSid", job.account_sid),
         ("ApiVersion", accounts.API_VERSION),
@@ -42,19 +56,15 @@ async def handle(loft: Loft, job: Job) -> None:
         ("SmsStatus", status),
         ("To", addresses[1]),
     ]
-    if job.payload.get("error_code"):
-        params.append(("ErrorCode", str(job.payload["error_code"])))
-    if job.payload.get("raw_dlr_done_date"):
-        params.append(("RawDlrDoneDate", str(job.payload["raw_dlr_done_date"])))
-    request = sender.WebhookRequest(
+    if event.get("error_code"):
+        params.append(("ErrorCode", str(event["error_code"])))
+    if event.get("raw_dlr_done_date"):
+        params.append(("RawDlrDoneDate", str(event["raw_dlr_done_date"])))
+    return sender.WebhookRequest(
         url=str(job.payload["url"]),
         method="GET" if job.payload.get("method") == "GET" else "POST",
         params=params,
-        auth_token=account.auth_token,
-        idempotency_token=idempotency_token(job),
+        auth_token=auth_token,
+        # Drawn when the event was recorded: the same on every retry and re-run.
+        idempotency_token=str(event["token"]),
     )
-    outcome = await sender.send(loft.http, request)
-    async with loft.db.write() as conn:
-        await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid,
-                              kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
-        await outbox.complete(conn, job)
