@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -67,8 +68,27 @@ def serve(
         _print_credentials(settings, sid, token, base_url=base_url, reveal=settings.auth_token is None)
     else:
         console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+    application = create_app(settings)
+    tune_gc()
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                 proxy_headers=False)
+
+
+#: Collect the youngest generation after this many new container objects (Python's default is 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Python's cyclic garbage collector, set for a long-running server (~15 % less CPU per message, bench/).
+
+    What is loaded at start (libraries, libphonenumber's metadata, compiled statements) lives as long as the
+    process: ``gc.freeze()`` takes it out of the collector's sight, so the older generations' collections walk
+    only what was made since. The youngest generation is collected after 50,000 new container objects rather
+    than 700: a request makes hundreds, and reference counting frees nearly all of them anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 @app.command()
@@ -86,6 +106,7 @@ def worker(data_dir: DataDir = None) -> None:
     from loft.delivery.worker import Worker
 
     settings = _settings(data_dir)
+    tune_gc()
 
     async def run() -> None:
         loft, main = await bootstrap(settings)
