@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.base import Executable
 
-from loft.db.prepared import Prepared, Rows
+from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "loft_write"
@@ -96,8 +96,55 @@ class _AsyncConn(Conn):
 
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         if isinstance(statement, Prepared):
+            if parameters is None or isinstance(parameters, Mapping):
+                plan = statement.plan(self.dialect, tuple(parameters) if parameters else ())
+                adapter = self._adapter()
+                if plan is not None and adapter is not None:
+                    return await self._run(plan, adapter, parameters)
             statement = statement.statement
         return await self._async.execute(statement, parameters)
+
+    def _adapter(self) -> Any:
+        """SQLAlchemy's asyncpg adapter under this connection, if it is the one this code knows."""
+        adapter = self._async.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        if all(hasattr(adapter, name) for name in ("_connection", "_transaction", "_start_transaction",
+                                                      "_handle_exception")):
+            return adapter
+        return None
+
+    async def _run(self, plan: Plan, adapter: Any, parameters: Mapping[str, Any] | None) -> FetchedRows:
+        """Run ``plan`` on the asyncpg connection itself, in the transaction the adapter keeps (begun the way
+        SQLAlchemy begins it, so that SQLAlchemy commits or rolls it back as usual); errors come out as
+        SQLAlchemy's, and a connection found dead is invalidated as SQLAlchemy would."""
+        values = plan.values(parameters)
+        try:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+            driver = adapter._connection
+            if plan.row is None:
+                status = await driver.execute(plan.sql, *values)  # e.g. "UPDATE 1"
+                last = status.rsplit(" ", 1)[-1]
+                return plan.rows([], int(last) if last.isdigit() else -1)
+            if plan.results is None:  # the first run: learn the result columns' types from PostgreSQL
+                prepared = await driver.prepare(plan.sql)
+                plan.resolve(self.dialect, [attribute.type.oid for attribute in prepared.get_attributes()])
+                records = await prepared.fetch(*values)
+            else:
+                records = await driver.fetch(plan.sql, *values)
+            return plan.rows(records, len(records))
+        except Exception as exc:  # asyncpg's errors, translated the way SQLAlchemy translates them
+            dbapi = self.dialect.loaded_dbapi
+            error: Exception = exc
+            if not isinstance(exc, dbapi.Error):
+                try:
+                    adapter._handle_exception(exc)
+                except dbapi.Error as translated:
+                    error = translated
+            invalidated = self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
+            if invalidated:
+                await self._async.invalidate()
+            raise DBAPIError.instance(plan.sql, values, error, dbapi.Error, hide_parameters=True,
+                                      connection_invalidated=invalidated, dialect=self.dialect) from exc
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         return await self._async.run_sync(fn)

@@ -1,4 +1,4 @@
-"""Hot statements, run on SQLite straight through the ``sqlite3`` driver.
+"""Hot statements, run straight on the driver (``sqlite3``, or asyncpg under SQLAlchemy's async engine).
 
 A message costs about twenty statements between its create and its last status callback. Through SQLAlchemy's
 execution machinery each one costs ~40 µs of CPU even when its compiled form is cached (cache key, execution
@@ -7,7 +7,9 @@ context, parameter construction, result metadata); the statement itself takes a 
 its SQL string with its parameters put in order and converted by the same type processors SQLAlchemy would use,
 so values go in and come out exactly as through SQLAlchemy (dates, JSON, booleans).
 
-On PostgreSQL a prepared statement simply goes through SQLAlchemy (asyncpg prepares and caches it there).
+On PostgreSQL the statement runs on the asyncpg connection of the caller's SQLAlchemy connection, in the
+transaction SQLAlchemy's asyncpg adapter keeps (see ``loft.db.engine._AsyncConn``); asyncpg prepares it once
+per connection and caches it.
 
 A statement that needs what this path does not do (parameters expanded at execution, defaults computed by Python
 functions, several parameter sets at once) is run through SQLAlchemy instead, so correctness never depends on
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +30,8 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _Processor = Callable[[Any], Any] | None
+#: Placeholder styles whose parameters are a plain sequence: sqlite3's ``?`` and asyncpg's ``$1``.
+_POSITIONAL = ("qmark", "numeric_dollar")
 
 #: A result row: SQLAlchemy's ``Row``, or the named tuple a prepared statement makes (same attributes, indexes
 #: and ``_mapping``).
@@ -66,9 +70,9 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._plans: dict[tuple[str, tuple[str, ...]], _Plan | None] = {}
+        self._plans: dict[tuple[str, tuple[str, ...]], Plan | None] = {}
 
-    def plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+    def plan(self, dialect: Dialect, keys: tuple[str, ...]) -> Plan | None:
         """How to run the statement with parameters named ``keys``; None if only SQLAlchemy can run it."""
         try:
             return self._plans[dialect.name, keys]
@@ -77,35 +81,53 @@ class Prepared:
             return plan
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+@dataclass(slots=True)
+class Plan:
     sql: str
     names: tuple[str, ...]  # parameter names, in the order of the statement's placeholders
     fixed: Mapping[str, Any]  # values written into the statement (literals, scalar column defaults)
     binds: tuple[_Processor, ...]  # one per placeholder
     row: Any  # a named tuple class; None: the statement returns no rows
-    results: tuple[_Processor, ...]  # one per result column
+    types: tuple[Any, ...]  # the result columns' SQLAlchemy types
+    #: One per result column; None until :meth:`resolve` gave the driver's column types (PostgreSQL's
+    #: processors depend on them, SQLite's do not).
+    results: tuple[_Processor, ...] | None
 
-    def run(self, raw: sqlite3.Connection, parameters: Mapping[str, Any] | None) -> FetchedRows:
+    def resolve(self, dialect: Dialect, driver_types: Sequence[Any]) -> None:
+        self.results = tuple(kind.dialect_impl(dialect).result_processor(dialect, driver_type)
+                             for kind, driver_type in zip(self.types, driver_types))
+
+    def values(self, parameters: Mapping[str, Any] | None) -> list[Any]:
+        """The statement's parameters in placeholder order, converted as SQLAlchemy would convert them."""
         given = parameters or {}
         values = []
         for name, process in zip(self.names, self.binds):
             value = given[name] if name in given else self.fixed[name]
             values.append(process(value) if process is not None else value)
+        return values
+
+    def rows(self, fetched: Iterable[Sequence[Any]], rowcount: int) -> FetchedRows:
+        """The driver's rows, converted as SQLAlchemy would convert them."""
+        if self.row is None:
+            return FetchedRows([], rowcount)
+        make = self.row._make
+        processors = self.results
+        assert processors is not None, "resolve() first"
+        return FetchedRows([
+            make([value if process is None else process(value) for value, process in zip(raw_row, processors)])
+            for raw_row in fetched
+        ], rowcount)
+
+    def run(self, raw: sqlite3.Connection, parameters: Mapping[str, Any] | None) -> FetchedRows:
+        """Run on a ``sqlite3`` connection (inside the caller's transaction)."""
+        values = self.values(parameters)
         try:
             cursor = raw.execute(self.sql, values)
+            fetched = cursor.fetchall() if self.row is not None else []
         except sqlite3.Error as exc:
             # The same exception SQLAlchemy would raise (IntegrityError, OperationalError, …).
             raise _wrapped(exc, self.sql, values) from exc
-        if self.row is None:
-            return FetchedRows([], cursor.rowcount)
-        make = self.row._make
-        processors = self.results
-        fetched = [
-            make([value if process is None else process(value) for value, process in zip(raw_row, processors)])
-            for raw_row in cursor.fetchall()
-        ]
-        return FetchedRows(fetched, cursor.rowcount)
+        return self.rows(fetched, cursor.rowcount)
 
 
 def _wrapped(exc: sqlite3.Error, sql: str, values: list[Any]) -> StatementError:
@@ -113,10 +135,10 @@ def _wrapped(exc: sqlite3.Error, sql: str, values: list[Any]) -> StatementError:
     return DBAPIError.instance(sql, values, exc, sqlite3.Error, hide_parameters=True)
 
 
-def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> Plan | None:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
     assert isinstance(compiled, SQLCompiler)
-    if dialect.paramstyle != "qmark" or compiled.positiontup is None or compiled.literal_execute_params:
+    if dialect.paramstyle not in _POSITIONAL or compiled.positiontup is None or compiled.literal_execute_params:
         return None
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     if any(bind.expanding for bind in by_name.values()):
@@ -131,13 +153,13 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         if name not in keys and name not in fixed and not bind.required:
             fixed[name] = bind.effective_value
     binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in compiled.positiontup)
-    columns = compiled._result_columns  # what SQLAlchemy itself builds result rows from
-    row: type[tuple[Any, ...]] | None = None
-    results: tuple[_Processor, ...] = ()
-    if columns:
-        row = _row_class([entry.keyname for entry in columns])
-        results = tuple(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in columns)
-    return _Plan(compiled.string, tuple(compiled.positiontup), fixed, binds, row, results)
+    columns = compiled._result_columns or []  # what SQLAlchemy itself builds result rows from
+    row = _row_class([entry.keyname for entry in columns]) if columns else None
+    plan = Plan(compiled.string, tuple(compiled.positiontup), fixed, binds, row,
+                tuple(entry.type for entry in columns), None)
+    if dialect.name == "sqlite":
+        plan.resolve(dialect, [None] * len(columns))
+    return plan
 
 
 def _row_class(names: list[str]) -> type[tuple[Any, ...]]:
