@@ -1,5 +1,5 @@
-"""Several `loft worker` processes on one PostgreSQL: exactly-once hand-off, and takeover of a dead worker's
-claims once their lease expires."""
+"""Several `loft worker` processes on one database (PostgreSQL, or one SQLite file): exactly-once hand-off, and
+takeover of a dead worker's claims once their lease expires."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from tests.conftest import make_server
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.postgres
 COUNT = 200
 
 
-@pytest.fixture
-def api_only(tmp_path: Path, own_postgres_database: str) -> Iterator[LoftServer]:
-    server = make_server(tmp_path, own_postgres_database)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api_only(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
+    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
+    server = make_server(tmp_path, url)
     server.extra_env = {"LOFT_WORKERS": "false", "LOFT_JOB_LEASE_SECONDS": "3"}
     server.start()
     try:
