@@ -179,8 +179,8 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
-            self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1,
-                                         connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True,
+            self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1, hide_parameters=True,
+                                         connect_args={"timeout": 30, "check_same_thread": False},
                                          json_serializer=_json_dumps, json_deserializer=orjson.loads)
             _sqlite_transactions(self._sqlite, sqlite_synchronous)
         else:
