@@ -7,6 +7,8 @@ or one of its subaccounts). An API key acts for the account it belongs to, exact
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 
@@ -14,6 +16,7 @@ from loft import context
 from loft.accounts import credentials, keys, service
 from loft.accounts.service import Account
 from loft.context import Loft
+from loft.db.engine import Conn
 from loft.errors import PermissionDenied, Unauthenticated
 from loft.kit import crypto, sids
 
@@ -59,26 +62,26 @@ async def authenticate(loft: Loft, username: str, password: str) -> Account:
 
 async def lookup(loft: Loft, sid: str) -> Account | None:
     """The account ``sid``, read at most :data:`credentials.TTL` seconds ago (and since any change made here)."""
-    account: Account | None = loft.credentials.get(sid)
-    if account is None:
-        seen = credentials.generation()
-        async with loft.db.read() as conn:
-            account = await service.get(conn, loft.box, sid)
-        if account is not None:
-            loft.credentials.put(sid, account, generation=seen)
+    account: Account | None = await _cached(loft, sid, lambda conn: service.get(conn, loft.box, sid))
     return account
 
 
 async def _key(loft: Loft, sid: str) -> tuple[str, str] | None:
     """The account and secret digest of the API key ``sid`` (cached like accounts)."""
-    key: tuple[str, str] | None = loft.credentials.get(sid)
-    if key is None:
+    key: tuple[str, str] | None = await _cached(loft, sid, lambda conn: keys.digest_of(conn, sid))
+    return key
+
+
+async def _cached(loft: Loft, sid: str, read: Callable[[Conn], Awaitable[Any]]) -> Any:
+    """What ``read`` finds for ``sid``, from the credential cache when it is fresh there."""
+    value = loft.credentials.get(sid)
+    if value is None:
         seen = credentials.generation()
         async with loft.db.read() as conn:
-            key = await keys.digest_of(conn, sid)
-        if key is not None:
-            loft.credentials.put(sid, key, generation=seen)
-    return key
+            value = await read(conn)
+        if value is not None:
+            loft.credentials.put(sid, value, generation=seen)
+    return value
 
 
 async def account_in_path(request: Request) -> Account:

@@ -83,6 +83,8 @@ class Prepared:
 
 @dataclass(slots=True)
 class Plan:
+    """How to run one statement for one set of parameter names: its SQL, and how values go in and come out."""
+
     sql: str
     names: tuple[str, ...]  # parameter names, in the order of the statement's placeholders
     fixed: Mapping[str, Any]  # values written into the statement (literals, scalar column defaults)
@@ -141,8 +143,8 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if dialect.paramstyle not in _POSITIONAL or compiled.positiontup is None or compiled.literal_execute_params:
         return None
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    if any(bind.expanding for bind in by_name.values()):
-        return None
+    if any(bind.expanding or bind.callable is not None for bind in by_name.values()):
+        return None  # expanded or computed at each execution: leave it to SQLAlchemy
     fixed: dict[str, Any] = {}
     for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
         default = column.default if column in compiled.insert_prefetch else column.onupdate
