@@ -139,11 +139,12 @@ async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
     return row
 
 
-_OWNED = Prepared(select(numbers).where(numbers.c.phone_number == bindparam("phone_number"),
-                               numbers.c.account_sid == bindparam("account_sid")))
+_OWNED = Prepared(select(numbers.c.sid, numbers.c.number_type, numbers.c.capability_sms).where(
+    numbers.c.phone_number == bindparam("phone_number"), numbers.c.account_sid == bindparam("account_sid")))
 
 
 async def find_owned(conn: Conn, account_sid: str, phone_number: str) -> Record | None:
+    """The account's number ``phone_number`` as a sender sees it: its SID, type and SMS capability."""
     return (await conn.execute(_OWNED, {"phone_number": phone_number, "account_sid": account_sid})).first()
 
 
