@@ -14,12 +14,14 @@ transaction, and the writer that finds nobody queued behind it commits the whole
 A writer's ``write()`` returns only once its group is committed, so an answer sent after it is durable; a block
 that fails rolls back to its savepoint and leaves the others' work alone. Across processes, ``BEGIN IMMEDIATE``
 makes writers queue on the database lock instead of failing half-way with "database is locked". Reads run
-beside a writer thanks to WAL.
+beside a writer thanks to WAL, and the log is copied into the database file (checkpointed) by a thread of its
+own once a second while writes go on, never inside a commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from sqlalchemy.sql.base import Executable
 from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+#: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``Database._checkpoint``).
+CHECKPOINT_EVERY = 1.0
 _WRITE = "loft_write"
 #: A group commits at the latest after this many writers, to bound the wait of its first one.
 MAX_GROUP = 256
@@ -174,10 +178,16 @@ class Database:
         self._readers: list[Connection] = []
         self._writers: list[Connection] = []  # marked for BEGIN IMMEDIATE
         self._async: AsyncEngine | None = None
+        self._file: str | None = None  # the SQLite database file (None in memory)
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._checkpointed_at = float("-inf")
+        self.checkpoints = 0  # checkpoints run (for tests and curious operators)
         if self.is_sqlite:
             path = url.split("///", 1)[-1].split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._file = path
             # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
             self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1, hide_parameters=True,
                                          connect_args={"timeout": 30, "check_same_thread": False},
@@ -268,8 +278,37 @@ class Database:
             raise
         else:
             group.committed.set_result(None)
+            self._checkpoint_later()
         finally:
             _keep(self._writers, group.sync)
+
+    def _checkpoint_later(self) -> None:
+        """After a commit, at most once a second: copy the write-ahead log into the database file, on a thread
+        and a connection of its own, beside the writers. (SQLite's automatic checkpoint, switched off on Loft's
+        connections, runs inside the COMMIT that crosses its threshold, and every writer queued behind that
+        group waits for it.)"""
+        loop = asyncio.get_running_loop()
+        if self._file is None or self._checkpointing is not None:
+            return
+        if loop.time() - self._checkpointed_at < CHECKPOINT_EVERY:
+            return
+        self._checkpointed_at = loop.time()
+        self._checkpointing = self._spawn(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self._checkpoint_now)
+        finally:
+            self._checkpointing = None
+
+    def _checkpoint_now(self) -> None:
+        assert self._file is not None
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self._file, timeout=30, isolation_level=None,
+                                                 check_same_thread=False)
+        # PASSIVE: copies what no reader still needs, never waits for (nor blocks) readers and writers.
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.checkpoints += 1
 
     def _flush_later(self) -> None:
         """A writer gave up waiting: if nobody is left to commit the open group, a task of its own does."""
@@ -309,6 +348,11 @@ class Database:
     async def dispose(self) -> None:
         if self._async is not None:
             await self._async.dispose()
+        if self._checkpointing is not None:
+            await asyncio.wait([self._checkpointing])
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._sqlite is not None:
             for idle in (*self._readers, *self._writers):
                 idle.close()
@@ -350,6 +394,7 @@ def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database._checkpoint_later does it, outside commits
         cursor.close()
 
     @event.listens_for(engine, "begin")

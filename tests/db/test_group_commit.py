@@ -8,8 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
+from loft.db import engine
 from loft.db.engine import Database
 from loft.db.tables import opt_outs
 from loft.kit import dates
@@ -110,3 +111,43 @@ def test_a_cancelled_writer_leaves_the_group_to_be_committed(database: Database,
 
     asyncio.run(main())
     assert _committed(tmp_path / "loft.db") == {"+15550000001"}
+
+
+def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(database: Database, tmp_path: Path
+                                                                         ) -> None:
+    db_file = tmp_path / "loft.db"
+    sizes: dict[str, int] = {}
+
+    async def main() -> None:
+        await database.migrate()  # its commit starts the first checkpoint
+        await _checkpointed(database, 1)
+        sizes["before"] = db_file.stat().st_size
+        async def writer(i: int) -> None:
+            async with database.write() as conn:
+                await conn.execute(insert(opt_outs), _row(i))
+
+        # Well under SQLite's own threshold (1,000 pages), in a few group commits, within the second.
+        await asyncio.gather(*(writer(i) for i in range(500)))
+        sizes["written"] = db_file.stat().st_size  # still in the log: nothing checkpointed inside commits
+        await asyncio.sleep(engine.CHECKPOINT_EVERY)
+        async with database.write() as conn:
+            await conn.execute(insert(opt_outs), _row(500))
+        await _checkpointed(database, 2)
+        sizes["after"] = db_file.stat().st_size
+        async with database.read() as conn:
+            sizes["autocheckpoint"] = (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+        await database.dispose()
+
+    asyncio.run(main())
+    assert sizes["written"] == sizes["before"]
+    assert sizes["after"] > sizes["before"]  # the rows reached the database file
+    assert sizes["autocheckpoint"] == 0
+    assert len(_committed(db_file)) == 501
+
+
+async def _checkpointed(database: Database, count: int) -> None:
+    for _ in range(200):
+        if database.checkpoints >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{database.checkpoints} checkpoints, expected {count}")
