@@ -94,11 +94,8 @@ def loft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     """One running Loft per backend for the whole session; tests isolate themselves with subaccounts."""
     database_url = request.getfixturevalue("postgres_database") if request.param == "postgres" else None
     server = make_server(tmp_path_factory.mktemp(f"loft-{request.param}"), database_url)
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

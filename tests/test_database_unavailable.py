@@ -20,11 +20,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def server(tmp_path: Path, own_postgres_database: str) -> Iterator[LoftServer]:
     server = make_server(tmp_path, own_postgres_database)
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_vanished_database_is_answered_503_20503(server: LoftServer, own_postgres_database: str,

@@ -79,11 +79,8 @@ def _basic(username: str, password: str) -> str:
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """A SQLite Loft of its own, so whatever the fuzzing leaves behind touches no other test."""
     server = make_server(Path(tmp_path_factory.mktemp("loft-fuzz")))
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

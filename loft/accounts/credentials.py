@@ -7,7 +7,7 @@ is still compared with it in constant time on every request.
 An entry is dropped as soon as anything in this process writes an account or an API key (a generation counter
 that those writes bump), and in any case after :data:`TTL` seconds: a change made by *another* process sharing
 the database (a token pinned by a restart, a subaccount closed through another API process) applies here within
-that time. Twilio documents the same kind of short propagation delay for credential changes.
+that time (a choice of Loft's: the references say nothing of how fast Twilio applies such changes).
 """
 
 from __future__ import annotations

@@ -66,6 +66,12 @@ class Conn:
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         raise NotImplementedError
 
+    def _plan(self, statement: Prepared, parameters: Any) -> Plan | None:
+        """How to run ``statement`` on the driver with one set of ``parameters``; None: through SQLAlchemy."""
+        if parameters is None or isinstance(parameters, Mapping):
+            return statement.plan(self.dialect, tuple(parameters) if parameters else ())
+        return None
+
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         """Run ``fn`` with the underlying synchronous connection (e.g. Alembic's migrations)."""
         raise NotImplementedError
@@ -80,10 +86,9 @@ class _SqliteConn(Conn):
 
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         if isinstance(statement, Prepared):
-            if parameters is None or isinstance(parameters, Mapping):
-                plan = statement.plan(self.dialect, tuple(parameters) if parameters else ())
-                if plan is not None:
-                    return plan.run(self._sync.connection.dbapi_connection, parameters)  # type: ignore[arg-type]
+            plan = self._plan(statement, parameters)
+            if plan is not None:
+                return plan.run(self._sync.connection.dbapi_connection, parameters)  # type: ignore[arg-type]
             statement = statement.statement
         return self._sync.execute(statement, parameters)
 
@@ -100,11 +105,10 @@ class _AsyncConn(Conn):
 
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         if isinstance(statement, Prepared):
-            if parameters is None or isinstance(parameters, Mapping):
-                plan = statement.plan(self.dialect, tuple(parameters) if parameters else ())
-                adapter = self._adapter()
-                if plan is not None and adapter is not None:
-                    return await self._run(plan, adapter, parameters)
+            plan = self._plan(statement, parameters)
+            adapter = self._adapter() if plan is not None else None
+            if plan is not None and adapter is not None:
+                return await self._run(plan, adapter, parameters)
             statement = statement.statement
         return await self._async.execute(statement, parameters)
 

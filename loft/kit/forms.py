@@ -6,6 +6,7 @@ Braze send Twilio's form body labelled as plain text (see the seeds), and Twilio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import MultiDict
@@ -27,7 +28,7 @@ async def read(request: Request) -> MultiDict:
     return MultiDict(parse_qsl(text, keep_blank_values=True))
 
 
-def boolean(form: MultiDict, name: str) -> bool | None:
+def boolean(form: Mapping[str, str], name: str) -> bool | None:
     """Twilio's booleans are ``true``/``false`` (any case); anything else is refused."""
     value = form.get(name)
     if value is None:

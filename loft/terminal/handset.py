@@ -176,12 +176,7 @@ def _line_buffer() -> str:
 
 
 def _clock(value: object) -> str:
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone().strftime("%H:%M:%S")
-        except ValueError:
-            pass
-    return dt.datetime.now().strftime("%H:%M:%S")
+    return options.clock(value) or dt.datetime.now().strftime("%H:%M:%S")
 
 
 def command(

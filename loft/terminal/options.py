@@ -1,4 +1,4 @@
-"""The connection options every terminal command takes, and the client they make.
+"""The connection options every terminal command takes, the client they make, and how they show the API's times.
 
 ``--url`` / ``LOFT_URL``, ``--account-sid`` / ``LOFT_ACCOUNT_SID`` and either ``--auth-token`` /
 ``LOFT_AUTH_TOKEN`` or ``--api-key`` / ``LOFT_API_KEY`` with ``--api-secret`` / ``LOFT_API_SECRET``.
@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,3 +80,13 @@ def connected(console: Console, connection: Connection, work: Callable[[LoftClie
         with connection.client() as client:
             return work(client)
     raise AssertionError("unreachable")  # pragma: no cover - reporting() exits
+
+
+def clock(value: object) -> str | None:
+    """An ISO 8601 instant of the API (``…Z`` or an offset) as local ``HH:MM:SS``; None if it is not one."""
+    if isinstance(value, str) and value:
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone().strftime("%H:%M:%S")
+        except ValueError:
+            pass
+    return None

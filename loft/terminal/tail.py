@@ -241,12 +241,7 @@ def _rfc2822_clock(value: object) -> str:
 
 
 def _iso_clock(value: object) -> str:
-    if isinstance(value, str) and value:
-        try:
-            return _local(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            pass
-    return "--:--:--"
+    return options.clock(value) or "--:--:--"
 
 
 def command(

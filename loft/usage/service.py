@@ -37,7 +37,7 @@ from loft.accounts.service import API_VERSION, Account
 from loft.db.engine import Conn
 from loft.db.tables import accounts, incoming_phone_numbers, messages
 from loft.errors import InvalidParameter
-from loft.kit import dates
+from loft.kit import dates, forms
 from loft.messages.service import BILLED
 
 Granularity = Literal["day", "month", "year"]
@@ -389,12 +389,6 @@ def _date(query: Mapping[str, str], name: str, today: date) -> date | None:
 
 
 def _boolean(query: Mapping[str, str], name: str, *, default: bool) -> bool:
-    value = query.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise InvalidParameter(20001, f"The '{name}' parameter must be true or false, not '{value}'")
+    """A boolean filter; absent or empty means ``default``."""
+    value = forms.boolean(query, name) if query.get(name) else None
+    return default if value is None else value

@@ -44,15 +44,8 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
     first = make_server(tmp_path, url)
     second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
                         database_url=url)
-    first.start()
-    try:
-        second.start()
-        try:
-            yield first, second
-        finally:
-            second.stop()
-    finally:
-        first.stop()
+    with first.running(), second.running():
+        yield first, second
 
 
 def _refused(client: Client, sid: str) -> bool:

@@ -22,11 +22,8 @@ def loft(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """One SQLite server per module (overrides the root fixture): the console reads through the same services
     on either backend."""
     started = make_server(tmp_path_factory.mktemp("console"))
-    started.start()
-    try:
+    with started.running():
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")

@@ -110,11 +110,8 @@ def test_reply_loops_are_cut_after_fifteen_replies_in_thirty_seconds(
 def api_without_workers(tmp_path: Path) -> Iterator[LoftServer]:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_WORKERS": "false"}
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_separate_loft_worker_process_delivers(api_without_workers: LoftServer) -> None:

@@ -145,8 +145,7 @@ def test_a_callback_job_recorded_before_jobs_carried_from_and_to_is_still_sent(
         tmp_path: Path, receiver: Receiver) -> None:
     """Jobs already in the outbox when Loft is upgraded (their payload has no From/To) read the message instead."""
     server = make_server(tmp_path)
-    server.start()
-    try:
+    with server.running():
         main = clients.sdk(server.base_url, server.account_sid, server.auth_token)
         message = main.messages.create(to="+15558670777", from_=MAGIC_VALID_FROM, body="before the upgrade")
         eventually(lambda: status_of(main, message.sid) == "delivered")
@@ -159,8 +158,6 @@ def test_a_callback_job_recorded_before_jobs_carried_from_and_to_is_still_sent(
                        "'2000-01-01 00:00:00.000000')", (message.sid, server.account_sid, json.dumps(payload)))
         calls = receiver.wait_for(lambda rs: any(r.path == "/legacy" for r in rs))
         call = [r for r in calls if r.path == "/legacy"][0]
-    finally:
-        server.stop()
     assert call.param("From") == MAGIC_VALID_FROM and call.param("To") == "+15558670777"
     assert call.param("MessageSid") == message.sid and call.param("MessageStatus") == "delivered"
     assert RequestValidator(server.auth_token).validate(callback, call.params, call.headers["x-twilio-signature"])

@@ -20,11 +20,8 @@ from tests.support.waiting import eventually
 def _paced_server(tmp_path: Path, rates: dict[str, float]) -> Iterator[LoftServer]:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_SENDER_MPS": json.dumps(rates)}
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

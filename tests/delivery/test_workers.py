@@ -23,11 +23,8 @@ def api_only(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftSer
     url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
     server = make_server(tmp_path, url)
     server.extra_env = {"LOFT_WORKERS": "false", "LOFT_JOB_LEASE_SECONDS": "3"}
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 def _queue_burst(server: LoftServer, http: httpx.Client) -> list[str]:

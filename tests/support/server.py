@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +73,15 @@ class LoftServer:
         with self.log_path.open("ab") as log:
             return subprocess.Popen([sys.executable, "-m", "loft", *command], env=self.env(), stdout=log,
                                     stderr=subprocess.STDOUT)
+
+    @contextmanager
+    def running(self) -> Iterator[LoftServer]:
+        """Started for the block, stopped after it (also when the block fails)."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -22,11 +22,8 @@ from tests.support.server import LoftServer
 def loft(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """The tools speak the REST API only, so one backend is enough: SQLite (overrides the root fixture)."""
     server = make_server(tmp_path_factory.mktemp("loft-terminal"))
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

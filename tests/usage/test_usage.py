@@ -230,11 +230,8 @@ def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftS
     """A server of its own: its main account's usage is exactly what the test makes it do."""
     database_url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
     server = make_server(tmp_path, database_url)
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
 
 
 def test_include_subaccounts_sums_the_account_and_its_subaccounts(own_server: LoftServer) -> None:
