@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,19 @@ def free_port() -> int:
         return port
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (``loft serve`` starts its ``loft worker`` processes), from /proc."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        try:
+            children = Path(f"/proc/{pids[index]}/task/{pids[index]}/children").read_text().split()
+        except OSError:
+            children = []
+        pids.extend(int(child) for child in children)
+        index += 1
+    return pids
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM (peak resident set size) of a live process, in MB."""
     try:
@@ -64,6 +77,11 @@ def cpu_seconds(pid: int) -> float | None:
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _total(measure: Callable[[int], float | None], pid: int) -> float | None:
+    values = [value for value in map(measure, tree(pid)) if value is not None]
+    return sum(values) if values else None
 
 
 @dataclass
@@ -111,10 +129,12 @@ class Proc:
         raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
     def peak_rss_mb(self) -> float | None:
-        return peak_rss_mb(self.pid) if self.process and self.process.poll() is None else None
+        """The sum of the peaks of the process and its children (a bound on the peak of their sum)."""
+        return _total(peak_rss_mb, self.pid) if self.process and self.process.poll() is None else None
 
     def cpu_seconds(self) -> float | None:
-        return cpu_seconds(self.pid) if self.process and self.process.poll() is None else None
+        """CPU time of the process and its live children."""
+        return _total(cpu_seconds, self.pid) if self.process and self.process.poll() is None else None
 
     def stop(self, timeout: float = 20.0) -> None:
         if self in RUNNING:

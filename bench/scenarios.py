@@ -58,12 +58,19 @@ class Options:
     profile_dir: Path | None
     #: Run the create scenario's server with LOFT_WORKERS=false: the API alone, nothing delivered meanwhile.
     create_without_worker: bool = False
+    #: LOFT_WORKER_PROCESSES for the create, end-to-end and list servers (None: Loft's default).
+    worker_processes: int | None = None
     say: Callable[[str], None] = print
     #: Peak RSS (MB) of every ``loft serve`` process, by scenario, filled as scenarios run.
     rss: dict[str, list[float]] = field(default_factory=dict)
 
 
 # Helpers ---------------------------------------------------------------------------------------------------
+
+
+def loft_config(options: Options, data_dir: Path) -> procs.LoftConfig:
+    extra = {} if options.worker_processes is None else {"LOFT_WORKER_PROCESSES": str(options.worker_processes)}
+    return procs.LoftConfig(data_dir=data_dir, extra_env=extra)
 
 
 def buy_number(server: procs.Proc) -> str:
@@ -122,7 +129,7 @@ def problems(*servers: procs.Proc) -> list[str]:
 
 def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
     baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir).start()
-    config = procs.LoftConfig(data_dir=run_dir / "create")
+    config = loft_config(options, run_dir / "create")
     server = config.serve(workers=not options.create_without_worker).start()
     database = run_dir / "create" / "loft.db"
 
@@ -230,7 +237,7 @@ def profiled(options: Options, server: procs.Proc, name: str, seconds: float, lo
     options.profile_dir.mkdir(parents=True, exist_ok=True)
     stem = f"profile-{name}-quick" if options.quick else f"profile-{name}"
     raw = options.profile_dir / f"{stem}.raw.txt"
-    spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--duration", str(round(seconds) + 1),
+    spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--subprocesses", "--duration", str(round(seconds) + 1),
                                  "--rate", "250", "--nonblocking", "--format", "raw", "-o", str(raw)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -348,7 +355,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
 
 
 def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
-    server = procs.LoftConfig(data_dir=run_dir / "e2e").serve().start()
+    server = loft_config(options, run_dir / "e2e").serve().start()
     try:
         sender = buy_number(server)
         result = _deliver(options, receiver, [server.url], sender, count=options.e2e_messages,
@@ -377,7 +384,7 @@ def _profiled_e2e(options: Options, receiver: Receiver, server: procs.Proc, send
 def list_pages(options: Options, run_dir: Path, index: int, seeded: seed.Seeded) -> dict[str, Any]:
     data_dir = run_dir / "list"
     seed.copy_to(seeded, data_dir)
-    server = procs.LoftConfig(data_dir=data_dir).serve().start(timeout=120)
+    server = loft_config(options, data_dir).serve().start(timeout=120)
     try:
         to = seeded.heavy[0]
         after = (seeded.start + timedelta(days=60)).date().isoformat()

@@ -31,6 +31,7 @@ from loft.config import Settings
 from loft.context import Loft
 from loft.db.engine import Database, unavailable
 from loft.delivery.carriers.sim import SimCarrier
+from loft.delivery.processes import WorkerProcesses
 from loft.delivery.worker import Worker
 from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
@@ -92,13 +93,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         loft, _ = await bootstrap(settings)
         app.state.loft = loft
         stop = asyncio.Event()
-        worker = asyncio.create_task(Worker(loft, concurrency=settings.worker_concurrency).run(stop)) if settings.workers else None
+        worker: asyncio.Task[None] | None = None
+        children: WorkerProcesses | None = None
+        if settings.delivery_processes:
+            children = WorkerProcesses(settings, loft.work_ready)
+            await children.start()
+        elif settings.workers:
+            worker = asyncio.create_task(Worker(loft).run(stop))
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 await worker
+            if children is not None:
+                await children.stop()
             await loft.close()
 
     async def api_error(request: Request, exc: Exception) -> Response:

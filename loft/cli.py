@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -53,13 +54,15 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 8080).")] = None,
     data_dir: DataDir = None,
+    worker_processes: Annotated[Optional[int], typer.Option(
+        min=0, max=64, help="loft worker processes to deliver in (default 0: in this process).")] = None,
 ) -> None:
-    """Start the HTTP API (migrating the database first)."""
+    """Start the HTTP API (migrating the database first) and the delivery workers."""
     import uvicorn
 
     from loft.app import create_app
 
-    settings = _settings(data_dir, host=host, port=port)
+    settings = _settings(data_dir, host=host, port=port, worker_processes=worker_processes)
     sid, token, created = asyncio.run(_main_account(settings))
     base_url = f"http://{settings.host}:{settings.port}"
     if created:
@@ -99,10 +102,15 @@ def credentials(data_dir: DataDir = None) -> None:
     _print_credentials(settings, sid, token, base_url=f"http://{settings.host}:{settings.port}")
 
 
+Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
+                                         help="Started by loft serve: woken through, and stopped with, stdin.")]
+
+
 @app.command()
-def worker(data_dir: DataDir = None) -> None:
+def worker(data_dir: DataDir = None, supervised: Supervised = False) -> None:
     """Run delivery workers only (no HTTP API): add processes to share the work on PostgreSQL."""
     from loft.app import bootstrap
+    from loft.delivery import processes
     from loft.delivery.worker import Worker
 
     settings = _settings(data_dir)
@@ -114,13 +122,26 @@ def worker(data_dir: DataDir = None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        console.print(f"Worker for {settings.resolved_database_url.split('@')[-1]} (main account {main.account.sid})")
+        if supervised:
+            await processes.listen_to_server(loft, stop)
+        else:
+            console.print(f"Worker for {settings.resolved_database_url.split('@')[-1]} (main account {main.account.sid})")
         try:
-            await Worker(loft, concurrency=settings.worker_concurrency).run(stop)
+            await Worker(loft).run(stop)
         finally:
             await loft.close()
 
-    asyncio.run(run())
+    _run_fast(run())
+
+
+def _run_fast(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run`` on uvloop, the loop ``loft serve`` runs on (uvicorn picks it), when it is installed."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it where it builds
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 # Terminal tools for people (loft/terminal/): they talk to a Loft server, local or remote, through its REST API.

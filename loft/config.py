@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Default price of one outbound SMS segment, by destination country (ISO 3166 alpha-2), in USD.
@@ -36,8 +36,13 @@ class Settings(BaseSettings):
     port: int = 8080
     #: The URL clients reach Loft at (media URLs in webhooks point there). Default: ``http://host:port``.
     public_url: str | None = None
-    #: Run delivery workers inside ``loft serve`` (turn off when separate ``loft worker`` processes do it).
+    #: Let ``loft serve`` deliver (turn off when separate ``loft worker`` processes do all of it).
     workers: bool = True
+    #: ``loft worker`` processes that ``loft serve`` starts, wakes and restarts to deliver in; 0 (default)
+    #: delivers inside the API process. 1 puts delivery on a core of its own (see docs/deployment.md).
+    worker_processes: int = Field(default=0, ge=0, le=64)
+    #: Seconds between a worker's looks at the outbox when nothing wakes it (work due later, other processes).
+    worker_poll_seconds: float = Field(default=0.25, gt=0, le=3600)
     #: How many jobs (sends, delivery reports, webhooks) one worker runs at once.
     worker_concurrency: int = Field(default=128, ge=1, le=10_000)
     #: Messages per second per sender type (``local``, ``mobile``, ``tollFree``, ``shortCode``,
@@ -77,6 +82,13 @@ class Settings(BaseSettings):
             raise ValueError("LOFT_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
         return value
 
+    @model_validator(mode="after")
+    def _shared_database(self) -> Settings:
+        url = self.resolved_database_url
+        if self.delivery_processes and url.startswith("sqlite") and (":memory:" in url or url.endswith(":///")):
+            raise ValueError("LOFT_WORKER_PROCESSES needs a database other processes can open (a file or PostgreSQL)")
+        return self
+
     @field_validator("sender_mps")
     @classmethod
     def _rates(cls, value: dict[str, float] | str) -> dict[str, float] | str:
@@ -94,6 +106,11 @@ class Settings(BaseSettings):
             return dict(TWILIO_RATES)
         assert isinstance(self.sender_mps, dict)
         return self.sender_mps
+
+    @property
+    def delivery_processes(self) -> int:
+        """How many ``loft worker`` processes ``loft serve`` starts (0: it delivers in its own process, if at all)."""
+        return self.worker_processes if self.workers else 0
 
     @property
     def base_url(self) -> str:

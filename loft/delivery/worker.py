@@ -1,7 +1,8 @@
 """The worker: claims due outbox jobs and runs them, a bounded number at a time.
 
-It runs inside ``loft serve`` (woken at once by the API after each commit) or as ``loft worker`` processes
-(which poll). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
+It runs inside ``loft serve``, in the ``loft worker`` processes that ``loft serve`` starts (both woken at once
+after the API commits new work: see :mod:`loft.delivery.processes`), or in ``loft worker`` processes started
+by hand (which poll). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
 send job then fails its message with 30008 so that nothing stays queued forever.
 """
 
@@ -58,13 +59,13 @@ def _failed(exc: Exception, message: str, *args: object) -> None:
 
 
 class Worker:
-    def __init__(self, loft: Loft, *, concurrency: int = 128, poll_interval: float = 0.25) -> None:
+    def __init__(self, loft: Loft) -> None:
         self.loft = loft
-        self.concurrency = concurrency
-        self.poll_interval = poll_interval
+        self.concurrency = loft.settings.worker_concurrency
+        self.poll_interval = loft.settings.worker_poll_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.handlers = _handlers()
-        self._batch = max(1, concurrency // 8)
+        self._batch = max(1, self.concurrency // 8)
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
