@@ -45,7 +45,7 @@ SPECS = [
     Spec("create", "bare ASGI baseline, wrk -c32 (requests/s)", _get("baseline", "rps"), "/s", digits=0),
     Spec("create", "Loft POST Messages.json, wrk -c32 (requests/s)", _get("loft", "rps"), "/s", digits=0),
     Spec("create", "Loft ÷ baseline", lambda r: 100 * r["ratio"] if "ratio" in r else None, "%", (">=", 50)),
-    Spec("create", "CPU of `loft serve` and its worker process while saturated (100 % = one core)",
+    Spec("create", "CPU of `loft serve` (and any worker process it starts) while saturated (100 % = one core)",
          _get("loft", "server_cpu_percent"), "%", digits=0),
     Spec("create", "Loft p50 at saturation (wrk)", _get("loft", "p50_ms"), "ms", digits=2),
     Spec("create", "Loft p99 at saturation (wrk)", _get("loft", "p99_ms"), "ms", digits=2),
@@ -137,7 +137,7 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
     rss = results.get("rss_by_scenario") or {}
     if rss:
         peaks = [max(values) for values in rss.values() if values]
-        rows.append(_row("memory", "peak RSS of `loft serve` with its worker process (max over all scenarios)", max(peaks), peaks, "MB", 0,
+        rows.append(_row("memory", "peak RSS of `loft serve` (and any worker process it starts; max over all scenarios)", max(peaks), peaks, "MB", 0,
                          ("<", 250), ""))
         for name, values in rss.items():
             rows.append(_row("memory", f"… in {TITLES.get(name, name)}", max(values), values, "MB", 0, None, ""))
@@ -316,14 +316,14 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "Every scenario starts Loft as a user would: `loft serve` (and `loft worker`) subprocesses of the",
         "virtualenv's Python, a fresh data dir (or a fresh PostgreSQL database, dropped afterwards), pinned",
         "`LOFT_ACCOUNT_SID` / `LOFT_AUTH_TOKEN`, default settings otherwise (SQLite with `synchronous=FULL`, the",
-        "API in the `loft serve` process and delivery in the one `loft worker` process it starts on a 2-core",
-        "machine, the simulator carrier), driven over 127.0.0.1. Clients authenticate with",
+        "delivery worker inside the `loft serve` process unless the command sets `--worker-processes`, the",
+        "simulator carrier), driven over 127.0.0.1. Clients authenticate with",
         "HTTP Basic (the main account's SID and auth token). Messages are sent from a number bought through the",
         "API (`POST IncomingPhoneNumbers.json`, AreaCode 415) to 1,000 virtual handsets, with a 40-character body.",
         "",
         "- **create** — `wrk -t2 -c32` for the stated seconds against the bare Starlette + uvicorn app of",
         "  `bench/baseline.py` (parses the form, answers JSON) and against `POST …/Messages.json` of Loft, in the",
-        "  same run (order alternated between runs, after a short warm-up of each). Loft's worker process delivers",
+        "  same run (order alternated between runs, after a short warm-up of each). Loft's worker delivers",
         "  the created messages meanwhile (no status callbacks), as it does for a user. Then, once the outbox is",
         "  empty again, the open-loop generator (`bench/openloop.py`) offers half of Loft's saturating rate for the",
         "  same time: latency runs from each request's *due* time, so queueing is not hidden (no coordinated",
@@ -339,8 +339,8 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "  `GET Messages.json?To=<heavy correspondent>&DateSent>=…&DateSent<=…&PageSize=50` (a 275-day window",
         "  ending 30 days before the newest message), walks the `next_page_uri` chain (PageToken) to the stated",
         "  depth, then alternates page 1 with the last ten pages of the chain, one request at a time.",
-        "- **memory** — VmHWM (peak resident set size) of each `loft serve` process plus that of each of its",
-        "  `loft worker` children (a sum of peaks: at least the peak of the sum), read just before it stops.",
+        "- **memory** — VmHWM (peak resident set size) of each `loft serve` process, plus that of each `loft worker`",
+        "  child it started, if any (a sum of peaks: at least the peak of the sum), read just before it stops.",
         "- **scale-out** — the end-to-end scenario on PostgreSQL, with `loft serve` processes started with",
         "  `LOFT_WORKERS=false` plus separate `loft worker` processes; the generator alternates requests between",
         "  the API processes. 1 + 1 and 2 + 2 run on fresh databases one after the other. PostgreSQL shares the",
@@ -359,8 +359,8 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
             text = Path(profile["summary"]).read_text()
             head = "\n".join(text.splitlines()[:45])
             lines += ["", f"## Profile of `loft serve` under {load}", "",
-                      "py-spy, sampling every thread of `loft serve` and its worker process at 250 Hz without pausing them,",
-                      "during an extra,",
+                      "py-spy, sampling every thread of `loft serve` (and of its worker processes, if any) at 250 Hz",
+                      "without pausing them, during an extra,",
                       f"unmeasured run ({profile['while_sampled']}). Full summary: "
                       f"`{Path(profile['summary']).name}` beside the JSON file.", "", "```", head, "```"]
     lines += ["", "## Running it", "", "```sh", "source .venv/bin/activate",
