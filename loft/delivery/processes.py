@@ -8,7 +8,8 @@ see :mod:`loft.delivery.outbox`); what the server adds is a pipe to each child's
 - a byte is a wake-up: the API committed new work (:meth:`loft.context.Loft.wake`), so the child claims it at
   once instead of at its next poll;
 - end of file says the server is gone (stopped, or killed outright): the child finishes the jobs it is running
-  and exits, so no worker outlives its server.
+  and exits, so no worker outlives its server. The server alone decides when its children stop: they ignore
+  the SIGINT that Ctrl-C sends to the whole foreground process group (SIGTERM still stops one).
 
 A child that exits while the server runs is started again, after a pause that doubles from 1 s to 30 s while
 it keeps failing within a minute of its start. Children hold no credentials of their own: they sign callbacks
@@ -95,13 +96,23 @@ class WorkerProcesses:
                 pause = RESTART_FIRST
             log.error("loft worker #%d (pid %d) exited with code %s: starting another in %.0f s",
                       index + 1, child.pid, code, pause)
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=pause)
-                return
-            except asyncio.TimeoutError:
-                pass
-            pause = min(pause * 2, RESTART_MAX)
-            self._children[index] = await self._spawn(index)
+            while True:
+                if await self._stopped_within(pause):
+                    return
+                pause = min(pause * 2, RESTART_MAX)
+                try:
+                    self._children[index] = await self._spawn(index)
+                    break
+                except OSError as exc:
+                    log.error("loft worker #%d could not be started (%s): trying again in %.0f s",
+                              index + 1, exc, pause)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     async def _relay(self) -> None:
         """Pass the API's wake-ups on: one byte per burst, none to a child that has not read the last one yet."""

@@ -138,3 +138,17 @@ def test_worker_processes_need_a_database_other_processes_can_open() -> None:
     assert Settings(worker_processes=2, database_url="sqlite:///:memory:", workers=False).delivery_processes == 0
     assert Settings(worker_processes=2).delivery_processes == 2
     assert Settings().delivery_processes == 0  # by default loft serve delivers in its own process
+
+
+def test_ctrl_c_stops_the_server_and_its_workers_without_a_restart(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.extra_env = {"LOFT_WORKER_PROCESSES": "1"}
+    with server.running():
+        worker = _one_worker(server)
+        assert server.process is not None
+        # What a terminal's Ctrl-C does: SIGINT to every process of the foreground group.
+        for pid in (worker, server.process.pid):
+            os.kill(pid, signal.SIGINT)
+        server.process.wait(30)
+        eventually(lambda: _gone(worker), timeout=15)
+    assert "exited with code" not in server.log()  # the worker waited for its server, which stopped it
