@@ -115,14 +115,12 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False) -> None:
 
     settings = _settings(data_dir)
     tune_gc()
-    if supervised:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # its server stops it (see loft.delivery.processes)
 
     async def run() -> None:
         loft, main = await bootstrap(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM,) if supervised else (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         if supervised:
             await processes.listen_to_server(loft, stop)

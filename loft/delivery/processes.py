@@ -8,8 +8,8 @@ see :mod:`loft.delivery.outbox`); what the server adds is a pipe to each child's
 - a byte is a wake-up: the API committed new work (:meth:`loft.context.Loft.wake`), so the child claims it at
   once instead of at its next poll;
 - end of file says the server is gone (stopped, or killed outright): the child finishes the jobs it is running
-  and exits, so no worker outlives its server. The server alone decides when its children stop: they ignore
-  the SIGINT that Ctrl-C sends to the whole foreground process group (SIGTERM still stops one).
+  and exits, so no worker outlives its server. The server alone decides when its children stop: they run in
+  a session of their own, out of reach of the SIGINT that Ctrl-C sends to the terminal's foreground group.
 
 A child that exits while the server runs is started again, after a pause that doubles from 1 s to 30 s while
 it keeps failing within a minute of its start. Children hold no credentials of their own: they sign callbacks
@@ -76,7 +76,7 @@ class WorkerProcesses:
         await asyncio.gather(relay, return_exceptions=True)
 
     async def _spawn(self, index: int) -> Process:
-        child = await asyncio.create_subprocess_exec(*self.command(), stdin=PIPE)
+        child = await asyncio.create_subprocess_exec(*self.command(), stdin=PIPE, start_new_session=True)
         self.starts += 1
         log.info("loft worker #%d started (pid %d)", index + 1, child.pid)
         return child

@@ -35,8 +35,10 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urlencode
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from loft.webhooks import overrides, signing
 from loft.webhooks.overrides import ConnectionPolicy
@@ -168,10 +170,9 @@ class _ChallengeAuth(httpx.Auth):
             yield from self._basic.auth_flow(request)
 
 
-def _charset(response: httpx.Response) -> str:
-    name = response.charset_encoding or "utf-8"
+def _codec(charset: str | None) -> str:
     try:
-        return codecs.lookup(name).name
+        return codecs.lookup(charset or "utf-8").name
     except LookupError:
         return "utf-8"
 
@@ -182,12 +183,10 @@ async def _read(response: httpx.Response) -> str:
         data += chunk[: MAX_BODY - len(data)]
         if len(data) >= MAX_BODY:
             break
-    return data.decode(_charset(response), errors="replace")
+    return data.decode(_codec(response.charset_encoding), errors="replace")
 
 
-def _answer(response: httpx.Response, body: str) -> _Result:
-    content_type = response.headers.get("content-type")
-    status = response.status_code
+def _answer(status: int, content_type: str | None, body: str) -> _Result:
     if 200 <= status < 300:
         return _Result(status, body, content_type)
     retry_class = "4xx" if 400 <= status < 500 else "5xx" if 500 <= status < 600 else None
@@ -219,7 +218,24 @@ def _failure(exc: Exception, policy: ConnectionPolicy) -> _Result:
     return _Result(error_code=RETRIEVAL_FAILURE, error_message=f"HTTP retrieval failure: {type(exc).__name__}: {exc}")
 
 
-def _build(request: WebhookRequest, target: _Target) -> httpx.Request:
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """One try of a webhook, ready to go out through httpx or straight through aiohttp."""
+
+    method: str
+    url: str  # as signed
+    headers: dict[str, str]
+    content: bytes | None
+    policy: ConnectionPolicy
+
+    def for_httpx(self) -> httpx.Request:
+        # Built directly rather than with client.build_request (which merges client defaults and cookies this
+        # request has none of, at twice the cost).
+        return httpx.Request(self.method, self.url, headers=self.headers, content=self.content,
+                             extensions={"timeout": dict(_timeouts(self.policy))})
+
+
+def _build(request: WebhookRequest, target: _Target) -> _Built:
     signed_params = request.params if request.method == "POST" else []
     headers = {
         signing.HEADER: signing.signature(request.auth_token, target.url, signed_params),
@@ -231,10 +247,7 @@ def _build(request: WebhookRequest, target: _Target) -> httpx.Request:
     if request.method == "POST":
         headers["Content-Type"] = FORM
         content = urlencode(request.params).encode("ascii")
-    # Built directly rather than with client.build_request (which merges client defaults and cookies this
-    # request has none of, at twice the cost).
-    return httpx.Request(request.method, target.url, headers=headers, content=content,
-                         extensions={"timeout": dict(_timeouts(target.policy))})
+    return _Built(request.method, target.url, headers, content, target.policy)
 
 
 @functools.lru_cache(maxsize=256)
@@ -243,23 +256,63 @@ def _timeouts(policy: ConnectionPolicy) -> dict[str, float | None]:
                          pool=policy.connect_timeout).as_dict()
 
 
-async def _exchange(client: httpx.AsyncClient, built: httpx.Request, auth: httpx.Auth | None,
-                    deadline: float, policy: ConnectionPolicy) -> _Result:
+@functools.lru_cache(maxsize=256)
+def _aiohttp_timeout(policy: ConnectionPolicy) -> aiohttp.ClientTimeout:
+    """What :class:`AiohttpTransport` makes of :func:`_timeouts`."""
+    return aiohttp.ClientTimeout(sock_connect=policy.connect_timeout, sock_read=policy.read_timeout,
+                                 connect=policy.connect_timeout)
+
+
+async def _exchange(client: httpx.AsyncClient, built: _Built, auth: httpx.Auth | None,
+                    deadline: float) -> _Result:
     try:
         async with asyncio.timeout_at(deadline):
-            if auth is None:
-                # Straight to the transport the client would use: the client's auth, redirect and cookie
-                # handling (none of which applies here) cost as much again as the exchange itself.
-                transport = client._transport_for_url(built.url)
-                response = await transport.handle_async_request(built)
+            transport = _transport(client, built.url) if auth is None else None
+            if isinstance(transport, AiohttpTransport):
+                return await _straight(transport, built)
+            request = built.for_httpx()
+            if transport is not None:
+                response = await transport.handle_async_request(request)
             else:
-                response = await client.send(built, auth=auth, stream=True, follow_redirects=False)
+                response = await client.send(request, auth=auth, stream=True, follow_redirects=False)
             try:
-                return _answer(response, await _read(response))
+                return _answer(response.status_code, response.headers.get("content-type"),
+                               await _read(response))
             finally:
                 await response.aclose()
-    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError) as exc:
-        return _failure(exc, policy)
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError, ValueError) as exc:
+        return _failure(exc, built.policy)
+
+
+def _transport(client: httpx.AsyncClient, url: str) -> httpx.AsyncBaseTransport:
+    """The transport ``client`` would send ``url`` through: skipping the client's auth, redirect and cookie
+    handling (none of which applies to a webhook without credentials), which cost as much as the exchange."""
+    if not client._mounts:  # no proxies from the environment: one transport for every URL, no need to parse it
+        return client._transport
+    return client._transport_for_url(httpx.URL(url))
+
+
+async def _straight(transport: AiohttpTransport, built: _Built) -> _Result:
+    """A webhook without credentials, straight on the aiohttp session under the client's transport.
+
+    httpx's client (auth, redirects, cookies) has nothing to do for it, and building httpx's request and
+    response around aiohttp's cost as much as the exchange itself (status callbacks: two per message).
+    aiohttp's errors become httpx's exactly as the transport makes them.
+    """
+    if not isinstance(transport.client, aiohttp.ClientSession):
+        transport.client = transport.get_client()
+    with map_aiohttp_exceptions():
+        async with transport.client.request(built.method, built.url, headers=built.headers, data=built.content,
+                                            allow_redirects=False, compress=False,
+                                            timeout=_aiohttp_timeout(built.policy)) as response:
+            data = bytearray()
+            while len(data) < MAX_BODY:
+                chunk = await response.content.read(MAX_BODY - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            return _answer(response.status, response.headers.get("Content-Type"),
+                           data.decode(_codec(response.charset), errors="replace"))
 
 
 async def send(client: httpx.AsyncClient, request: WebhookRequest) -> Outcome:
@@ -272,12 +325,7 @@ async def send(client: httpx.AsyncClient, request: WebhookRequest) -> Outcome:
     result = _Result()
     for number in range(1, target.policy.retry_count + 2):
         began = time.monotonic()
-        try:
-            built = _build(request, target)
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
-            result = _failure(exc, target.policy)
-        else:
-            result = await _exchange(client, built, auth, deadline, target.policy)
+        result = await _exchange(client, _build(request, target), auth, deadline)
         attempts.append(Attempt(
             number=number, url=target.url, method=request.method, status_code=result.status_code,
             latency_ms=round((time.monotonic() - began) * 1000), response_excerpt=result.body[:EXCERPT],

@@ -416,3 +416,69 @@ def test_basic_auth_against_real_receiver() -> None:
         assert outcome.ok and outcome.body == "<Response/>" and outcome.content_type == "text/xml"
     finally:
         receiver.close()
+
+
+async def _raw_server(status: int, content_type: str | None, body: bytes,
+                      seen: list[tuple[bytes, bytes]]) -> asyncio.Server:
+    """Answers every request with the given status, type and body (keep-alive); records head and body."""
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                seen.append((head, await reader.readexactly(length)))
+                typed = f"Content-Type: {content_type}\r\n" if content_type else ""
+                writer.write(f"HTTP/1.1 {status} Whatever\r\nContent-Length: {len(body)}\r\n{typed}\r\n".encode()
+                             + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize(("status", "content_type", "body"), [
+    pytest.param(200, "text/xml", b"<Response/>", id="ok"),
+    pytest.param(503, "text/plain; charset=utf-8", "d\u00e9j\u00e0 occup\u00e9".encode(), id="5xx-retried"),
+    pytest.param(200, "text/plain; charset=iso-8859-1", "\u00e9".encode("latin-1") * (sender.MAX_BODY + 10),
+                 id="long-latin-1"),
+    pytest.param(302, None, b"", id="redirect-not-followed"),
+])
+def test_a_real_exchange_matches_what_the_httpx_path_makes_of_the_same_answer(
+        status: int, content_type: str | None, body: bytes) -> None:
+    """Without credentials in the URL, webhooks go straight through aiohttp's session (sender._straight); with
+    them, through httpx's client. Both must make the same outcome of the same answer."""
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def go() -> Outcome:
+        server = await _raw_server(status, content_type, body, seen)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with sender.client() as client:
+                return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/cb?x=1#rc=1&rp=5xx",
+                                                         method="POST", params=PARAMS, auth_token=TOKEN,
+                                                         idempotency_token="idem-1"))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    real = asyncio.run(go())
+    headers = {"Content-Type": content_type} if content_type else {}
+    mocked, _ = deliver(lambda request: httpx.Response(status, content=body, headers=headers),
+                        "https://h.example/cb?x=1#rc=1&rp=5xx")
+    assert [(a.number, a.status_code, a.error_code, a.content_type, a.response_excerpt) for a in real.attempts] \
+        == [(a.number, a.status_code, a.error_code, a.content_type, a.response_excerpt) for a in mocked.attempts]
+    assert (real.ok, real.status_code, real.body, real.content_type) \
+        == (mocked.ok, mocked.status_code, mocked.body, mocked.content_type)
+    charset = content_type.split("charset=")[1] if content_type and "charset=" in content_type else "utf-8"
+    assert real.body == body[: sender.MAX_BODY].decode(charset)  # read up to MAX_BODY, in the declared charset
+    head, form = seen[0]
+    fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)
+    assert head.startswith(b"POST /cb?x=1 HTTP/1.1\r\n")
+    assert fields["User-Agent"] == "TwilioProxy/1.1"
+    assert fields["I-Twilio-Idempotency-Token"] == "idem-1"
+    assert fields["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qsl(form.decode(), keep_blank_values=True) == PARAMS
+    url = f"http://127.0.0.1:{fields['Host'].split(':')[1]}/cb?x=1"
+    assert RequestValidator(TOKEN).validate(url, MultiParams(PARAMS), fields["X-Twilio-Signature"])
