@@ -67,13 +67,19 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
         values["error_code"] = error_code
         values["error_message"] = ERROR_MESSAGES.get(error_code)
     await conn.execute(_UPDATE, {"target_sid": message.sid, "status": status, "date_updated": moment, **values})
+    announced = event(message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
+    if announce and announced is not None:
+        await announce_all(conn, message, [announced])
+    return announced
+
+
+def event(message: Row[Any], status: str, *, error_code: int | None = None,
+          raw_dlr_done_date: str | None = None) -> Event | None:
+    """The status callback's event for ``message`` reaching ``status``; None if that change is not announced."""
     if status in SILENT or message.direction == "inbound":
         return None
-    event: Event = {"status": status, "error_code": error_code, "raw_dlr_done_date": raw_dlr_done_date,
-                    "token": secrets.token_hex(20)}
-    if announce:
-        await announce_all(conn, message, [event])
-    return event
+    return {"status": status, "error_code": error_code, "raw_dlr_done_date": raw_dlr_done_date,
+            "token": secrets.token_hex(20)}
 
 
 #: One status callback to send: the status, its error code and DLR date, and its idempotency token (drawn

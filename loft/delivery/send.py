@@ -12,30 +12,30 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 
+from loft.accounts import auth
+from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, Record
-from loft.db.tables import accounts, messages
+from loft.db.tables import messages
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
 from loft.kit import dates
 from loft.messages import media, optout
 
 _MESSAGE = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
-_ACCOUNT_STATUS = Prepared(select(accounts.c.status).where(accounts.c.sid == bindparam("sid")))
 
 
 async def load(conn: Conn, sid: str) -> Record | None:
     return (await conn.execute(_MESSAGE, {"sid": sid})).first()
 
 
-async def _refusal(conn: Conn, message: Row[Any]) -> int | None:
+async def _refusal(conn: Conn, message: Row[Any], account: Account | None) -> int | None:
     """An error code if the message must fail before it leaves, else None."""
     age = dates.now() - dates.as_utc(message.date_created)
     if age > timedelta(seconds=message.validity_period):
         return 30036
-    status = (await conn.execute(_ACCOUNT_STATUS, {"sid": message.account_sid})).scalar()
-    if status != "active":
+    if account is None or account.status != "active":
         return 30002
     if not message.options.get("auto_reply") and await optout.is_opted_out(
         conn, sender=message.from_addr, recipient=message.to_addr
@@ -45,13 +45,16 @@ async def _refusal(conn: Conn, message: Row[Any]) -> int | None:
 
 
 async def handle_send(loft: Loft, job: Job) -> None:
+    # Read as authentication reads it (a suspension made through this process applies at once, one made
+    # through another within the credential cache's second), and outside the write transaction.
+    account = await auth.lookup(loft, job.account_sid)
     async with loft.db.write() as conn:
         message = await load(conn, job.subject_sid)
         if message is None or message.status not in ("queued", "sending"):
             await outbox.complete(conn, job)
             return
         if message.status == "queued":
-            refusal = await _refusal(conn, message)
+            refusal = await _refusal(conn, message, account)
             if refusal is not None:
                 await lifecycle.change(conn, message, "failed", error_code=refusal)
                 await outbox.complete(conn, job)
@@ -84,11 +87,13 @@ async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_
     receipt = await loft.carrier.submit(conn, message, media_urls)
     moment = dates.now()
     if receipt is not None and receipt.delay_ms <= 0:
-        # A delivery report due at once (the simulator's default) is applied in this same transaction, and
-        # both callbacks go in one job, which sends `sent` before the final status.
-        sent = await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment, announce=False)
-        final = await lifecycle.change(conn, message, receipt.outcome, moment=moment, error_code=receipt.error_code,
-                                       raw_dlr_done_date=_dlr_date(moment), announce=False)
+        # A delivery report due at once (the simulator's default) is applied in this same transaction: one
+        # update from `queued` (or `sending`) to the final status, and both callbacks in one job, which sends
+        # `sent` before the final status.
+        sent = lifecycle.event(message, "sent")
+        final = await lifecycle.change(conn, message, receipt.outcome, moment=moment, date_sent=moment,
+                                       error_code=receipt.error_code, raw_dlr_done_date=_dlr_date(moment),
+                                       announce=False)
         await lifecycle.announce_all(conn, message, [event for event in (sent, final) if event is not None])
     else:
         await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_server
+from tests.support import clients
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
 
@@ -84,3 +85,20 @@ def test_a_killed_workers_claims_are_delivered_by_the_other(api_only: LoftServer
             survivor.terminate()
             survivor.wait(15)
         _assert_each_handset_got_its_message_once(http, sids)
+
+
+def test_a_message_queued_before_its_account_was_suspended_fails_with_30002(api_only: LoftServer) -> None:
+    main = clients.sdk(api_only.base_url, api_only.account_sid, api_only.auth_token)
+    sub = main.api.accounts.create(friendly_name="suspended before its message leaves")
+    client = clients.sdk(api_only.base_url, sub.sid, sub.auth_token)
+    sender = client.incoming_phone_numbers.create(area_code="415").phone_number
+    message = client.messages.create(to="+15558670001", from_=sender, body="queued, then suspended")
+    main.api.accounts(sub.sid).update(status="suspended")
+    worker = api_only.spawn("worker")
+    try:
+        failed = eventually(lambda: (found := client.messages(message.sid).fetch()).status == "failed" and found,
+                            timeout=30)
+    finally:
+        worker.terminate()
+        worker.wait(15)
+    assert (failed.error_code, failed.error_message) == (30002, "Account suspended")
