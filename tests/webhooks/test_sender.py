@@ -50,6 +50,13 @@ def deliver(handler: Handler, url: str, method: str = "POST", params: list[tuple
     return asyncio.run(go()), seen
 
 
+async def send_for_real(url: str, idempotency_token: str = "t") -> Outcome:
+    """``send`` a POST of PARAMS through Loft's own client (aiohttp underneath, real sockets)."""
+    async with sender.client() as client:
+        return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
+                                                 idempotency_token=idempotency_token))
+
+
 def ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, text="<Response/>", headers={"Content-Type": "text/xml"})
 
@@ -212,12 +219,7 @@ def test_body_is_returned_whole_and_excerpt_is_first_2000_chars() -> None:
     ],
 )
 def test_unusable_url_becomes_failed_attempt_not_exception(url: str) -> None:
-    async def go() -> Outcome:
-        async with sender.client() as client:  # the real transport: MockTransport accepts any scheme
-            return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
-                                                     idempotency_token="t"))
-
-    outcome = asyncio.run(go())
+    outcome = asyncio.run(send_for_real(url))  # the real transport: MockTransport accepts any scheme
     assert not outcome.ok
     assert [a.error_code for a in outcome.attempts] == [11200]
 
@@ -360,10 +362,7 @@ def test_read_timeout_against_real_server_fails_fast_with_11205() -> None:
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         try:
-            async with sender.client() as client:
-                return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/slow#rt=200&rc=0",
-                                                         method="POST", params=PARAMS, auth_token=TOKEN,
-                                                         idempotency_token="t"))
+            return await send_for_real(f"http://127.0.0.1:{port}/slow#rt=200&rc=0")
         finally:
             release.set()
             for writer in writers:
@@ -385,12 +384,7 @@ def test_connection_refused_on_closed_port_is_11205_and_retried_once() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    async def go() -> Outcome:
-        async with sender.client() as client:
-            return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/cb", method="POST",
-                                                     params=PARAMS, auth_token=TOKEN, idempotency_token="t"))
-
-    outcome = asyncio.run(go())
+    outcome = asyncio.run(send_for_real(f"http://127.0.0.1:{port}/cb"))
     assert not outcome.ok
     assert [(a.number, a.error_code, a.status_code) for a in outcome.attempts] == [(1, 11205, None), (2, 11205, None)]
 
@@ -455,10 +449,7 @@ def test_a_real_exchange_matches_what_the_httpx_path_makes_of_the_same_answer(
         server = await _raw_server(status, content_type, body, seen)
         port = server.sockets[0].getsockname()[1]
         try:
-            async with sender.client() as client:
-                return await send(client, WebhookRequest(url=f"http://127.0.0.1:{port}/cb?x=1#rc=1&rp=5xx",
-                                                         method="POST", params=PARAMS, auth_token=TOKEN,
-                                                         idempotency_token="idem-1"))
+            return await send_for_real(f"http://127.0.0.1:{port}/cb?x=1#rc=1&rp=5xx", idempotency_token="idem-1")
         finally:
             server.close()
             await server.wait_closed()
