@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -212,9 +214,11 @@ class Tail:
 
     # Running ------------------------------------------------------------------------------------------
 
-    def follow(self, interval: float, stop: Callable[[], bool] = lambda: False) -> None:
+    def follow(self, interval: float, stop: threading.Event | None = None) -> None:
+        """Poll every ``interval`` seconds until ``stop`` is set (checked between polls, and while waiting)."""
+        stop = stop or threading.Event()
         lost = False
-        while not stop():
+        while not stop.is_set():
             try:
                 self.poll()
                 if lost:
@@ -224,7 +228,7 @@ class Tail:
                 if not lost:
                     self.console.print(f"[red]{escape(str(exc))} (still trying)[/red]")
                     lost = True
-            time.sleep(interval)
+            stop.wait(interval)
 
 
 def _local(moment: dt.datetime) -> str:
@@ -275,9 +279,21 @@ def command(
         tail.remember()
         console.print(f"[dim]Following the messages of {client.account_sid} at {escape(client.base_url)}; "
                       "Ctrl-C stops.[/dim]")
+        # Ctrl-C ends the loop between two polls: a KeyboardInterrupt raised inside the HTTP client can leave its
+        # connection pool's (non-reentrant) lock held, and closing the client then hangs on it (seen once in
+        # tests/terminal/test_tail.py; encode/httpcore#996). A second Ctrl-C interrupts at once.
+        stopping = threading.Event()
+
+        def interrupted(signum: int, frame: object) -> None:
+            stopping.set()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        previous = signal.signal(signal.SIGINT, interrupted)
         try:
-            tail.follow(interval)
+            tail.follow(interval, stopping)
         except KeyboardInterrupt:
             pass
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     options.connected(console, connection, run)
