@@ -36,6 +36,12 @@ def _package(path: str) -> str:
     return top
 
 
+def _process(frame: str) -> str:
+    """``process 123:"…/python -m loft worker --data-dir …"`` → ``loft worker``."""
+    match = re.search(r" -m (\S+)(?: (\w[\w-]*))?", frame)
+    return " ".join(part for part in match.groups() if part) if match else frame.split(":", 1)[0]
+
+
 def _parse(frame: str) -> tuple[str, str]:
     match = _FRAME.match(frame)
     if match is None:
@@ -49,6 +55,7 @@ def summary(raw: Path, *, title: str = "", top: int = 30, cpu_percent: float | N
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     threads: Counter[str] = Counter()
+    processes: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -56,6 +63,12 @@ def summary(raw: Path, *, title: str = "", top: int = 30, cpu_percent: float | N
             continue
         count = int(count_text)
         frames = [_parse(frame) for frame in stack.split(";") if frame]
+        process = "loft serve"
+        while frames and frames[0][0].startswith("process "):  # py-spy --subprocesses: the process, then its child
+            process = _process(frames.pop(0)[0])
+        if not frames:
+            continue
+        processes[process] += count
         if not frames:
             continue
         total += count
@@ -76,6 +89,10 @@ def summary(raw: Path, *, title: str = "", top: int = 30, cpu_percent: float | N
     if cpu_percent is not None:
         lines.append(f"The process used {cpu_percent:.0f} % of one core meanwhile (user + system time, /proc)")
     lines.append("")
+    if len(processes) > 1:
+        lines.append("By process:")
+        lines += [f"  {share(n)}  {name}" for name, n in processes.most_common()]
+        lines.append("")
     lines.append("By thread:")
     lines += [f"  {share(n)}  {name}" for name, n in threads.most_common()]
     lines += ["", "Self time by package:"]
