@@ -43,7 +43,6 @@ class WorkerProcesses:
     def __init__(self, settings: Settings, wake: asyncio.Event) -> None:
         self.settings = settings
         self.count = settings.delivery_processes
-        self.starts = 0  # processes started, restarts included
         self._wake = wake
         self._stop = asyncio.Event()
         self._children: list[Process] = []
@@ -77,7 +76,6 @@ class WorkerProcesses:
 
     async def _spawn(self, index: int) -> Process:
         child = await asyncio.create_subprocess_exec(*self.command(), stdin=PIPE, start_new_session=True)
-        self.starts += 1
         log.info("loft worker #%d started (pid %d)", index + 1, child.pid)
         return child
 

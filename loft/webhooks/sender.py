@@ -9,8 +9,8 @@
   retries of the same webhook answer the learned scheme at once. The challenge and its answer are one attempt.
 - Loft's choice, unverified against Twilio: the signature covers the URL as sent — without userinfo and
   fragment; for GET with the parameters appended to the query (and no form parameters), for POST the URL plus
-  the form parameters. The URL is signed as configured; httpx may normalise it on the wire (``https://h`` is
-  requested as ``/``), as Twilio's own URLs are, and receivers validate what they reconstruct.
+  the form parameters. The URL is signed as configured; the HTTP client may normalise it on the wire
+  (``https://h`` is requested as ``/``), as Twilio's own URLs are, and receivers validate what they rebuild.
 - Retries: up to ``retry_count`` more attempts, immediately, while the failure's class is in ``retry_on``:
   ``ct`` (connection refused, connect timeout, DNS or TLS failure), ``rt`` (read or write timeout), ``4xx``,
   ``5xx``. All attempts share the ``total_timeout`` budget. Redirects are not followed (a 3xx is a failure).
@@ -19,7 +19,7 @@
   budget spent), 11210 HTTP bad host name (the host does not resolve), 11220 SSL/TLS handshake error. 11210
   and 11220 are from Twilio's error dictionary; which of them Twilio logs for these cases is Loft's reading.
 - Bodies are read up to :data:`MAX_BODY` bytes; the rest is dropped. Neither the auth token nor the URL's
-  credentials reach a log, an attempt or an error message (the credentials never reach httpx).
+  credentials reach a log, an attempt or an error message (the URL given to the HTTP client carries none).
 """
 
 from __future__ import annotations
