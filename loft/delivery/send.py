@@ -10,24 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row
 
 from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record
-from loft.db.tables import messages
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
 from loft.kit import dates
 from loft.messages import media, optout
-
-_MESSAGE = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
-
-
-async def load(conn: Conn, sid: str) -> Record | None:
-    return (await conn.execute(_MESSAGE, {"sid": sid})).first()
+from loft.messages import service as message_service
 
 
 async def _refusal(conn: Conn, message: Row[Any], account: Account | None) -> int | None:
@@ -49,7 +42,7 @@ async def handle_send(loft: Loft, job: Job) -> None:
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
     async with loft.db.write() as conn:
-        message = await load(conn, job.subject_sid)
+        message = await message_service.load(conn, job.subject_sid)
         if message is None or message.status not in ("queued", "sending"):
             await outbox.complete(conn, job)
             return
@@ -75,7 +68,7 @@ async def handle_send(loft: Loft, job: Job) -> None:
             return
         media_urls = fetched
     async with loft.db.write() as conn:
-        message = await load(conn, job.subject_sid)
+        message = await message_service.load(conn, job.subject_sid)
         if message is None or message.status != "sending":
             await outbox.complete(conn, job)
             return
@@ -113,7 +106,7 @@ def _dlr_date(moment: datetime) -> str:
 
 async def handle_receipt(loft: Loft, job: Job) -> None:
     async with loft.db.write() as conn:
-        message = await load(conn, job.subject_sid)
+        message = await message_service.load(conn, job.subject_sid)
         if message is not None and message.status == "sent":
             moment = dates.now()
             await lifecycle.change(

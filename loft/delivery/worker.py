@@ -21,6 +21,7 @@ from loft.context import Loft
 from loft.db.engine import unavailable
 from loft.delivery import lifecycle, outbox, send
 from loft.delivery.outbox import Job
+from loft.messages import service as message_service
 
 log = logging.getLogger("loft.worker")
 
@@ -122,7 +123,7 @@ class Worker:
                     await outbox.postpone(conn, job, delay=timedelta(seconds=min(2 ** job.attempts, 300)))
                     return
                 if job.kind == outbox.SEND:
-                    message = await send.load(conn, job.subject_sid)
+                    message = await message_service.load(conn, job.subject_sid)
                     if message is not None and message.status in ("queued", "sending"):
                         await lifecycle.change(conn, message, "failed", error_code=30008)
                 await outbox.complete(conn, job)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from starlette.datastructures import MultiDict
 
 from loft.accounts import service as accounts
@@ -235,11 +235,18 @@ async def store(
     return row
 
 
-async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
-    row = (
-        await conn.execute(select(messages).where(messages.c.sid == sid, messages.c.account_sid == account.sid))
-    ).first()
-    if row is None:
+_BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
+
+
+async def load(conn: Conn, sid: str) -> Record | None:
+    """The message ``sid``, whichever account it belongs to (for delivery and webhooks)."""
+    return (await conn.execute(_BY_SID, {"sid": sid})).first()
+
+
+async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Record:
+    """The message ``sid`` of ``account``; 404 (20404) when it is not one of the account's."""
+    row = await load(conn, sid)
+    if row is None or row.account_sid != account.sid:
         raise NotFound(path)
     return row
 
@@ -256,7 +263,7 @@ async def page(conn: Conn, account: Account, query: Mapping[str, str],
     return await pages.fetch(conn, messages, where=where, order=("seq",), descending=True, request=request)
 
 
-async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Record:
     row = await get(conn, account, sid, path=path)
     values: dict[str, Any] = {}
     status = form.get("Status")

@@ -23,7 +23,7 @@ from loft.context import Loft
 from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.tables import applications, incoming_phone_numbers, messages, webhook_attempts
-from loft.delivery import lifecycle, outbox, send
+from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
 from loft.kit import dates, phone
 from loft.messages import media as media_content
@@ -164,7 +164,7 @@ async def converse(loft: Loft, message: Row[Any], route: Route, token: str,
 
 async def handle(loft: Loft, job: Job) -> None:
     async with loft.db.read() as conn:
-        message = await send.load(conn, job.subject_sid)
+        message = await message_service.load(conn, job.subject_sid)
     if message is None:
         async with loft.db.write() as conn:
             await outbox.complete(conn, job)

@@ -8,8 +8,9 @@ from typing import Any
 from loft.accounts import auth
 from loft.accounts import service as accounts
 from loft.context import Loft
-from loft.delivery import outbox, send
+from loft.delivery import outbox
 from loft.delivery.outbox import Job
+from loft.messages import service as message_service
 from loft.webhooks import attempts, sender
 
 
@@ -18,7 +19,7 @@ async def _addresses(loft: Loft, job: Job) -> tuple[str, str] | None:
     if "from" in job.payload:
         return str(job.payload["from"]), str(job.payload["to"])
     async with loft.db.read() as conn:
-        message = await send.load(conn, job.subject_sid)
+        message = await message_service.load(conn, job.subject_sid)
     return None if message is None else (message.from_addr, message.to_addr)
 
 
