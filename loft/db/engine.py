@@ -5,8 +5,8 @@ Services run statements on a :class:`Conn`, which hides how each backend is driv
 - **PostgreSQL** through asyncpg (SQLAlchemy's async engine): any number of transactions at once.
 - **SQLite** through the standard ``sqlite3`` module (SQLAlchemy's sync engine), on the event loop's thread.
   SQLite answers a statement on a local file in microseconds; handing each one to a thread and back (what an
-  async driver does) costs far more than the work. Only what may wait, ``BEGIN IMMEDIATE`` (another process may
-  hold the write lock, up to ``busy_timeout``) and ``COMMIT`` (an ``fsync``), goes to a thread.
+  async driver does) costs far more than the work. Only what may wait goes to a thread: ``COMMIT`` (an ``fsync``),
+  and ``BEGIN IMMEDIATE`` when another process holds the write lock (it is first tried without waiting).
 
 SQLite allows one writer at a time, so Loft's writers share it by **group commit**: within a process, writers
 take turns on an ``asyncio.Lock``; each runs its block inside a ``SAVEPOINT`` of one open ``BEGIN IMMEDIATE``
@@ -15,7 +15,9 @@ A writer's ``write()`` returns only once its group is committed, so an answer se
 that fails rolls back to its savepoint and leaves the others' work alone. Across processes, ``BEGIN IMMEDIATE``
 makes writers queue on the database lock instead of failing half-way with "database is locked". Reads run
 beside a writer thanks to WAL, and the log is copied into the database file (checkpointed) by a thread of its
-own once a second while writes go on, never inside a commit.
+own once a second while writes go on, never inside a commit; the last frames are copied between two groups, so
+that the next group writes the log from its start again: the log holds about a second of writes, however long
+they go on.
 """
 
 from __future__ import annotations
@@ -43,7 +45,14 @@ from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
 _MIGRATIONS = Path(__file__).parent / "migrations"
 #: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``Database._checkpoint``).
 CHECKPOINT_EVERY = 1.0
+#: How long the checkpoint that ends a log waits for readers and other processes' writers (seconds) before it
+#: leaves the log to grow until the next one: the writers of this process wait for it meanwhile.
+RESTART_WAIT = 0.1
+#: The write-ahead log's file is cut back to this size after a burst (SQLite reuses it rather than truncating).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 _WRITE = "loft_write"
+#: How long a writer waits for another process's write lock before "database is locked" (milliseconds).
+BUSY_TIMEOUT_MS = 30_000
 #: A group commits at the latest after this many writers, to bound the wait of its first one.
 MAX_GROUP = 256
 
@@ -194,7 +203,8 @@ class Database:
                 self._file = path
             # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
             self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1, hide_parameters=True,
-                                         connect_args={"timeout": 30, "check_same_thread": False},
+                                         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                                       "check_same_thread": False},
                                          json_serializer=_json_dumps, json_deserializer=orjson.loads)
             _sqlite_transactions(self._sqlite, sqlite_synchronous)
         else:
@@ -243,7 +253,10 @@ class Database:
         assert self._sqlite is not None
         sync = self._writers.pop() if self._writers else self._sqlite.connect().execution_options(**{_WRITE: True})
         try:
-            await asyncio.to_thread(sync.begin)  # BEGIN IMMEDIATE may wait for another process
+            if _begin_now(sync.connection.dbapi_connection):
+                sync.begin()  # SQLAlchemy's transaction over the one just begun (see _on_begin)
+            else:
+                await asyncio.to_thread(sync.begin)  # another process holds the write lock: wait on a thread
         except BaseException:
             sync.close()
             raise
@@ -300,19 +313,34 @@ class Database:
         self._checkpointing = self._spawn(self._checkpoint())
 
     async def _checkpoint(self) -> None:
+        """Copy the log into the database file, and have the log start again.
+
+        SQLite writes the log from its start again only when a write transaction begins with every frame of it
+        copied. While writes go on, a checkpoint beside them never sees that moment (a group commits more frames
+        while it copies), and the log grows by every write, a gigabyte a minute under load. So the bulk is
+        copied beside the writers (PASSIVE), then the few frames committed meanwhile are copied between two
+        groups, with this process's writers held back (RESTART, which also waits for other processes' writers
+        and for readers of the log, up to ``RESTART_WAIT``).
+        """
         try:
-            await asyncio.to_thread(self._checkpoint_now)
+            await asyncio.to_thread(self._checkpoint_now, "PASSIVE")
+            async with self._writer:
+                if self._group is not None:
+                    await self._commit_group()
+                await asyncio.to_thread(self._checkpoint_now, "RESTART")
         finally:
             self._checkpointing = None
 
-    def _checkpoint_now(self) -> None:
+    def _checkpoint_now(self, mode: str) -> None:
         assert self._file is not None
         if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(self._file, timeout=30, isolation_level=None,
+            self._checkpointer = sqlite3.connect(self._file, timeout=RESTART_WAIT, isolation_level=None,
                                                  check_same_thread=False)
-        # PASSIVE: copies what no reader still needs, never waits for (nor blocks) readers and writers.
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        self.checkpoints += 1
+        # PASSIVE copies what no reader still needs, never waiting for (nor blocking) readers and writers. Neither
+        # mode raises when it has to stop short: it says so in its row, and the next checkpoint goes on from there.
+        self._checkpointer.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        if mode == "PASSIVE":
+            self.checkpoints += 1
 
     def _flush_later(self) -> None:
         """A writer gave up waiting: if nobody is left to commit the open group, a task of its own does."""
@@ -377,6 +405,22 @@ def _keep(idle: list[Connection], sync: Connection) -> None:
         idle.append(sync)
 
 
+def _begin_now(raw: Any) -> bool:
+    """``BEGIN IMMEDIATE`` on the loop's thread if the write lock is free (nearly always, with one process): it
+    then costs microseconds, where a hop to a thread and back costs tens. False, with nothing begun, if another
+    process holds the lock: waiting for it is a thread's job."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return True
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -397,14 +441,17 @@ def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database._checkpoint_later does it, outside commits
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Straight to the driver: this runs for every transaction, and needs none of SQLAlchemy's statement work.
         raw: Any = conn.connection.dbapi_connection
+        if raw.in_transaction:  # begun already, by _begin_now
+            return
         raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -143,6 +144,112 @@ def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(databas
     assert sizes["after"] > sizes["before"]  # the rows reached the database file
     assert sizes["autocheckpoint"] == 0
     assert len(_committed(db_file)) == 501
+
+
+def test_a_free_write_lock_is_taken_on_the_loop_and_only_the_commit_goes_to_a_thread(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent_to_threads: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def recording(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        sent_to_threads.append(getattr(func, "__name__", repr(func)))
+        return await to_thread(func, *args, **kwargs)
+
+    async def main() -> None:
+        await database.migrate()
+        monkeypatch.setattr(asyncio, "to_thread", recording)
+        for i in range(3):
+            async with database.write() as conn:
+                await conn.execute(insert(opt_outs), _row(i))
+        await database.dispose()
+
+    asyncio.run(main())
+    assert sent_to_threads.count("begin") == 0
+    assert sent_to_threads.count("commit") == 3
+
+
+def test_a_writer_waits_for_another_process_on_a_thread_not_on_the_loop(database: Database, tmp_path: Path
+                                                                        ) -> None:
+    ticks = 0
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        nonlocal ticks
+        await database.migrate()
+        other = sqlite3.connect(tmp_path / "loft.db", isolation_level=None)  # another process's connection
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO opt_outs VALUES ('+15559990000', '+15551234567', 'AC', '2026-01-01')")
+
+        async def writer() -> None:
+            async with database.write() as conn:
+                await conn.execute(insert(opt_outs), _row(1))
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        clock = asyncio.create_task(ticker())
+        waiting = asyncio.create_task(writer())
+        await asyncio.sleep(0.3)
+        seen["done while locked"] = waiting.done()
+        other.execute("COMMIT")  # from the loop: a loop blocked by the waiting writer would never get here
+        await asyncio.wait_for(waiting, 10)
+        clock.cancel()
+        other.close()
+        await database.dispose()
+
+    asyncio.run(main())
+    assert seen["done while locked"] is False
+    assert ticks >= 10  # the loop ran on while the writer waited
+    assert _committed(tmp_path / "loft.db") == {"+15559990000", "+15550000001"}
+
+
+def _log_restarts(db_file: Path) -> int:
+    """How many times the write-ahead log was written from its start again: the checkpoint sequence number in
+    its header (bytes 12–15), which SQLite increments at each restart."""
+    header = db_file.with_name(db_file.name + "-wal").read_bytes()[:16]
+    return int.from_bytes(header[12:16], "big")
+
+
+def test_the_log_starts_again_while_writes_go_on(database: Database, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite writes its log from the start again only when a write transaction begins with all of it copied to
+    the database file. A checkpoint beside writers that never pause never gets there (each group commits more
+    frames while it copies), and the log would grow for as long as they write."""
+    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 0.05)
+    db_file = tmp_path / "loft.db"
+    seen: dict[str, int] = {}
+
+    async def main() -> None:
+        await database.migrate()
+        writing = True
+
+        async def writer(first: int) -> None:
+            i = first
+            while writing:
+                async with database.write() as conn:
+                    await conn.execute(insert(opt_outs), _row(i))
+                i += 100
+
+        writers = [asyncio.create_task(writer(n)) for n in range(100)]  # always some queued: no pause
+        await asyncio.sleep(0.2)
+        seen["start"] = _log_restarts(db_file)
+        checkpoints = database.checkpoints
+        await asyncio.sleep(1.0)
+        seen["end"] = _log_restarts(db_file)
+        seen["checkpoints"] = database.checkpoints - checkpoints
+        writing = False
+        await asyncio.gather(*writers)
+        async with database.read() as conn:
+            seen["rows"] = len((await conn.execute(select(opt_outs.c.sender))).all())
+        await database.dispose()
+
+    asyncio.run(main())
+    assert seen["checkpoints"] >= 5
+    assert seen["end"] - seen["start"] >= 3  # restarted again and again, not only once writes stopped
+    assert len(_committed(db_file)) == seen["rows"] > 1000  # nothing lost on the way
 
 
 async def _checkpointed(database: Database, count: int) -> None:
