@@ -110,6 +110,13 @@ def wait_drained(database: Path, timeout: float) -> tuple[bool, float]:
     return False, time.monotonic() - started
 
 
+def wal_mb(database: Path) -> float:
+    """Size of SQLite's write-ahead log file beside ``database`` (MB): about a second of writes while they go on;
+    it would grow with every write if the log never started again."""
+    wal = database.with_name(database.name + "-wal")
+    return round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0.0
+
+
 def record_rss(options: Options, scenario: str, server: procs.Proc) -> float | None:
     rss = server.peak_rss_mb()
     if rss is not None:
@@ -172,6 +179,7 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
             profile = profile_create(options, server, targets["loft"], body)
         rss = record_rss(options, "create", server)
         return {
+            "wal_mb": wal_mb(database),
             "sender": sender,
             "in_process_worker": not options.create_without_worker,
             "body_chars": len(BODY),
@@ -363,6 +371,7 @@ def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict
         result["sender"] = sender
         result["concurrency"] = options.e2e_concurrency
         result["peak_rss_mb"] = record_rss(options, "e2e", server)
+        result["wal_mb"] = wal_mb(run_dir / "e2e" / "loft.db")
         result["problems"] = problems(server)
         if options.profile_dir is not None and index == 0:
             result["profile"] = profiled(options, server, "e2e", 8, lambda: _profiled_e2e(options, receiver, server,
