@@ -47,7 +47,7 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 CHECKPOINT_EVERY = 1.0
 #: How long the checkpoint that ends a log waits for readers and other processes' writers (seconds) before it
 #: leaves the log to grow until the next one: the writers of this process wait for it meanwhile.
-RESTART_WAIT = 0.1
+RESTART_WAIT = 0.02  # SQLite's busy handler sleeps 1, 2, 5, 10 ms: four looks
 #: The write-ahead log's file is cut back to this size after a burst (SQLite reuses it rather than truncating).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 #: Checkpoint passes beside the writers at most, before the one between two groups; and the number of frames
