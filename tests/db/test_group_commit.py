@@ -252,6 +252,53 @@ def test_the_log_starts_again_while_writes_go_on(database: Database, tmp_path: P
     assert len(_committed(db_file)) == seen["rows"] > 1000  # nothing lost on the way
 
 
+def test_a_reader_that_holds_its_snapshot_delays_the_log_s_new_start_not_the_writers(
+        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass that ends a log holds this process's writers back while it waits for readers of the log: it
+    gives up after ``RESTART_WAIT`` and tries again a second later, rather than stalling the writers."""
+    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 0.05)
+    db_file = tmp_path / "loft.db"
+    waits: list[float] = []
+    seen: dict[str, int] = {}
+
+    async def main() -> None:
+        await database.migrate()
+        writing = True
+
+        async def writer(first: int) -> None:
+            i = first
+            loop = asyncio.get_running_loop()
+            while writing:
+                started = loop.time()
+                async with database.write() as conn:
+                    await conn.execute(insert(opt_outs), _row(i))
+                waits.append(loop.time() - started)
+                i += 20
+
+        writers = [asyncio.create_task(writer(n)) for n in range(20)]
+        await asyncio.sleep(0.2)
+        reader = sqlite3.connect(db_file, isolation_level=None)  # another process's long read
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM opt_outs").fetchone()  # its snapshot includes frames of the log
+        seen["held"] = _log_restarts(db_file)
+        await asyncio.sleep(0.6)
+        seen["while held"] = _log_restarts(db_file) - seen["held"]
+        reader.execute("COMMIT")
+        reader.close()
+        seen["released"] = _log_restarts(db_file)
+        await asyncio.sleep(0.6)
+        seen["after"] = _log_restarts(db_file) - seen["released"]
+        writing = False
+        await asyncio.gather(*writers)
+        await database.dispose()
+
+    asyncio.run(main())
+    assert seen["while held"] == 0  # the reader still needs frames of the log: it cannot start again
+    assert seen["after"] >= 2  # and does once the reader is gone
+    assert max(waits) < 0.5  # writers were held back at most about RESTART_WAIT at a time, never the 30 s
+    #                          busy timeout of an ordinary connection
+
+
 async def _checkpointed(database: Database, count: int) -> None:
     for _ in range(200):
         if database.checkpoints >= count:
