@@ -213,6 +213,30 @@ def _log_restarts(db_file: Path) -> int:
     return int.from_bytes(header[12:16], "big")
 
 
+class _Writers:
+    """``count`` writers inserting rows one transaction after another until stopped; how long each write took."""
+
+    def __init__(self, database: Database, count: int) -> None:
+        self.database = database
+        self.count = count
+        self.writing = True
+        self.waits: list[float] = []
+        self.tasks = [asyncio.create_task(self._write(n)) for n in range(count)]
+
+    async def _write(self, first: int) -> None:
+        i, loop = first, asyncio.get_running_loop()
+        while self.writing:
+            started = loop.time()
+            async with self.database.write() as conn:
+                await conn.execute(insert(opt_outs), _row(i))
+            self.waits.append(loop.time() - started)
+            i += self.count
+
+    async def stop(self) -> None:
+        self.writing = False
+        await asyncio.gather(*self.tasks)
+
+
 def test_the_log_starts_again_while_writes_go_on(database: Database, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite writes its log from the start again only when a write transaction begins with all of it copied to
@@ -224,24 +248,14 @@ def test_the_log_starts_again_while_writes_go_on(database: Database, tmp_path: P
 
     async def main() -> None:
         await database.migrate()
-        writing = True
-
-        async def writer(first: int) -> None:
-            i = first
-            while writing:
-                async with database.write() as conn:
-                    await conn.execute(insert(opt_outs), _row(i))
-                i += 100
-
-        writers = [asyncio.create_task(writer(n)) for n in range(100)]  # always some queued: no pause
+        writers = _Writers(database, 100)  # always some queued: no pause
         await asyncio.sleep(0.2)
         seen["start"] = _log_restarts(db_file)
         checkpoints = database.checkpoints
         await asyncio.sleep(1.0)
         seen["end"] = _log_restarts(db_file)
         seen["checkpoints"] = database.checkpoints - checkpoints
-        writing = False
-        await asyncio.gather(*writers)
+        await writers.stop()
         async with database.read() as conn:
             seen["rows"] = len((await conn.execute(select(opt_outs.c.sender))).all())
         await database.dispose()
@@ -263,19 +277,7 @@ def test_a_reader_that_holds_its_snapshot_delays_the_log_s_new_start_not_the_wri
 
     async def main() -> None:
         await database.migrate()
-        writing = True
-
-        async def writer(first: int) -> None:
-            i = first
-            loop = asyncio.get_running_loop()
-            while writing:
-                started = loop.time()
-                async with database.write() as conn:
-                    await conn.execute(insert(opt_outs), _row(i))
-                waits.append(loop.time() - started)
-                i += 20
-
-        writers = [asyncio.create_task(writer(n)) for n in range(20)]
+        writers = _Writers(database, 20)
         await asyncio.sleep(0.2)
         reader = sqlite3.connect(db_file, isolation_level=None)  # another process's long read
         reader.execute("BEGIN")
@@ -288,8 +290,8 @@ def test_a_reader_that_holds_its_snapshot_delays_the_log_s_new_start_not_the_wri
         seen["released"] = _log_restarts(db_file)
         await asyncio.sleep(0.6)
         seen["after"] = _log_restarts(db_file) - seen["released"]
-        writing = False
-        await asyncio.gather(*writers)
+        await writers.stop()
+        waits.extend(writers.waits)
         await database.dispose()
 
     asyncio.run(main())
