@@ -69,8 +69,6 @@ def summary(raw: Path, *, title: str = "", top: int = 30, cpu_percent: float | N
         if not frames:
             continue
         processes[process] += count
-        if not frames:
-            continue
         total += count
         root = frames[0][1]
         threads["helper threads (database executor, others)" if "threading.py" in root else "main thread (event loop)"] += count

@@ -334,9 +334,7 @@ class Database:
                 if now - copied < CLOSE_ENOUGH:
                     break
                 copied = now
-            async with self._writer:
-                if self._group is not None:
-                    await self._commit_group()
+            async with self._between_groups():
                 await asyncio.to_thread(self._checkpoint_now, "RESTART")
         finally:
             self._checkpointing = None
@@ -360,9 +358,17 @@ class Database:
             self._spawn(self._flush())
 
     async def _flush(self) -> None:
+        async with self._between_groups():
+            pass
+
+    @asynccontextmanager
+    async def _between_groups(self) -> AsyncIterator[None]:
+        """This process's writer lock with no group open: every write of the process so far is committed, and
+        none begins before the block ends."""
         async with self._writer:
             if self._group is not None:
                 await self._commit_group()
+            yield
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:

@@ -46,7 +46,8 @@ class WorkerProcesses:
         self._wake = wake
         self._stop = asyncio.Event()
         self._children: list[Process] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._watchers: list[asyncio.Task[None]] = []
+        self._relay_task: asyncio.Task[None] | None = None
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "loft", "worker", "--data-dir", str(self.settings.data_dir), "--supervised"]
@@ -54,25 +55,26 @@ class WorkerProcesses:
     async def start(self) -> None:
         for index in range(self.count):
             self._children.append(await self._spawn(index))
-            self._tasks.append(asyncio.create_task(self._watch(index)))
-        self._tasks.append(asyncio.create_task(self._relay()))
+            self._watchers.append(asyncio.create_task(self._watch(index)))
+        self._relay_task = asyncio.create_task(self._relay())
 
     async def stop(self) -> None:
         """Close every child's pipe (each finishes its running jobs and exits); kill what is left after the grace."""
         self._stop.set()
         for child in self._children:
             _close(child)
-        watchers, relay = self._tasks[:-1], self._tasks[-1]
-        relay.cancel()
-        if watchers:
-            _, late = await asyncio.wait(watchers, timeout=STOP_GRACE)
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+        if self._watchers:
+            _, late = await asyncio.wait(self._watchers, timeout=STOP_GRACE)
             for child in self._children:
                 if child.returncode is None:
                     log.error("loft worker (pid %d) did not stop within %.0f s: killed", child.pid, STOP_GRACE)
                     child.kill()
             if late:
                 await asyncio.wait(late)
-        await asyncio.gather(relay, return_exceptions=True)
+        if self._relay_task is not None:
+            await asyncio.gather(self._relay_task, return_exceptions=True)
 
     async def _spawn(self, index: int) -> Process:
         child = await asyncio.create_subprocess_exec(*self.command(), stdin=PIPE, start_new_session=True)
