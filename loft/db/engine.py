@@ -12,8 +12,11 @@ SQLite allows one writer at a time, so Loft's writers share it by **group commit
 take turns on an ``asyncio.Lock``; each runs its block inside a ``SAVEPOINT`` of one open ``BEGIN IMMEDIATE``
 transaction, and the writer that finds nobody queued behind it commits the whole group with one ``COMMIT``.
 A writer's ``write()`` returns only once its group is committed, so an answer sent after it is durable; a block
-that fails rolls back to its savepoint and leaves the others' work alone. Across processes, ``BEGIN IMMEDIATE``
-makes writers queue on the database lock instead of failing half-way with "database is locked". Reads run
+that fails rolls back to its savepoint and leaves the others' work alone. Across processes (``loft serve
+--processes N``, ``loft worker``), groups take turns on an ``flock`` of ``<database>-writer``: a process waiting
+for its turn sleeps in the kernel and is woken the moment the other's ``COMMIT`` is done, where SQLite's own
+busy handler polls with sleeps of up to 100 ms. ``BEGIN IMMEDIATE`` still guards the file against writers that
+take no turn (another program), which queue on the database lock instead of failing half-way. Reads run
 beside a writer thanks to WAL, and the log is copied into the database file (checkpointed) by a thread of its
 own once a second while writes go on, never inside a commit; the last frames are copied between two groups, so
 that the next group writes the log from its start again: the log holds about a second of writes, however long
@@ -23,12 +26,14 @@ they go on.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import orjson
 from alembic import command
@@ -59,6 +64,10 @@ _WRITE = "loft_write"
 BUSY_TIMEOUT_MS = 30_000
 #: A group commits at the latest after this many writers, to bound the wait of its first one.
 MAX_GROUP = 256
+
+T = TypeVar("T")
+#: What :meth:`Database.submit` runs: statements on the connection it is given, and nothing that waits.
+Work = Callable[["Conn"], Awaitable[T]]
 
 
 class Conn:
@@ -171,6 +180,65 @@ class _AsyncConn(Conn):
         return await self._async.run_sync(fn)
 
 
+class _Turns:
+    """Whose turn it is to write, among the processes that share one SQLite file: an exclusive ``flock`` of a
+    file beside it, held from a group's ``BEGIN`` to the end of its ``COMMIT``.
+
+    Taking a free turn costs a system call on the loop's thread; waiting for one is a thread's job (the kernel
+    wakes it when the other process lets go). A wait cut short by cancellation goes on in its thread: the next
+    :meth:`take` adopts it, and if nobody does, the turn is given back as soon as it arrives, never kept.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._wait: asyncio.Future[None] | None = None
+        self._orphaned = False
+
+    async def take(self) -> None:
+        if self._wait is None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                self._wait = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, self._fd, fcntl.LOCK_EX)
+                self._wait.add_done_callback(self._waited)
+        wait = self._wait
+        self._orphaned = False
+        try:
+            await asyncio.shield(wait)
+        except asyncio.CancelledError:
+            if not wait.done():
+                self._orphaned = True  # _waited gives the turn back when it comes
+            elif not wait.cancelled() and wait.exception() is None:
+                self.give_back()  # it came as this task was cancelled
+            raise
+
+    def _waited(self, wait: asyncio.Future[None]) -> None:
+        self._wait = None
+        if self._orphaned and not wait.cancelled() and wait.exception() is None:
+            self.give_back()
+        self._orphaned = False
+
+    def give_back(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)  # gives back a turn still held, if any
+
+
+class _NoTurns:
+    """A database in memory has one process: nobody to take turns with."""
+
+    async def take(self) -> None:
+        return None
+
+    def give_back(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
 @dataclass(eq=False)
 class _Group:
     """Writers sharing one SQLite transaction; ``committed`` resolves when its ``COMMIT`` is done."""
@@ -190,6 +258,8 @@ class Database:
         self._group: _Group | None = None
         self._queued = 0  # SQLite writers waiting for the lock
         self._tasks: set[asyncio.Task[None]] = set()  # commits and flushes running on their own
+        self._submitted: list[tuple[Work[Any], asyncio.Future[Any]]] = []  # waiting for the next run
+        self._running: asyncio.Task[None] | None = None  # the task that runs them
         self._sqlite: Engine | None = None
         # SQLite connections kept open between transactions (a pool checkout costs more than a short read):
         self._readers: list[Connection] = []
@@ -200,11 +270,13 @@ class Database:
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = float("-inf")
         self.checkpoints = 0  # checkpoints run (for tests and curious operators)
+        self._turns: _Turns | _NoTurns = _NoTurns()
         if self.is_sqlite:
             path = url.split("///", 1)[-1].split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._file = path
+                self._turns = _Turns(path + "-writer")
             # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
             self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1, hide_parameters=True,
                                          connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
@@ -253,15 +325,76 @@ class Database:
                 self._writer.release()
         await asyncio.shield(group.committed)
 
+    async def submit(self, work: Work[T]) -> T:
+        """Run ``work(conn)`` in a write transaction; what it returns, once that transaction is committed.
+
+        What :meth:`write` does for a block, for a function: on SQLite, the works submitted while a group runs
+        are run back to back, each in its savepoint, by one task, and committed together. A block of
+        :meth:`write` runs in its caller's task, which the loop resumes only after whatever else is ready to
+        run, so a group of blocks is held open (and other processes kept waiting for their turn) while requests
+        are parsed and answered in between; a group of works holds the file for its statements and its COMMIT.
+        ``work`` must only run statements on ``conn``: anything else it awaited would hold the whole group.
+
+        A work that raises takes back only its own statements, and its caller gets the exception at once. A
+        caller cancelled before its work ran leaves nothing written; one cancelled after, leaves it committed.
+        """
+        if self._async is not None:
+            async with self.write() as conn:
+                return await work(conn)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._submitted.append((work, future))
+        if self._running is None:
+            self._running = self._spawn(self._run_submitted())
+        return await future
+
+    async def _run_submitted(self) -> None:
+        """Run the submitted works in groups until none is left (see :meth:`submit`)."""
+        done: list[tuple[asyncio.Future[Any], Any]] = []  # works run, with their results, until committed
+        try:
+            while self._submitted:
+                async with self._writer:  # behind any block of write() that holds the group
+                    if self._group is None:
+                        self._group = await self._open_group()  # may wait for another process's turn
+                    group = self._group
+                    room = MAX_GROUP - group.writers
+                    batch, self._submitted = self._submitted[:room], self._submitted[room:]
+                    for work, future in batch:
+                        if not future.cancelled():
+                            result = _run_one(group, work, future)
+                            if result is not _FAILED:
+                                done.append((future, result))
+                    if self._queued == 0 or group.writers >= MAX_GROUP:
+                        await self._commit_group()
+                    # else: blocks of write() are queued: they go on with the group, and the last one commits it
+                await asyncio.shield(group.committed)
+                for future, result in done:
+                    if not future.done():
+                        future.set_result(result)
+                done.clear()
+        except BaseException as exc:
+            failure = exc if isinstance(exc, Exception) else None
+            for future in [future for future, _ in done] + [future for _, future in self._submitted]:
+                _fail(future, failure)
+            self._submitted.clear()
+            raise
+        finally:
+            self._running = None
+
     async def _open_group(self) -> _Group:
         assert self._sqlite is not None
         sync = self._writers.pop() if self._writers else self._sqlite.connect().execution_options(**{_WRITE: True})
         try:
+            await self._turns.take()
+        except BaseException:
+            _keep(self._writers, sync)
+            raise
+        try:
             if _begin_now(sync.connection.dbapi_connection):
                 sync.begin()  # SQLAlchemy's transaction over the one just begun (see _on_begin)
             else:
-                await asyncio.to_thread(sync.begin)  # another process holds the write lock: wait on a thread
+                await asyncio.to_thread(sync.begin)  # a program that takes no turn holds the lock: wait on a thread
         except BaseException:
+            self._turns.give_back()
             sync.close()
             raise
         return _Group(sync, _SqliteConn(sync), sync.connection.dbapi_connection,
@@ -291,17 +424,27 @@ class Database:
 
     async def _finish(self, group: _Group) -> None:
         try:
-            await asyncio.to_thread(group.sync.commit)
+            await asyncio.to_thread(self._commit, group.sync)
         except BaseException as exc:
             group.committed.set_exception(exc)
             group.committed.exception()  # a group whose writers all failed has nobody waiting on it
-            group.sync.rollback()
             raise
         else:
             group.committed.set_result(None)
             self._checkpoint_later()
         finally:
             _keep(self._writers, group.sync)
+
+    def _commit(self, sync: Connection) -> None:
+        """On a thread: ``COMMIT`` (its ``fsync``), or roll back if it fails; then the next process's turn."""
+        try:
+            try:
+                sync.commit()
+            except BaseException:
+                sync.rollback()
+                raise
+        finally:
+            self._turns.give_back()
 
     def _checkpoint_later(self) -> None:
         """After a commit, at most once a second: copy the write-ahead log into the database file, on a thread
@@ -323,9 +466,9 @@ class Database:
         copied. While writes go on, a checkpoint beside them never sees that moment (a group commits more frames
         while it copies), and the log grows by every write, a gigabyte a minute under load. So the bulk is
         copied beside the writers (PASSIVE, again while the last pass found much to copy), then the few frames
-        committed meanwhile are copied between two groups, with this process's writers held back (RESTART,
-        which also waits for other processes' writers and for readers of the log, up to ``RESTART_WAIT``): about
-        a millisecond a second under the benchmark's load.
+        committed meanwhile are copied between two groups, with this process's writers held back and the turn
+        taken from other processes' (RESTART, which also waits for readers of the log and for programs that take
+        no turn, up to ``RESTART_WAIT``): about a millisecond a second under the benchmark's load.
         """
         try:
             copied = 0
@@ -335,7 +478,11 @@ class Database:
                     break
                 copied = now
             async with self._between_groups():
-                await asyncio.to_thread(self._checkpoint_now, "RESTART")
+                await self._turns.take()  # and no other process's writer either
+                try:
+                    await asyncio.to_thread(self._checkpoint_now, "RESTART")
+                finally:
+                    self._turns.give_back()
         finally:
             self._checkpointing = None
 
@@ -409,10 +556,47 @@ class Database:
             self._readers.clear()
             self._writers.clear()
             self._sqlite.dispose()
+        self._turns.close()
 
 
 #: Idle SQLite connections kept open, per kind (more are opened when more transactions run at once).
 _KEEP = 16
+
+
+_FAILED = object()
+
+
+def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> Any:
+    """Run one work in a savepoint of ``group``, to its end (its statements never wait): what it returned, or
+    ``_FAILED`` with its exception given to ``future`` (none of its statements is kept)."""
+    group.raw.execute("SAVEPOINT loft_writer")
+    step = work(group.conn).__await__()
+    try:
+        waited = next(step)
+    except StopIteration as finished:
+        group.raw.execute("RELEASE loft_writer")
+        group.writers += 1
+        return finished.value
+    except BaseException as exc:
+        group.raw.execute("ROLLBACK TO loft_writer")
+        group.raw.execute("RELEASE loft_writer")
+        if not isinstance(exc, Exception):
+            raise
+        future.set_exception(exc)
+        return _FAILED
+    step.close()
+    group.raw.execute("ROLLBACK TO loft_writer")
+    group.raw.execute("RELEASE loft_writer")
+    future.set_exception(RuntimeError(f"a submitted work waited for {waited!r}: it may only run statements"))
+    return _FAILED
+
+
+def _fail(future: asyncio.Future[Any], exc: Exception | None) -> None:
+    if not future.done():
+        if exc is None:
+            future.cancel()
+        else:
+            future.set_exception(exc)
 
 
 def _keep(idle: list[Connection], sync: Connection) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import Table
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.sql.base import Executable
@@ -162,6 +163,19 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if dialect.name == "sqlite":
         plan.resolve(dialect, [None] * len(columns))
     return plan
+
+
+def record_class(table: Table) -> Callable[..., Record]:
+    """The class of the rows a prepared ``SELECT`` of all of ``table``'s columns gives, for a record made from
+    values already at hand (an ``INSERT`` that knows what it wrote need not read it back): keyword arguments,
+    one per column."""
+    names = [column.key for column in table.columns]
+    row = _row_class(names)
+
+    def make(**values: Any) -> Record:
+        return row._make([values[name] for name in names])  # type: ignore[attr-defined]
+
+    return make
 
 
 def _row_class(names: list[str]) -> type[tuple[Any, ...]]:

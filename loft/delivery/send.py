@@ -16,6 +16,7 @@ from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
+from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox
 from loft.delivery.outbox import Job
 from loft.kit import dates
@@ -41,38 +42,43 @@ async def handle_send(loft: Loft, job: Job) -> None:
     # Read as authentication reads it (a suspension made through this process applies at once, one made
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
-    async with loft.db.write() as conn:
-        message = await message_service.load(conn, job.subject_sid)
-        if message is None or message.status not in ("queued", "sending"):
+    message = await loft.db.submit(lambda conn: _start(loft, conn, job, account))
+    if message is None:
+        return
+    fetched = await media.fetch_outbound(loft, message)
+    if isinstance(fetched, int):
+        async with loft.db.write() as conn:
+            await lifecycle.change(conn, message, "failed", error_code=fetched)
             await outbox.complete(conn, job)
-            return
-        if message.status == "queued":
-            refusal = await _refusal(conn, message, account)
-            if refusal is not None:
-                await lifecycle.change(conn, message, "failed", error_code=refusal)
-                await outbox.complete(conn, job)
-                return
-            if loft.carrier.transactional and not message.num_media:
-                # Nothing to wait for outside the database: hand over in this same transaction
-                # (``sending`` would be seen by nobody, and is silent anyway).
-                await _hand_over(loft, conn, message, job, [])
-                return
-            await lifecycle.change(conn, message, "sending")
-    media_urls: list[str] = []
-    if message.num_media:
-        fetched = await media.fetch_outbound(loft, message)
-        if isinstance(fetched, int):
-            async with loft.db.write() as conn:
-                await lifecycle.change(conn, message, "failed", error_code=fetched)
-                await outbox.complete(conn, job)
-            return
-        media_urls = fetched
+        return
     async with loft.db.write() as conn:
         message = await message_service.load(conn, job.subject_sid)
         if message is None or message.status != "sending":
             await outbox.complete(conn, job)
             return
-        await _hand_over(loft, conn, message, job, media_urls)
+        await _hand_over(loft, conn, message, job, fetched)
+
+
+async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> Record | None:
+    """The send's first transaction: the checks, then the hand-over itself when there is no media to fetch
+    first (None: the job is done), else ``sending`` (the message, whose media is to be fetched)."""
+    message = await message_service.load(conn, job.subject_sid)
+    if message is None or message.status not in ("queued", "sending"):
+        await outbox.complete(conn, job)
+        return None
+    if message.status == "queued":
+        refusal = await _refusal(conn, message, account)
+        if refusal is not None:
+            await lifecycle.change(conn, message, "failed", error_code=refusal)
+            await outbox.complete(conn, job)
+            return None
+        if loft.carrier.transactional and not message.num_media:
+            # Nothing to wait for outside the database: hand over in this same transaction
+            # (``sending`` would be seen by nobody, and is silent anyway).
+            await _hand_over(loft, conn, message, job, [])
+            return None
+        await lifecycle.change(conn, message, "sending")
+    return message
 
 
 async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str]) -> None:
@@ -105,12 +111,15 @@ def _dlr_date(moment: datetime) -> str:
 
 
 async def handle_receipt(loft: Loft, job: Job) -> None:
-    async with loft.db.write() as conn:
-        message = await message_service.load(conn, job.subject_sid)
-        if message is not None and message.status == "sent":
-            moment = dates.now()
-            await lifecycle.change(
-                conn, message, str(job.payload["outcome"]), moment=moment,
-                error_code=job.payload.get("error_code"), raw_dlr_done_date=_dlr_date(moment),
-            )
-        await outbox.complete(conn, job)
+    await loft.db.submit(lambda conn: _apply_receipt(conn, job))
+
+
+async def _apply_receipt(conn: Conn, job: Job) -> None:
+    message = await message_service.load(conn, job.subject_sid)
+    if message is not None and message.status == "sent":
+        moment = dates.now()
+        await lifecycle.change(
+            conn, message, str(job.payload["outcome"]), moment=moment,
+            error_code=job.payload.get("error_code"), raw_dlr_done_date=_dlr_date(moment),
+        )
+    await outbox.complete(conn, job)

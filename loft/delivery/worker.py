@@ -92,9 +92,8 @@ class Worker:
             return 0  # busy: claim when a batch of slots is free, in one transaction rather than one each
         try:
             lease = timedelta(seconds=self.loft.settings.job_lease_seconds)
-            async with self.loft.db.write() as conn:
-                jobs = await outbox.claim(conn, worker=self.name, limit=free, lease=lease,
-                                          postgres=not self.loft.db.is_sqlite)
+            jobs = await self.loft.db.submit(lambda conn: outbox.claim(
+                conn, worker=self.name, limit=free, lease=lease, postgres=not self.loft.db.is_sqlite))
         except Exception as exc:  # try again on the next turn
             _failed(exc, "claiming jobs failed")
             return 0

@@ -20,9 +20,9 @@ _FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 async def create_message(request: Request) -> Response:
     account = await auth.account_in_path(request)
     form = await forms.read(request)
+    new = service.check(account, form)
     loft = context.of(request)
-    async with loft.db.write() as conn:
-        row = await service.create(conn, account, form, loft.settings)
+    row = await loft.db.submit(lambda conn: service.create(conn, account, new, loft.settings))
     loft.wake()
     return render.resource(request, service.render(row), xml_tag="Message", status=201)
 

@@ -21,7 +21,7 @@ from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record
+from loft.db.prepared import Prepared, Record, record_class
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import outbox, pacing
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
@@ -132,10 +132,16 @@ def validate(form: MultiDict) -> NewMessage:
     )
 
 
-async def create(conn: Conn, account: Account, form: MultiDict, settings: Settings) -> Record:
+def check(account: Account, form: MultiDict) -> NewMessage:
+    """Everything about a send that needs no database, in Twilio's order: the account may send, the form is valid."""
     if not accounts.can_send(account):
         raise TwilioApiError(20005, f"Account not active: {account.sid} is {account.status} and cannot send", 403)
-    new = validate(form)
+    return validate(form)
+
+
+async def create(conn: Conn, account: Account, new: NewMessage, settings: Settings) -> Record:
+    """Store a send that passed :func:`check`, after the checks that need the database (the sender is the
+    account's, the recipient has not opted out, the sender's queue has room)."""
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:
         sender_type = "local"
@@ -165,7 +171,8 @@ async def create(conn: Conn, account: Account, form: MultiDict, settings: Settin
     return message
 
 
-_INSERT = Prepared(insert(messages).returning(*messages.c))
+_INSERT = Prepared(insert(messages).returning(messages.c.seq))
+_RECORD = record_class(messages)
 
 
 async def store(
@@ -191,7 +198,7 @@ async def store(
     count = 1 if mms else segments.count(body)
     moment = dates.now()
     sid = sids.new("MM" if mms else "SM")
-    row = (await conn.execute(_INSERT, {
+    values = {
         "sid": sid,
         "account_sid": account_sid,
         "direction": direction,
@@ -212,7 +219,12 @@ async def store(
         "options": options or {},
         "date_created": moment,
         "date_updated": moment,
-    })).one()
+    }
+    seq = (await conn.execute(_INSERT, values)).scalar_one()
+    # What a read of the row would give, without the read: the values written, the sequence number, and the
+    # columns a new message leaves empty.
+    row = _RECORD(seq=seq, error_code=None, error_message=None, messaging_service_sid=None, date_sent=None,
+                  **values)
     if media_urls:
         await conn.execute(
             insert(message_media),

@@ -8,6 +8,7 @@ from typing import Any
 from loft.accounts import auth
 from loft.accounts import service as accounts
 from loft.context import Loft
+from loft.db.engine import Conn
 from loft.delivery import outbox
 from loft.delivery.outbox import Job
 from loft.messages import service as message_service
@@ -37,11 +38,14 @@ async def handle(loft: Loft, job: Job) -> None:
         for event in events(job):
             request = _request(job, event, addresses, account.auth_token)
             sent.append((request, await sender.send(loft.http, request)))
-    async with loft.db.write() as conn:
-        for request, outcome in sent:
-            await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid,
-                                  kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
-        await outbox.complete(conn, job)
+    await loft.db.submit(lambda conn: _record(conn, job, sent))
+
+
+async def _record(conn: Conn, job: Job, sent: list[tuple[sender.WebhookRequest, sender.Outcome]]) -> None:
+    for request, outcome in sent:
+        await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid,
+                              kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
+    await outbox.complete(conn, job)
 
 
 def _request(job: Job, event: Mapping[str, Any], addresses: tuple[str, str], auth_token: str

@@ -4,7 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +171,7 @@ def test_a_free_write_lock_is_taken_on_the_loop_and_only_the_commit_goes_to_a_th
 
     asyncio.run(main())
     assert sent_to_threads.count("begin") == 0
-    assert sent_to_threads.count("commit") == 3
+    assert sent_to_threads.count("_commit") == 3
 
 
 def test_a_writer_waits_for_another_process_on_a_thread_not_on_the_loop(database: Database, tmp_path: Path
@@ -307,3 +313,200 @@ async def _checkpointed(database: Database, count: int) -> None:
             return
         await asyncio.sleep(0.025)
     raise AssertionError(f"{database.checkpoints} checkpoints, expected {count}")
+
+
+# Submitted works (Database.submit) ------------------------------------------------------------------------
+
+
+def _insert(i: int) -> Any:
+    async def work(conn: Any) -> int:
+        await conn.execute(insert(opt_outs), _row(i))
+        return i
+
+    return work
+
+
+def test_submitted_works_run_together_and_each_returns_once_committed(database: Database, tmp_path: Path
+                                                                       ) -> None:
+    seen: dict[int, tuple[int, bool]] = {}
+    commits = 0
+
+    async def main() -> None:
+        nonlocal commits
+        await database.migrate()
+        original = database._finish
+
+        async def counting(group: object) -> None:
+            nonlocal commits
+            commits += 1
+            await original(group)  # type: ignore[arg-type]
+
+        database._finish = counting  # type: ignore[method-assign]
+
+        async def caller(i: int) -> None:
+            result = await database.submit(_insert(i))
+            seen[i] = (result, f"+1555000{i:04d}" in _committed(tmp_path / "loft.db"))
+
+        await asyncio.gather(*(caller(i) for i in range(50)))
+        await database.dispose()
+
+    asyncio.run(main())
+    assert seen == {i: (i, True) for i in range(50)}  # its own result, and durable before it came back
+    assert commits == 1  # all submitted at once: one group, one COMMIT
+
+
+def test_a_failing_work_takes_back_only_its_own_statements(database: Database, tmp_path: Path) -> None:
+    def work(i: int) -> Any:
+        async def run(conn: Any) -> None:
+            await conn.execute(insert(opt_outs), _row(i))
+            if i % 3 == 0:
+                raise ValueError(f"work {i} changed its mind")
+
+        return run
+
+    async def main() -> list[BaseException | None]:
+        await database.migrate()
+        results = await asyncio.gather(*(database.submit(work(i)) for i in range(30)), return_exceptions=True)
+        await database.dispose()
+        return list(results)
+
+    results = asyncio.run(main())
+    assert [isinstance(r, ValueError) for r in results] == [i % 3 == 0 for i in range(30)]
+    assert _committed(tmp_path / "loft.db") == {f"+1555000{i:04d}" for i in range(30) if i % 3}
+
+
+def test_a_work_that_waits_for_anything_but_its_statements_is_refused_and_leaves_nothing(
+        database: Database, tmp_path: Path) -> None:
+    async def waits(conn: Any) -> None:
+        await conn.execute(insert(opt_outs), _row(1))
+        await asyncio.sleep(0.01)  # would hold the whole group (and other processes' turn) meanwhile
+
+    async def main() -> list[object]:
+        await database.migrate()
+        results = await asyncio.gather(database.submit(waits), database.submit(_insert(2)), return_exceptions=True)
+        await database.dispose()
+        return list(results)
+
+    failed, fine = asyncio.run(main())
+    assert isinstance(failed, RuntimeError) and "may only run statements" in str(failed)
+    assert fine == 2
+    assert _committed(tmp_path / "loft.db") == {"+15550000002"}
+
+
+def test_works_and_write_blocks_share_the_writer(database: Database, tmp_path: Path) -> None:
+    async def main() -> None:
+        await database.migrate()
+
+        async def block(i: int) -> None:
+            async with database.write() as conn:
+                await conn.execute(insert(opt_outs), _row(i))
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(block(i) if i % 2 else database.submit(_insert(i)) for i in range(40)))
+        await database.dispose()
+
+    asyncio.run(main())
+    assert _committed(tmp_path / "loft.db") == {f"+1555000{i:04d}" for i in range(40)}
+
+
+# Turns between processes -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _other_process_holding_the_turn(db_file: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process that takes the turn to write the way Loft does, and holds it until told to let go."""
+    script = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(db_file) + '-writer'!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('holding', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "fcntl.flock(fd, fcntl.LOCK_UN)\n"
+        "print('released', flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True) as other:
+        try:
+            assert other.stdout is not None and other.stdout.readline() == "holding\n"
+            yield other
+        finally:
+            other.kill()
+
+
+def _let_go(other: subprocess.Popen[str]) -> None:
+    assert other.stdin is not None and other.stdout is not None
+    other.stdin.write("\n")
+    other.stdin.flush()
+    assert other.stdout.readline() == "released\n"
+
+
+def test_a_writer_waits_for_another_process_s_turn_without_holding_up_the_loop(database: Database,
+                                                                               tmp_path: Path) -> None:
+    db_file = tmp_path / "loft.db"
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        await database.migrate()
+        with _other_process_holding_the_turn(db_file) as other:  # it holds no SQLite lock: only Loft's turn
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            clock = asyncio.create_task(ticker())
+            waiting = asyncio.create_task(database.submit(_insert(1)))
+            await asyncio.sleep(0.3)
+            seen["done during the other's turn"] = waiting.done()
+            seen["ticks"] = ticks
+            await asyncio.to_thread(_let_go, other)
+            seen["result"] = await asyncio.wait_for(waiting, 10)
+            clock.cancel()
+        await database.dispose()
+
+    asyncio.run(main())
+    assert seen["done during the other's turn"] is False
+    assert isinstance(seen["ticks"], int) and seen["ticks"] >= 10  # the loop ran on meanwhile
+    assert seen["result"] == 1
+    assert _committed(db_file) == {"+15550000001"}
+
+
+def test_a_turn_that_arrives_for_a_cancelled_writer_is_given_back(database: Database, tmp_path: Path) -> None:
+    db_file = tmp_path / "loft.db"
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        database._checkpoint_later = lambda: None  # type: ignore[method-assign]  # it would adopt the wait
+        await database.migrate()
+        with _other_process_holding_the_turn(db_file) as other:
+            async def block() -> None:
+                async with database.write() as conn:
+                    await conn.execute(insert(opt_outs), _row(1))
+
+            waiting = asyncio.create_task(block())
+            await asyncio.sleep(0.2)  # waiting for the turn, on a thread
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+            await asyncio.to_thread(_let_go, other)  # the thread now gets the turn, for nobody
+            turns: Any = database._turns
+            while turns._wait is not None:  # until it has (else a third could slip in before it)
+                await asyncio.sleep(0.01)
+            third = os.open(str(db_file) + "-writer", os.O_RDWR)
+            try:
+                for _ in range(200):  # a third process can take the turn: it was given back
+                    try:
+                        fcntl.flock(third, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        seen["taken by a third"] = True
+                        break
+                    except BlockingIOError:
+                        await asyncio.sleep(0.01)
+            finally:
+                os.close(third)
+        await database.dispose()
+
+    asyncio.run(main())
+    assert seen.get("taken by a third") is True
+    assert _committed(db_file) == set()

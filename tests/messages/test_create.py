@@ -105,6 +105,39 @@ def test_create_accepts_an_application_sid_of_the_account(client: Client, sender
     assert client.messages(message.sid).fetch().sid == message.sid
 
 
+#: What a message's resource says from its creation on (status, dates of sending and price move with delivery).
+_SET_AT_CREATION = ("account_sid", "api_version", "body", "date_created", "direction", "from", "to",
+                    "messaging_service_sid", "num_media", "num_segments", "price_unit", "sid", "subresource_uris",
+                    "uri")
+
+
+@pytest.mark.parametrize("extra", [
+    pytest.param({}, id="plain"),
+    pytest.param({"StatusCallback": "https://example.com/status", "ProvideFeedback": "true",
+                  "ValidityPeriod": "600", "Attempt": "2"}, id="with-options"),
+    pytest.param({"Body": "ł" * 71}, id="ucs2-two-segments"),
+    pytest.param({"SendAsMms": "true"}, id="mms"),
+])
+def test_create_answers_what_a_fetch_then_reads(loft: LoftServer, account: tuple[str, str], sender: str,
+                                                 extra: dict[str, str]) -> None:
+    """The 201 is made from the values written, not from a read of the row: both must say the same."""
+    url = f"{loft.base_url}/2010-04-01/Accounts/{account[0]}/Messages"
+    form = {"To": "+15558675310", "From": sender, "Body": "Hello there", **extra}
+    created = checked(httpx.post(f"{url}.json", data=form, auth=account, timeout=30))
+    assert created.status_code == 201, created.text
+    sid = created.json()["sid"]
+    fetched = checked(httpx.get(f"{url}/{sid}.json", auth=account, timeout=30))
+    assert fetched.status_code == 200, fetched.text
+    assert {key: created.json()[key] for key in _SET_AT_CREATION} == {key: fetched.json()[key]
+                                                                     for key in _SET_AT_CREATION}
+    xml_created = httpx.post(f"{url}.xml", data=form, auth=account, timeout=30)
+    xml_sid = ElementTree.fromstring(xml_created.content).findtext("Message/Sid")
+    xml_fetched = httpx.get(f"{url}/{xml_sid}.xml", auth=account, timeout=30)
+    tags = ("AccountSid", "Body", "DateCreated", "Direction", "From", "To", "NumSegments", "Uri")
+    assert [ElementTree.fromstring(xml_created.content).findtext(f"Message/{tag}") for tag in tags] == \
+        [ElementTree.fromstring(xml_fetched.content).findtext(f"Message/{tag}") for tag in tags]
+
+
 # Segments and encoding ----------------------------------------------------------------------------------
 
 
