@@ -99,7 +99,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             children = WorkerProcesses(settings, loft.work_ready)
             await children.start()
         elif settings.workers:
-            worker = asyncio.create_task(Worker(loft).run(stop))
+            loft.worker = Worker(loft)
+            worker = asyncio.create_task(loft.worker.run(stop))
         try:
             yield
         finally:

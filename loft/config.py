@@ -7,6 +7,7 @@ logged safely.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -96,8 +97,9 @@ class Settings(BaseSettings):
             raise ValueError("LOFT_SENDER_MPS must be 'unlimited', 'twilio' or a JSON object of rates")
         return value
 
-    @property
+    @cached_property
     def rates(self) -> dict[str, float]:
+        """Messages per second by sender type (none: unlimited); read on every send, worked out once."""
         from loft.delivery.pacing import TWILIO_RATES
 
         if self.sender_mps == "unlimited":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.requests import Request
@@ -14,6 +15,9 @@ from loft.config import Settings
 from loft.db.engine import Database
 from loft.delivery.carriers.base import Carrier
 from loft.kit.crypto import SecretBox
+
+if TYPE_CHECKING:
+    from loft.delivery.worker import Worker
 
 
 @dataclass(slots=True)
@@ -25,6 +29,8 @@ class Loft:
     carrier: Carrier
     work_ready: asyncio.Event = field(default_factory=asyncio.Event)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    #: The worker running in this process, if any: the API hands new sends straight to it.
+    worker: Worker | None = None
 
     def wake(self) -> None:
         """Tell in-process workers that new work was committed (other processes find it by polling)."""

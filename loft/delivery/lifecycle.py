@@ -7,7 +7,6 @@ message's ``StatusCallback``, else to its Application's ``MessageStatusCallback`
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,8 @@ from loft.db.engine import Conn
 from loft.db.prepared import Prepared
 from loft.db.tables import applications, messages
 from loft.delivery import outbox
-from loft.kit import dates
+from loft.errors import LoftError
+from loft.kit import dates, tokens
 
 #: Twilio's texts for the asynchronous error codes a message can end with.
 ERROR_MESSAGES = {
@@ -35,8 +35,14 @@ ERROR_MESSAGES = {
     12300: "Invalid Content-Type",
 }
 SILENT = frozenset({"sending"})
-#: The columns to set are the parameters given with it, besides ``target_sid``.
+#: The columns to set are the parameters given with it, besides ``target_sid`` (and ``expected_status``).
 _UPDATE = Prepared(update(messages).where(messages.c.sid == bindparam("target_sid")))
+_UPDATE_FROM = Prepared(update(messages).where(messages.c.sid == bindparam("target_sid"),
+                                               messages.c.status == bindparam("expected_status")))
+
+
+class Superseded(LoftError):
+    """The message was no longer in the status the change was made from: another worker moved it meanwhile."""
 _APPLICATION_CALLBACK = Prepared(select(applications.c.message_status_callback).where(
     applications.c.sid == bindparam("sid"), applications.c.account_sid == bindparam("account_sid")))
 FINAL = frozenset({"delivered", "undelivered", "failed", "received", "canceled", "read"})
@@ -56,17 +62,23 @@ async def callback_url(conn: Conn, message: Row[Any]) -> tuple[str, str] | None:
 
 async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int | None = None,
                  moment: datetime | None = None, raw_dlr_done_date: str | None = None, announce: bool = True,
-                 **values: Any) -> Event | None:
+                 expected: str | None = None, **values: Any) -> Event | None:
     """Move ``message`` to ``status`` and record the status callback that announces it.
 
     With ``announce=False`` the callback's event is returned instead of recorded, for the caller to record it
-    with the events that follow it in one job (:func:`announce_all`), sent in order.
+    with the events that follow it in one job (:func:`announce_all`), sent in order. With ``expected``, the
+    change is made only from that status, else :class:`Superseded` is raised (the hand-over to a carrier
+    checks so that a message is handed over once, whatever workers believe).
     """
     moment = moment or dates.now()
     if error_code is not None:
         values["error_code"] = error_code
         values["error_message"] = ERROR_MESSAGES.get(error_code)
-    await conn.execute(_UPDATE, {"target_sid": message.sid, "status": status, "date_updated": moment, **values})
+    values.update(target_sid=message.sid, status=status, date_updated=moment)
+    if expected is None:
+        await conn.execute(_UPDATE, values)
+    elif (await conn.execute(_UPDATE_FROM, {**values, "expected_status": expected})).rowcount != 1:
+        raise Superseded(f"message {message.sid} is no longer {expected}")
     announced = event(message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
     if announce and announced is not None:
         await announce_all(conn, message, [announced])
@@ -78,12 +90,11 @@ def event(message: Row[Any], status: str, *, error_code: int | None = None,
     """The status callback's event for ``message`` reaching ``status``; None if that change is not announced."""
     if status in SILENT or message.direction == "inbound":
         return None
-    return {"status": status, "error_code": error_code, "raw_dlr_done_date": raw_dlr_done_date,
-            "token": secrets.token_hex(20)}
+    return {"status": status, "error_code": error_code, "raw_dlr_done_date": raw_dlr_done_date}
 
 
-#: One status callback to send: the status, its error code and DLR date, and its idempotency token (drawn
-#: when the event is recorded, the same on every retry).
+#: One status callback to send: the status, its error code and DLR date, and (once recorded) its idempotency
+#: token, drawn when the event is recorded: the same on every retry.
 Event = dict[str, Any]
 
 
@@ -97,6 +108,6 @@ async def announce_all(conn: Conn, message: Row[Any], events: list[Event]) -> No
     await outbox.enqueue(
         conn, outbox.CALLBACK, subject_sid=message.sid, account_sid=message.account_sid,
         # From and To travel with the job, so that sending it needs no read of the message.
-        payload={"events": events, "url": url, "method": method, "from": message.from_addr,
-                 "to": message.to_addr},
+        payload={"events": [{**event, "token": tokens.hex(20)} for event in events], "url": url,
+                 "method": method, "from": message.from_addr, "to": message.to_addr},
     )

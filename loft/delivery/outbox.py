@@ -33,18 +33,47 @@ class Job:
     account_sid: str
     payload: Mapping[str, Any]
     attempts: int
+    #: The worker whose claim this is (None: not claimed).
+    claimed_by: str | None = None
 
 
-_ENQUEUE = Prepared(insert(outbox))
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim recorded with the job itself: ``worker`` has it until ``until`` (see :func:`enqueue`)."""
+
+    worker: str
+    until: datetime
+
+
+_ENQUEUE = Prepared(insert(outbox).returning(outbox.c.id))
 _COMPLETE = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id")))
+#: Jobs this process has recorded for any worker to claim (a claim can skip a look at an outbox known empty).
+_recorded = 0
 
 
 async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
-                  at: datetime | None = None, payload: Mapping[str, Any] | None = None) -> None:
+                  at: datetime | None = None, payload: Mapping[str, Any] | None = None,
+                  lease: Lease | None = None) -> Job:
+    """Record a job, for any worker to claim; with ``lease``, claimed already by that worker, which is then
+    given the job in memory (``Worker.take``): if it dies first, the lease runs out and another takes over."""
+    global _recorded
     moment = dates.now()
-    await conn.execute(_ENQUEUE, {"kind": kind, "subject_sid": subject_sid, "account_sid": account_sid,
-                                  "payload": dict(payload) if payload else None, "available_at": at or moment,
-                                  "attempts": 0, "date_created": moment})
+    attempts = 0 if lease is None else 1
+    values: dict[str, Any] = {"kind": kind, "subject_sid": subject_sid, "account_sid": account_sid,
+                              "payload": dict(payload) if payload else None, "available_at": at or moment,
+                              "attempts": attempts, "date_created": moment}
+    if lease is not None:
+        values.update(claimed_by=lease.worker, claimed_until=lease.until)
+    else:
+        _recorded += 1
+    job_id = (await conn.execute(_ENQUEUE, values)).scalar_one()
+    return Job(job_id, kind, subject_sid, account_sid, payload or {}, attempts,
+               lease.worker if lease is not None else None)
+
+
+def recorded() -> int:
+    """How many claimable jobs this process has recorded so far (committed or not)."""
+    return _recorded
 
 
 def _claim_statement(*, skip_locked: bool) -> Any:
@@ -73,7 +102,26 @@ async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgr
     moment = dates.now()
     rows = (await conn.execute(_CLAIM[postgres], {"moment": moment, "limit": limit, "until": moment + lease,
                                                   "worker": worker})).all()
-    return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts) for r in rows]
+    return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts, worker) for r in rows]
+
+
+async def release(conn: Conn, jobs: list[Job]) -> None:
+    """Give up the claims on ``jobs`` (not started): any worker may claim them again at once."""
+    await conn.execute(
+        update(outbox).where(outbox.c.id.in_([job.id for job in jobs]))
+        .values(claimed_until=None, claimed_by=None, attempts=outbox.c.attempts - 1)
+    )
+
+
+_COMPLETE_CLAIMED = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id"),
+                                                  outbox.c.claimed_by == bindparam("worker")))
+
+
+async def complete_if_claimed(conn: Conn, job: Job) -> bool:
+    """Complete ``job`` if it is still claimed by the worker that holds it; False if it is not (its lease ran
+    out and another worker took it over, or finished it): that worker's now, this one must leave it."""
+    done = await conn.execute(_COMPLETE_CLAIMED, {"job_id": job.id, "worker": job.claimed_by})
+    return done.rowcount == 1
 
 
 async def complete(conn: Conn, job: Job) -> None:

@@ -38,10 +38,18 @@ async def _refusal(conn: Conn, message: Row[Any], account: Account | None) -> in
     return None
 
 
-async def handle_send(loft: Loft, job: Job) -> None:
+async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> None:
+    """Send the job's message. ``created``: the message as its create wrote it, handed over with the job by the
+    API of this process (a message without media, for a carrier that takes it within the transaction)."""
     # Read as authentication reads it (a suspension made through this process applies at once, one made
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
+    if created is not None:
+        try:
+            await loft.db.submit(lambda conn: _send_handed(loft, conn, job, account, created))
+        except lifecycle.Superseded:
+            pass  # another worker took the job over after this one's lease ran out: it is the other's now
+        return
     message = await loft.db.submit(lambda conn: _start(loft, conn, job, account))
     if message is None:
         return
@@ -81,8 +89,23 @@ async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> R
     return message
 
 
-async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str]) -> None:
-    """Give the message to the carrier and record ``sent`` (and the delivery report to come)."""
+async def _send_handed(loft: Loft, conn: Conn, job: Job, account: Account | None, message: Record) -> None:
+    """A send handed over in memory, in one transaction, without reading the message again: only the send
+    changes a queued message, and the job is this worker's only while its claim is (else another worker took it
+    over, with the message); completing the job first settles that."""
+    if not await outbox.complete_if_claimed(conn, job):
+        raise lifecycle.Superseded(f"job {job.id} was taken over by another worker")
+    refusal = await _refusal(conn, message, account)
+    if refusal is not None:
+        await lifecycle.change(conn, message, "failed", error_code=refusal)
+        return
+    await _hand_over(loft, conn, message, job, [], completed=True)
+
+
+async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str], *,
+                     completed: bool = False) -> None:
+    """Give the message to the carrier and record ``sent`` (and the delivery report to come); then complete the
+    job, unless that is ``completed`` already."""
     receipt = await loft.carrier.submit(conn, message, media_urls)
     moment = dates.now()
     if receipt is not None and receipt.delay_ms <= 0:
@@ -92,22 +115,23 @@ async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_
         sent = lifecycle.event(message, "sent")
         final = await lifecycle.change(conn, message, receipt.outcome, moment=moment, date_sent=moment,
                                        error_code=receipt.error_code, raw_dlr_done_date=_dlr_date(moment),
-                                       announce=False)
+                                       announce=False, expected=message.status)
         await lifecycle.announce_all(conn, message, [event for event in (sent, final) if event is not None])
     else:
-        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment)
+        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment, expected=message.status)
         if receipt is not None:
             await outbox.enqueue(
                 conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
                 at=moment + timedelta(milliseconds=receipt.delay_ms),
                 payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
             )
-    await outbox.complete(conn, job)
+    if not completed:
+        await outbox.complete(conn, job)
 
 
 def _dlr_date(moment: datetime) -> str:
     """RawDlrDoneDate: when the carrier says the message was delivered, as ``YYMMDDhhmm``."""
-    return moment.strftime("%y%m%d%H%M")
+    return f"{moment.year % 100:02d}{moment.month:02d}{moment.day:02d}{moment.hour:02d}{moment.minute:02d}"
 
 
 async def handle_receipt(loft: Loft, job: Job) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -19,8 +20,10 @@ from sqlalchemy.exc import DBAPIError
 
 from loft.context import Loft
 from loft.db.engine import unavailable
+from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox, send
 from loft.delivery.outbox import Job
+from loft.kit import dates
 from loft.messages import service as message_service
 
 log = logging.getLogger("loft.worker")
@@ -60,60 +63,132 @@ def _failed(exc: Exception, message: str, *args: object) -> None:
 
 
 class Worker:
+    """Runs jobs: those it claims from the outbox, and sends handed to it in memory by the API of its process.
+
+    A send created in the process of an in-process worker with room to spare is recorded already claimed by it
+    (:meth:`lease`), and handed over once committed (:meth:`take`): it starts at once, with no claim and no read
+    of the message. Should the process die first, the lease runs out and any worker takes the job over, as it
+    would a claimed job of a dead worker.
+    """
+
     def __init__(self, loft: Loft) -> None:
         self.loft = loft
         self.concurrency = loft.settings.worker_concurrency
         self.poll_interval = loft.settings.worker_poll_seconds
+        self.lease_for = timedelta(seconds=loft.settings.job_lease_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.handlers = _handlers()
         self._batch = max(1, self.concurrency // 8)
         self._running: set[asyncio.Task[None]] = set()
+        self._handed: deque[tuple[Job, Record]] = deque()
+        self._handed_in = asyncio.Event()
+        self._more_due = True  # the last claim took all it could: more jobs may be waiting in the outbox
+        self._accepting = False  # hands sends over (while it runs)
+
+    def lease(self) -> outbox.Lease | None:
+        """A lease for a send about to be created, if this worker is running and has room to take it over, and
+        its carrier takes messages within a transaction (a send handed over is one transaction)."""
+        if not self._accepting or len(self._handed) >= self.concurrency or not self.loft.carrier.transactional:
+            return None  # it would wait: leave it in the outbox for whichever worker is free first
+        return outbox.Lease(self.name, dates.now() + self.lease_for)
+
+    def take(self, job: Job, message: Record) -> None:
+        """Run ``job`` (a send leased by :meth:`lease`, committed) for ``message``, as soon as a slot is free."""
+        self._handed.append((job, message))
+        self._handed_in.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
+        self._accepting = True
         try:
             while not stop.is_set():
-                self.loft.work_ready.clear()
-                if await self._claim():
+                if self.loft.work_ready.is_set():  # new work in the outbox (loft.wake()), or slots for more
+                    self._more_due = True
+                    self.loft.work_ready.clear()
+                self._handed_in.clear()
+                started = self._start_handed()
+                if await self._claim() or started:
                     continue
-                # New work and finished jobs both set work_ready (loft.wake()); the poll interval catches work
-                # that other processes recorded, and jobs that fall due.
+                # The poll interval catches work that other processes recorded, and jobs that fall due.
                 ready = asyncio.ensure_future(self.loft.work_ready.wait())
-                await asyncio.wait([stopping, ready], timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                handed = asyncio.ensure_future(self._handed_in.wait())
+                done, _ = await asyncio.wait([stopping, ready, handed], timeout=self.poll_interval,
+                                             return_when=asyncio.FIRST_COMPLETED)
                 ready.cancel()
+                handed.cancel()
+                if not done:
+                    self._more_due = True
         finally:
+            self._accepting = False
             stopping.cancel()
+        await self._give_back_handed()
         if self._running:
             await asyncio.wait(self._running, timeout=30)
+
+    def _start_handed(self) -> int:
+        started = 0
+        while self._handed and len(self._running) < self.concurrency:
+            job, message = self._handed.popleft()
+            self._spawn(job, message)
+            started += 1
+        return started
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._running)
         if free <= 0 or (self._running and free < self._batch):
             return 0  # busy: claim when a batch of slots is free, in one transaction rather than one each
+        if not self._more_due:
+            return 0  # the outbox had nothing more the last time, and nothing was recorded since
         try:
-            lease = timedelta(seconds=self.loft.settings.job_lease_seconds)
+            self._more_due = False  # from here on, what is recorded wakes the worker again
             jobs = await self.loft.db.submit(lambda conn: outbox.claim(
-                conn, worker=self.name, limit=free, lease=lease, postgres=not self.loft.db.is_sqlite))
+                conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite))
         except Exception as exc:  # try again on the next turn
+            self._more_due = True
             _failed(exc, "claiming jobs failed")
             return 0
+        if len(jobs) == free:
+            self._more_due = True
         for job in jobs:
-            task = asyncio.create_task(self._run(job))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._spawn(job, None)
         return len(jobs)
 
-    async def _run(self, job: Job) -> None:
-        handler = self.handlers.get(job.kind)
+    def _spawn(self, job: Job, message: Record | None) -> None:
+        task = asyncio.create_task(self._run(job, message))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, job: Job, message: Record | None) -> None:
+        recorded = outbox.recorded()
         try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            await handler(self.loft, job)
+            if message is not None:
+                await send.handle_send(self.loft, job, message)
+            else:
+                handler = self.handlers.get(job.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                await handler(self.loft, job)
         except Exception as exc:
             _failed(exc, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
             await self._give_back(job)
         finally:
-            self.loft.wake()
+            if outbox.recorded() != recorded:
+                self._more_due = True  # it recorded jobs (callbacks, receipts, retries): claim them
+            if self._more_due:
+                self.loft.wake()  # a slot is free for them
+            elif self._handed:
+                self._handed_in.set()
+
+    async def _give_back_handed(self) -> None:
+        """Stopping: the handed-over sends not started yet are left to whichever worker claims them next."""
+        jobs = [job for job, _ in self._handed]
+        self._handed.clear()
+        if not jobs:
+            return
+        try:
+            await self.loft.db.submit(lambda conn: outbox.release(conn, jobs))
+        except Exception as exc:
+            _failed(exc, "could not give back %d jobs; their leases will expire", len(jobs))
 
     async def _give_back(self, job: Job) -> None:
         try:

@@ -11,16 +11,17 @@ resource shows anyway (``date_created``).
 
 from __future__ import annotations
 
-import os
 import re
 import time
+
+from loft.kit import tokens
 
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
 
 def new(prefix: str) -> str:
     """A fresh SID, e.g. ``new("SM")`` → ``SM0194f3…`` (34 characters): creation time first, then 80 random bits."""
-    return f"{prefix}{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}{os.urandom(10).hex()}"
+    return f"{prefix}{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}{tokens.hex(10)}"
 
 
 def is_sid(value: str, prefix: str) -> bool:

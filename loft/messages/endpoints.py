@@ -22,8 +22,13 @@ async def create_message(request: Request) -> Response:
     form = await forms.read(request)
     new = service.check(account, form)
     loft = context.of(request)
-    row = await loft.db.submit(lambda conn: service.create(conn, account, new, loft.settings))
-    loft.wake()
+    worker = loft.worker
+    lease = worker.lease() if worker is not None else None
+    row, job = await loft.db.submit(lambda conn: service.create(conn, account, new, loft.settings, lease))
+    if worker is not None and job is not None:
+        worker.take(job, row)  # this process's worker sends it, with no claim and no read of it
+    else:
+        loft.wake()
     return render.resource(request, service.render(row), xml_tag="Message", status=201)
 
 

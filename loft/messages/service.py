@@ -139,9 +139,12 @@ def check(account: Account, form: MultiDict) -> NewMessage:
     return validate(form)
 
 
-async def create(conn: Conn, account: Account, new: NewMessage, settings: Settings) -> Record:
+async def create(conn: Conn, account: Account, new: NewMessage, settings: Settings,
+                 lease: outbox.Lease | None = None) -> tuple[Record, outbox.Job | None]:
     """Store a send that passed :func:`check`, after the checks that need the database (the sender is the
-    account's, the recipient has not opted out, the sender's queue has room)."""
+    account's, the recipient has not opted out, the sender's queue has room). With ``lease``, a send due at
+    once and without media to fetch is recorded as claimed by that worker: its job is returned, for the caller
+    to hand over."""
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:
         sender_type = "local"
@@ -162,13 +165,14 @@ async def create(conn: Conn, account: Account, new: NewMessage, settings: Settin
         raise InvalidParameter(21610, "Attempt to send to unsubscribed recipient")
     count = 1 if new.mms else segments.count(new.body)
     leaves_at = await pacing.slot(conn, new.from_, sender_type=sender_type, segments=count, rates=settings.rates)
-    message = await store(
+    handed = leaves_at <= dates.now() and not new.media_urls
+    return await store(
         conn, settings, account_sid=account.sid, direction="outbound-api", from_=new.from_, to=new.to,
         body=new.body, media_urls=new.media_urls, mms=new.mms, status="queued",
         status_callback=new.status_callback, application_sid=new.application_sid,
         validity_period=new.validity_period, options=new.options, send_at=leaves_at,
+        lease=lease if handed else None,
     )
-    return message
 
 
 _INSERT = Prepared(insert(messages).returning(messages.c.seq))
@@ -193,8 +197,10 @@ async def store(
     validity_period: int = DEFAULT_VALIDITY,
     options: dict[str, Any] | None = None,
     send_at: datetime | None = None,
-) -> Record:
-    """Insert a message with its media and, for outbound ones, the send job (all in the caller's transaction)."""
+    lease: outbox.Lease | None = None,
+) -> tuple[Record, outbox.Job | None]:
+    """Insert a message with its media and its job (to send it, or, inbound, its webhook), all in the caller's
+    transaction; the job too when ``lease`` claims it for a worker (see :func:`loft.delivery.outbox.enqueue`)."""
     count = 1 if mms else segments.count(body)
     moment = dates.now()
     sid = sids.new("MM" if mms else "SM")
@@ -242,9 +248,10 @@ async def store(
                 for position, url in enumerate(media_urls)
             ],
         )
-    job = outbox.INBOUND if direction == "inbound" else outbox.SEND
-    await outbox.enqueue(conn, job, subject_sid=sid, account_sid=account_sid, at=send_at or moment)
-    return row
+    kind = outbox.INBOUND if direction == "inbound" else outbox.SEND
+    job = await outbox.enqueue(conn, kind, subject_sid=sid, account_sid=account_sid, at=send_at or moment,
+                               lease=lease)
+    return row, job if lease is not None else None
 
 
 _BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))

@@ -98,7 +98,7 @@ async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict
     for url in media_urls:
         urls.optional(url, "MediaUrl", code=21620)
     word = optout.keyword(body) if not media_urls else None
-    message = await messages.store(
+    message, _ = await messages.store(
         conn, settings, account_sid=str(owner), direction="inbound", from_=number, to=to or to_raw, body=body,
         media_urls=media_urls, mms=bool(media_urls), status="receiving" if media_urls else "received",
         options={"opt_out_type": word} if word else None,

@@ -67,12 +67,12 @@ class LoftServer:
             time.sleep(0.1)
         raise RuntimeError(f"loft serve did not answer within 30 s:\n{self.log()}")
 
-    def spawn(self, *command: str) -> subprocess.Popen[bytes]:
-        """Another ``loft`` process (``worker`` …) on the same data dir and database."""
+    def spawn(self, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Another ``loft`` process (``worker`` …) on the same data dir and database (``env``: settings of its own)."""
         assert self.log_path is not None
         with self.log_path.open("ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "loft", *command], env=self.env(), stdout=log,
-                                    stderr=subprocess.STDOUT)
+            return subprocess.Popen([sys.executable, "-m", "loft", *command], env={**self.env(), **(env or {})},
+                                    stdout=log, stderr=subprocess.STDOUT)
 
     @contextmanager
     def running(self) -> Iterator[LoftServer]:
