@@ -54,6 +54,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="also profile loft serve with py-spy under the create and end-to-end loads (extra, unmeasured runs)")
     parser.add_argument("--create-without-worker", action="store_true",
                         help="run the create scenario's server with LOFT_WORKERS=false (the API alone, no delivery)")
+    parser.add_argument("--processes", type=int,
+                        help="LOFT_PROCESSES of the create, end-to-end and list servers (default: Loft's own)")
     parser.add_argument("--worker-processes", type=int,
                         help="LOFT_WORKER_PROCESSES of the create, end-to-end and list servers (default: Loft's own)")
     parser.add_argument("--budget-minutes", type=float,
@@ -84,6 +86,7 @@ def options_from(args: argparse.Namespace) -> Options:
         postgres_url=None if args.no_postgres else args.postgres_url,
         profile_dir=RESULTS if args.profile else None,
         create_without_worker=args.create_without_worker,
+        processes=args.processes,
         worker_processes=args.worker_processes,
     )
 

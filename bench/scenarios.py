@@ -58,7 +58,8 @@ class Options:
     profile_dir: Path | None
     #: Run the create scenario's server with LOFT_WORKERS=false: the API alone, nothing delivered meanwhile.
     create_without_worker: bool = False
-    #: LOFT_WORKER_PROCESSES for the create, end-to-end and list servers (None: Loft's default).
+    #: LOFT_PROCESSES and LOFT_WORKER_PROCESSES for the create, end-to-end and list servers (None: Loft's default).
+    processes: int | None = None
     worker_processes: int | None = None
     say: Callable[[str], None] = print
     #: Peak RSS (MB) of every ``loft serve`` process, by scenario, filled as scenarios run.
@@ -69,7 +70,11 @@ class Options:
 
 
 def loft_config(options: Options, data_dir: Path) -> procs.LoftConfig:
-    extra = {} if options.worker_processes is None else {"LOFT_WORKER_PROCESSES": str(options.worker_processes)}
+    extra = {}
+    if options.processes is not None:
+        extra["LOFT_PROCESSES"] = str(options.processes)
+    if options.worker_processes is not None:
+        extra["LOFT_WORKER_PROCESSES"] = str(options.worker_processes)
     return procs.LoftConfig(data_dir=data_dir, extra_env=extra)
 
 

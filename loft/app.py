@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console
+from loft import console, processes
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.applications import endpoints as applications
@@ -31,7 +31,6 @@ from loft.config import Settings
 from loft.context import Loft
 from loft.db.engine import Database, unavailable
 from loft.delivery.carriers.sim import SimCarrier
-from loft.delivery.processes import WorkerProcesses
 from loft.delivery.worker import Worker
 from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
@@ -64,8 +63,9 @@ class TwilioFormat:
         await self.app(scope, receive, send)
 
 
-async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccount]:
-    """Open the store, bring its schema up to date and make sure the main account exists.
+async def bootstrap(settings: Settings, *, migrate: bool = True) -> tuple[Loft, account_service.MainAccount]:
+    """Open the store, bring its schema up to date (unless the caller knows it is) and make sure the main
+    account exists.
 
     The caller owns the returned ``Loft`` and closes it (``await loft.close()``).
     """
@@ -73,7 +73,8 @@ async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccou
         key=settings.secret_key.get_secret_value() if settings.secret_key else None, data_dir=settings.data_dir
     )
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    await db.migrate()
+    if migrate:
+        await db.migrate()
     async with db.write() as conn:
         main = await account_service.ensure_main(
             conn,
@@ -85,30 +86,40 @@ async def bootstrap(settings: Settings) -> tuple[Loft, account_service.MainAccou
     return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier()), main
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, supervised: bool = False) -> Starlette:
+    """The application; ``supervised``: it runs in a child API process of ``loft serve --processes N``, which
+    migrated the database before starting it, and stops it by closing its standard input."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        loft, _ = await bootstrap(settings)
+        loft, _ = await bootstrap(settings, migrate=not supervised)
         app.state.loft = loft
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None
-        children: WorkerProcesses | None = None
+        children: list[processes.Children] = []
+        if supervised:
+            await processes.listen_to_server(on_wake=loft.wake, on_close=processes.stop_this_process)
         if settings.delivery_processes:
-            children = WorkerProcesses(settings, loft.work_ready)
-            await children.start()
+            children.append(processes.Children("loft worker", [processes.worker_command(settings)]
+                                               * settings.delivery_processes, wake=loft.work_ready))
         elif settings.workers:
             loft.worker = Worker(loft)
             worker = asyncio.create_task(loft.worker.run(stop))
+        if settings.processes > 1 and not supervised:
+            children.append(processes.Children("loft serve", [processes.serve_command(settings)]
+                                               * (settings.processes - 1),
+                                               env=processes.serve_environment(settings)))
+        for group in children:
+            await group.start()
+        app.state.children = children
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 await worker
-            if children is not None:
-                await children.stop()
+            await asyncio.gather(*(group.stop() for group in children))
             await loft.close()
 
     async def api_error(request: Request, exc: Exception) -> Response:

@@ -47,6 +47,8 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
 
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the SQLite database and secret key live (default ./.loft).")]
+Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
+                                         help="Started by loft serve: woken through, and stopped with, stdin.")]
 
 
 @app.command()
@@ -54,27 +56,42 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 8080).")] = None,
     data_dir: DataDir = None,
+    processes: Annotated[Optional[int], typer.Option(
+        min=1, max=64, help="API processes on this address, each delivering what it accepts (default 1).")] = None,
     worker_processes: Annotated[Optional[int], typer.Option(
-        min=0, max=64, help="loft worker processes to deliver in (default 0: in this process).")] = None,
+        min=0, max=64, help="loft worker processes to deliver in (default 0: in the API processes).")] = None,
+    supervised: Supervised = False,
 ) -> None:
     """Start the HTTP API (migrating the database first) and the delivery workers."""
     import uvicorn
 
     from loft.app import create_app
+    from loft.processes import listening_socket
 
-    settings = _settings(data_dir, host=host, port=port, worker_processes=worker_processes)
-    sid, token, created = asyncio.run(_main_account(settings))
-    base_url = f"http://{settings.host}:{settings.port}"
-    if created:
-        console.print("[green]Created the main account.[/green]")
-        # A pinned token is known to whoever pinned it: keep it out of the server's output (and its logs).
-        _print_credentials(settings, sid, token, base_url=base_url, reveal=settings.auth_token is None)
-    else:
-        console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
-    application = create_app(settings)
+    settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
+    if not supervised:
+        sid, token, created = asyncio.run(_main_account(settings))
+        base_url = f"http://{settings.host}:{settings.port}"
+        if created:
+            console.print("[green]Created the main account.[/green]")
+            # A pinned token is known to whoever pinned it: keep it out of the server's output (and its logs).
+            _print_credentials(settings, sid, token, base_url=base_url, reveal=settings.auth_token is None)
+        else:
+            console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
+    application = create_app(settings, supervised=supervised)
+    config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            proxy_headers=False)
+    server = uvicorn.Server(config)
+    # Several processes on one address share it through SO_REUSEPORT; the first checks that it is free.
+    sockets = None
+    if supervised or settings.processes > 1:
+        try:
+            sockets = [listening_socket(settings.host, settings.port, first=not supervised)]
+        except OSError as exc:
+            console.print(f"[red]Cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}[/red]")
+            raise typer.Exit(1) from None
     tune_gc()
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                proxy_headers=False)
+    server.run(sockets=sockets)
 
 
 #: Collect the youngest generation after this many new container objects (Python's default is 700).
@@ -102,15 +119,11 @@ def credentials(data_dir: DataDir = None) -> None:
     _print_credentials(settings, sid, token, base_url=f"http://{settings.host}:{settings.port}")
 
 
-Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
-                                         help="Started by loft serve: woken through, and stopped with, stdin.")]
-
-
 @app.command()
 def worker(data_dir: DataDir = None, supervised: Supervised = False) -> None:
     """Run delivery workers only (no HTTP API): add processes to share the work on PostgreSQL."""
+    from loft import processes
     from loft.app import bootstrap
-    from loft.delivery import processes
     from loft.delivery.worker import Worker
 
     settings = _settings(data_dir)
@@ -123,7 +136,7 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         if supervised:
-            await processes.listen_to_server(loft, stop)
+            await processes.listen_to_server(on_wake=loft.wake, on_close=stop.set)
         else:
             console.print(f"Worker for {settings.resolved_database_url.split('@')[-1]} (main account {main.account.sid})")
         try:

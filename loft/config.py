@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     port: int = 8080
     #: The URL clients reach Loft at (media URLs in webhooks point there). Default: ``http://host:port``.
     public_url: str | None = None
+    #: ``loft serve`` processes answering the API on the same address (the kernel spreads connections over
+    #: them), each delivering what it accepts: 1 (default) is one process; on SQLite they take turns to write.
+    processes: int = Field(default=1, ge=1, le=64)
     #: Let ``loft serve`` deliver (turn off when separate ``loft worker`` processes do all of it).
     workers: bool = True
     #: ``loft worker`` processes that ``loft serve`` starts, wakes and restarts to deliver in; 0 (default)
@@ -86,8 +89,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _shared_database(self) -> Settings:
         url = self.resolved_database_url
-        if self.delivery_processes and url.startswith("sqlite") and (":memory:" in url or url.endswith(":///")):
-            raise ValueError("LOFT_WORKER_PROCESSES needs a database other processes can open (a file or PostgreSQL)")
+        if url.startswith("sqlite") and (":memory:" in url or url.endswith(":///")):
+            if self.delivery_processes:
+                raise ValueError("LOFT_WORKER_PROCESSES needs a database other processes can open (a file or "
+                                 "PostgreSQL)")
+            if self.processes > 1:
+                raise ValueError("LOFT_PROCESSES needs a database other processes can open (a file or PostgreSQL)")
         return self
 
     @field_validator("sender_mps")

@@ -1,7 +1,7 @@
 """The worker: claims due outbox jobs and runs them, a bounded number at a time.
 
 It runs inside ``loft serve``, in the ``loft worker`` processes that ``loft serve`` starts (both woken at once
-after the API commits new work: see :mod:`loft.delivery.processes`), or in ``loft worker`` processes started
+after the API commits new work: see :mod:`loft.processes`), or in ``loft worker`` processes started
 by hand (which poll). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
 send job then fails its message with 30008 so that nothing stays queued forever.
 """

@@ -1,0 +1,208 @@
+"""The child processes of one ``loft serve``: more API processes (``--processes N``) and ``loft worker``
+processes to deliver in (``--worker-processes N``).
+
+By default ``loft serve`` is one process that answers the API and delivers. With ``LOFT_PROCESSES=N`` it
+starts ``N - 1`` more ``loft serve`` processes that listen on the same address (``SO_REUSEPORT``: the kernel
+spreads connections over them), each with its own delivery worker; with ``LOFT_WORKER_PROCESSES=N`` it
+answers the API alone and delivers in ``N`` child ``loft worker`` processes (docs/deployment.md has what each
+layout measured). Children are ordinary Loft processes on the same database: claims, leases and exactly-once
+are the database's (:mod:`loft.delivery.outbox`), and on SQLite they take turns to write
+(:mod:`loft.db.engine`). What the server adds is a pipe to each child's standard input:
+
+- a byte is a wake-up, sent to worker children: the API committed new work (:meth:`loft.context.Loft.wake`),
+  so the child claims it at once instead of at its next poll;
+- end of file says the server is gone (stopped, or killed outright): the child finishes what it is doing and
+  exits, so no child outlives its server. The server alone decides when its children stop: they run in a
+  session of their own, out of reach of the SIGINT that Ctrl-C sends to the terminal's foreground group.
+
+A child that exits while the server runs is started again, after a pause that doubles from 1 s to 30 s while
+it keeps failing within a minute of its start. Children hold no credentials of their own: they read the
+account's auth token from the database, like the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from asyncio.subprocess import PIPE, Process
+from collections.abc import Callable, Sequence
+
+from loft.config import Settings
+
+log = logging.getLogger("loft.processes")
+
+WAKE = b"."
+RESTART_FIRST = 1.0
+RESTART_MAX = 30.0
+#: A child that ran this long before exiting is restarted after the first pause again.
+STABLE_AFTER = 60.0
+#: How long stopping waits for children to finish their running jobs (a worker gives them 30 s) before a kill.
+STOP_GRACE = 40.0
+
+
+def worker_command(settings: Settings) -> list[str]:
+    return [sys.executable, "-m", "loft", "worker", "--data-dir", str(settings.data_dir), "--supervised"]
+
+
+def serve_command(settings: Settings) -> list[str]:
+    return [sys.executable, "-m", "loft", "serve", "--host", settings.host, "--port", str(settings.port),
+            "--data-dir", str(settings.data_dir), "--supervised"]
+
+
+def serve_environment(settings: Settings) -> dict[str, str]:
+    """An API child's settings: the server's, but one process, delivering in itself unless the server has worker
+    processes to deliver in (which it wakes)."""
+    env = {**os.environ, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"}
+    if settings.delivery_processes:
+        env["LOFT_WORKERS"] = "false"
+    return env
+
+
+class Children:
+    """Starts, restarts and stops children of one ``loft serve`` (each with a pipe on its standard input), and
+    passes ``wake`` on to them when it is given."""
+
+    def __init__(self, kind: str, commands: Sequence[list[str]], *, env: dict[str, str] | None = None,
+                 wake: asyncio.Event | None = None) -> None:
+        self.kind = kind
+        self.commands = list(commands)
+        self.env = env
+        self._wake = wake
+        self._stop = asyncio.Event()
+        self._children: list[Process] = []
+        self._watchers: list[asyncio.Task[None]] = []
+        self._relay_task: asyncio.Task[None] | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children]
+
+    async def start(self) -> None:
+        for index in range(len(self.commands)):
+            self._children.append(await self._spawn(index))
+            self._watchers.append(asyncio.create_task(self._watch(index)))
+        if self._wake is not None:
+            self._relay_task = asyncio.create_task(self._relay(self._wake))
+
+    async def stop(self) -> None:
+        """Close every child's pipe (each finishes its running work and exits); kill what is left after the grace."""
+        self._stop.set()
+        for child in self._children:
+            _close(child)
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+        if self._watchers:
+            _, late = await asyncio.wait(self._watchers, timeout=STOP_GRACE)
+            for child in self._children:
+                if child.returncode is None:
+                    log.error("%s (pid %d) did not stop within %.0f s: killed", self.kind, child.pid, STOP_GRACE)
+                    child.kill()
+            if late:
+                await asyncio.wait(late)
+        if self._relay_task is not None:
+            await asyncio.gather(self._relay_task, return_exceptions=True)
+
+    async def _spawn(self, index: int) -> Process:
+        child = await asyncio.create_subprocess_exec(*self.commands[index], stdin=PIPE, env=self.env,
+                                                     start_new_session=True)
+        log.info("%s #%d started (pid %d)", self.kind, index + 1, child.pid)
+        return child
+
+    async def _watch(self, index: int) -> None:
+        loop = asyncio.get_running_loop()
+        pause = RESTART_FIRST
+        while True:
+            child = self._children[index]
+            if self._stop.is_set():
+                _close(child)  # started while stop() was closing the others
+            started = loop.time()
+            code = await child.wait()
+            if self._stop.is_set():
+                return
+            if loop.time() - started >= STABLE_AFTER:
+                pause = RESTART_FIRST
+            log.error("%s #%d (pid %d) exited with code %s: starting another in %.0f s",
+                      self.kind, index + 1, child.pid, code, pause)
+            while True:
+                if await self._stopped_within(pause):
+                    return
+                pause = min(pause * 2, RESTART_MAX)
+                try:
+                    self._children[index] = await self._spawn(index)
+                    break
+                except OSError as exc:
+                    log.error("%s #%d could not be started (%s): trying again in %.0f s",
+                              self.kind, index + 1, exc, pause)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _relay(self, wake: asyncio.Event) -> None:
+        """Pass the API's wake-ups on: one byte per burst, none to a child that has not read the last one yet."""
+        while True:
+            await wake.wait()
+            wake.clear()
+            for child in self._children:
+                pipe = child.stdin
+                if child.returncode is None and pipe is not None and not pipe.is_closing() \
+                        and pipe.transport.get_write_buffer_size() == 0:
+                    try:
+                        pipe.write(WAKE)
+                    except (BrokenPipeError, ConnectionResetError):  # it just died: _watch restarts it
+                        pass
+
+
+def _close(child: Process) -> None:
+    if child.stdin is not None and not child.stdin.is_closing():
+        child.stdin.close()
+
+
+class _ServerPipe(asyncio.Protocol):
+    def __init__(self, on_wake: Callable[[], None], on_close: Callable[[], None]) -> None:
+        self.on_wake = on_wake
+        self.on_close = on_close
+
+    def data_received(self, data: bytes) -> None:
+        self.on_wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.on_close()
+
+
+async def listen_to_server(*, on_wake: Callable[[], None], on_close: Callable[[], None]) -> None:
+    """In a supervised child: ``on_wake`` for every byte the server writes, ``on_close`` when its pipe closes."""
+    await asyncio.get_running_loop().connect_read_pipe(lambda: _ServerPipe(on_wake, on_close), sys.stdin)
+
+
+def listening_socket(host: str, port: int, *, first: bool) -> socket.socket:
+    """A listening socket on ``host:port`` that other processes of this user may open too (``SO_REUSEPORT``):
+    the kernel spreads new connections over them. ``first``: make sure first that nothing else listens there,
+    as a plain bind would (two Loft servers started on one port would otherwise share it without a word)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                        flags=socket.AI_PASSIVE)[0]
+    if first:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)  # OSError "Address already in use" if something listens there
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def stop_this_process() -> None:
+    """What SIGTERM does: a graceful stop (uvicorn's own handler in an API child)."""
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,178 @@
+"""``loft serve --processes N``: N API processes on one address (the kernel spreads connections over them), each
+delivering what it accepts, on one SQLite file or one PostgreSQL database; restarted when they die, stopped with
+the server, and no sharing of a port with a server that was there first."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from loft.config import Settings
+from tests.conftest import make_server
+from tests.support.server import LoftServer
+from tests.support.waiting import eventually
+
+CONNECTIONS = 16
+MESSAGES = 240
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
+    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
+    server = make_server(tmp_path, url)
+    server.extra_env = {"LOFT_PROCESSES": "2"}
+    with server.running():
+        yield server
+
+
+def _children(server: LoftServer) -> list[int]:
+    """The pids of the server's supervised ``loft serve`` children, from /proc."""
+    assert server.process is not None
+    pid = server.process.pid
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in children if b"serve" in _cmdline(int(child))
+            and b"--supervised" in _cmdline(int(child))]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _one_child(server: LoftServer) -> int:
+    pids: list[int] = eventually(lambda: _children(server), timeout=30)
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def _listening(server: LoftServer, pid: int) -> bool:
+    """Whether process ``pid`` has a socket listening on the server's port."""
+    return bool(_sockets(pid) & _inodes(server.port, state="0A"))
+
+
+def _sockets(pid: int) -> set[int]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[len("socket:["):-1]))
+    return found
+
+
+def _inodes(port: int, *, state: str) -> set[int]:
+    """Inodes of the TCP sockets on 127.0.0.1 whose local port is ``port``, in ``state`` (0A listen, 01 open)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, st, inode = fields[1], fields[3], int(fields[9])
+        if int(local.split(":")[1], 16) == port and st == state:
+            inodes.add(inode)
+    return inodes
+
+
+def test_the_processes_share_the_address_and_deliver_every_message_once(two: LoftServer) -> None:
+    child = _one_child(two)
+    assert two.process is not None
+    eventually(lambda: _listening(two, child), timeout=30)
+    assert _listening(two, two.process.pid)
+    auth = (two.account_sid, two.auth_token)
+    base = f"/2010-04-01/Accounts/{two.account_sid}"
+    clients = [httpx.Client(base_url=two.base_url, auth=auth, timeout=30) for _ in range(CONNECTIONS)]
+    try:
+        sender = clients[0].post(f"{base}/IncomingPhoneNumbers.json", data={"AreaCode": "415"}).json()["phone_number"]
+        for http in clients:  # one keep-alive connection each
+            assert http.get("/healthz").status_code == 200
+        open_ = _inodes(two.port, state="01")
+        by_process = {pid: len(_sockets(pid) & open_) for pid in (two.process.pid, child)}
+        assert sum(by_process.values()) == CONNECTIONS
+        assert all(count > 0 for count in by_process.values()), by_process  # the kernel spread them
+        sids = []
+        for i in range(MESSAGES):
+            response = clients[i % CONNECTIONS].post(f"{base}/Messages.json", data={
+                "To": f"+1555871{i:04d}", "From": sender, "Body": f"p{i}"})
+            assert response.status_code == 201, response.text
+            sids.append(response.json()["sid"])
+
+        def delivered() -> bool:
+            page = clients[0].get(f"{base}/Messages.json", params={"PageSize": 1000}).json()["messages"]
+            return sum(1 for m in page if m["status"] == "delivered") == MESSAGES
+
+        eventually(delivered, timeout=60)
+        for i, sid in enumerate(sids):
+            inbox = clients[0].get(f"/sim/v1/Handsets/+1555871{i:04d}/Messages").json()["messages"]
+            assert [m["sid"] for m in inbox] == [sid], f"handset {i}: {inbox}"
+    finally:
+        for http in clients:
+            http.close()
+    assert "Traceback" not in two.log()
+
+
+def test_an_api_process_that_dies_is_started_again(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.extra_env = {"LOFT_PROCESSES": "2"}
+    with server.running():
+        doomed = _one_child(server)
+        os.kill(doomed, signal.SIGKILL)
+        replacement = eventually(lambda: [pid for pid in _children(server) if pid != doomed], timeout=30)
+        assert len(replacement) == 1
+        eventually(lambda: _listening(server, replacement[0]), timeout=30)
+        assert "loft serve #1 (pid %d) exited with code -9" % doomed in server.log()
+
+
+def test_stopping_the_server_stops_its_api_processes(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.extra_env = {"LOFT_PROCESSES": "3"}
+    with server.running():
+        children = eventually(lambda: len(_children(server)) == 2 and _children(server), timeout=30)
+    assert server.process is not None and server.process.returncode == -signal.SIGTERM
+    eventually(lambda: all(_gone(pid) for pid in children), timeout=15)
+
+
+def test_a_killed_servers_api_processes_do_not_outlive_it(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.extra_env = {"LOFT_PROCESSES": "2"}
+    with server.running():
+        child = _one_child(server)
+        eventually(lambda: _listening(server, child), timeout=30)
+        server.kill()
+        eventually(lambda: _gone(child), timeout=15)  # its pipe closed with the server: it stops
+
+
+def test_a_server_does_not_share_its_port_with_one_already_there(tmp_path: Path) -> None:
+    first = make_server(tmp_path / "first")
+    with first.running():
+        second = make_server(tmp_path / "second")
+        second.port = first.port
+        done = subprocess.run([sys.executable, "-m", "loft", "serve", "--port", str(first.port), "--processes", "2"],
+                              env=second.env(), capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 1
+        assert "Address already in use" in done.stdout + done.stderr
+
+
+def test_processes_need_a_database_other_processes_can_open() -> None:
+    with pytest.raises(ValidationError, match="LOFT_PROCESSES needs a database other processes can open"):
+        Settings(processes=2, database_url="sqlite:///:memory:")
+    assert Settings().processes == 1
