@@ -29,7 +29,7 @@ import asyncio
 import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +66,13 @@ BUSY_TIMEOUT_MS = 30_000
 MAX_GROUP = 256
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
 #: What :meth:`Database.submit` runs: statements on the connection it is given, and nothing that waits.
 Work = Callable[["Conn"], Awaitable[T]]
+#: What :meth:`Database.submit_item` runs: the same, for many items at once; one result per item, in order, an
+#: exception for an item that failed (for which it wrote nothing).
+BatchWork = Callable[["Conn", list[I]], Awaitable[list[T | Exception]]]
+_ALONE = object()  # the item of a plain work
 
 
 class Conn:
@@ -87,6 +92,14 @@ class Conn:
 
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         raise NotImplementedError
+
+    async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run ``statement`` once per set of parameters in ``rows`` (all with the same names); how many rows they
+        changed in all. (Results of a ``RETURNING`` are not kept: use one statement of many rows for those.)"""
+        changed = 0
+        for parameters in rows:
+            changed += max(0, (await self.execute(statement, parameters)).rowcount)
+        return changed
 
     def _plan(self, statement: Prepared, parameters: Any) -> Plan | None:
         """How to run ``statement`` on the driver with one set of ``parameters``; None: through SQLAlchemy."""
@@ -113,6 +126,12 @@ class _SqliteConn(Conn):
                 return plan.run(self._sync.connection.dbapi_connection, parameters)  # type: ignore[arg-type]
             statement = statement.statement
         return self._sync.execute(statement, parameters)
+
+    async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
+        plan = self._plan(statement, rows[0]) if rows else None
+        if plan is None or plan.row is not None:
+            return await super().execute_many(statement, rows)
+        return plan.run_many(self._sync.connection.dbapi_connection, rows)  # type: ignore[arg-type]
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         return fn(self._sync)
@@ -258,7 +277,8 @@ class Database:
         self._group: _Group | None = None
         self._queued = 0  # SQLite writers waiting for the lock
         self._tasks: set[asyncio.Task[None]] = set()  # commits and flushes running on their own
-        self._submitted: list[tuple[Work[Any], asyncio.Future[Any]]] = []  # waiting for the next run
+        #: Waiting for the next run: (work, its item or _ALONE, the caller's future).
+        self._submitted: list[tuple[Any, Any, asyncio.Future[Any]]] = []
         self._running: asyncio.Task[None] | None = None  # the task that runs them
         self._sqlite: Engine | None = None
         # SQLite connections kept open between transactions (a pool checkout costs more than a short read):
@@ -341,11 +361,39 @@ class Database:
         if self._async is not None:
             async with self.write() as conn:
                 return await work(conn)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._submitted.append((work, future))
+        result: T = await self._submit(work, _ALONE)
+        return result
+
+    async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
+        """Run ``work(conn, items)`` for ``item`` with the other items submitted to the same ``work`` meanwhile,
+        in one write transaction; this item's result once it is committed (its exception, if it failed).
+
+        One call for many items turns their statements into a few set-wise ones (``IN`` lists, many rows per
+        ``INSERT``) where a work per item would run them all. ``work`` is held to what :meth:`submit` holds its
+        works to, and must write nothing for an item it fails; if it raises, each item is run alone (and fails
+        alone). On PostgreSQL each item runs in a transaction of its own, as any number run at once there.
+        """
+        if self._async is not None:
+            async with self.write() as conn:
+                result = (await work(conn, [item]))[0]
+            if isinstance(result, Exception):
+                raise result
+            return result
+        mine: T = await self._submit(work, item)
+        return mine
+
+    def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:
+        """:meth:`submit_item` without waiting: the future of its result (for callers that keep no task)."""
+        if self._async is not None:
+            return asyncio.ensure_future(self.submit_item(work, item))
+        return self._submit(work, item)
+
+    def _submit(self, work: Any, item: Any) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._submitted.append((work, item, future))
         if self._running is None:
             self._running = self._spawn(self._run_submitted())
-        return await future
+        return future
 
     async def _run_submitted(self) -> None:
         """Run the submitted works in groups until none is left (see :meth:`submit`)."""
@@ -358,11 +406,16 @@ class Database:
                     group = self._group
                     room = MAX_GROUP - group.writers
                     batch, self._submitted = self._submitted[:room], self._submitted[room:]
-                    for work, future in batch:
-                        if not future.cancelled():
-                            result = _run_one(group, work, future)
-                            if result is not _FAILED:
-                                done.append((future, result))
+                    together: dict[Any, list[tuple[Any, asyncio.Future[Any]]]] = {}
+                    for work, item, future in batch:
+                        if future.cancelled():
+                            continue
+                        if item is _ALONE:
+                            _run_one(group, work, future, done)
+                        else:
+                            together.setdefault(work, []).append((item, future))
+                    for work, items in together.items():
+                        _run_together(group, work, items, done)
                     if self._queued == 0 or group.writers >= MAX_GROUP:
                         await self._commit_group()
                     # else: blocks of write() are queued: they go on with the group, and the last one commits it
@@ -373,7 +426,7 @@ class Database:
                 done.clear()
         except BaseException as exc:
             failure = exc if isinstance(exc, Exception) else None
-            for future in [future for future, _ in done] + [future for _, future in self._submitted]:
+            for future in [future for future, _ in done] + [future for _, _, future in self._submitted]:
                 _fail(future, failure)
             self._submitted.clear()
             raise
@@ -563,32 +616,71 @@ class Database:
 _KEEP = 16
 
 
-_FAILED = object()
-
-
-def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> Any:
-    """Run one work in a savepoint of ``group``, to its end (its statements never wait): what it returned, or
-    ``_FAILED`` with its exception given to ``future`` (none of its statements is kept)."""
+def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any],
+             done: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """Run one work in a savepoint of ``group``, to its end (its statements never wait): what it returned goes to
+    ``done``; if it raised, none of its statements is kept and ``future`` gets the exception at once."""
     group.raw.execute("SAVEPOINT loft_writer")
-    step = work(group.conn).__await__()
     try:
-        waited = next(step)
-    except StopIteration as finished:
-        group.raw.execute("RELEASE loft_writer")
-        group.writers += 1
-        return finished.value
+        result = _to_the_end(work(group.conn))
     except BaseException as exc:
         group.raw.execute("ROLLBACK TO loft_writer")
         group.raw.execute("RELEASE loft_writer")
         if not isinstance(exc, Exception):
             raise
         future.set_exception(exc)
-        return _FAILED
-    step.close()
-    group.raw.execute("ROLLBACK TO loft_writer")
+        return
     group.raw.execute("RELEASE loft_writer")
-    future.set_exception(RuntimeError(f"a submitted work waited for {waited!r}: it may only run statements"))
-    return _FAILED
+    if isinstance(result, Exception):  # an item run alone by _run_together
+        future.set_exception(result)
+        return
+    group.writers += 1
+    done.append((future, result))
+
+
+def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[Any, asyncio.Future[Any]]],
+                  done: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """Run a batch work for all ``items`` in one savepoint; if it raises, each item alone."""
+    group.raw.execute("SAVEPOINT loft_batch")
+    try:
+        results = _to_the_end(work(group.conn, [item for item, _ in items]))
+        if len(results) != len(items):
+            raise RuntimeError(f"{work!r} gave {len(results)} results for {len(items)} items")
+    except Exception:
+        group.raw.execute("ROLLBACK TO loft_batch")
+        group.raw.execute("RELEASE loft_batch")
+        for item, future in items:
+            _run_one(group, _first_of(work, item), future, done)
+        return
+    except BaseException:
+        group.raw.execute("ROLLBACK TO loft_batch")
+        group.raw.execute("RELEASE loft_batch")
+        raise
+    group.raw.execute("RELEASE loft_batch")
+    for (_, future), result in zip(items, results):
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            group.writers += 1
+            done.append((future, result))
+
+
+def _first_of(work: BatchWork[Any, Any], item: Any) -> Work[Any]:
+    async def alone(conn: Conn) -> Any:
+        return (await work(conn, [item]))[0]
+
+    return alone
+
+
+def _to_the_end(step: Awaitable[T]) -> T:
+    """Run a coroutine that never waits to its end, on the caller's stack: its result, or its exception."""
+    steps = step.__await__()
+    try:
+        waited = next(steps)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    steps.close()
+    raise RuntimeError(f"a submitted work waited for {waited!r}: it may only run statements")
 
 
 def _fail(future: asyncio.Future[Any], exc: Exception | None) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Table
+from sqlalchemy import BindParameter, Table, bindparam
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.sql.base import Executable
@@ -133,6 +133,16 @@ class Plan:
         return self.rows(fetched, cursor.rowcount)
 
 
+    def run_many(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run once per set of parameters (``executemany``, a statement that returns no rows); rows changed."""
+        values = [self.values(parameters) for parameters in rows]
+        try:
+            cursor = raw.executemany(self.sql, values)
+        except sqlite3.Error as exc:
+            raise _wrapped(exc, self.sql, values) from exc
+        return cursor.rowcount
+
+
 def _wrapped(exc: sqlite3.Error, sql: str, values: list[Any]) -> StatementError:
     # Parameters hidden: they hold message bodies and phone numbers, and this may end up in a log.
     return DBAPIError.instance(sql, values, exc, sqlite3.Error, hide_parameters=True)
@@ -163,6 +173,26 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if dialect.name == "sqlite":
         plan.resolve(dialect, [None] * len(columns))
     return plan
+
+
+def listed(prefix: str, count: int) -> list[BindParameter[Any]]:
+    """Placeholders for a list of ``count`` values in a statement (``column.in_(listed("sid", n))``), named
+    ``prefix0`` … For :func:`values_of`, which fills them."""
+    return [bindparam(f"{prefix}{index}") for index in range(count)]
+
+
+def list_length(count: int) -> int:
+    """The length of list to prepare a statement for, for ``count`` values: the next power of two, so that a
+    statement over lists of any length up to 256 is prepared at most nine times (:func:`values_of` pads it)."""
+    return 1 << max(0, count - 1).bit_length()
+
+
+def values_of(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of :func:`listed` placeholders for ``values``, padded to :func:`list_length` with the last
+    value (which ``IN`` finds once however often it is listed)."""
+    length = list_length(len(values))
+    padded = [*values, *[values[-1]] * (length - len(values))]
+    return {f"{prefix}{index}": value for index, value in enumerate(padded)}
 
 
 def record_class(table: Table) -> Callable[..., Record]:

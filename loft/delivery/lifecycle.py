@@ -7,6 +7,7 @@ message's ``StatusCallback``, else to its Application's ``MessageStatusCallback`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +86,18 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
     return announced
 
 
+async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | None]], *, moment: datetime,
+                      date_sent: datetime | None) -> None:
+    """Move many messages at once, each from the status it was read in to its new one (with its error code),
+    as :func:`change` with ``expected`` and ``announce=False`` does one: :class:`Superseded` if any had moved."""
+    rows = [{"target_sid": message.sid, "expected_status": message.status, "status": status,
+             "date_updated": moment, "date_sent": date_sent, "error_code": error_code,
+             "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None}
+            for message, status, error_code in changes]
+    if rows and await conn.execute_many(_UPDATE_FROM, rows) != len(rows):
+        raise Superseded(f"some of {len(rows)} messages were no longer in the status they were read in")
+
+
 def event(message: Row[Any], status: str, *, error_code: int | None = None,
           raw_dlr_done_date: str | None = None) -> Event | None:
     """The status callback's event for ``message`` reaching ``status``; None if that change is not announced."""
@@ -101,13 +114,20 @@ Event = dict[str, Any]
 async def announce_all(conn: Conn, message: Row[Any], events: list[Event]) -> None:
     """Record one callback job that sends ``events`` one after the other, if the message has somewhere to send
     them (several events in one job arrive in their order; separate jobs may overtake each other)."""
-    target = await callback_url(conn, message)
-    if target is None or not events:
-        return
-    url, method = target
-    await outbox.enqueue(
-        conn, outbox.CALLBACK, subject_sid=message.sid, account_sid=message.account_sid,
+    await announce_many(conn, [(message, events)])
+
+
+async def announce_many(conn: Conn, announced: Sequence[tuple[Row[Any], list[Event]]]) -> None:
+    """:func:`announce_all` for many messages, recorded in one statement."""
+    jobs = []
+    for message, events in announced:
+        target = await callback_url(conn, message) if events else None
+        if target is None:
+            continue
+        url, method = target
         # From and To travel with the job, so that sending it needs no read of the message.
-        payload={"events": [{**event, "token": tokens.hex(20)} for event in events], "url": url,
-                 "method": method, "from": message.from_addr, "to": message.to_addr},
-    )
+        jobs.append((message.sid, message.account_sid, {
+            "events": [{**event, "token": tokens.hex(20)} for event in events], "url": url, "method": method,
+            "from": message.from_addr, "to": message.to_addr}))
+    if jobs:
+        await outbox.enqueue_many(conn, outbox.CALLBACK, jobs)

@@ -7,15 +7,16 @@ A worker that dies leaves its claims to expire; another worker then takes them o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared
+from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import outbox
 from loft.kit import dates
 
@@ -46,6 +47,7 @@ class Lease:
 
 
 _ENQUEUE = Prepared(insert(outbox).returning(outbox.c.id))
+_ENQUEUE_ROWS = Prepared(insert(outbox))
 _COMPLETE = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id")))
 #: Jobs this process has recorded for any worker to claim (a claim can skip a look at an outbox known empty).
 _recorded = 0
@@ -113,15 +115,35 @@ async def release(conn: Conn, jobs: list[Job]) -> None:
     )
 
 
-_COMPLETE_CLAIMED = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id"),
-                                                  outbox.c.claimed_by == bindparam("worker")))
+@lru_cache(maxsize=None)
+def _complete_claimed(length: int) -> Prepared:
+    return Prepared(delete(outbox).where(outbox.c.id.in_(listed("job", length)),
+                                         outbox.c.claimed_by == bindparam("worker")).returning(outbox.c.id))
 
 
-async def complete_if_claimed(conn: Conn, job: Job) -> bool:
-    """Complete ``job`` if it is still claimed by the worker that holds it; False if it is not (its lease ran
-    out and another worker took it over, or finished it): that worker's now, this one must leave it."""
-    done = await conn.execute(_COMPLETE_CLAIMED, {"job_id": job.id, "worker": job.claimed_by})
-    return done.rowcount == 1
+async def complete_claimed(conn: Conn, jobs: Sequence[Job]) -> set[int]:
+    """Complete those of ``jobs`` that are still claimed by the worker that holds them; the ids of those. A job
+    not among them is no longer its worker's (its lease ran out and another worker took it over, or finished
+    it): the other's now, and this one must leave it."""
+    completed: set[int] = set()
+    for worker in {job.claimed_by for job in jobs}:
+        ids = [job.id for job in jobs if job.claimed_by == worker]
+        statement = _complete_claimed(list_length(len(ids)))
+        found = await conn.execute(statement, {**values_of("job", ids), "worker": worker})
+        completed.update(row.id for row in found.all())
+    return completed
+
+
+async def enqueue_many(conn: Conn, kind: str, jobs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+    """Record jobs of one ``kind``, due now, for any worker to claim: (subject SID, account SID, payload) each."""
+    global _recorded
+    moment = dates.now()
+    await conn.execute_many(_ENQUEUE_ROWS, [
+        {"kind": kind, "subject_sid": subject, "account_sid": account, "payload": dict(payload),
+         "available_at": moment, "attempts": 0, "date_created": moment}
+        for subject, account, payload in jobs
+    ])
+    _recorded += len(jobs)
 
 
 async def complete(conn: Conn, job: Job) -> None:

@@ -7,6 +7,7 @@ nothing to fetch (no media) for a transactional carrier goes from ``queued`` to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from loft.context import Loft
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox
+from loft.delivery.carriers.base import Receipt
 from loft.delivery.outbox import Job
 from loft.kit import dates
 from loft.messages import media, optout
@@ -26,14 +28,19 @@ from loft.messages import service as message_service
 
 async def _refusal(conn: Conn, message: Row[Any], account: Account | None) -> int | None:
     """An error code if the message must fail before it leaves, else None."""
+    pair = (message.from_addr, message.to_addr)
+    opted_out = set() if message.options.get("auto_reply") else await optout.opted_out(conn, [pair])
+    return _refused(message, account, opted_out)
+
+
+def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[str, str]]) -> int | None:
+    """:func:`_refusal`, given the (sender, recipient) pairs that are opted out."""
     age = dates.now() - dates.as_utc(message.date_created)
     if age > timedelta(seconds=message.validity_period):
         return 30036
     if account is None or account.status != "active":
         return 30002
-    if not message.options.get("auto_reply") and await optout.is_opted_out(
-        conn, sender=message.from_addr, recipient=message.to_addr
-    ):
+    if not message.options.get("auto_reply") and (message.from_addr, message.to_addr) in opted_out:
         return 21610
     return None
 
@@ -46,7 +53,7 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
     account = await auth.lookup(loft, job.account_sid)
     if created is not None:
         try:
-            await loft.db.submit(lambda conn: _send_handed(loft, conn, job, account, created))
+            await loft.db.submit_item(send_handed, Handed(loft, job, created, account))
         except lifecycle.Superseded:
             pass  # another worker took the job over after this one's lease ran out: it is the other's now
         return
@@ -89,35 +96,66 @@ async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> R
     return message
 
 
-async def _send_handed(loft: Loft, conn: Conn, job: Job, account: Account | None, message: Record) -> None:
-    """A send handed over in memory, in one transaction, without reading the message again: only the send
-    changes a queued message, and the job is this worker's only while its claim is (else another worker took it
-    over, with the message); completing the job first settles that."""
-    if not await outbox.complete_if_claimed(conn, job):
-        raise lifecycle.Superseded(f"job {job.id} was taken over by another worker")
-    refusal = await _refusal(conn, message, account)
-    if refusal is not None:
-        await lifecycle.change(conn, message, "failed", error_code=refusal)
-        return
-    await _hand_over(loft, conn, message, job, [], completed=True)
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A send handed over in memory (``Worker.take``): its job, the message as created, its account."""
+
+    loft: Loft
+    job: Job
+    message: Record
+    account: Account | None
 
 
-async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str], *,
-                     completed: bool = False) -> None:
-    """Give the message to the carrier and record ``sent`` (and the delivery report to come); then complete the
-    job, unless that is ``completed`` already."""
+async def send_handed(conn: Conn, sends: list[Handed]) -> list[None | Exception]:
+    """Sends handed over in memory, in one transaction and a few statements for all of them, without reading the
+    messages again: only the send changes a queued message, and a job is its worker's only while its claim is
+    (else another worker took it over, with its message: :class:`lifecycle.Superseded` for that one). Completing
+    the jobs first settles that."""
+    ours = await outbox.complete_claimed(conn, [send.job for send in sends])
+    results: list[None | Exception] = [
+        None if send.job.id in ours else lifecycle.Superseded(f"job {send.job.id} was taken over by another worker")
+        for send in sends
+    ]
+    going = [send for send in sends if send.job.id in ours]
+    opted_out = await optout.opted_out(conn, [(send.message.from_addr, send.message.to_addr) for send in going
+                                              if not send.message.options.get("auto_reply")])
+    leaving = []
+    for send in going:
+        refusal = _refused(send.message, send.account, opted_out)
+        if refusal is not None:
+            await lifecycle.change(conn, send.message, "failed", error_code=refusal)
+        else:
+            leaving.append(send.message)
+    if leaving:
+        receipts = await sends[0].loft.carrier.submit_many(conn, leaving)
+        await _handed_over(conn, list(zip(leaving, receipts)))
+    return results
+
+
+async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str]) -> None:
+    """Give the message to the carrier and record ``sent`` (and the delivery report to come); complete the job."""
     receipt = await loft.carrier.submit(conn, message, media_urls)
+    await _handed_over(conn, [(message, receipt)])
+    await outbox.complete(conn, job)
+
+
+async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Receipt | None]]) -> None:
+    """Record that the carrier has these messages: ``sent`` and the delivery report to come, or, for a report due
+    at once (the simulator's default), the final status in the same transaction: one update from ``queued`` (or
+    ``sending``) to it, for all of them, and both callbacks of each in one job, which sends ``sent`` first. Each
+    change is made from the status the message was read in (:class:`lifecycle.Superseded` if it had moved)."""
     moment = dates.now()
-    if receipt is not None and receipt.delay_ms <= 0:
-        # A delivery report due at once (the simulator's default) is applied in this same transaction: one
-        # update from `queued` (or `sending`) to the final status, and both callbacks in one job, which sends
-        # `sent` before the final status.
-        sent = lifecycle.event(message, "sent")
-        final = await lifecycle.change(conn, message, receipt.outcome, moment=moment, date_sent=moment,
-                                       error_code=receipt.error_code, raw_dlr_done_date=_dlr_date(moment),
-                                       announce=False, expected=message.status)
-        await lifecycle.announce_all(conn, message, [event for event in (sent, final) if event is not None])
-    else:
+    at_once = [(message, receipt) for message, receipt in sent if receipt is not None and receipt.delay_ms <= 0]
+    await lifecycle.change_many(conn, [(message, receipt.outcome, receipt.error_code)
+                                       for message, receipt in at_once], moment=moment, date_sent=moment)
+    dlr = _dlr_date(moment)
+    await lifecycle.announce_many(conn, [(message, [event for event in (
+        lifecycle.event(message, "sent"),
+        lifecycle.event(message, receipt.outcome, error_code=receipt.error_code, raw_dlr_done_date=dlr),
+    ) if event is not None]) for message, receipt in at_once])
+    for message, receipt in sent:
+        if receipt is not None and receipt.delay_ms <= 0:
+            continue
         await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment, expected=message.status)
         if receipt is not None:
             await outbox.enqueue(
@@ -125,8 +163,6 @@ async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_
                 at=moment + timedelta(milliseconds=receipt.delay_ms),
                 payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
             )
-    if not completed:
-        await outbox.complete(conn, job)
 
 
 def _dlr_date(moment: datetime) -> str:

@@ -15,6 +15,7 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.exc import DBAPIError
 
@@ -53,13 +54,13 @@ def _handlers() -> dict[str, Handler]:
     }
 
 
-def _failed(exc: Exception, message: str, *args: object) -> None:
+def _failed(exc: BaseException, message: str, *args: object) -> None:
     """Log a failure: with its traceback when unexpected; in one line when the database is only unavailable
     for a moment (every turn would repeat the same traceback)."""
     if isinstance(exc, DBAPIError) and unavailable(exc):
         log.error(message + ": the database is unavailable: %s", *args, exc.orig)
     else:
-        log.exception(message, *args)
+        log.error(message, *args, exc_info=exc)
 
 
 class Worker:
@@ -82,6 +83,7 @@ class Worker:
         self._running: set[asyncio.Task[None]] = set()
         self._handed: deque[tuple[Job, Record]] = deque()
         self._handed_in = asyncio.Event()
+        self._sending = 0  # handed sends submitted straight to the database, not back yet
         self._more_due = True  # the last claim took all it could: more jobs may be waiting in the outbox
         self._accepting = False  # hands sends over (while it runs)
 
@@ -122,19 +124,53 @@ class Worker:
             self._accepting = False
             stopping.cancel()
         await self._give_back_handed()
+        for _ in range(300):  # sends submitted straight to the database are back within a group or two
+            if not self._sending:
+                break
+            await asyncio.sleep(0.1)
         if self._running:
             await asyncio.wait(self._running, timeout=30)
 
     def _start_handed(self) -> int:
+        """Start the sends handed over, as far as slots allow: straight into the database's next group of writes
+        when their account is at hand in the credential cache (no task of their own), else in a task that reads
+        the account first."""
         started = 0
-        while self._handed and len(self._running) < self.concurrency:
+        while self._handed and self._busy() < self.concurrency:
             job, message = self._handed.popleft()
-            self._spawn(job, message)
+            account = self.loft.credentials.get(job.account_sid)
+            if account is None:
+                self._spawn(job, message)
+            else:
+                self._sending += 1
+                sent = self.loft.db.submit_later(send.send_handed, send.Handed(self.loft, job, message, account))
+                sent.add_done_callback(partial(self._sent, job, outbox.recorded()))
             started += 1
         return started
 
+    def _busy(self) -> int:
+        return len(self._running) + self._sending
+
+    def _sent(self, job: Job, recorded: int, sent: asyncio.Future[None]) -> None:
+        self._sending -= 1
+        failure = None if sent.cancelled() else sent.exception()
+        if failure is not None and not isinstance(failure, lifecycle.Superseded):
+            _failed(failure, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
+            task = asyncio.ensure_future(self._give_back(job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        self._slot_freed(recorded)
+
+    def _slot_freed(self, recorded: int) -> None:
+        if outbox.recorded() != recorded:
+            self._more_due = True  # it recorded jobs (callbacks, receipts, retries): claim them
+        if self._more_due:
+            self.loft.wake()  # a slot is free for them
+        elif self._handed:
+            self._handed_in.set()
+
     async def _claim(self) -> int:
-        free = self.concurrency - len(self._running)
+        free = self.concurrency - self._busy()
         if free <= 0 or (self._running and free < self._batch):
             return 0  # busy: claim when a batch of slots is free, in one transaction rather than one each
         if not self._more_due:
@@ -172,12 +208,7 @@ class Worker:
             _failed(exc, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
             await self._give_back(job)
         finally:
-            if outbox.recorded() != recorded:
-                self._more_due = True  # it recorded jobs (callbacks, receipts, retries): claim them
-            if self._more_due:
-                self.loft.wake()  # a slot is free for them
-            elif self._handed:
-                self._handed_in.set()
+            self._slot_freed(recorded)
 
     async def _give_back_handed(self) -> None:
         """Stopping: the handed-over sends not started yet are left to whichever worker claims them next."""

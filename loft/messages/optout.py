@@ -12,13 +12,15 @@ The inbound webhook still fires, with ``OptOutType`` set to STOP, START or HELP.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from functools import lru_cache
 from typing import Literal
 
 from sqlalchemy import bindparam, delete, select
 
 from loft.db import upsert
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared
+from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import opt_outs
 from loft.kit import dates
 
@@ -50,6 +52,23 @@ _OPTED_OUT = Prepared(select(opt_outs.c.sender).where(opt_outs.c.sender == bindp
 async def is_opted_out(conn: Conn, *, sender: str, recipient: str) -> bool:
     found = await conn.execute(_OPTED_OUT, {"sender": sender, "recipient": recipient})
     return found.first() is not None
+
+
+@lru_cache(maxsize=None)
+def _opted_out_among(senders: int, recipients: int) -> Prepared:
+    return Prepared(select(opt_outs.c.sender, opt_outs.c.recipient).where(
+        opt_outs.c.sender.in_(listed("sender", senders)), opt_outs.c.recipient.in_(listed("recipient", recipients))))
+
+
+async def opted_out(conn: Conn, pairs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (sender, recipient) ``pairs`` are opted out, in one query."""
+    if not pairs:
+        return set()
+    senders = sorted({sender for sender, _ in pairs})
+    recipients = sorted({recipient for _, recipient in pairs})
+    statement = _opted_out_among(list_length(len(senders)), list_length(len(recipients)))
+    found = await conn.execute(statement, {**values_of("sender", senders), **values_of("recipient", recipients)})
+    return {(row.sender, row.recipient) for row in found.all()} & set(pairs)
 
 
 async def apply(conn: Conn, word: Keyword, *, sender: str, recipient: str, account_sid: str) -> None:

@@ -510,3 +510,59 @@ def test_a_turn_that_arrives_for_a_cancelled_writer_is_given_back(database: Data
     asyncio.run(main())
     assert seen.get("taken by a third") is True
     assert _committed(db_file) == set()
+
+
+# Items submitted to one batch work (Database.submit_item) -------------------------------------------------
+
+
+class _Batch:
+    """A batch work: inserts each item's row; an odd item fails alone (returned as its exception), and an item
+    of 13 makes the whole batch raise (after writing), as a statement of many rows that fails would."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    async def __call__(self, conn: Any, items: list[int]) -> list[int | Exception]:
+        self.calls.append(items)
+        results: list[int | Exception] = []
+        for i in items:
+            if i % 2:
+                results.append(ValueError(f"item {i} is odd"))
+            else:
+                await conn.execute(insert(opt_outs), _row(i))
+                results.append(i * 10)
+        if 13 in items and len(items) > 1:
+            raise RuntimeError("the batch as a whole failed")
+        return results
+
+
+def test_items_submitted_together_run_in_one_call_and_each_gets_its_own_result(database: Database,
+                                                                               tmp_path: Path) -> None:
+    batch = _Batch()
+
+    async def main() -> list[object]:
+        await database.migrate()
+        results = await asyncio.gather(*(database.submit_item(batch, i) for i in range(10)), return_exceptions=True)
+        await database.dispose()
+        return list(results)
+
+    results = asyncio.run(main())
+    assert batch.calls == [list(range(10))]
+    assert [r if isinstance(r, int) else type(r) for r in results] == [
+        i * 10 if i % 2 == 0 else ValueError for i in range(10)]
+    assert _committed(tmp_path / "loft.db") == {f"+1555000{i:04d}" for i in range(0, 10, 2)}
+
+
+def test_a_batch_that_raises_is_run_again_one_item_at_a_time(database: Database, tmp_path: Path) -> None:
+    batch = _Batch()
+
+    async def main() -> list[object]:
+        await database.migrate()
+        results = await asyncio.gather(*(database.submit_item(batch, i) for i in (2, 13, 4)), return_exceptions=True)
+        await database.dispose()
+        return list(results)
+
+    results = asyncio.run(main())
+    assert batch.calls == [[2, 13, 4], [2], [13], [4]]  # together, then alone once it raised
+    assert results[0] == 20 and results[2] == 40 and isinstance(results[1], ValueError)
+    assert _committed(tmp_path / "loft.db") == {"+15550000002", "+15550000004"}  # the failed batch left nothing

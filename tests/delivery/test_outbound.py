@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -161,3 +163,54 @@ def test_a_callback_job_recorded_before_jobs_carried_from_and_to_is_still_sent(
     assert call.param("From") == MAGIC_VALID_FROM and call.param("To") == "+15558670777"
     assert call.param("MessageSid") == message.sid and call.param("MessageStatus") == "delivered"
     assert RequestValidator(server.auth_token).validate(callback, call.params, call.headers["x-twilio-signature"])
+
+
+def test_a_burst_of_sends_to_handsets_of_every_behaviour_ends_as_each_one_says(
+    client: Client, account: tuple[str, str], sender: str, sim: Sim, receiver: Receiver
+) -> None:
+    """Sends created at once are handed to the carrier together (a few statements for all of them): each must
+    still end as its own handset says, with its own callbacks, in order."""
+    behaviours = {"deliver": ("delivered", None), "unreachable": ("undelivered", 30003),
+                  "no-receipt": ("sent", None), "delayed": ("delivered", None)}
+    handsets: dict[str, str] = {}
+    for index, behaviour in enumerate(behaviours):
+        number = f"+155586715{index:02d}"
+        handsets[number] = behaviour
+        if behaviour == "delayed":
+            sim.configure(number, ReceiptDelayMs=700)
+        elif behaviour != "deliver":
+            sim.configure(number, Behavior=behaviour)
+    application = client.applications.create(message_status_callback=receiver.url("/app"))
+    url = f"{client.api.base_url}/2010-04-01/Accounts/{account[0]}/Messages.json"
+
+    def create(i: int) -> tuple[int, str, str]:
+        number = list(handsets)[i % len(handsets)]
+        form = {"To": number, "From": sender, "Body": f"burst {i}"}
+        if i % 3 == 0:
+            form["StatusCallback"] = receiver.url(f"/own/{i}")
+        elif i % 3 == 1:
+            form["ApplicationSid"] = application.sid
+        with httpx.Client(auth=account, timeout=30) as http:
+            response = http.post(url, data=form)
+        assert response.status_code == 201, response.text
+        return i, number, response.json()["sid"]
+
+    with ThreadPoolExecutor(16) as pool:
+        created = list(pool.map(create, range(64)))
+    for i, number, sid in created:
+        status, code = behaviours[handsets[number]]
+        eventually(lambda: status_of(client, sid) == status, timeout=30)
+        fetched = client.messages(sid).fetch()
+        assert fetched.error_code == code, (i, handsets[number])
+        received = [m["sid"] for m in sim.inbox(number)]
+        assert (sid in received) == (handsets[number] != "unreachable")
+        if i % 3 == 2:
+            continue  # no callback at all
+        path = f"/own/{i}" if i % 3 == 0 else "/app"
+        expected = ["sent"] if status == "sent" else ["sent", status]
+        calls = receiver.wait_for(lambda rs: len([r for r in rs if r.path == path
+                                                  and r.param("MessageSid") == sid]) >= len(expected))
+        got = [r for r in calls if r.path == path and r.param("MessageSid") == sid]
+        assert [r.param("MessageStatus") for r in got] == expected, (i, handsets[number])
+        assert (got[-1].param("ErrorCode") or None) == (str(code) if code else None)
+    assert sorted(len(sim.inbox(number)) for number in handsets) == [0, 16, 16, 16]

@@ -45,6 +45,12 @@ class Answer:
     raw: bytes | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    #: Connections waiting to be accepted (socketserver's default is 5): Loft sends a burst of callbacks at once,
+    #: and a connection beyond the queue waits a second for its SYN to be sent again.
+    request_queue_size = 256
+
+
 @dataclass
 class Receiver:
     server: ThreadingHTTPServer
@@ -129,7 +135,7 @@ def start() -> Receiver:
 
         do_GET = do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     receiver = Receiver(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()

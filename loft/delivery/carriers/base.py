@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -27,4 +28,8 @@ class Carrier(Protocol):
 
     async def submit(self, conn: Conn, message: Row[Any], media_urls: list[str]) -> Receipt | None:
         """Hand the message over; return the delivery report to expect, or None if none will come."""
+        ...
+
+    async def submit_many(self, conn: Conn, messages: Sequence[Row[Any]]) -> list[Receipt | None]:
+        """Hand over messages without media, many at once (a transactional carrier's batch of sends)."""
         ...
