@@ -101,6 +101,14 @@ class Conn:
             changed += max(0, (await self.execute(statement, parameters)).rowcount)
         return changed
 
+    async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Run a one-row ``INSERT … RETURNING`` for each of ``rows`` (all with the same names); what ``RETURNING``
+        gives for all of them, in no particular order. On SQLite, one statement inserts them all."""
+        returned: list[Any] = []
+        for parameters in rows:
+            returned.extend((await self.execute(statement, parameters)).all())
+        return returned
+
     def _plan(self, statement: Prepared, parameters: Any) -> Plan | None:
         """How to run ``statement`` on the driver with one set of ``parameters``; None: through SQLAlchemy."""
         if parameters is None or isinstance(parameters, Mapping):
@@ -126,6 +134,12 @@ class _SqliteConn(Conn):
                 return plan.run(self._sync.connection.dbapi_connection, parameters)  # type: ignore[arg-type]
             statement = statement.statement
         return self._sync.execute(statement, parameters)
+
+    async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        plan = self._plan(statement, rows[0]) if len(rows) > 1 else None
+        if plan is None or " VALUES (" not in plan.sql:
+            return await super().insert_rows(statement, rows)
+        return plan.run_rows(self._sync.connection.dbapi_connection, rows).all()  # type: ignore[arg-type]
 
     async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
         plan = self._plan(statement, rows[0]) if rows else None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, Table, bindparam
@@ -95,6 +95,8 @@ class Plan:
     #: One per result column; None until :meth:`resolve` gave the driver's column types (PostgreSQL's
     #: processors depend on them, SQLite's do not).
     results: tuple[_Processor, ...] | None
+    #: The SQL of this one-row INSERT for several rows at once, by number of rows (see :meth:`run_rows`).
+    _for_rows: dict[int, str] = field(default_factory=dict)
 
     def resolve(self, dialect: Dialect, driver_types: Sequence[Any]) -> None:
         self.results = tuple(kind.dialect_impl(dialect).result_processor(dialect, driver_type)
@@ -132,6 +134,24 @@ class Plan:
             raise _wrapped(exc, self.sql, values) from exc
         return self.rows(fetched, cursor.rowcount)
 
+
+    def run_rows(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> FetchedRows:
+        """Run this one-row ``INSERT … VALUES (…) [RETURNING …]`` for all ``rows`` in one statement (``VALUES (…),
+        (…), …``): what ``RETURNING`` gives for all of them, in no particular order (SQLite promises none)."""
+        sql = self._for_rows.get(len(rows))
+        if sql is None:
+            head, values_and_tail = self.sql.split(" VALUES ", 1)
+            one, _, tail = values_and_tail.partition(")")
+            if set(one) - set("(?, "):  # a value written as an expression: not a list of placeholders
+                raise ValueError(f"not an INSERT of placeholders: {self.sql}")
+            sql = self._for_rows[len(rows)] = f"{head} VALUES {', '.join([one + ')'] * len(rows))}{tail}"
+        values = [value for parameters in rows for value in self.values(parameters)]
+        try:
+            cursor = raw.execute(sql, values)
+            fetched = cursor.fetchall() if self.row is not None else []
+        except sqlite3.Error as exc:
+            raise _wrapped(exc, sql, values) from exc
+        return self.rows(fetched, cursor.rowcount)
 
     def run_many(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Run once per set of parameters (``executemany``, a statement that returns no rows); rows changed."""

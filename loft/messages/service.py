@@ -139,119 +139,163 @@ def check(account: Account, form: MultiDict) -> NewMessage:
     return validate(form)
 
 
-async def create(conn: Conn, account: Account, new: NewMessage, settings: Settings,
-                 lease: outbox.Lease | None = None) -> tuple[Record, outbox.Job | None]:
-    """Store a send that passed :func:`check`, after the checks that need the database (the sender is the
-    account's, the recipient has not opted out, the sender's queue has room). With ``lease``, a send due at
-    once and without media to fetch is recorded as claimed by that worker: its job is returned, for the caller
-    to hand over."""
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A send that passed :func:`check`, for :func:`create_many`; with ``lease``, one due at once and without
+    media to fetch is recorded as claimed by that worker, and its job is returned for the caller to hand over."""
+
+    account: Account
+    new: NewMessage
+    settings: Settings
+    lease: outbox.Lease | None = None
+
+
+Created = tuple[Record, "outbox.Job | None"]
+
+
+async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Exception]:
+    """Store sends that passed :func:`check`, after the checks that need the database, in Twilio's order for each
+    (the sender is the account's, the Application is, the recipient has not opted out, the sender's queue has
+    room): a few statements for all of them. A send that fails a check gets its error, and nothing of it is
+    written."""
+    owned = await numbers.owned_senders(conn, [(draft.account.sid, draft.new.from_) for draft in drafts
+                                               if draft.new.from_.startswith("+")])
+    opted_out = await optout.opted_out(conn, [(draft.new.from_, draft.new.to) for draft in drafts])
+    results: list[Created | Exception | None] = []
+    going: list[tuple[Draft, datetime]] = []
+    for draft in drafts:
+        try:
+            going.append((draft, await _admit(conn, draft, owned, opted_out)))
+            results.append(None)
+        except TwilioApiError as refused:
+            results.append(refused)
+    stored = iter(await store_many(conn, [_Message(
+        draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
+        to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
+        status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
+        validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
+        lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls else None,
+    ) for draft, leaves_at in going]))
+    return [next(stored) if result is None else result for result in results]
+
+
+async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Record],
+                 opted_out: set[tuple[str, str]]) -> datetime:
+    """The checks of one send that need the database (given what one query for all found); when it may leave."""
+    account, new = draft.account, draft.new
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:
         sender_type = "local"
     elif new.from_.startswith("+"):
-        owned = await numbers.find_owned(conn, account.sid, new.from_)
-        if owned is None or not owned.capability_sms:
+        number = owned.get((account.sid, new.from_))
+        if number is None or not number.capability_sms:
             raise InvalidParameter(
                 21606,
                 f"The From phone number {new.from_} is not a valid, SMS-capable inbound phone number or short code for your account.",
             )
-        sender_type = owned.number_type
+        sender_type = number.number_type
     elif phone.is_short_code(new.from_):
         raise InvalidParameter(21606, f"The From short code {new.from_} is not a short code of your account.")
     if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
         raise InvalidParameter(20001,
                                f"ApplicationSid {new.application_sid} is not an Application of this account")
-    if await optout.is_opted_out(conn, sender=new.from_, recipient=new.to):
+    if (new.from_, new.to) in opted_out:
         raise InvalidParameter(21610, "Attempt to send to unsubscribed recipient")
     count = 1 if new.mms else segments.count(new.body)
-    leaves_at = await pacing.slot(conn, new.from_, sender_type=sender_type, segments=count, rates=settings.rates)
-    handed = leaves_at <= dates.now() and not new.media_urls
-    return await store(
-        conn, settings, account_sid=account.sid, direction="outbound-api", from_=new.from_, to=new.to,
-        body=new.body, media_urls=new.media_urls, mms=new.mms, status="queued",
-        status_callback=new.status_callback, application_sid=new.application_sid,
-        validity_period=new.validity_period, options=new.options, send_at=leaves_at,
-        lease=lease if handed else None,
-    )
+    # Writes nothing when it refuses (21611): a sender's queue is full only once its pace is recorded.
+    return await pacing.slot(conn, new.from_, sender_type=sender_type, segments=count,
+                             rates=draft.settings.rates)
 
 
-_INSERT = Prepared(insert(messages).returning(messages.c.seq))
+_INSERT = Prepared(insert(messages).returning(messages.c.seq, messages.c.sid))
 _RECORD = record_class(messages)
 
 
-async def store(
-    conn: Conn,
-    settings: Settings,
-    *,
-    account_sid: str,
-    direction: str,
-    from_: str,
-    to: str,
-    body: str,
-    media_urls: list[str],
-    mms: bool,
-    status: str,
-    status_callback: str | None = None,
-    status_callback_method: str = "POST",
-    application_sid: str | None = None,
-    validity_period: int = DEFAULT_VALIDITY,
-    options: dict[str, Any] | None = None,
-    send_at: datetime | None = None,
-    lease: outbox.Lease | None = None,
-) -> tuple[Record, outbox.Job | None]:
+@dataclass(slots=True)
+class _Message:
+    """What :func:`store_many` writes for one message (see :func:`store`)."""
+
+    settings: Settings
+    account_sid: str
+    direction: str
+    from_: str
+    to: str
+    body: str
+    media_urls: list[str]
+    mms: bool
+    status: str
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    application_sid: str | None = None
+    validity_period: int = DEFAULT_VALIDITY
+    options: dict[str, Any] | None = None
+    send_at: datetime | None = None
+    lease: outbox.Lease | None = None
+
+
+async def store(conn: Conn, settings: Settings, **message: Any) -> Created:
     """Insert a message with its media and its job (to send it, or, inbound, its webhook), all in the caller's
-    transaction; the job too when ``lease`` claims it for a worker (see :func:`loft.delivery.outbox.enqueue`)."""
-    count = 1 if mms else segments.count(body)
+    transaction; the job too when ``lease`` claims it for a worker (see :func:`loft.delivery.outbox.enqueue`).
+    Keyword arguments: the fields of :class:`_Message`."""
+    return (await store_many(conn, [_Message(settings, **message)]))[0]
+
+
+async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
+    """:func:`store` for many messages: one statement inserts them all, one their jobs."""
+    if not stored:
+        return []
     moment = dates.now()
-    sid = sids.new("MM" if mms else "SM")
-    values = {
-        "sid": sid,
-        "account_sid": account_sid,
-        "direction": direction,
-        "from_addr": from_,
-        "to_addr": to,
-        "body": body,
-        "status": status,
-        "num_segments": count,
-        "num_media": len(media_urls),
-        # Outbound: the destination's country; inbound: the receiving Loft number's country.
-        "price_quote": pricing.quote(settings.sms_prices, to, segments=count, mms=mms,
-                                     mms_prices=settings.mms_prices),
-        "price_unit": settings.price_unit,
-        "status_callback": status_callback,
-        "status_callback_method": status_callback_method,
-        "application_sid": application_sid,
-        "validity_period": validity_period,
-        "options": options or {},
-        "date_created": moment,
-        "date_updated": moment,
-    }
-    seq = (await conn.execute(_INSERT, values)).scalar_one()
-    # What a read of the row would give, without the read: the values written, the sequence number, and the
+    rows: list[dict[str, Any]] = []
+    for message in stored:
+        count = 1 if message.mms else segments.count(message.body)
+        settings = message.settings
+        rows.append({
+            "sid": sids.new("MM" if message.mms else "SM"),
+            "account_sid": message.account_sid,
+            "direction": message.direction,
+            "from_addr": message.from_,
+            "to_addr": message.to,
+            "body": message.body,
+            "status": message.status,
+            "num_segments": count,
+            "num_media": len(message.media_urls),
+            # Outbound: the destination's country; inbound: the receiving Loft number's country.
+            "price_quote": pricing.quote(settings.sms_prices, message.to, segments=count, mms=message.mms,
+                                         mms_prices=settings.mms_prices),
+            "price_unit": settings.price_unit,
+            "status_callback": message.status_callback,
+            "status_callback_method": message.status_callback_method,
+            "application_sid": message.application_sid,
+            "validity_period": message.validity_period,
+            "options": message.options or {},
+            "date_created": moment,
+            "date_updated": moment,
+        })
+    seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
+    media = [
+        {
+            "sid": sids.new("ME"),
+            "message_sid": row["sid"],
+            "account_sid": message.account_sid,
+            "position": position,
+            "url": url,
+            "content_type": mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream",
+            "date_created": moment,
+            "date_updated": moment,
+        }
+        for message, row in zip(stored, rows) for position, url in enumerate(message.media_urls)
+    ]
+    if media:
+        await conn.execute(insert(message_media), media)
+    jobs = await outbox.enqueue_rows(conn, [outbox.NewJob(
+        kind=outbox.INBOUND if message.direction == "inbound" else outbox.SEND, subject_sid=row["sid"],
+        account_sid=message.account_sid, at=message.send_at or moment, lease=message.lease,
+    ) for message, row in zip(stored, rows)])
+    # What a read of each row would give, without the read: the values written, the sequence number, and the
     # columns a new message leaves empty.
-    row = _RECORD(seq=seq, error_code=None, error_message=None, messaging_service_sid=None, date_sent=None,
-                  **values)
-    if media_urls:
-        await conn.execute(
-            insert(message_media),
-            [
-                {
-                    "sid": sids.new("ME"),
-                    "message_sid": sid,
-                    "account_sid": account_sid,
-                    "position": position,
-                    "url": url,
-                    "content_type": mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream",
-                    "date_created": moment,
-                    "date_updated": moment,
-                }
-                for position, url in enumerate(media_urls)
-            ],
-        )
-    kind = outbox.INBOUND if direction == "inbound" else outbox.SEND
-    job = await outbox.enqueue(conn, kind, subject_sid=sid, account_sid=account_sid, at=send_at or moment,
-                               lease=lease)
-    return row, job if lease is not None else None
+    return [(_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, messaging_service_sid=None,
+                     date_sent=None, **row), job if message.lease is not None else None)
+            for message, row, job in zip(stored, rows, jobs)]
 
 
 _BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))

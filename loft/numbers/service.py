@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, select, update
@@ -12,7 +14,7 @@ from starlette.datastructures import MultiDict
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record
+from loft.db.prepared import Prepared, Record, list_length, listed, values_of
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, sids, urls
@@ -141,6 +143,27 @@ async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
 
 _OWNED = Prepared(select(numbers.c.sid, numbers.c.number_type, numbers.c.capability_sms).where(
     numbers.c.phone_number == bindparam("phone_number"), numbers.c.account_sid == bindparam("account_sid")))
+
+
+@lru_cache(maxsize=None)
+def _owned_among(numbers_: int, accounts: int) -> Prepared:
+    return Prepared(select(numbers.c.account_sid, numbers.c.phone_number, numbers.c.sid, numbers.c.number_type,
+                           numbers.c.capability_sms).where(numbers.c.phone_number.in_(listed("number", numbers_)),
+                                                           numbers.c.account_sid.in_(listed("account", accounts))))
+
+
+async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+    """Which of the (account SID, phone number) ``pairs`` are numbers of that account, in one query: as
+    :func:`find_owned` reads each."""
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    phone_numbers = sorted({number for _, number in wanted})
+    accounts = sorted({account for account, _ in wanted})
+    found = await conn.execute(_owned_among(list_length(len(phone_numbers)), list_length(len(accounts))),
+                               {**values_of("number", phone_numbers), **values_of("account", accounts)})
+    return {(row.account_sid, row.phone_number): row for row in found.all()
+            if (row.account_sid, row.phone_number) in wanted}
 
 
 async def find_owned(conn: Conn, account_sid: str, phone_number: str) -> Record | None:

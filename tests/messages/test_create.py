@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -10,8 +11,11 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.support import clients
 from tests.support.clients import checked
 from tests.support.server import LoftServer
+from tests.support.sim import Sim
+from tests.support.waiting import eventually
 
 
 def test_create_returns_a_queued_message_in_twilios_shape(client: Client, sender: str) -> None:
@@ -282,3 +286,44 @@ def test_create_stores_markup_in_a_body_verbatim(
                          headers={"Authorization": _basic(account)}, timeout=30)
     assert response.status_code == 200
     assert ElementTree.fromstring(response.content).findtext("Message/Body") == SCRIPT_BODY
+
+
+def test_creates_that_arrive_together_each_get_their_own_answer(
+        loft: LoftServer, main_client: Client, account: tuple[str, str], client: Client, sender: str,
+        sim: Sim) -> None:
+    """Creates that arrive at once are checked and stored together (a few statements for all of them): each
+    still gets its own answer, in Twilio's order of checks, and a refused one leaves nothing behind."""
+    other = main_client.api.accounts.create(friendly_name="someone else")
+    foreign_app = clients.sdk(loft.base_url, other.sid, other.auth_token).applications.create(friendly_name="x")
+    own_app = client.applications.create(friendly_name="mine")
+    sim.text("+15558710999", sender, "STOP")  # opts out of this sender
+    eventually(lambda: sim.inbox("+15558710999"))
+    cases = {
+        "ok": ({"To": "+15558710001", "From": sender}, 201, None),
+        "ok-with-app": ({"To": "+15558710002", "From": sender, "ApplicationSid": own_app.sid}, 201, None),
+        "unowned": ({"To": "+15558710003", "From": "+14155550199"}, 400, 21606),
+        "foreign-app": ({"To": "+15558710004", "From": sender, "ApplicationSid": foreign_app.sid}, 400, 20001),
+        "opted-out": ({"To": "+15558710999", "From": sender}, 400, 21610),
+        "magic-from": ({"To": "+15558710005", "From": "+15005550006"}, 201, None),
+    }
+    url = f"{loft.base_url}/2010-04-01/Accounts/{account[0]}/Messages.json"
+
+    def create(name: str) -> tuple[str, httpx.Response]:
+        form, _, _ = cases[name]
+        with httpx.Client(auth=account, timeout=30) as http:
+            return name, http.post(url, data={**form, "Body": f"together: {name}"})
+
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(create, [name for name in cases for _ in range(4)]))
+    created = []
+    for name, response in answers:
+        _, status, code = cases[name]
+        assert response.status_code == status, (name, response.text)
+        if code is not None:
+            assert response.json()["code"] == code, (name, response.text)
+        else:
+            assert response.json()["body"] == f"together: {name}"
+            created.append(response.json()["sid"])
+    listed = {m.sid: m.body for m in client.messages.list(page_size=100) if m.direction == "outbound-api"}
+    assert sorted(listed) == sorted(created)  # the refused left no message behind
+    assert len(set(created)) == 12
