@@ -7,6 +7,7 @@ Braze send Twilio's form body labelled as plain text (see the seeds), and Twilio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import MultiDict
@@ -17,7 +18,16 @@ from loft.errors import InvalidParameter
 MAX_BODY = 1 << 20
 
 
-async def read(request: Request) -> MultiDict:
+class Form(MultiDict):
+    """A request's parameters: Starlette's ``MultiDict`` (the last value of a repeated key, or all of them with
+    ``getlist``), whose ``get`` is a dict lookup. ``Mapping.get`` looks a key up by raising and catching
+    ``KeyError``, and a create asks for some twenty parameters that are absent."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._dict.get(key, default)
+
+
+async def read(request: Request) -> Form:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise InvalidParameter(20001, "The request body is larger than 1 MiB")
@@ -25,7 +35,7 @@ async def read(request: Request) -> MultiDict:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidParameter(20001, "The request body is not valid UTF-8") from exc
-    return MultiDict(parse_qsl(text, keep_blank_values=True))
+    return Form(parse_qsl(text, keep_blank_values=True))
 
 
 def boolean(form: Mapping[str, str], name: str) -> bool | None:

@@ -18,6 +18,7 @@ _FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 
 async def create_message(request: Request) -> Response:
+    """``POST Messages``: reached through :class:`loft.app.MessageCreates`, not through the routes below."""
     account = await auth.account_in_path(request)
     form = await forms.read(request)
     new = service.check(account, form)
@@ -146,7 +147,6 @@ async def create_feedback(request: Request) -> Response:
 
 routes = [
     Route(_BASE, list_messages, methods=["GET"]),
-    Route(_BASE, create_message, methods=["POST"]),
     Route(_BASE + "/{sid}", fetch_message, methods=["GET"]),
     Route(_BASE + "/{sid}", update_message, methods=["POST"]),
     Route(_BASE + "/{sid}", delete_message, methods=["DELETE"]),
