@@ -20,9 +20,28 @@ from loft.db.engine import Conn
 from loft.errors import PermissionDenied, Unauthenticated
 from loft.kit import crypto, sids
 
+#: Authorization headers already decoded, and what they say (a client sends the same one with every request).
+#: Only the decoding is remembered: the credentials are checked against the account at every request.
+_decoded: dict[str, tuple[str, str] | None] = {}
+_DECODED_MAX = 1024
+_HEADER_KEPT = 512  # longer headers are decoded each time (a thousand of them must not fill the memory)
+
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
+    try:
+        return _decoded[header]
+    except KeyError:
+        pass
+    given = _decode(header)
+    if len(header) <= _HEADER_KEPT:
+        if len(_decoded) >= _DECODED_MAX:
+            _decoded.clear()
+        _decoded[header] = given
+    return given
+
+
+def _decode(header: str) -> tuple[str, str] | None:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return None

@@ -31,7 +31,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -281,6 +281,8 @@ class _Group:
     raw: Any  # the sqlite3 connection under ``sync``: savepoints go straight to it
     committed: asyncio.Future[None]
     writers: int = 0
+    #: Works run in the group, with their results: given to their callers as soon as the COMMIT is done.
+    done: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
 
 
 class Database:
@@ -305,12 +307,22 @@ class Database:
         self._checkpointed_at = float("-inf")
         self.checkpoints = 0  # checkpoints run (for tests and curious operators)
         self._turns: _Turns | _NoTurns = _NoTurns()
+        #: FULL on a file: Loft itself makes the log durable after each COMMIT (see _finish), not SQLite within it.
+        self._syncs_log = False
+        self._unsynced: list[_Group] = []  # committed, on their way to the disk
+        self._syncing: asyncio.Task[None] | None = None
+        self._commits_on_loop = False
         if self.is_sqlite:
             path = url.split("///", 1)[-1].split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._file = path
                 self._turns = _Turns(path + "-writer")
+                if sqlite_synchronous == "FULL":
+                    self._syncs_log, sqlite_synchronous = True, "NORMAL"
+            # A COMMIT that waits for no disk writes the log with a few calls to the kernel: quicker on the loop's
+            # thread than a hop to a thread and back, which holds the turn to write meanwhile (see _finish).
+            self._commits_on_loop = self._file is None or sqlite_synchronous in ("NORMAL", "OFF")
             # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
             self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1, hide_parameters=True,
                                          connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
@@ -410,8 +422,8 @@ class Database:
         return future
 
     async def _run_submitted(self) -> None:
-        """Run the submitted works in groups until none is left (see :meth:`submit`)."""
-        done: list[tuple[asyncio.Future[Any], Any]] = []  # works run, with their results, until committed
+        """Run the submitted works in groups until none is left (see :meth:`submit`). Their callers get their
+        results from the group's commit itself (:meth:`_finish`), one turn of the loop after it is done."""
         try:
             while self._submitted:
                 async with self._writer:  # behind any block of write() that holds the group
@@ -425,22 +437,17 @@ class Database:
                         if future.cancelled():
                             continue
                         if item is _ALONE:
-                            _run_one(group, work, future, done)
+                            _run_one(group, work, future, group.done)
                         else:
                             together.setdefault(work, []).append((item, future))
                     for work, items in together.items():
-                        _run_together(group, work, items, done)
+                        _run_together(group, work, items, group.done)
                     if self._queued == 0 or group.writers >= MAX_GROUP:
                         await self._commit_group()
                     # else: blocks of write() are queued: they go on with the group, and the last one commits it
-                await asyncio.shield(group.committed)
-                for future, result in done:
-                    if not future.done():
-                        future.set_result(result)
-                done.clear()
         except BaseException as exc:
             failure = exc if isinstance(exc, Exception) else None
-            for future in [future for future, _ in done] + [future for _, _, future in self._submitted]:
+            for _, _, future in self._submitted:
                 _fail(future, failure)
             self._submitted.clear()
             raise
@@ -490,20 +497,70 @@ class Database:
         return task
 
     async def _finish(self, group: _Group) -> None:
+        """COMMIT the group and give the turn to write to the next process, then, once what it wrote is on the
+        disk, tell its writers. A COMMIT that waits for the disk (EXTRA) runs on a thread; one that does not runs
+        on the loop's thread: a hop to a thread and back would hold the turn for longer than the COMMIT's writes.
+
+        With ``synchronous=FULL`` SQLite would write the log and wait for the disk within the COMMIT, the file's
+        write lock held meanwhile. Instead the connections run at NORMAL (the COMMIT writes the log and returns),
+        the next group, of this process or another, goes on at once, and a syncer flushes the log (one
+        ``fsync`` for all the groups committed while the last one ran) before their writers hear of it: an
+        acknowledged write is as durable as with FULL, and the log is flushed in order, so an ``fsync`` that
+        makes a group durable makes every group before it durable too. (A reader may see a group a fraction
+        of a millisecond before its writers are answered.)
+        """
         try:
-            await asyncio.to_thread(self._commit, group.sync)
+            if self._commits_on_loop:
+                self._commit(group.sync)
+            else:
+                await asyncio.to_thread(self._commit, group.sync)
         except BaseException as exc:
-            group.committed.set_exception(exc)
-            group.committed.exception()  # a group whose writers all failed has nobody waiting on it
+            _tell(group, exc)
             raise
         else:
-            group.committed.set_result(None)
+            if self._syncs_log:
+                self._unsynced.append(group)
+                if self._syncing is None:
+                    self._syncing = self._spawn(self._sync_log())
+            else:
+                _tell(group, None)
             self._checkpoint_later()
         finally:
             _keep(self._writers, group.sync)
 
+    async def _sync_log(self) -> None:
+        """Flush the log to the disk while groups wait for it, each flush for all the groups committed before it."""
+        try:
+            while self._unsynced:
+                groups, self._unsynced = self._unsynced, []
+                try:
+                    await asyncio.to_thread(self._fsync_log)
+                except BaseException as exc:
+                    for group in groups:
+                        _tell(group, exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    for group in groups:
+                        _tell(group, None)
+        finally:
+            self._syncing = None
+
+    def _fsync_log(self) -> None:
+        """On a thread: ``fsync`` the write-ahead log (whatever descriptor wrote it: a flush is per file)."""
+        assert self._file is not None
+        try:
+            fd = os.open(self._file + "-wal", os.O_RDONLY)
+        except FileNotFoundError:  # SQLite removes the log only once all of it is checkpointed and synced
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def _commit(self, sync: Connection) -> None:
-        """On a thread: ``COMMIT`` (its ``fsync``), or roll back if it fails; then the next process's turn."""
+        """``COMMIT`` (with EXTRA, its ``fsync``: on a thread), or roll back if it fails; then the next process's
+        turn."""
         try:
             try:
                 sync.commit()
@@ -612,6 +669,8 @@ class Database:
     async def dispose(self) -> None:
         if self._async is not None:
             await self._async.dispose()
+        if self._syncing is not None:
+            await asyncio.wait([self._syncing])
         if self._checkpointing is not None:
             await asyncio.wait([self._checkpointing])
         if self._checkpointer is not None:
@@ -695,6 +754,20 @@ def _to_the_end(step: Awaitable[T]) -> T:
         return finished.value  # type: ignore[no-any-return]
     steps.close()
     raise RuntimeError(f"a submitted work waited for {waited!r}: it may only run statements")
+
+
+def _tell(group: _Group, failure: BaseException | None) -> None:
+    """Tell a group's writers that it is committed (and durable), or that it failed."""
+    if failure is None:
+        group.committed.set_result(None)
+        for future, result in group.done:
+            if not future.done():
+                future.set_result(result)
+        return
+    group.committed.set_exception(failure)
+    group.committed.exception()  # a group whose writers all failed has nobody waiting on it
+    for future, _ in group.done:
+        _fail(future, failure if isinstance(failure, Exception) else None)
 
 
 def _fail(future: asyncio.Future[Any], exc: Exception | None) -> None:

@@ -22,9 +22,12 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, Table, bindparam
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.sql.base import Executable
@@ -97,6 +100,13 @@ class Plan:
     results: tuple[_Processor, ...] | None
     #: The SQL of this one-row INSERT for several rows at once, by number of rows (see :meth:`run_rows`).
     _for_rows: dict[int, str] = field(default_factory=dict)
+    #: The placeholders' values from a mapping of them all, and the (position, processor) of those converted.
+    _pick: Callable[[Mapping[str, Any]], list[Any]] = field(init=False)
+    _converted: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._pick = _picker(self.names)
+        self._converted = tuple((index, process) for index, process in enumerate(self.binds) if process is not None)
 
     def resolve(self, dialect: Dialect, driver_types: Sequence[Any]) -> None:
         self.results = tuple(kind.dialect_impl(dialect).result_processor(dialect, driver_type)
@@ -105,10 +115,9 @@ class Plan:
     def values(self, parameters: Mapping[str, Any] | None) -> list[Any]:
         """The statement's parameters in placeholder order, converted as SQLAlchemy would convert them."""
         given = parameters or {}
-        values = []
-        for name, process in zip(self.names, self.binds):
-            value = given[name] if name in given else self.fixed[name]
-            values.append(process(value) if process is not None else value)
+        values = self._pick({**self.fixed, **given} if self.fixed else given)
+        for index, process in self._converted:
+            values[index] = process(values[index])
         return values
 
     def rows(self, fetched: Iterable[Sequence[Any]], rowcount: int) -> FetchedRows:
@@ -185,7 +194,8 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     for name, bind in by_name.items():
         if name not in keys and name not in fixed and not bind.required:
             fixed[name] = bind.effective_value
-    binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in compiled.positiontup)
+    binds = tuple(_bind_processor(by_name[name].type.dialect_impl(dialect), dialect)
+                  for name in compiled.positiontup)
     columns = compiled._result_columns or []  # what SQLAlchemy itself builds result rows from
     row = _row_class([entry.keyname for entry in columns]) if columns else None
     plan = Plan(compiled.string, tuple(compiled.positiontup), fixed, binds, row,
@@ -193,6 +203,49 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if dialect.name == "sqlite":
         plan.resolve(dialect, [None] * len(columns))
     return plan
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """A function from a mapping to the list of its values for ``names``, in order (KeyError for one missing)."""
+    if not names:
+        return lambda given: []
+    if len(names) == 1:
+        name = names[0]
+        return lambda given: [given[name]]
+    get = itemgetter(*names)
+    return lambda given: list(get(given))
+
+
+def _bind_processor(kind: Any, dialect: Dialect) -> _Processor:
+    """What SQLAlchemy converts a value of ``kind`` with, except for SQLite's timestamps: the same text, faster."""
+    process: _Processor = kind.bind_processor(dialect)
+    if process is not None and type(kind) is SQLITE_DATETIME and kind._storage_format == SQLITE_DATETIME._storage_format:
+        return _SqliteStamp(process)
+    return process
+
+
+class _SqliteStamp:
+    """SQLite's ``DATETIME`` bind processor (``YYYY-MM-DD HH:MM:SS.ffffff``, the zone dropped, as SQLAlchemy
+    writes it) by ``datetime.isoformat``, which is faster than SQLAlchemy's format string, and remembering the
+    last timestamp converted: a row's stamps, and a batch's rows, are mostly one moment. (The memory is one
+    tuple, replaced whole: threads that share it see a pair, never half of one.)"""
+
+    __slots__ = ("_fallback",)
+    _last: tuple[Any, Any] = (None, None)
+
+    def __init__(self, fallback: Callable[[Any], Any]) -> None:
+        self._fallback = fallback
+
+    def __call__(self, value: Any) -> Any:
+        last = _SqliteStamp._last
+        if value is last[0]:
+            return last[1]
+        if type(value) is datetime:
+            text = value.isoformat(" ", "microseconds")[:26]
+        else:
+            text = self._fallback(value)  # a date, or not a datetime (which it refuses)
+        _SqliteStamp._last = (value, text)
+        return text
 
 
 def listed(prefix: str, count: int) -> list[BindParameter[Any]]:

@@ -20,14 +20,22 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: The last moment written by rfc2822, and how: a resource's dates are often one moment (created = updated).
+_written: tuple[datetime | None, str | None] = (None, None)
+
+
 def rfc2822(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    moment = as_utc(moment)
-    return (
-        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} +0000"
+    global _written
+    last = _written
+    if moment is last[0]:
+        return last[1]
+    utc = as_utc(moment) if moment is not None else None
+    text = None if utc is None else (
+        f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000"
     )
+    _written = (moment, text)  # one tuple, replaced whole: a thread sees a pair, never half of one
+    return text
 
 
 def iso8601(moment: datetime | None) -> str | None:

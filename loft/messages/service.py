@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +71,10 @@ class NewMessage:
     options: dict[str, Any]
 
 
+#: The parameters of a plain send: a form with none but these has nothing else to check.
+_PLAIN = frozenset({"To", "From", "Body", "StatusCallback", "ApplicationSid", "MessagingServiceSid"})
+
+
 def validate(form: MultiDict) -> NewMessage:
     """Check a create form the way Twilio does; the first problem found is raised as Twilio's error."""
     to_raw = (form.get("To") or "").strip()
@@ -80,27 +84,29 @@ def validate(form: MultiDict) -> NewMessage:
     service_sid = (form.get("MessagingServiceSid") or "").strip()
     if not from_raw and not service_sid:
         raise InvalidParameter(21603, "A 'From' phone number is required.")
+    plain = form.keys() <= _PLAIN  # only the usual parameters: the checks of the others would all pass
     if service_sid:
         if not sids.is_sid(service_sid, "MG"):
             raise InvalidParameter(21705, f"The Messaging Service Sid {service_sid} is invalid.")
         raise NotImplementedByLoft("MessagingServiceSid", "Messaging Services are not implemented yet; send with 'From'")
-    if form.get("ContentSid"):
-        raise NotImplementedByLoft("ContentSid", "Content templates are not implemented yet; send a 'Body'")
-    if form.get("ContentVariables"):
-        raise InvalidParameter(21654, "ContentVariables were given without a ContentSid.")
-    if form.get("FallbackFrom"):
-        raise NotImplementedByLoft("FallbackFrom", "RCS fallback needs a Messaging Service with an RCS sender")
-    if form.get("ScheduleType") or form.get("SendAt"):
-        raise InvalidParameter(35118, "MessagingServiceSid is required to schedule a message")
-    if forms.boolean(form, "ShortenUrls"):
-        raise NotImplementedByLoft("ShortenUrls", "link shortening needs a Messaging Service")
+    if not plain:
+        if form.get("ContentSid"):
+            raise NotImplementedByLoft("ContentSid", "Content templates are not implemented yet; send a 'Body'")
+        if form.get("ContentVariables"):
+            raise InvalidParameter(21654, "ContentVariables were given without a ContentSid.")
+        if form.get("FallbackFrom"):
+            raise NotImplementedByLoft("FallbackFrom", "RCS fallback needs a Messaging Service with an RCS sender")
+        if form.get("ScheduleType") or form.get("SendAt"):
+            raise InvalidParameter(35118, "MessagingServiceSid is required to schedule a message")
+        if forms.boolean(form, "ShortenUrls"):
+            raise NotImplementedByLoft("ShortenUrls", "link shortening needs a Messaging Service")
 
     body = form.get("Body") or ""
-    if forms.boolean(form, "SmartEncoded"):
+    if not plain and forms.boolean(form, "SmartEncoded"):
         # Twilio swaps look-alikes only when that makes the whole body GSM-7 (fewer, cheaper segments).
         encoded = segments.smart_encode(body)
         body = encoded if segments.is_gsm7(encoded) else body
-    media_urls = [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
+    media_urls = [] if plain else [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
     if not body and not media_urls:
         raise InvalidParameter(21602, "Message body is required.")
     if len(body.encode("utf-16-le")) // 2 > MAX_BODY:
@@ -117,8 +123,9 @@ def validate(form: MultiDict) -> NewMessage:
     application_sid = (form.get("ApplicationSid") or "").strip() or None
     if application_sid and not sids.is_sid(application_sid, "AP"):
         raise InvalidParameter(20001, f"ApplicationSid '{application_sid}' is not a valid Application SID")
-    validity = forms.integer(form, "ValidityPeriod", low=1, high=DEFAULT_VALIDITY) or DEFAULT_VALIDITY
-    options = _stored_options(form)
+    validity = DEFAULT_VALIDITY if plain else (
+        forms.integer(form, "ValidityPeriod", low=1, high=DEFAULT_VALIDITY) or DEFAULT_VALIDITY)
+    options = {} if plain else _stored_options(form)
     return NewMessage(
         to=to,
         from_=phone.e164(from_raw) or from_raw,
@@ -148,6 +155,19 @@ class Draft:
     new: NewMessage
     settings: Settings
     lease: outbox.Lease | None = None
+    #: Its row of ``messages``, made with the draft: the write that stores it holds every other writer up, in
+    #: this process and the others, and should only write.
+    row: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        new = self.new
+        object.__setattr__(self, "row", _row(self.settings, account_sid=self.account.sid, direction="outbound-api",
+                                             from_=new.from_, to=new.to, body=new.body, mms=new.mms,
+                                             num_media=len(new.media_urls), status="queued",
+                                             status_callback=new.status_callback, status_callback_method="POST",
+                                             application_sid=new.application_sid,
+                                             validity_period=new.validity_period, options=new.options,
+                                             moment=dates.now()))
 
 
 Created = tuple[Record, "outbox.Job | None"]
@@ -174,7 +194,7 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
-        lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls else None,
+        lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls else None, row=draft.row,
     ) for draft, leaves_at in going]))
     return [next(stored) if result is None else result for result in results]
 
@@ -231,6 +251,37 @@ class _Message:
     options: dict[str, Any] | None = None
     send_at: datetime | None = None
     lease: outbox.Lease | None = None
+    row: dict[str, Any] | None = None  # its row, if made already (see Draft.row)
+
+
+def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to: str, body: str, mms: bool,
+         num_media: int, status: str, status_callback: str | None, status_callback_method: str,
+         application_sid: str | None, validity_period: int, options: dict[str, Any] | None,
+         moment: datetime) -> dict[str, Any]:
+    """A new message's row of ``messages``."""
+    count = 1 if mms else segments.count(body)
+    return {
+        "sid": sids.new("MM" if mms else "SM"),
+        "account_sid": account_sid,
+        "direction": direction,
+        "from_addr": from_,
+        "to_addr": to,
+        "body": body,
+        "status": status,
+        "num_segments": count,
+        "num_media": num_media,
+        # Outbound: the destination's country; inbound: the receiving Loft number's country.
+        "price_quote": pricing.quote(settings.sms_prices, to, segments=count, mms=mms,
+                                     mms_prices=settings.mms_prices),
+        "price_unit": settings.price_unit,
+        "status_callback": status_callback,
+        "status_callback_method": status_callback_method,
+        "application_sid": application_sid,
+        "validity_period": validity_period,
+        "options": options or {},
+        "date_created": moment,
+        "date_updated": moment,
+    }
 
 
 async def store(conn: Conn, settings: Settings, **message: Any) -> Created:
@@ -245,32 +296,13 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
     if not stored:
         return []
     moment = dates.now()
-    rows: list[dict[str, Any]] = []
-    for message in stored:
-        count = 1 if message.mms else segments.count(message.body)
-        settings = message.settings
-        rows.append({
-            "sid": sids.new("MM" if message.mms else "SM"),
-            "account_sid": message.account_sid,
-            "direction": message.direction,
-            "from_addr": message.from_,
-            "to_addr": message.to,
-            "body": message.body,
-            "status": message.status,
-            "num_segments": count,
-            "num_media": len(message.media_urls),
-            # Outbound: the destination's country; inbound: the receiving Loft number's country.
-            "price_quote": pricing.quote(settings.sms_prices, message.to, segments=count, mms=message.mms,
-                                         mms_prices=settings.mms_prices),
-            "price_unit": settings.price_unit,
-            "status_callback": message.status_callback,
-            "status_callback_method": message.status_callback_method,
-            "application_sid": message.application_sid,
-            "validity_period": message.validity_period,
-            "options": message.options or {},
-            "date_created": moment,
-            "date_updated": moment,
-        })
+    rows = [message.row if message.row is not None else _row(
+        message.settings, account_sid=message.account_sid, direction=message.direction, from_=message.from_,
+        to=message.to, body=message.body, mms=message.mms, num_media=len(message.media_urls),
+        status=message.status, status_callback=message.status_callback,
+        status_callback_method=message.status_callback_method, application_sid=message.application_sid,
+        validity_period=message.validity_period, options=message.options, moment=moment,
+    ) for message in stored]
     seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
     media = [
         {
@@ -280,8 +312,8 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
             "position": position,
             "url": url,
             "content_type": mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream",
-            "date_created": moment,
-            "date_updated": moment,
+            "date_created": row["date_created"],
+            "date_updated": row["date_created"],
         }
         for message, row in zip(stored, rows) for position, url in enumerate(message.media_urls)
     ]
