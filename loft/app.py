@@ -53,15 +53,20 @@ class TwilioFormat:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/2010-04-01/"):
-            path: str = scope["path"]
-            fmt = "xml"
-            for suffix, name in ((".json", "json"), (".xml", "xml")):
-                if path.endswith(suffix):
-                    path, fmt = path[: -len(suffix)], name
-                    break
-            scope = {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt,
-                     render.PATH_KEY: scope["path"]}
+            scope = in_twilio_format(scope)
         await self.app(scope, receive, send)
+
+
+def in_twilio_format(scope: Scope) -> Scope:
+    """A 2010-04-01 request's scope with the format suffix taken off its path, and the format and the path as
+    written kept in it (see :func:`loft.kit.render.format_of`)."""
+    path: str = scope["path"]
+    fmt = "xml"
+    for suffix, name in ((".json", "json"), (".xml", "xml")):
+        if path.endswith(suffix):
+            path, fmt = path[: -len(suffix)], name
+            break
+    return {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt, render.PATH_KEY: scope["path"]}
 
 
 # Errors, as Twilio's error bodies (the one place that turns exceptions into HTTP answers) -----------------
@@ -88,12 +93,12 @@ async def database_error(request: Request, exc: Exception) -> Response:
         return await server_error(request, exc)
     # The database cannot be reached (down, full of connections, locked too long): a passing condition,
     # worth one line in the log, not a traceback; nothing was committed.
-    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    log.error("database unavailable on %s %s: %s", request.method, render.requested_path(request), exc.orig)
     error = TwilioApiError(20503, "The database is unavailable; try again later", 503)
     return render.error(render.format_of(request), error)
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, render.requested_path(request), exc_info=exc)
     error = TwilioApiError(20500, "An internal server error has occurred", 500)
     return render.error(render.format_of(request), error)
 
@@ -114,7 +119,7 @@ class MessageCreates:
     Through Starlette's stack the same request passes seven layers (server-error and exception middleware, the
     format middleware, the router trying routes, the route, its request/response adapter and its exception
     wrapper): about a sixth of what a create costs. Here the endpoint gets the same ``Request`` (the path
-    parameter, the wire format and the path as written, as ``TwilioFormat`` sets them) and its errors the same
+    parameter, and the path, wire format and path as written that ``TwilioFormat`` gives) and its errors the same
     answers (:func:`error_response`).
     """
 
@@ -128,9 +133,7 @@ class MessageCreates:
         if scope["type"] == "http" and scope["method"] == "POST":
             matched = self._PATH.match(scope["path"])
             if matched is not None:
-                path = scope["path"]
-                scope = {**scope, "app": self.starlette, "path_params": {"account_sid": matched[1]},
-                         render.FORMAT_KEY: "json" if matched[2] == ".json" else "xml", render.PATH_KEY: path}
+                scope = {**in_twilio_format(scope), "app": self.starlette, "path_params": {"account_sid": matched[1]}}
                 request = Request(scope, receive)
                 try:
                     response = await messages.create_message(request)

@@ -89,6 +89,15 @@ def make_server(tmp: Path, database_url: str | None = None) -> LoftServer:
     )
 
 
+def server_of_its_own(request: pytest.FixtureRequest, tmp: Path, **env: str) -> LoftServer:
+    """A server (not started) of one test's own, on the backend of a fixture parametrized ``sqlite`` /
+    ``postgres`` (a PostgreSQL database of its own), with ``env`` added to its environment."""
+    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
+    server = make_server(tmp, url)
+    server.extra_env = dict(env)
+    return server
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def loft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """One running Loft per backend for the whole session; tests isolate themselves with subaccounts."""

@@ -16,7 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from loft.config import Settings
-from tests.conftest import make_server
+from tests.conftest import make_server, server_of_its_own
+from tests.support import children
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
 
@@ -26,43 +27,9 @@ MESSAGES = 240
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def two(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
-    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    server = make_server(tmp_path, url)
-    server.extra_env = {"LOFT_PROCESSES": "2"}
+    server = server_of_its_own(request, tmp_path, LOFT_PROCESSES="2")
     with server.running():
         yield server
-
-
-def _children(server: LoftServer) -> list[int]:
-    """The pids of the server's supervised ``loft serve`` children, from /proc."""
-    assert server.process is not None
-    pid = server.process.pid
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    return [int(child) for child in children if b"serve" in _cmdline(int(child))
-            and b"--supervised" in _cmdline(int(child))]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-def _one_child(server: LoftServer) -> int:
-    pids: list[int] = eventually(lambda: _children(server), timeout=30)
-    assert len(pids) == 1, pids
-    return pids[0]
 
 
 def _listening(server: LoftServer, pid: int) -> bool:
@@ -94,7 +61,7 @@ def _inodes(port: int, *, state: str) -> set[int]:
 
 
 def test_the_processes_share_the_address_and_deliver_every_message_once(two: LoftServer) -> None:
-    child = _one_child(two)
+    child = children.only(two, "serve")
     assert two.process is not None
     eventually(lambda: _listening(two, child), timeout=30)
     assert _listening(two, two.process.pid)
@@ -134,9 +101,10 @@ def test_an_api_process_that_dies_is_started_again(tmp_path: Path) -> None:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_PROCESSES": "2"}
     with server.running():
-        doomed = _one_child(server)
+        doomed = children.only(server, "serve")
         os.kill(doomed, signal.SIGKILL)
-        replacement = eventually(lambda: [pid for pid in _children(server) if pid != doomed], timeout=30)
+        replacement = eventually(lambda: [pid for pid in children.supervised(server, "serve") if pid != doomed],
+                                 timeout=30)
         assert len(replacement) == 1
         eventually(lambda: _listening(server, replacement[0]), timeout=30)
         assert "loft serve #1 (pid %d) exited with code -9" % doomed in server.log()
@@ -146,19 +114,20 @@ def test_stopping_the_server_stops_its_api_processes(tmp_path: Path) -> None:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_PROCESSES": "3"}
     with server.running():
-        children = eventually(lambda: len(_children(server)) == 2 and _children(server), timeout=30)
+        started = eventually(lambda: len(children.supervised(server, "serve")) == 2
+                             and children.supervised(server, "serve"), timeout=30)
     assert server.process is not None and server.process.returncode == -signal.SIGTERM
-    eventually(lambda: all(_gone(pid) for pid in children), timeout=15)
+    eventually(lambda: all(children.gone(pid) for pid in started), timeout=15)
 
 
 def test_a_killed_servers_api_processes_do_not_outlive_it(tmp_path: Path) -> None:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_PROCESSES": "2"}
     with server.running():
-        child = _one_child(server)
+        child = children.only(server, "serve")
         eventually(lambda: _listening(server, child), timeout=30)
         server.kill()
-        eventually(lambda: _gone(child), timeout=15)  # its pipe closed with the server: it stops
+        eventually(lambda: children.gone(child), timeout=15)  # its pipe closed with the server: it stops
 
 
 def test_a_server_does_not_share_its_port_with_one_already_there(tmp_path: Path) -> None:

@@ -281,7 +281,7 @@ class _Group:
     raw: Any  # the sqlite3 connection under ``sync``: savepoints go straight to it
     committed: asyncio.Future[None]
     writers: int = 0
-    #: Works run in the group, with their results: given to their callers as soon as the COMMIT is done.
+    #: Works run in the group, with their results: given to their callers once it is committed (see _tell).
     done: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
 
 
@@ -423,7 +423,7 @@ class Database:
 
     async def _run_submitted(self) -> None:
         """Run the submitted works in groups until none is left (see :meth:`submit`). Their callers get their
-        results from the group's commit itself (:meth:`_finish`), one turn of the loop after it is done."""
+        results once the group is committed, and with FULL once its log is on the disk (:meth:`_finish`)."""
         try:
             while self._submitted:
                 async with self._writer:  # behind any block of write() that holds the group
@@ -437,11 +437,11 @@ class Database:
                         if future.cancelled():
                             continue
                         if item is _ALONE:
-                            _run_one(group, work, future, group.done)
+                            _run_one(group, work, future)
                         else:
                             together.setdefault(work, []).append((item, future))
                     for work, items in together.items():
-                        _run_together(group, work, items, group.done)
+                        _run_together(group, work, items)
                     if self._queued == 0 or group.writers >= MAX_GROUP:
                         await self._commit_group()
                     # else: blocks of write() are queued: they go on with the group, and the last one commits it
@@ -689,10 +689,9 @@ class Database:
 _KEEP = 16
 
 
-def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any],
-             done: list[tuple[asyncio.Future[Any], Any]]) -> None:
+def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> None:
     """Run one work in a savepoint of ``group``, to its end (its statements never wait): what it returned goes to
-    ``done``; if it raised, none of its statements is kept and ``future`` gets the exception at once."""
+    ``group.done``; if it raised, none of its statements is kept and ``future`` gets the exception at once."""
     group.raw.execute("SAVEPOINT loft_writer")
     try:
         result = _to_the_end(work(group.conn))
@@ -708,11 +707,10 @@ def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any],
         future.set_exception(result)
         return
     group.writers += 1
-    done.append((future, result))
+    group.done.append((future, result))
 
 
-def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[Any, asyncio.Future[Any]]],
-                  done: list[tuple[asyncio.Future[Any], Any]]) -> None:
+def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[Any, asyncio.Future[Any]]]) -> None:
     """Run a batch work for all ``items`` in one savepoint; if it raises, each item alone."""
     group.raw.execute("SAVEPOINT loft_batch")
     try:
@@ -723,7 +721,7 @@ def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[An
         group.raw.execute("ROLLBACK TO loft_batch")
         group.raw.execute("RELEASE loft_batch")
         for item, future in items:
-            _run_one(group, _first_of(work, item), future, done)
+            _run_one(group, _first_of(work, item), future)
         return
     except BaseException:
         group.raw.execute("ROLLBACK TO loft_batch")
@@ -735,7 +733,7 @@ def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[An
             future.set_exception(result)
         else:
             group.writers += 1
-            done.append((future, result))
+            group.done.append((future, result))
 
 
 def _first_of(work: BatchWork[Any, Any], item: Any) -> Work[Any]:

@@ -46,11 +46,25 @@ class Lease:
     until: datetime
 
 
-_ENQUEUE = Prepared(insert(outbox).returning(outbox.c.id))
 _ENQUEUE_ROWS = Prepared(insert(outbox))
 _COMPLETE = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id")))
 #: Jobs this process has recorded for any worker to claim (a claim can skip a look at an outbox known empty).
 _recorded = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job for :func:`enqueue_rows`."""
+
+    kind: str
+    subject_sid: str
+    account_sid: str
+    at: datetime | None = None
+    payload: Mapping[str, Any] | None = None
+    lease: Lease | None = None
+
+
+_ENQUEUE_ALL = Prepared(insert(outbox).returning(outbox.c.id, outbox.c.subject_sid, outbox.c.kind))
 
 
 async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
@@ -58,19 +72,20 @@ async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
                   lease: Lease | None = None) -> Job:
     """Record a job, for any worker to claim; with ``lease``, claimed already by that worker, which is then
     given the job in memory (``Worker.take``): if it dies first, the lease runs out and another takes over."""
+    return (await enqueue_rows(conn, [NewJob(kind, subject_sid, account_sid, at, payload, lease)]))[0]
+
+
+def _row(job: NewJob, moment: datetime) -> dict[str, Any]:
+    """The outbox row of a new job (counted in :func:`recorded` when any worker may claim it)."""
     global _recorded
-    moment = dates.now()
-    attempts = 0 if lease is None else 1
-    values: dict[str, Any] = {"kind": kind, "subject_sid": subject_sid, "account_sid": account_sid,
-                              "payload": dict(payload) if payload else None, "available_at": at or moment,
-                              "attempts": attempts, "date_created": moment}
-    if lease is not None:
-        values.update(claimed_by=lease.worker, claimed_until=lease.until)
+    row: dict[str, Any] = {"kind": job.kind, "subject_sid": job.subject_sid, "account_sid": job.account_sid,
+                           "payload": dict(job.payload) if job.payload else None, "available_at": job.at or moment,
+                           "attempts": 0, "claimed_by": None, "claimed_until": None, "date_created": moment}
+    if job.lease is not None:
+        row.update(attempts=1, claimed_by=job.lease.worker, claimed_until=job.lease.until)
     else:
         _recorded += 1
-    job_id = (await conn.execute(_ENQUEUE, values)).scalar_one()
-    return Job(job_id, kind, subject_sid, account_sid, payload or {}, attempts,
-               lease.worker if lease is not None else None)
+    return row
 
 
 def recorded() -> int:
@@ -115,40 +130,13 @@ async def release(conn: Conn, jobs: list[Job]) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    """A job for :func:`enqueue_rows`."""
-
-    kind: str
-    subject_sid: str
-    account_sid: str
-    at: datetime | None = None
-    payload: Mapping[str, Any] | None = None
-    lease: Lease | None = None
-
-
-_ENQUEUE_ALL = Prepared(insert(outbox).returning(outbox.c.id, outbox.c.subject_sid, outbox.c.kind))
-
-
 async def enqueue_rows(conn: Conn, jobs: Sequence[NewJob]) -> list[Job]:
     """:func:`enqueue` for many jobs, in one statement; the jobs, in order (one per subject and kind)."""
-    global _recorded
     moment = dates.now()
-    rows = []
-    for job in jobs:
-        row: dict[str, Any] = {"kind": job.kind, "subject_sid": job.subject_sid, "account_sid": job.account_sid,
-                               "payload": dict(job.payload) if job.payload else None,
-                               "available_at": job.at or moment, "attempts": 0 if job.lease is None else 1,
-                               "claimed_by": None, "claimed_until": None, "date_created": moment}
-        if job.lease is not None:
-            row.update(claimed_by=job.lease.worker, claimed_until=job.lease.until)
-        else:
-            _recorded += 1
-        rows.append(row)
+    rows = [_row(job, moment) for job in jobs]
     ids = {(row.subject_sid, row.kind): row.id for row in await conn.insert_rows(_ENQUEUE_ALL, rows)}
     return [Job(ids[job.subject_sid, job.kind], job.kind, job.subject_sid, job.account_sid, job.payload or {},
-                0 if job.lease is None else 1, job.lease.worker if job.lease is not None else None)
-            for job in jobs]
+                row["attempts"], row["claimed_by"]) for job, row in zip(jobs, rows)]
 
 
 @lru_cache(maxsize=None)
@@ -172,14 +160,9 @@ async def complete_claimed(conn: Conn, jobs: Sequence[Job]) -> set[int]:
 
 async def enqueue_many(conn: Conn, kind: str, jobs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     """Record jobs of one ``kind``, due now, for any worker to claim: (subject SID, account SID, payload) each."""
-    global _recorded
     moment = dates.now()
-    await conn.execute_many(_ENQUEUE_ROWS, [
-        {"kind": kind, "subject_sid": subject, "account_sid": account, "payload": dict(payload),
-         "available_at": moment, "attempts": 0, "date_created": moment}
-        for subject, account, payload in jobs
-    ])
-    _recorded += len(jobs)
+    await conn.execute_many(_ENQUEUE_ROWS, [_row(NewJob(kind, subject, account, payload=payload), moment)
+                                            for subject, account, payload in jobs])
 
 
 async def complete(conn: Conn, job: Job) -> None:

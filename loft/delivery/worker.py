@@ -13,9 +13,10 @@ import logging
 import os
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -156,9 +157,7 @@ class Worker:
         failure = None if sent.cancelled() else sent.exception()
         if failure is not None and not isinstance(failure, lifecycle.Superseded):
             _failed(failure, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
-            task = asyncio.ensure_future(self._give_back(job))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._track(self._give_back(job))
         self._slot_freed(recorded)
 
     def _slot_freed(self, recorded: int) -> None:
@@ -190,7 +189,11 @@ class Worker:
         return len(jobs)
 
     def _spawn(self, job: Job, message: Record | None) -> None:
-        task = asyncio.create_task(self._run(job, message))
+        self._track(self._run(job, message))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in a task that holds a slot until it ends."""
+        task = asyncio.create_task(work)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 

@@ -16,7 +16,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Literal
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, select
 
 from loft.db import upsert
 from loft.db.engine import Conn
@@ -43,15 +43,6 @@ AUTO_REPLIES: dict[Keyword, str] = {
 
 def keyword(body: str) -> Keyword | None:
     return _KEYWORDS.get(body.strip().upper())
-
-
-_OPTED_OUT = Prepared(select(opt_outs.c.sender).where(opt_outs.c.sender == bindparam("sender"),
-                                             opt_outs.c.recipient == bindparam("recipient")))
-
-
-async def is_opted_out(conn: Conn, *, sender: str, recipient: str) -> bool:
-    found = await conn.execute(_OPTED_OUT, {"sender": sender, "recipient": recipient})
-    return found.first() is not None
 
 
 @lru_cache(maxsize=None)

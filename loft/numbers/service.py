@@ -7,7 +7,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import MultiDict
 
@@ -141,10 +141,6 @@ async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
     return row
 
 
-_OWNED = Prepared(select(numbers.c.sid, numbers.c.number_type, numbers.c.capability_sms).where(
-    numbers.c.phone_number == bindparam("phone_number"), numbers.c.account_sid == bindparam("account_sid")))
-
-
 @lru_cache(maxsize=None)
 def _owned_among(numbers_: int, accounts: int) -> Prepared:
     return Prepared(select(numbers.c.account_sid, numbers.c.phone_number, numbers.c.sid, numbers.c.number_type,
@@ -153,8 +149,8 @@ def _owned_among(numbers_: int, accounts: int) -> Prepared:
 
 
 async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], Record]:
-    """Which of the (account SID, phone number) ``pairs`` are numbers of that account, in one query: as
-    :func:`find_owned` reads each."""
+    """Which of the (account SID, phone number) ``pairs`` are numbers of that account, in one query: each as a
+    sender sees it (its SID, type and SMS capability), by pair."""
     if not pairs:
         return {}
     wanted = set(pairs)
@@ -164,11 +160,6 @@ async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[
                                {**values_of("number", phone_numbers), **values_of("account", accounts)})
     return {(row.account_sid, row.phone_number): row for row in found.all()
             if (row.account_sid, row.phone_number) in wanted}
-
-
-async def find_owned(conn: Conn, account_sid: str, phone_number: str) -> Record | None:
-    """The account's number ``phone_number`` as a sender sees it: its SID, type and SMS capability."""
-    return (await conn.execute(_OWNED, {"phone_number": phone_number, "account_sid": account_sid})).first()
 
 
 async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str,

@@ -12,7 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from loft.accounts import credentials
-from tests.conftest import make_server
+from tests.conftest import server_of_its_own
 from tests.support import clients
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -40,10 +40,9 @@ def test_an_entry_lasts_until_a_change_or_its_time(monkeypatch: pytest.MonkeyPat
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
     """Two ``loft serve`` processes sharing one database (the same SQLite file, or one PostgreSQL database)."""
-    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    first = make_server(tmp_path, url)
+    first = server_of_its_own(request, tmp_path)
     second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
-                        database_url=url)
+                        database_url=first.database_url)
     with first.running(), second.running():
         yield first, second
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_server
+from tests.conftest import server_of_its_own
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -18,10 +18,7 @@ from tests.support.waiting import eventually
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> LoftServer:
-    database_url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    server = make_server(tmp_path, database_url)
-    server.extra_env = {"LOFT_JOB_LEASE_SECONDS": "3"}
-    return server
+    return server_of_its_own(request, tmp_path, LOFT_JOB_LEASE_SECONDS="3")
 
 
 def test_sigkill_mid_delivery_loses_and_duplicates_nothing(own_server: LoftServer, receiver: Receiver) -> None:

@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import make_server
+from tests.conftest import server_of_its_own
 from tests.support.receiver import Answer, Receiver
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -28,9 +28,7 @@ SLOW = 6.0  # seconds the receiver takes to answer the callback that holds the w
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
-    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    server = make_server(tmp_path, url)
-    server.extra_env = {"LOFT_WORKER_CONCURRENCY": "1", "LOFT_JOB_LEASE_SECONDS": "2"}
+    server = server_of_its_own(request, tmp_path, LOFT_WORKER_CONCURRENCY="1", LOFT_JOB_LEASE_SECONDS="2")
     with server.running():
         yield server
 

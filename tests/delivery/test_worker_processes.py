@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from twilio.rest import Client
 
 from loft.config import Settings
-from tests.conftest import make_server
-from tests.support import clients
+from tests.conftest import make_server, server_of_its_own
+from tests.support import children, clients
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -27,43 +27,9 @@ POLL_SECONDS = 120
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def supervising(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
-    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    server = make_server(tmp_path, url)
-    server.extra_env = {"LOFT_WORKER_PROCESSES": "1", "LOFT_WORKER_POLL_SECONDS": str(POLL_SECONDS)}
+    server = server_of_its_own(request, tmp_path, LOFT_WORKER_PROCESSES="1", LOFT_WORKER_POLL_SECONDS=str(POLL_SECONDS))
     with server.running():
         yield server
-
-
-def _workers(server: LoftServer) -> list[int]:
-    """The pids of the server's supervised ``loft worker`` children, from /proc."""
-    assert server.process is not None
-    pid = server.process.pid
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    return [int(child) for child in children if b"--supervised" in _cmdline(int(child))]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def _gone(pid: int) -> bool:
-    """Exited: no longer in /proc, or a zombie nobody has reaped yet."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-def _one_worker(server: LoftServer) -> int:
-    pids: list[int] = eventually(lambda: _workers(server), timeout=30)
-    assert len(pids) == 1, pids
-    return pids[0]
 
 
 def _client(server: LoftServer) -> tuple[Client, str]:
@@ -78,7 +44,7 @@ def _delivered(receiver: Receiver, sid: str, timeout: float = 30) -> None:
 
 def test_delivery_runs_in_the_worker_process_which_the_server_wakes(supervising: LoftServer,
                                                                      receiver: Receiver) -> None:
-    worker = _one_worker(supervising)
+    worker = children.only(supervising, "worker")
     client, sender = _client(supervising)
     callback = receiver.url("/status")
     first = client.messages.create(to="+15558675310", from_=sender, body="one", status_callback=callback)
@@ -101,9 +67,10 @@ def test_a_worker_that_dies_is_started_again(tmp_path: Path, receiver: Receiver)
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_WORKER_PROCESSES": "1"}
     with server.running():
-        doomed = _one_worker(server)
+        doomed = children.only(server, "worker")
         os.kill(doomed, signal.SIGKILL)
-        replacement = eventually(lambda: [pid for pid in _workers(server) if pid != doomed], timeout=30)
+        replacement = eventually(lambda: [pid for pid in children.supervised(server, "worker") if pid != doomed],
+                                 timeout=30)
         assert len(replacement) == 1
         client, sender = _client(server)
         message = client.messages.create(to="+15558675312", from_=sender, body="after",
@@ -116,20 +83,21 @@ def test_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_WORKER_PROCESSES": "2"}
     with server.running():
-        workers = eventually(lambda: len(_workers(server)) == 2 and _workers(server), timeout=30)
+        workers = eventually(lambda: len(children.supervised(server, "worker")) == 2
+                             and children.supervised(server, "worker"), timeout=30)
     # It shut down within LoftServer.stop's grace (a kill would say -9); uvicorn exits by the signal it handled.
     assert server.process is not None and server.process.returncode == -signal.SIGTERM
-    eventually(lambda: all(_gone(pid) for pid in workers), timeout=15)
+    eventually(lambda: all(children.gone(pid) for pid in workers), timeout=15)
 
 
 def test_a_killed_servers_workers_do_not_outlive_it(tmp_path: Path) -> None:
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_WORKER_PROCESSES": "1"}
     with server.running():
-        worker = _one_worker(server)
+        worker = children.only(server, "worker")
         server.kill()
         # Its pipe closed with it: the worker finishes what it runs and exits.
-        eventually(lambda: _gone(worker), timeout=15)
+        eventually(lambda: children.gone(worker), timeout=15)
 
 
 def test_worker_processes_need_a_database_other_processes_can_open() -> None:
@@ -144,12 +112,12 @@ def test_ctrl_c_stops_the_server_and_its_workers_without_a_restart(tmp_path: Pat
     server = make_server(tmp_path)
     server.extra_env = {"LOFT_WORKER_PROCESSES": "1"}
     with server.running():
-        worker = _one_worker(server)
+        worker = children.only(server, "worker")
         assert server.process is not None
         # Ctrl-C signals the terminal's foreground process group: the worker is in a session of its own,
         # so only the server hears it, and the server stops the worker.
         assert os.getsid(worker) == worker != os.getsid(server.process.pid)
         server.process.send_signal(signal.SIGINT)
         server.process.wait(30)
-        eventually(lambda: _gone(worker), timeout=15)
+        eventually(lambda: children.gone(worker), timeout=15)
     assert "exited with code" not in server.log()  # stopped by its server, not lost and restarted

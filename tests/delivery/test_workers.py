@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_server
+from tests.conftest import server_of_its_own
 from tests.support import clients
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -21,9 +21,7 @@ COUNT = 200
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def api_only(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
-    url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    server = make_server(tmp_path, url)
-    server.extra_env = {"LOFT_WORKERS": "false", "LOFT_JOB_LEASE_SECONDS": "3"}
+    server = server_of_its_own(request, tmp_path, LOFT_WORKERS="false", LOFT_JOB_LEASE_SECONDS="3")
     with server.running():
         yield server
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_server
+from tests.conftest import server_of_its_own
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
 
@@ -17,8 +17,7 @@ from tests.support.waiting import eventually
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> LoftServer:
     """A server of this test's own, since the test kills it."""
-    database_url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    return make_server(tmp_path, database_url)
+    return server_of_its_own(request, tmp_path)
 
 
 def _auth(server: LoftServer) -> dict[str, str]:

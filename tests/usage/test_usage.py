@@ -23,7 +23,7 @@ import httpx
 import pytest
 from twilio.rest import Client
 
-from tests.conftest import make_server
+from tests.conftest import server_of_its_own
 from tests.support import clients
 from tests.support import receiver as receivers
 from tests.support.clients import checked
@@ -228,8 +228,7 @@ def test_phone_numbers_are_billed_the_day_they_are_bought_and_monthly_after(
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
     """A server of its own: its main account's usage is exactly what the test makes it do."""
-    database_url = request.getfixturevalue("own_postgres_database") if request.param == "postgres" else None
-    server = make_server(tmp_path, database_url)
+    server = server_of_its_own(request, tmp_path)
     with server.running():
         yield server
 
