@@ -423,9 +423,17 @@ class Database:
 
     async def _run_submitted(self) -> None:
         """Run the submitted works in groups until none is left (see :meth:`submit`). Their callers get their
-        results once the group is committed, and with FULL once its log is on the disk (:meth:`_finish`)."""
+        results once the group is committed, and with FULL once its log is on the disk (:meth:`_finish`).
+
+        With FULL, works submitted while the log is being flushed wait for that flush to end before their group
+        begins: they would be answered only after the next flush anyway, and meanwhile more works join them, so
+        that one group, one COMMIT and one flush serve them all instead of a group for each turn of the loop
+        (each group writes its pages to the log again, and each COMMIT and flush costs the same however many
+        writers it serves). The turn to write is not held while they wait."""
         try:
             while self._submitted:
+                if self._syncing is not None:
+                    await asyncio.wait([self._syncing])
                 async with self._writer:  # behind any block of write() that holds the group
                     if self._group is None:
                         self._group = await self._open_group()  # may wait for another process's turn

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared
+from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.errors import LoftError
@@ -89,13 +90,32 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
 async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | None]], *, moment: datetime,
                       date_sent: datetime | None) -> None:
     """Move many messages at once, each from the status it was read in to its new one (with its error code),
-    as :func:`change` with ``expected`` and ``announce=False`` does one: :class:`Superseded` if any had moved."""
-    rows = [{"target_sid": message.sid, "expected_status": message.status, "status": status,
-             "date_updated": moment, "date_sent": date_sent, "error_code": error_code,
-             "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None}
-            for message, status, error_code in changes]
-    if rows and await conn.execute_many(_UPDATE_FROM, rows) != len(rows):
-        raise Superseded(f"some of {len(rows)} messages were no longer in the status they were read in")
+    as :func:`change` with ``expected`` and ``announce=False`` does one: :class:`Superseded` if any had moved.
+    One ``UPDATE … WHERE sid IN (…)`` for all the messages that make the same move (a batch handed to a carrier
+    is mostly ``queued`` → ``delivered``)."""
+    moves: dict[tuple[str, str, int | None], list[str]] = {}
+    for message, status, error_code in changes:
+        moves.setdefault((message.status, status, error_code), []).append(message.sid)
+    changed = 0
+    for (expected, status, error_code), sids in moves.items():
+        for start in range(0, len(sids), _MOST_AT_ONCE):
+            some = sids[start:start + _MOST_AT_ONCE]
+            changed += (await conn.execute(_update_from(list_length(len(some))), {
+                **values_of("target", some), "expected_status": expected, "status": status,
+                "date_updated": moment, "date_sent": date_sent, "error_code": error_code,
+                "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None,
+            })).rowcount
+    if changed != len(changes):
+        raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
+
+
+_MOST_AT_ONCE = 256
+
+
+@lru_cache(maxsize=None)
+def _update_from(length: int) -> Prepared:
+    return Prepared(update(messages).where(messages.c.sid.in_(listed("target", length)),
+                                           messages.c.status == bindparam("expected_status")))
 
 
 def event(message: Row[Any], status: str, *, error_code: int | None = None,

@@ -26,14 +26,14 @@ _written: tuple[datetime | None, str | None] = (None, None)
 
 def rfc2822(moment: datetime | None) -> str | None:
     global _written
+    if moment is None:  # (not remembered: a resource's empty date between two equal ones would evict them)
+        return None
     last = _written
     if moment is last[0]:
         return last[1]
-    utc = as_utc(moment) if moment is not None else None
-    text = None if utc is None else (
-        f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
-        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000"
-    )
+    utc = as_utc(moment)
+    text = (f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000")
     _written = (moment, text)  # one tuple, replaced whole: a thread sees a pair, never half of one
     return text
 

@@ -7,8 +7,9 @@ Braze send Twilio's form body labelled as plain text (see the seeds), and Twilio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from starlette.datastructures import MultiDict
 from starlette.requests import Request
@@ -35,7 +36,41 @@ async def read(request: Request) -> Form:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidParameter(20001, "The request body is not valid UTF-8") from exc
-    return Form(parse_qsl(text, keep_blank_values=True))
+    return Form(pairs(text))
+
+
+#: Short escaped names and values are remembered: the same senders, recipients and URLs (``%2B1…``,
+#: ``https%3A…``) come back with request after request, and unquoting is most of what reading a form costs.
+#: Message bodies are not (free text, seldom sent twice: they would only push the others out).
+_SHORT = 100
+_FREE_TEXT = "Body"
+
+
+@lru_cache(maxsize=4096)
+def _unquoted(text: str) -> str:
+    return unquote(text)
+
+
+def pairs(text: str) -> list[tuple[str, str]]:
+    """The name/value pairs of a form-encoded ``text``, as ``urllib.parse.parse_qsl(text,
+    keep_blank_values=True)`` gives them (``+`` is a space, bad ``%`` escapes stay as written, invalid UTF-8
+    becomes U+FFFD), in about half its time: most names and values need no unquoting, and are not passed
+    through it."""
+    found = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = _unquoted(name) if len(name) <= _SHORT else unquote(name)
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = _unquoted(value) if len(value) <= _SHORT and name != _FREE_TEXT else unquote(value)
+        found.append((name, value))
+    return found
 
 
 def boolean(form: Mapping[str, str], name: str) -> bool | None:

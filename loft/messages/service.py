@@ -221,7 +221,7 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
                                f"ApplicationSid {new.application_sid} is not an Application of this account")
     if (new.from_, new.to) in opted_out:
         raise InvalidParameter(21610, "Attempt to send to unsubscribed recipient")
-    count = 1 if new.mms else segments.count(new.body)
+    count = draft.row["num_segments"]  # 1 for MMS, else the body's SMS segments (see _row)
     # Writes nothing when it refuses (21611): a sender's queue is full only once its pace is recorded.
     return await pacing.slot(conn, new.from_, sender_type=sender_type, segments=count,
                              rates=draft.settings.rates)
