@@ -5,8 +5,10 @@
 
 Runs are interleaved (run 1 of every scenario, then run 2, …) so that a change in the machine's load spreads
 over all scenarios. A scenario whose run timed out is not repeated (its figure is then a bound, and repeating
-it would only spend the time budget). Every process the suite starts is stopped on the way out, also after an
-exception or Ctrl-C, and every PostgreSQL database it creates is dropped.
+it would only spend the time budget). Before each run, what the suite wrote so far is flushed to the disk
+(``os.sync``), so that no scenario is measured while the kernel writes back the last one's files. Every process
+the suite starts is stopped on the way out, also after an exception or Ctrl-C, and every PostgreSQL database it
+creates is dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
@@ -160,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                 run_dir = work / f"run{index + 1}"
                 run_dir.mkdir(exist_ok=True)
                 say(f"run {index + 1}/{runs}: {name}…")
+                # What the suite wrote before (the seeded database, the list scenario's 500 MB copy of it, the
+                # last scenario's data dir) goes to the disk now, not while this scenario is measured.
+                os.sync()
                 t0 = time.monotonic()
                 try:
                     if name == "create":
