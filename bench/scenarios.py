@@ -1,8 +1,8 @@
 """The scenarios: each starts its own processes on a fresh data dir (or database), measures, stops them, and
 returns a plain dict of raw results (what ``bench/results/*.json`` holds for one run).
 
-- ``create``: wrk against the bare ASGI baseline and against ``loft serve`` in the same run, then the open-loop
-  generator at half of Loft's saturating rate.
+- ``create``: wrk against the bare ASGI baseline just before and just after ``loft serve``, in the same run, then
+  the open-loop generator at half of Loft's saturating rate.
 - ``e2e``: N messages with a StatusCallback, from the first create to the last ``delivered`` callback.
 - ``list``: filtered list pages (To + DateSent range) over a large seeded database, page 1 and deep pages.
 - ``scaleout``: the e2e scenario on PostgreSQL with 1 API + 1 worker process, then 2 + 2.
@@ -156,25 +156,26 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
         for url in targets.values():  # warm up (connections, caches, the JIT-less interpreter's first paths)
             wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=options.warmup_seconds)
         drain(30)
-        # Alternate the order between runs so that a drift of the machine's load favours neither.
-        order = ["baseline", "loft"] if index % 2 == 0 else ["loft", "baseline"]
-        measured: dict[str, wrk.WrkResult] = {}
+        # The baseline just before and just after Loft (A-B-A): the machine's speed drifts by tens of per cent
+        # within minutes, and the mean of the two is what ran beside Loft, whichever way it drifted.
+        measured: dict[str, list[wrk.WrkResult]] = {"baseline": [], "loft": []}
         drained: dict[str, Any] = {}
-        cpu: dict[str, float | None] = {}
-        for name in order:
+        cpu: dict[str, list[float]] = {"baseline": [], "loft": []}
+        for name in ("baseline", "loft", "baseline"):
             proc = baseline if name == "baseline" else server
             before, t0 = proc.cpu_seconds(), time.monotonic()
-            measured[name] = wrk.run(targets[name], auth=AUTH, body=body, connections=options.connections,
-                                     seconds=seconds)
+            measured[name].append(wrk.run(targets[name], auth=AUTH, body=body, connections=options.connections,
+                                          seconds=seconds))
             after = proc.cpu_seconds()
             # Share of one core the server process used while saturated: well under 100 % means it waited
             # (on fsync, on a lock) rather than computed.
-            cpu[name] = (round(100 * (after - before) / (time.monotonic() - t0), 1)
-                         if before is not None and after is not None else None)
+            if before is not None and after is not None:
+                cpu[name].append(100 * (after - before) / (time.monotonic() - t0))
             if name == "loft":
                 ok, waited = drain(max(30.0, seconds * 6))
                 drained = {"drained": ok, "drain_seconds": round(waited, 2)}
-        base, loft = measured["baseline"], measured["loft"]
+        bases, (loft,) = measured["baseline"], measured["loft"]
+        base_rps = sum(result.rps for result in bases) / len(bases)
         rate = max(1.0, loft.rps / 2)
         requests = [build("POST", targets["loft"], auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
         fixed = run_async(openloop.run(targets["loft"], requests, rate=rate, seconds=options.openloop_seconds,
@@ -188,9 +189,10 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
             "sender": sender,
             "in_process_worker": not options.create_without_worker,
             "body_chars": len(BODY),
-            "baseline": _wrk_dict(base) | {"server_cpu_percent": cpu["baseline"]},
-            "loft": _wrk_dict(loft) | {"server_cpu_percent": cpu["loft"]},
-            "ratio": loft.rps / base.rps if base.rps else 0.0,
+            "baseline": {"rps": round(base_rps, 1), "before_and_after": [_wrk_dict(result) for result in bases],
+                         "server_cpu_percent": _mean(cpu["baseline"])},
+            "loft": _wrk_dict(loft) | {"server_cpu_percent": _mean(cpu["loft"])},
+            "ratio": loft.rps / base_rps if base_rps else 0.0,
             "after_saturation": drained,
             "fixed_rate": {
                 "offered_rps": round(rate, 1),
@@ -215,6 +217,10 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
     finally:
         server.stop()
         baseline.stop()
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _wrk_dict(result: wrk.WrkResult) -> dict[str, Any]:
