@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
@@ -57,16 +58,17 @@ class TwilioFormat:
         await self.app(scope, receive, send)
 
 
-def in_twilio_format(scope: Scope) -> Scope:
+def in_twilio_format(scope: Scope, **more: Any) -> Scope:
     """A 2010-04-01 request's scope with the format suffix taken off its path, and the format and the path as
-    written kept in it (see :func:`loft.kit.render.format_of`)."""
+    written kept in it (see :func:`loft.kit.render.format_of`); ``more`` keys too, in the same copy."""
     path: str = scope["path"]
     fmt = "xml"
     for suffix, name in ((".json", "json"), (".xml", "xml")):
         if path.endswith(suffix):
             path, fmt = path[: -len(suffix)], name
             break
-    return {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt, render.PATH_KEY: scope["path"]}
+    return {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt, render.PATH_KEY: scope["path"],
+            **more}
 
 
 # Errors, as Twilio's error bodies (the one place that turns exceptions into HTTP answers) -----------------
@@ -133,7 +135,7 @@ class MessageCreates:
         if scope["type"] == "http" and scope["method"] == "POST":
             matched = self._PATH.match(scope["path"])
             if matched is not None:
-                scope = {**in_twilio_format(scope), "app": self.starlette, "path_params": {"account_sid": matched[1]}}
+                scope = in_twilio_format(scope, app=self.starlette, path_params={"account_sid": matched[1]})
                 request = Request(scope, receive)
                 try:
                     response = await messages.create_message(request)

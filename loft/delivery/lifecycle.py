@@ -98,18 +98,13 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
         moves.setdefault((message.status, status, error_code), []).append(message.sid)
     changed = 0
     for (expected, status, error_code), sids in moves.items():
-        for start in range(0, len(sids), _MOST_AT_ONCE):
-            some = sids[start:start + _MOST_AT_ONCE]
-            changed += (await conn.execute(_update_from(list_length(len(some))), {
-                **values_of("target", some), "expected_status": expected, "status": status,
-                "date_updated": moment, "date_sent": date_sent, "error_code": error_code,
-                "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None,
-            })).rowcount
+        changed += (await conn.execute(_update_from(list_length(len(sids))), {
+            **values_of("target", sids), "expected_status": expected, "status": status, "date_updated": moment,
+            "date_sent": date_sent, "error_code": error_code,
+            "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None,
+        })).rowcount
     if changed != len(changes):
         raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
-
-
-_MOST_AT_ONCE = 256
 
 
 @lru_cache(maxsize=None)

@@ -66,7 +66,7 @@ def _after_change_many(tmp_path: Path, count: int, moves: Moves, *, sent_meanwhi
 
 
 def test_each_message_makes_its_own_move_from_the_status_it_was_read_in(tmp_path: Path) -> None:
-    stored, found, error = _after_change_many(tmp_path, 300, lambda stored: [  # more than one statement's worth
+    stored, found, error = _after_change_many(tmp_path, 300, lambda stored: [  # more than one group's worth
         (m, "undelivered" if i % 7 == 0 else "delivered", 30003 if i % 7 == 0 else None)
         for i, m in enumerate(stored)])
     assert error is None
