@@ -67,6 +67,7 @@ def serve(
 
     from loft.app import create_app
     from loft.processes import listening_socket
+    from loft.serving import LoftHttpProtocol
 
     settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
     if not supervised:
@@ -80,7 +81,7 @@ def serve(
             console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
     application = create_app(settings, supervised=supervised)
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            proxy_headers=False)
+                            proxy_headers=False, http=LoftHttpProtocol)
     server = uvicorn.Server(config)
     # Several processes on one address share it through SO_REUSEPORT; the first checks that it is free.
     sockets = None

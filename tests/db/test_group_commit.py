@@ -645,3 +645,41 @@ def test_with_normal_the_log_is_left_to_sqlite(tmp_path: Path) -> None:
         return list(results)
 
     assert asyncio.run(main()) == list(range(5))
+
+
+def _open_temporary_files() -> list[str]:
+    """SQLite's temporary files this process holds open (created in SQLITE_TMPDIR and unlinked at once)."""
+    names = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            names.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue
+    return [name for name in names if "etilqs_" in name]
+
+
+def test_a_group_s_savepoints_keep_their_journal_in_memory(database: Database, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each writer of a group runs in a savepoint, which journals the pages it changes that the writers before it
+    wrote; past 64 KiB SQLite would spill that journal to a temporary file (an open, an unlink and two writes per
+    page, for every group): Loft keeps it in memory."""
+    monkeypatch.setenv("SQLITE_TMPDIR", str(tmp_path))
+    seen: list[str] = []
+
+    def insert_many(conn: Any) -> Any:
+        return conn.execute(insert(opt_outs), [_row(i) for i in range(2000)])
+
+    async def update_all(conn: Any) -> int:
+        changed = await conn.execute(text("UPDATE opt_outs SET account_sid = 'AC" + "1" * 32 + "'"))
+        seen.extend(_open_temporary_files())  # the journal of this writer's savepoint, if it is in a file
+        return int(changed.rowcount)
+
+    async def main() -> tuple[object, int]:
+        await database.migrate()
+        done = await asyncio.gather(database.submit(insert_many), database.submit(update_all))  # one group
+        await database.dispose()
+        return done[0], done[1]
+
+    _, updated = asyncio.run(main())
+    assert updated == 2000
+    assert seen == []
