@@ -169,9 +169,11 @@ async def bootstrap(settings: Settings, *, migrate: bool = True) -> tuple[Loft, 
     return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier()), main
 
 
-def create_app(settings: Settings | None = None, *, supervised: bool = False) -> ASGIApp:
+def create_app(settings: Settings | None = None, *, supervised: bool = False, ready_fd: int | None = None
+               ) -> ASGIApp:
     """The application; ``supervised``: it runs in a child API process of ``loft serve --processes N``, which
-    migrated the database before starting it, and stops it by closing its standard input."""
+    migrated the database before starting it, and stops it by closing its standard input; ``ready_fd``: a pipe to
+    that server, to say on it that this process is up (its socket listens already)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -192,10 +194,12 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False) ->
         if settings.processes > 1 and not supervised:
             children.append(processes.Children("loft serve", [processes.serve_command(settings)]
                                                * (settings.processes - 1),
-                                               env=processes.serve_environment(settings)))
+                                               env=processes.serve_environment(settings), ready=True))
         for group in children:
-            await group.start()
+            await group.start()  # API children: once they are up, so that this process answers after them
         app.state.children = children
+        if ready_fd is not None:
+            processes.tell_server_ready(ready_fd)
         try:
             yield
         finally:

@@ -49,6 +49,8 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the SQLite database and secret key live (default ./.loft).")]
 Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
                                          help="Started by loft serve: woken through, and stopped with, stdin.")]
+ReadyFd = Annotated[Optional[int], typer.Option("--ready-fd", hidden=True,
+                                                help="Started by loft serve: say on this pipe when serving.")]
 
 
 @app.command()
@@ -61,12 +63,13 @@ def serve(
     worker_processes: Annotated[Optional[int], typer.Option(
         min=0, max=64, help="loft worker processes to deliver in (default 0: in the API processes).")] = None,
     supervised: Supervised = False,
+    ready_fd: ReadyFd = None,
 ) -> None:
     """Start the HTTP API (migrating the database first) and the delivery workers."""
     import uvicorn
 
     from loft.app import create_app
-    from loft.processes import listening_socket
+    from loft.processes import BACKLOG, listening_socket
     from loft.serving import LoftHttpProtocol
 
     settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
@@ -79,7 +82,7 @@ def serve(
             _print_credentials(settings, sid, token, base_url=base_url, reveal=settings.auth_token is None)
         else:
             console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
-    application = create_app(settings, supervised=supervised)
+    application = create_app(settings, supervised=supervised, ready_fd=ready_fd)
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                             proxy_headers=False, http=LoftHttpProtocol)
     server = uvicorn.Server(config)
@@ -88,6 +91,8 @@ def serve(
     if supervised or settings.processes > 1:
         try:
             sockets = [listening_socket(settings.host, settings.port, first=not supervised)]
+            if ready_fd is not None:  # the server waits for this child: the kernel may give it connections already
+                sockets[0].listen(BACKLOG)
         except OSError as exc:
             console.print(f"[red]Cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}[/red]")
             raise typer.Exit(1) from None

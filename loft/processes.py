@@ -15,6 +15,13 @@ are the database's (:mod:`loft.delivery.outbox`), and on SQLite they take turns 
   exits, so no child outlives its server. The server alone decides when its children stop: they run in a
   session of their own, out of reach of the SIGINT that Ctrl-C sends to the terminal's foreground group.
 
+An API child started with the server also gets a pipe of its own to say it is ready (``--ready-fd``): it
+listens on its socket from its start (connections the kernel gives it meanwhile wait in its backlog), and writes
+a byte once it is up. The server waits for every child's byte before it answers itself, so that clients that
+connect once the server answers are spread over all the processes from their first connection (a keep-alive
+connection stays where it was opened). A child started again after it died listens only once it is up, as the
+kernel gives a socket that closes before it accepts nothing but resets.
+
 A child that exits while the server runs is started again, after a pause that doubles from 1 s to 30 s while
 it keeps failing within a minute of its start. Children hold no credentials of their own: they read the
 account's auth token from the database, like the server.
@@ -36,12 +43,17 @@ from loft.config import Settings
 log = logging.getLogger("loft.processes")
 
 WAKE = b"."
+READY = b"r"
+#: How long a server waits for its API children to be up before it answers anyway (they start in a second or two).
+READY_WAIT = 60.0
 RESTART_FIRST = 1.0
 RESTART_MAX = 30.0
 #: A child that ran this long before exiting is restarted after the first pause again.
 STABLE_AFTER = 60.0
 #: How long stopping waits for children to finish their running jobs (a worker gives them 30 s) before a kill.
 STOP_GRACE = 40.0
+#: An API child's listen backlog, as uvicorn's default (connections the kernel gives it before it accepts).
+BACKLOG = 2048
 
 
 def worker_command(settings: Settings) -> list[str]:
@@ -67,11 +79,14 @@ class Children:
     passes ``wake`` on to them when it is given."""
 
     def __init__(self, kind: str, commands: Sequence[list[str]], *, env: dict[str, str] | None = None,
-                 wake: asyncio.Event | None = None) -> None:
+                 wake: asyncio.Event | None = None, ready: bool = False) -> None:
         self.kind = kind
         self.commands = list(commands)
         self.env = env
         self._wake = wake
+        #: Each child started by start() is given ``--ready-fd`` and says there when it is up; start() waits for it.
+        self._ready = ready
+        self._said_ready: dict[int, asyncio.Future[bool]] = {}
         self._stop = asyncio.Event()
         self._children: list[Process] = []
         self._watchers: list[asyncio.Task[None]] = []
@@ -82,11 +97,19 @@ class Children:
         return [child.pid for child in self._children]
 
     async def start(self) -> None:
+        """Start the children; with ``ready``, return once each has said it is up (or died, or READY_WAIT
+        passed: that one is logged, and the server goes on without waiting for it)."""
         for index in range(len(self.commands)):
-            self._children.append(await self._spawn(index))
+            self._children.append(await self._spawn(index, ready=self._ready))
             self._watchers.append(asyncio.create_task(self._watch(index)))
         if self._wake is not None:
             self._relay_task = asyncio.create_task(self._relay(self._wake))
+        if self._said_ready:
+            await asyncio.wait(self._said_ready.values(), timeout=READY_WAIT)
+            for index, said in self._said_ready.items():
+                if not said.done() or not said.result():
+                    log.warning("%s #%d (pid %d) was not up within %.0f s of its start: not waiting for it",
+                                self.kind, index + 1, self._children[index].pid, READY_WAIT)
 
     async def stop(self) -> None:
         """Close every child's pipe (each finishes its running work and exits); kill what is left after the grace."""
@@ -106,9 +129,22 @@ class Children:
         if self._relay_task is not None:
             await asyncio.gather(self._relay_task, return_exceptions=True)
 
-    async def _spawn(self, index: int) -> Process:
-        child = await asyncio.create_subprocess_exec(*self.commands[index], stdin=PIPE, env=self.env,
-                                                     start_new_session=True)
+    async def _spawn(self, index: int, *, ready: bool = False) -> Process:
+        if not ready:
+            child = await asyncio.create_subprocess_exec(*self.commands[index], stdin=PIPE, env=self.env,
+                                                         start_new_session=True)
+        else:
+            heard, told = os.pipe()
+            try:
+                child = await asyncio.create_subprocess_exec(*self.commands[index], "--ready-fd", str(told),
+                                                             stdin=PIPE, env=self.env, pass_fds=(told,),
+                                                             start_new_session=True)
+            except BaseException:
+                os.close(heard)
+                raise
+            finally:
+                os.close(told)  # the child's now: the pipe ends when the child does
+            self._said_ready[index] = await _listen_for_ready(heard)
         log.info("%s #%d started (pid %d)", self.kind, index + 1, child.pid)
         return child
 
@@ -177,15 +213,52 @@ class _ServerPipe(asyncio.Protocol):
         self.on_close()
 
 
+class _ReadyPipe(asyncio.Protocol):
+    def __init__(self, said: asyncio.Future[bool]) -> None:
+        self.said = said
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if not self.said.done():
+            self.said.set_result(True)
+        assert self.transport is not None
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.said.done():
+            self.said.set_result(False)  # it exited (or closed the pipe) without saying it was up
+
+
+async def _listen_for_ready(fd: int) -> asyncio.Future[bool]:
+    """A future of what a child says on the pipe ``fd`` (read end): True once it is up, False if it never is."""
+    loop = asyncio.get_running_loop()
+    said: asyncio.Future[bool] = loop.create_future()
+    await loop.connect_read_pipe(lambda: _ReadyPipe(said), os.fdopen(fd, "rb", buffering=0))
+    return said
+
+
+def tell_server_ready(fd: int) -> None:
+    """In an API child: say on the pipe ``fd`` (``--ready-fd``) that this process is up; the server may be gone."""
+    try:
+        os.write(fd, READY)
+    except OSError:  # the server is gone: its closed pipe on standard input stops this process
+        pass
+    finally:
+        os.close(fd)
+
+
 async def listen_to_server(*, on_wake: Callable[[], None], on_close: Callable[[], None]) -> None:
     """In a supervised child: ``on_wake`` for every byte the server writes, ``on_close`` when its pipe closes."""
     await asyncio.get_running_loop().connect_read_pipe(lambda: _ServerPipe(on_wake, on_close), sys.stdin)
 
 
 def listening_socket(host: str, port: int, *, first: bool) -> socket.socket:
-    """A listening socket on ``host:port`` that other processes of this user may open too (``SO_REUSEPORT``):
-    the kernel spreads new connections over them. ``first``: make sure first that nothing else listens there,
-    as a plain bind would (two Loft servers started on one port would otherwise share it without a word)."""
+    """A socket bound to ``host:port`` that other processes of this user may open too (``SO_REUSEPORT``): the
+    kernel spreads new connections over those that listen. ``first``: make sure first that nothing else listens
+    there, as a plain bind would (two Loft servers started on one port would otherwise share it without a word)."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                         flags=socket.AI_PASSIVE)[0]
     if first:

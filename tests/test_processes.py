@@ -4,6 +4,8 @@ the server, and no sharing of a port with a server that was there first."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from loft import processes
 from loft.config import Settings
 from tests.conftest import make_server, server_of_its_own
 from tests.support import children
@@ -63,7 +66,8 @@ def _inodes(port: int, *, state: str) -> set[int]:
 def test_the_processes_share_the_address_and_deliver_every_message_once(two: LoftServer) -> None:
     child = children.only(two, "serve")
     assert two.process is not None
-    eventually(lambda: _listening(two, child), timeout=30)
+    # The server answers only once its child is up: clients that connect from then on are spread over both.
+    assert _listening(two, child)
     assert _listening(two, two.process.pid)
     auth = (two.account_sid, two.auth_token)
     base = f"/2010-04-01/Accounts/{two.account_sid}"
@@ -145,3 +149,39 @@ def test_processes_need_a_database_other_processes_can_open() -> None:
     with pytest.raises(ValidationError, match="LOFT_PROCESSES needs a database other processes can open"):
         Settings(processes=2, database_url="sqlite:///:memory:")
     assert Settings().processes == 1
+
+
+#: A child that writes a file, then says on its --ready-fd that it is up, then runs until its stdin closes.
+_SAYS_READY = ("import os, sys; open(sys.argv[1], 'w').close(); os.write(int(sys.argv[-1]), b'r'); "
+               "sys.stdin.read()")
+
+
+def test_starting_api_children_waits_until_each_says_it_is_up(tmp_path: Path) -> None:
+    marks = [tmp_path / f"up-{i}" for i in range(2)]
+
+    async def main() -> list[bool]:
+        group = processes.Children("loft serve", [[sys.executable, "-c", "import time; time.sleep(0.3); "
+                                                   + _SAYS_READY, str(mark)] for mark in marks], ready=True)
+        await group.start()
+        seen = [mark.exists() for mark in marks]
+        await group.stop()
+        return seen
+
+    assert asyncio.run(main()) == [True, True]
+
+
+def test_a_child_that_dies_before_it_is_up_is_not_waited_for(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                                              ) -> None:
+    mark = tmp_path / "up"
+
+    async def main() -> bool:
+        group = processes.Children("loft serve", [[sys.executable, "-c", "raise SystemExit(3)"],
+                                                  [sys.executable, "-c", _SAYS_READY, str(mark)]], ready=True)
+        await asyncio.wait_for(group.start(), timeout=processes.READY_WAIT / 2)
+        up = mark.exists()
+        await group.stop()
+        return up
+
+    with caplog.at_level(logging.WARNING, logger="loft.processes"):
+        assert asyncio.run(main())
+    assert "loft serve #1" in caplog.text and "was not up" in caplog.text
