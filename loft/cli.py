@@ -136,7 +136,7 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False) -> None:
     tune_gc()
 
     async def run() -> None:
-        loft, main = await bootstrap(settings)
+        loft, main = await bootstrap(settings, migrate=not supervised)  # a supervising server has migrated
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

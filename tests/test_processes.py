@@ -185,3 +185,11 @@ def test_a_child_that_dies_before_it_is_up_is_not_waited_for(tmp_path: Path, cap
     with caplog.at_level(logging.WARNING, logger="loft.processes"):
         assert asyncio.run(main())
     assert "loft serve #1" in caplog.text and "was not up" in caplog.text
+
+
+def test_processes_that_do_not_migrate_do_not_load_alembic() -> None:
+    """Only the process that migrates needs Alembic: ~10 MB of memory in each API child and worker child."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, loft.app, loft.cli, loft.delivery.worker; "
+                             "print('alembic' in sys.modules)"], capture_output=True, text=True, timeout=60,
+                            check=True)
+    assert loaded.stdout.strip() == "False"

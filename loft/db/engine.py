@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import orjson
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, _CoreAnyExecuteParams
 from sqlalchemy.exc import DBAPIError
@@ -813,6 +811,10 @@ def _json_dumps(value: Any) -> str:
 
 
 def _upgrade(connection: Connection) -> None:
+    # Imported here: only the process that migrates needs Alembic (~10 MB of memory in every other one).
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
