@@ -54,10 +54,6 @@ class Socket(asyncio.Transport):
         return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(name, default)
 
 
-def _turns(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
-
-
 def test_the_writes_of_one_turn_reach_the_socket_as_one_write_at_its_end() -> None:
     async def main() -> tuple[list[bytes], list[bytes]]:
         sock = Socket()
@@ -71,7 +67,7 @@ def test_the_writes_of_one_turn_reach_the_socket_as_one_write_at_its_end() -> No
         await asyncio.sleep(0)
         return during, sock.writes
 
-    during, after = _turns(main())
+    during, after = asyncio.run(main())
     assert during == []
     assert after == [b'HTTP/1.1 201 Created\r\n\r\n{"sid": "SM1"}', b"next"]
 
@@ -94,7 +90,7 @@ def test_closing_first_hands_over_what_is_held_and_aborting_drops_it() -> None:
         await asyncio.sleep(0)
         return closed, aborted, ended
 
-    closed, aborted, ended = _turns(main())
+    closed, aborted, ended = asyncio.run(main())
     assert closed.closed and closed.writes == [b"answer"]  # the other TurnWrites' "held" came after the close
     assert aborted.aborted and aborted.writes == []
     assert ended.eof and ended.writes == [b"answer", b"held"]
@@ -112,7 +108,7 @@ def test_a_large_body_is_not_held() -> None:
         await asyncio.sleep(0)
         return at_once, held, [len(data) for data in sock.writes]
 
-    at_once, held, after = _turns(main())
+    at_once, held, after = asyncio.run(main())
     assert at_once == [4 + _HOLD_AT]
     assert held == 4
     assert after == [4 + _HOLD_AT, 4]
