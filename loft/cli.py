@@ -69,7 +69,7 @@ def serve(
     import uvicorn
 
     from loft.app import create_app
-    from loft.processes import BACKLOG, listening_socket
+    from loft.processes import listening_socket
     from loft.serving import LoftHttpProtocol
 
     settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
@@ -92,7 +92,7 @@ def serve(
         try:
             sockets = [listening_socket(settings.host, settings.port, first=not supervised)]
             if ready_fd is not None:  # the server waits for this child: the kernel may give it connections already
-                sockets[0].listen(BACKLOG)
+                sockets[0].listen(config.backlog)
         except OSError as exc:
             console.print(f"[red]Cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}[/red]")
             raise typer.Exit(1) from None

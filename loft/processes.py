@@ -52,8 +52,6 @@ RESTART_MAX = 30.0
 STABLE_AFTER = 60.0
 #: How long stopping waits for children to finish their running jobs (a worker gives them 30 s) before a kill.
 STOP_GRACE = 40.0
-#: An API child's listen backlog, as uvicorn's default (connections the kernel gives it before it accepts).
-BACKLOG = 2048
 
 
 def worker_command(settings: Settings) -> list[str]:
@@ -201,7 +199,10 @@ def _close(child: Process) -> None:
         child.stdin.close()
 
 
-class _ServerPipe(asyncio.Protocol):
+class _Pipe(asyncio.Protocol):
+    """The reading end of a pipe between a server and its child: ``on_wake`` for what arrives, ``on_close`` at
+    its end."""
+
     def __init__(self, on_wake: Callable[[], None], on_close: Callable[[], None]) -> None:
         self.on_wake = on_wake
         self.on_close = on_close
@@ -213,30 +214,18 @@ class _ServerPipe(asyncio.Protocol):
         self.on_close()
 
 
-class _ReadyPipe(asyncio.Protocol):
-    def __init__(self, said: asyncio.Future[bool]) -> None:
-        self.said = said
-        self.transport: asyncio.BaseTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if not self.said.done():
-            self.said.set_result(True)
-        assert self.transport is not None
-        self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.said.done():
-            self.said.set_result(False)  # it exited (or closed the pipe) without saying it was up
-
-
 async def _listen_for_ready(fd: int) -> asyncio.Future[bool]:
     """A future of what a child says on the pipe ``fd`` (read end): True once it is up, False if it never is."""
     loop = asyncio.get_running_loop()
     said: asyncio.Future[bool] = loop.create_future()
-    await loop.connect_read_pipe(lambda: _ReadyPipe(said), os.fdopen(fd, "rb", buffering=0))
+
+    def settle(up: bool) -> None:
+        if not said.done():
+            said.set_result(up)
+
+    # The child writes its byte and closes its end (or exits without a word): the pipe ends either way.
+    await loop.connect_read_pipe(lambda: _Pipe(on_wake=lambda: settle(True), on_close=lambda: settle(False)),
+                                 os.fdopen(fd, "rb", buffering=0))
     return said
 
 
@@ -252,7 +241,7 @@ def tell_server_ready(fd: int) -> None:
 
 async def listen_to_server(*, on_wake: Callable[[], None], on_close: Callable[[], None]) -> None:
     """In a supervised child: ``on_wake`` for every byte the server writes, ``on_close`` when its pipe closes."""
-    await asyncio.get_running_loop().connect_read_pipe(lambda: _ServerPipe(on_wake, on_close), sys.stdin)
+    await asyncio.get_running_loop().connect_read_pipe(lambda: _Pipe(on_wake, on_close), sys.stdin)
 
 
 def listening_socket(host: str, port: int, *, first: bool) -> socket.socket:
