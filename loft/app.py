@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console, processes
+from loft import console, outbound, processes
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.applications import endpoints as applications
@@ -41,7 +41,6 @@ from loft.messages import endpoints as messages
 from loft.numbers import endpoints as numbers
 from loft.sim import endpoints as sim
 from loft.usage import endpoints as usage
-from loft.webhooks import sender
 
 log = logging.getLogger("loft")
 
@@ -165,7 +164,7 @@ async def bootstrap(settings: Settings, *, migrate: bool = True) -> tuple[Loft, 
             sid=settings.account_sid,
             auth_token=settings.auth_token.get_secret_value() if settings.auth_token else None,
         )
-    http = sender.client()
+    http = outbound.client(outbound.Guard.of(settings.outbound_deny))
     return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier()), main
 
 

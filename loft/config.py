@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     #: ``FULL`` makes every commit survive power loss, not just a crash of the process.
     sqlite_synchronous: str = "FULL"
     log_level: str = "info"
+    #: Networks Loft never connects to on a tenant's behalf (webhooks, callbacks, media): CIDRs and the names of
+    #: :data:`loft.outbound.GROUPS`, comma-separated (see loft/outbound.py and docs/security.md).
+    outbound_deny: str = "link-local,metadata"
+    #: How long fetching one media URL may take in all (connection, redirects and body), in seconds.
+    media_fetch_seconds: float = Field(default=15.0, gt=0, le=300)
 
     @field_validator("account_sid")
     @classmethod
@@ -76,6 +81,17 @@ class Settings(BaseSettings):
 
         if value is not None and not sids.is_sid(value, "AC"):
             raise ValueError("LOFT_ACCOUNT_SID must be 'AC' followed by 32 hex digits")
+        return value
+
+    @field_validator("outbound_deny")
+    @classmethod
+    def _outbound_networks(cls, value: str) -> str:
+        from loft import outbound
+
+        try:
+            outbound.networks(value)
+        except ValueError as exc:
+            raise ValueError(f"LOFT_OUTBOUND_DENY: {exc}") from None
         return value
 
     @field_validator("sqlite_synchronous")

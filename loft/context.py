@@ -1,5 +1,6 @@
 """What a running Loft holds for its requests and workers: settings, the database, the secret box, one shared
-HTTP client, the carrier, and the event that wakes the in-process workers after a commit."""
+HTTP client (behind the outbound guard), the carrier, and the event that wakes the in-process workers after a
+commit."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from loft.db.engine import Database
 from loft.delivery.carriers.base import Carrier
 from loft.kit.crypto import SecretBox
 
+#: Messages whose media one process fetches at once: a burst of MMS holds at most this many times 5 MB.
+FETCHING = 8
+
 if TYPE_CHECKING:
     from loft.delivery.worker import Worker
 
@@ -29,6 +33,8 @@ class Loft:
     carrier: Carrier
     work_ready: asyncio.Event = field(default_factory=asyncio.Event)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    #: Messages whose media this process may be fetching at once (see loft/messages/media.py).
+    media_fetches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FETCHING))
     #: The worker running in this process, if any: the API hands new sends straight to it.
     worker: Worker | None = None
 

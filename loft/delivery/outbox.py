@@ -158,6 +158,19 @@ async def complete_claimed(conn: Conn, jobs: Sequence[Job]) -> set[int]:
     return completed
 
 
+@lru_cache(maxsize=None)
+def _renew(length: int) -> Prepared:
+    return Prepared(update(outbox).where(outbox.c.id.in_(listed("job", length)),
+                                         outbox.c.claimed_by == bindparam("worker"))
+                    .values(claimed_until=bindparam("until")))
+
+
+async def renew(conn: Conn, worker: str, jobs: Sequence[Job], *, until: datetime) -> None:
+    """Extend ``worker``'s claims on those of ``jobs`` it still holds until ``until``."""
+    ids = [job.id for job in jobs]
+    await conn.execute(_renew(list_length(len(ids))), {**values_of("job", ids), "worker": worker, "until": until})
+
+
 async def enqueue_many(conn: Conn, kind: str, jobs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     """Record jobs of one ``kind``, due now, for any worker to claim: (subject SID, account SID, payload) each."""
     moment = dates.now()

@@ -61,17 +61,16 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
     if message is None:
         return
     fetched = await media.fetch_outbound(loft, message)
-    if isinstance(fetched, int):
-        async with loft.db.write() as conn:
-            await lifecycle.change(conn, message, "failed", error_code=fetched)
-            await outbox.complete(conn, job)
-        return
     async with loft.db.write() as conn:
+        if not await outbox.complete_claimed(conn, [job]):
+            return  # its lease ran out meanwhile and another worker took the send over: the other's now
         message = await message_service.load(conn, job.subject_sid)
         if message is None or message.status != "sending":
-            await outbox.complete(conn, job)
             return
-        await _hand_over(loft, conn, message, job, fetched)
+        if isinstance(fetched, int):
+            await lifecycle.change(conn, message, "failed", error_code=fetched, expected="sending")
+        else:
+            await _hand_over(loft, conn, message, fetched)
 
 
 async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> Record | None:
@@ -90,7 +89,8 @@ async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> R
         if loft.carrier.transactional and not message.num_media:
             # Nothing to wait for outside the database: hand over in this same transaction
             # (``sending`` would be seen by nobody, and is silent anyway).
-            await _hand_over(loft, conn, message, job, [])
+            await _hand_over(loft, conn, message, [])
+            await outbox.complete(conn, job)
             return None
         await lifecycle.change(conn, message, "sending")
     return message
@@ -132,11 +132,10 @@ async def send_handed(conn: Conn, sends: list[Handed]) -> list[None | Exception]
     return results
 
 
-async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], job: Job, media_urls: list[str]) -> None:
-    """Give the message to the carrier and record ``sent`` (and the delivery report to come); complete the job."""
+async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], media_urls: list[str]) -> None:
+    """Give the message to the carrier and record ``sent`` (and the delivery report to come)."""
     receipt = await loft.carrier.submit(conn, message, media_urls)
     await _handed_over(conn, [(message, receipt)])
-    await outbox.complete(conn, job)
 
 
 async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Receipt | None]]) -> None:

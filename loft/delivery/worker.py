@@ -87,6 +87,7 @@ class Worker:
         self._sending = 0  # handed sends submitted straight to the database, not back yet
         self._more_due = True  # the last claim took all it could: more jobs may be waiting in the outbox
         self._accepting = False  # hands sends over (while it runs)
+        self._holding: dict[int, Job] = {}  # running jobs whose claims keep_claims renews
 
     def lease(self) -> outbox.Lease | None:
         """A lease for a send about to be created, if this worker is running and has room to take it over, and
@@ -102,6 +103,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
+        renewing = asyncio.create_task(self._keep_claims())
         self._accepting = True
         try:
             while not stop.is_set():
@@ -125,12 +127,32 @@ class Worker:
             self._accepting = False
             stopping.cancel()
         await self._give_back_handed()
-        for _ in range(300):  # sends submitted straight to the database are back within a group or two
-            if not self._sending:
-                break
-            await asyncio.sleep(0.1)
-        if self._running:
-            await asyncio.wait(self._running, timeout=30)
+        try:
+            for _ in range(300):  # sends submitted straight to the database are back within a group or two
+                if not self._sending:
+                    break
+                await asyncio.sleep(0.1)
+            if self._running:
+                await asyncio.wait(self._running, timeout=30)
+        finally:
+            renewing.cancel()
+
+    async def _keep_claims(self) -> None:
+        """Renew the claims of the jobs running here every third of a lease, while they run: a job that takes
+        longer than a lease (media from a slow server, an inbound reply session of many documents) is not taken
+        over, and run a second time, by another worker while this one still runs it. A worker that dies renews
+        nothing, and its jobs are taken over as before."""
+        every = self.lease_for.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            held = list(self._holding.values())
+            if not held:
+                continue
+            until = dates.now() + self.lease_for
+            try:
+                await self.loft.db.submit(lambda conn: outbox.renew(conn, self.name, held, until=until))
+            except Exception as exc:  # the next turn tries again; a lease runs out only after three
+                _failed(exc, "renewing the claims of %d running jobs failed", len(held))
 
     def _start_handed(self) -> int:
         """Start the sends handed over, as far as slots allow: straight into the database's next group of writes
@@ -199,6 +221,7 @@ class Worker:
 
     async def _run(self, job: Job, message: Record | None) -> None:
         recorded = outbox.recorded()
+        self._holding[job.id] = job
         try:
             if message is not None:
                 await send.handle_send(self.loft, job, message)
@@ -211,6 +234,7 @@ class Worker:
             _failed(exc, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
             await self._give_back(job)
         finally:
+            self._holding.pop(job.id, None)
             self._slot_freed(recorded)
 
     async def _give_back_handed(self) -> None:

@@ -18,6 +18,8 @@
   URL, a protocol error), 11205 HTTP connection failure (refused, reset, connect/read/write timeout, the total
   budget spent), 11210 HTTP bad host name (the host does not resolve), 11220 SSL/TLS handshake error. 11210
   and 11220 are from Twilio's error dictionary; which of them Twilio logs for these cases is Loft's reading.
+- Every connection passes the outbound guard (:mod:`loft.outbound`): a URL whose address ``LOFT_OUTBOUND_DENY``
+  denies fails with 11200, having sent nothing and read nothing.
 - Bodies are read up to :data:`MAX_BODY` bytes; the rest is dropped. Neither the auth token nor the URL's
   credentials reach a log, an attempt or an error message (the URL given to the HTTP client carries none).
 """
@@ -40,12 +42,13 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 
+from loft import outbound
+from loft.outbound import USER_AGENT
 from loft.webhooks import overrides, signing
 from loft.webhooks.overrides import ConnectionPolicy
 
 MAX_BODY = 1024 * 1024
 EXCERPT = 2000
-USER_AGENT = "TwilioProxy/1.1"
 FORM = "application/x-www-form-urlencoded"
 
 RETRIEVAL_FAILURE = 11200
@@ -101,17 +104,6 @@ class _Result:
     error_code: int | None = None
     error_message: str | None = None
     retry_class: str | None = None
-
-
-def client() -> httpx.AsyncClient:
-    """The HTTP client for webhooks and media: httpx's API on aiohttp's transport.
-
-    httpx's own transport (httpcore) spends about 2 ms of CPU per request under concurrent load, most of it
-    walking its connection pool; aiohttp needs about a tenth of that, which decides how many status callbacks
-    a Loft can send per second.
-    """
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), headers={"User-Agent": USER_AGENT})
 
 
 def _strip_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -196,6 +188,8 @@ def _answer(status: int, content_type: str | None, body: str) -> _Result:
 
 def _failure(exc: Exception, policy: ConnectionPolicy) -> _Result:
     cause = exc.__cause__ or exc.__context__
+    if outbound.denied(exc):
+        return _Result(error_code=RETRIEVAL_FAILURE, error_message=f"HTTP retrieval failure: {outbound.DENIED}")
     if isinstance(exc, TimeoutError):
         return _Result(error_code=CONNECTION_FAILURE,
                        error_message=f"Timeout: no complete answer within the total {policy.total_timeout:g} s")
@@ -267,7 +261,7 @@ async def _exchange(client: httpx.AsyncClient, built: _Built, auth: httpx.Auth |
                     deadline: float) -> _Result:
     try:
         async with asyncio.timeout_at(deadline):
-            transport = _transport(client, built.url) if auth is None else None
+            transport = outbound.transport(client) if auth is None else None
             if isinstance(transport, AiohttpTransport):
                 return await _straight(transport, built)
             request = built.for_httpx()
@@ -280,16 +274,8 @@ async def _exchange(client: httpx.AsyncClient, built: _Built, auth: httpx.Auth |
                                await _read(response))
             finally:
                 await response.aclose()
-    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
         return _failure(exc, built.policy)
-
-
-def _transport(client: httpx.AsyncClient, url: str) -> httpx.AsyncBaseTransport:
-    """The transport ``client`` would send ``url`` through: skipping the client's auth, redirect and cookie
-    handling (none of which applies to a webhook without credentials), which cost as much as the exchange."""
-    if not client._mounts:  # no proxies from the environment: one transport for every URL, no need to parse it
-        return client._transport
-    return client._transport_for_url(httpx.URL(url))
 
 
 async def _straight(transport: AiohttpTransport, built: _Built) -> _Result:

@@ -43,6 +43,8 @@ class Answer:
     basic_auth: tuple[str, str] | None = None
     #: Binary content (media) instead of ``body``.
     raw: bytes | None = None
+    #: More headers (``Location`` for a redirect …).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class _Server(ThreadingHTTPServer):
@@ -61,7 +63,7 @@ class Receiver:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://127.0.0.1:{port}"
+        return f"http://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -89,7 +91,8 @@ class Receiver:
         self.server.server_close()
 
 
-def start() -> Receiver:
+def start(host: str = "127.0.0.1") -> Receiver:
+    """A receiver listening on ``host`` (any address of 127.0.0.0/8 is the loopback interface on Linux)."""
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -117,7 +120,8 @@ def start() -> Receiver:
                 if self.headers.get("Authorization") != expected:
                     self._send(401, "", "text/plain", {"WWW-Authenticate": 'Basic realm="receiver"'})
                     return
-            self._send(answer.status, answer.raw if answer.raw is not None else answer.body, answer.content_type, {})
+            self._send(answer.status, answer.raw if answer.raw is not None else answer.body, answer.content_type,
+                       answer.headers)
 
         def _send(self, status: int, text: str | bytes, content_type: str | None, headers: dict[str, str]) -> None:
             data = text.encode() if isinstance(text, str) else text
@@ -135,7 +139,7 @@ def start() -> Receiver:
 
         do_GET = do_POST = _handle
 
-    server = _Server(("127.0.0.1", 0), Handler)
+    server = _Server((host, 0), Handler)
     server.daemon_threads = True
     receiver = Receiver(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()

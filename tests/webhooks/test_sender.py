@@ -19,6 +19,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from loft import outbound
 from loft.webhooks import sender
 from loft.webhooks.sender import Outcome, WebhookRequest, send
 from tests.support import receiver as receivers
@@ -52,7 +53,7 @@ def deliver(handler: Handler, url: str, method: str = "POST", params: list[tuple
 
 async def send_for_real(url: str, idempotency_token: str = "t") -> Outcome:
     """``send`` a POST of PARAMS through Loft's own client (aiohttp underneath, real sockets)."""
-    async with sender.client() as client:
+    async with outbound.client(outbound.Guard.of("")) as client:
         return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
                                                  idempotency_token=idempotency_token))
 
@@ -396,7 +397,7 @@ def test_basic_auth_against_real_receiver() -> None:
         url = receiver.url("/hook").replace("http://", "http://carol:pw@") + "?q=1"
 
         async def go() -> Outcome:
-            async with sender.client() as client:
+            async with outbound.client(outbound.Guard.of("")) as client:
                 return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
                                                          idempotency_token="t", expect_twiml=True))
 
