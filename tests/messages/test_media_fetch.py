@@ -169,7 +169,8 @@ def test_a_fetch_longer_than_the_lease_runs_once_and_is_announced_once(
     receiver.wait_for(lambda rs: any(r.path == "/status" and r.param("MessageStatus") == final for r in rs))
     time.sleep(2)  # a second fetch or a late duplicate callback would arrive in this time
     assert len(receiver.to("/slow")) == 1
-    callbacks = [(r.param("MessageStatus"), r.headers["i-twilio-idempotency-token"]) for r in receiver.to("/status")]
+    callbacks = [(str(r.param("MessageStatus")), r.headers["i-twilio-idempotency-token"])
+                 for r in receiver.to("/status")]
     assert sorted(status for status, _ in callbacks) == sorted({status for status, _ in callbacks})
     assert len({token for _, token in callbacks}) == len(callbacks)
     fetched = client.messages(message.sid).fetch()
