@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from loft import console, outbound, processes
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
+from loft.accounts.throttle import Throttle
 from loft.applications import endpoints as applications
 from loft.config import Settings
 from loft.context import Loft
@@ -165,7 +166,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True) -> tuple[Loft, 
             auth_token=settings.auth_token.get_secret_value() if settings.auth_token else None,
         )
     http = outbound.client(outbound.Guard.of(settings.outbound_deny))
-    return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier()), main
+    return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier(),
+                throttle=Throttle(settings.auth_failures_per_minute)), main
 
 
 def create_app(settings: Settings | None = None, *, supervised: bool = False, ready_fd: int | None = None

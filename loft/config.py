@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     #: Networks Loft never connects to on a tenant's behalf (webhooks, callbacks, media): CIDRs and the names of
     #: :data:`loft.outbound.GROUPS`, comma-separated (see loft/outbound.py and docs/security.md).
     outbound_deny: str = "link-local,metadata"
+    #: Failed authentications (about per minute) after which a client address is refused (429) and a SID's wrong
+    #: attempts are slowed down; 0 turns that off (see loft/accounts/throttle.py).
+    auth_failures_per_minute: int = Field(default=30, ge=0, le=1_000_000)
     #: How long fetching one media URL may take in all (connection, redirects and body), in seconds.
     media_fetch_seconds: float = Field(default=15.0, gt=0, le=300)
 

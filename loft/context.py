@@ -12,6 +12,7 @@ import httpx
 from starlette.requests import Request
 
 from loft.accounts.credentials import CredentialCache
+from loft.accounts.throttle import Throttle
 from loft.config import Settings
 from loft.db.engine import Database
 from loft.delivery.carriers.base import Carrier
@@ -33,6 +34,8 @@ class Loft:
     carrier: Carrier
     work_ready: asyncio.Event = field(default_factory=asyncio.Event)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    #: Failed authentications of this process (see loft/accounts/throttle.py).
+    throttle: Throttle = field(default_factory=lambda: Throttle(0))
     #: Messages whose media this process may be fetching at once (see loft/messages/media.py).
     media_fetches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FETCHING))
     #: The worker running in this process, if any: the API hands new sends straight to it.

@@ -7,6 +7,7 @@
     ├── TwimlError(code, message)           a webhook answered TwiML Loft cannot use (loft.webhooks.twiml)
     └── TwilioApiError(code, message, status)   answered to the client as Twilio's error body
         ├── Unauthenticated                 20003, 401: no or wrong credentials
+        ├── TooManyRequests                 20429, 429: too many failed authentications from one address
         ├── PermissionDenied                20003, 403: credentials valid, account out of their reach
         ├── NotFound                        20404, 404
         ├── MethodNotAllowed                20004, 405
@@ -32,6 +33,8 @@ class TwilioApiError(LoftError):
         self.message = message
         self.status = status
         self.detail = detail
+        #: Headers the answer carries besides the body (``Retry-After`` …).
+        self.headers: dict[str, str] = {}
 
     @property
     def more_info(self) -> str:
@@ -52,6 +55,15 @@ class TwilioApiError(LoftError):
 class Unauthenticated(TwilioApiError):
     def __init__(self) -> None:
         super().__init__(20003, "Authenticate", 401, detail="Your AccountSid or AuthToken was incorrect.")
+
+
+class TooManyRequests(TwilioApiError):
+    """20429, 429: this client failed to authenticate too often (loft.accounts.throttle)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(20429, f"Too Many Requests: too many failed authentications from your address; retry "
+                                f"after {retry_after} seconds", 429)
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class PermissionDenied(TwilioApiError):

@@ -1,24 +1,45 @@
 """HTTP Basic authentication the way Twilio does it: ``AccountSid:AuthToken`` or ``KeySid:KeySecret``.
 
-A request is answered for the account in its path only when the credential reaches that account (its own,
-or one of its subaccounts). An API key acts for the account it belongs to, exactly like its auth token.
+A request is answered for the account in its path only when the credential reaches that account:
+
+- the **auth token** reaches its own account and its subaccounts (403, 20003, for any other);
+- an **API key** is one of Twilio's standard keys: it reaches only the account it belongs to (not even that
+  account's subaccounts), and none of the resources Twilio keeps from standard keys, ``/Accounts`` (the account
+  itself, with its auth token, and its subaccounts) and ``/Keys`` (so a leaked key cannot reveal the token, mint
+  more keys, or outlive its own deletion). Twilio answers those 401 (20003, "Authenticate"), and so does Loft.
+
+Failures are slowed down (:mod:`loft.accounts.throttle`): per client address, per SID, and a floor under the
+time of every failed answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
 from loft import context
-from loft.accounts import credentials, keys, service
+from loft.accounts import credentials, keys, service, throttle
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
-from loft.errors import PermissionDenied, Unauthenticated
+from loft.errors import PermissionDenied, TooManyRequests, Unauthenticated
 from loft.kit import crypto, sids
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who a request authenticated as: an account, through its auth token or one of its API keys."""
+
+    account: Account
+    #: The API key the request carried (a standard key: see the module's docstring); None for the auth token.
+    key_sid: str | None = None
+
 
 #: Authorization headers already decoded, and what they say (a client sends the same one with every request).
 #: Only the decoding is remembered: the credentials are checked against the account at every request.
@@ -53,30 +74,56 @@ def _decode(header: str) -> tuple[str, str] | None:
     return (username, password) if colon else None
 
 
-async def principal(request: Request) -> Account:
-    """The account whose credentials the request carries; 401 (20003) when there are none or they are wrong."""
+async def principal(request: Request, *, keys_allowed: bool = True) -> Account:
+    """The account whose credentials the request carries; 401 (20003) when there are none or they are wrong, or
+    when they are an API key and ``keys_allowed`` is False (``/Accounts`` and ``/Keys``)."""
+    credential = await credential_of(request)
+    if credential.key_sid is not None and not keys_allowed:
+        raise Unauthenticated()
+    return credential.account
+
+
+async def credential_of(request: Request) -> Credential:
+    """The request's :class:`Credential` (also kept as ``request.state.credential``); 401 (20003) otherwise."""
     given = basic_credentials(request)
     if given is None:
         raise Unauthenticated()
-    return await authenticate(context.of(request), *given)
+    client = request.client.host if request.client else None
+    credential = await authenticate(context.of(request), *given, client=client)
+    request.state.credential = credential
+    return credential
 
 
-async def authenticate(loft: Loft, username: str, password: str) -> Account:
-    """The account that ``username`` (an Account SID or an API key SID) and ``password`` open; 401 otherwise."""
+async def authenticate(loft: Loft, username: str, password: str, *, client: str | None) -> Credential:
+    """What ``username`` (an Account SID or an API key SID) and ``password`` open, for a request from the address
+    ``client``; 401 otherwise, and 429 (20429) while ``client`` has failed too often."""
+    wait = loft.throttle.refused_for(client)
+    if wait:
+        raise TooManyRequests(wait)
+    began = time.monotonic()
+    credential = await _check(loft, username, password)
+    if credential is None:
+        delay = loft.throttle.failed(client, username)
+        await asyncio.sleep(max(0.0, began + throttle.FLOOR - time.monotonic()) + delay)
+        raise Unauthenticated()
+    return credential
+
+
+async def _check(loft: Loft, username: str, password: str) -> Credential | None:
     if sids.is_sid(username, "SK"):
         key = await _key(loft, username)
         if key is None or not crypto.same(key[1], crypto.digest(password)):
-            raise Unauthenticated()
+            return None
         account = await lookup(loft, key[0])
         if account is None or account.status == "closed":
-            raise Unauthenticated()
-        return account
+            return None
+        return Credential(account, username)
     if not sids.is_sid(username, "AC"):
-        raise Unauthenticated()
+        return None
     account = await lookup(loft, username)
     if account is None or account.status == "closed" or not crypto.same(account.auth_token, password):
-        raise Unauthenticated()
-    return account
+        return None
+    return Credential(account)
 
 
 async def lookup(loft: Loft, sid: str) -> Account | None:
@@ -103,21 +150,22 @@ async def _cached(loft: Loft, sid: str, read: Callable[[Conn], Awaitable[Any]]) 
     return value
 
 
-async def account_in_path(request: Request) -> Account:
-    """Authenticate, then resolve ``{AccountSid}`` of the path: 403 (20003) when it is out of reach.
+async def account_in_path(request: Request, *, keys_allowed: bool = True) -> Account:
+    """Authenticate, then resolve ``{AccountSid}`` of the path: 403 (20003) when it is out of reach, 401 when an
+    API key is used beyond its account or where ``keys_allowed`` is False (``/Accounts/{Sid}``, ``/Keys``)."""
+    credential = await credential_of(request)
+    if credential.key_sid is not None and not keys_allowed:
+        raise Unauthenticated()
+    return await reach(request, credential, request.path_params["account_sid"])
 
-    The authenticated account is kept as ``request.state.principal``.
-    """
-    who = await principal(request)
-    request.state.principal = who
-    return await reach(request, who, request.path_params["account_sid"])
 
-
-async def reach(request: Request, who: Account, sid: str) -> Account:
-    """The account ``sid`` if ``who`` may act on it (itself or a subaccount); 403 (20003) otherwise."""
-    if sid == who.sid:
-        return who
+async def reach(request: Request, who: Credential, sid: str) -> Account:
+    """The account ``sid`` if ``who`` may act on it: its own, or, with the auth token, a subaccount of it."""
+    if sid == who.account.sid:
+        return who.account
+    if who.key_sid is not None:
+        raise Unauthenticated()  # a standard key acts for its own account only
     target = await lookup(context.of(request), sid) if sids.looks_like_sid(sid) else None
-    if target is None or not who.reaches(target):
+    if target is None or not who.account.reaches(target):
         raise PermissionDenied(f"The credentials given do not grant access to account {sid}")
     return target

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from loft.console import apps, log, numbers, phone, sessions, team, web
 from loft.console.web import Visit
-from loft.errors import InvalidParameter, Unauthenticated
+from loft.errors import InvalidParameter, TooManyRequests, Unauthenticated
 from loft.kit import forms
 
 
@@ -43,6 +43,10 @@ async def signin(request: Request) -> Response:
         return web.render(request, "signin.html", session, account=None, status=401, username=username,
                           error="Those credentials were refused: check the Account SID and auth token "
                                 "(or the API key SID and secret).")
+    except TooManyRequests as refused:
+        return web.render(request, "signin.html", session, account=None, status=429, username=username,
+                          error=f"Too many failed sign-ins from your address: try again in "
+                                f"{refused.headers['Retry-After']} seconds.")
     response = RedirectResponse("/console", status_code=303, headers=web.SECURITY_HEADERS)
     sessions.write(request, response, signed_in)
     return response
@@ -59,7 +63,8 @@ async def dashboard(visit: Visit) -> Response:
 
 
 async def reveal(visit: Visit) -> Response:
-    """Show the auth token (a POST, so that it never sits in a URL or a cached GET)."""
+    """Show the auth token (a POST, so that it never sits in a URL or a cached GET); not to an API key's session."""
+    web.needs_auth_token(visit)
     return visit.render("dashboard.html", revealed=True)
 
 

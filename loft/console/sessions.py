@@ -27,7 +27,7 @@ from loft.accounts import auth, keys
 from loft.accounts import service as accounts
 from loft.accounts.service import Account
 from loft.errors import ConfigurationError, NotFound, Unauthenticated
-from loft.kit import crypto, sids
+from loft.kit import crypto
 
 COOKIE = "loft_console"
 FLASH_COOKIE = "loft_console_flash"
@@ -88,13 +88,15 @@ def csrf_ok(session: Session, given: str | None) -> bool:
 async def sign_in(request: Request, username: str, password: str) -> tuple[Account, Session]:
     """Check an Account SID + auth token, or an API key SID + secret, the way the API does.
 
-    Raises ``Unauthenticated`` when they are wrong (or the account is closed).
+    Raises ``Unauthenticated`` when they are wrong (or the account is closed), ``TooManyRequests`` while the
+    browser's address has failed too often.
     """
     username, password = username.strip(), password.strip()
     if not username or not password:
         raise Unauthenticated()
-    account = await auth.authenticate(context.of(request), username, password)
-    key_sid = username if sids.is_sid(username, "SK") else None
+    credential = await auth.authenticate(context.of(request), username, password,
+                                         client=request.client.host if request.client else None)
+    account, key_sid = credential.account, credential.key_sid
     session = Session(csrf=secrets.token_urlsafe(32), account_sid=account.sid, key_sid=key_sid,
                       fingerprint=None if key_sid else fingerprint(account.auth_token))
     return account, session

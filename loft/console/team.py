@@ -1,4 +1,5 @@
-"""Subaccounts (create, rename, suspend, reactivate, close) and API keys (create, rename, delete).
+"""Subaccounts (create, rename, suspend, reactivate, close) and API keys (create, rename, delete): for sessions
+opened with the auth token only (Twilio keeps them from standard API keys).
 
 A new key's secret is shown once: it travels to the next page in the sealed flash cookie, which that page
 deletes, and Loft keeps only its digest.
@@ -20,12 +21,14 @@ _ACTIONS = {"suspend": "suspended", "activate": "active", "close": "closed"}
 
 
 async def list_subaccounts(visit: Visit) -> Response:
+    web.needs_auth_token(visit)
     async with visit.loft.db.read() as conn:
         found = await accounts.list_reachable(conn, visit.loft.box, visit.account, friendly_name=None, status=None)
     return visit.render("subaccounts.html", subaccounts=[a for a in found if a.sid != visit.account.sid])
 
 
 async def create_subaccount(visit: Visit) -> Response:
+    web.needs_auth_token(visit)
     if visit.account.parent_sid is not None:
         raise InvalidParameter(20001, "A subaccount cannot create subaccounts")
     name = (visit.form.get("FriendlyName") or "").strip()
@@ -39,7 +42,8 @@ async def create_subaccount(visit: Visit) -> Response:
 
 
 async def change_subaccount(visit: Visit) -> Response:
-    target = await auth.reach(visit.request, visit.account, visit.path_params["sid"])
+    web.needs_auth_token(visit)
+    target = await auth.reach(visit.request, auth.Credential(visit.account), visit.path_params["sid"])
     status = _ACTIONS.get(visit.form.get("action") or "")
     name = visit.form.get("FriendlyName")
     async with visit.loft.db.write() as conn:
@@ -50,12 +54,14 @@ async def change_subaccount(visit: Visit) -> Response:
 
 
 async def list_keys(visit: Visit) -> Response:
+    web.needs_auth_token(visit)
     async with visit.loft.db.read() as conn:
         rows, _ = await keys.page(conn, visit.account.sid, paging.PageRequest(paging.MAX_SIZE, 0, None))
     return visit.render("keys.html", keys=rows)
 
 
 async def create_key(visit: Visit) -> Response:
+    web.needs_auth_token(visit)
     name = (visit.form.get("FriendlyName") or "").strip() or None
     async with visit.loft.db.write() as conn:
         row, secret = await keys.create(conn, visit.account.sid, name)
@@ -64,6 +70,7 @@ async def create_key(visit: Visit) -> Response:
 
 
 async def rename_key(visit: Visit) -> Response:
+    web.needs_auth_token(visit)
     async with visit.loft.db.write() as conn:
         row = await keys.rename(conn, visit.account.sid, visit.path_params["sid"],
                                 (visit.form.get("FriendlyName") or "").strip() or None, path=visit.request.url.path)
@@ -71,12 +78,11 @@ async def rename_key(visit: Visit) -> Response:
 
 
 async def delete_key(visit: Visit) -> Response:
+    web.needs_auth_token(visit)
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
         row = await keys.get(conn, visit.account.sid, sid, path=visit.request.url.path)
         await keys.remove(conn, visit.account.sid, sid, path=visit.request.url.path)
-    if sid == visit.session.key_sid:
-        return web.redirect(visit.request, "/console/signin", notice="You deleted the key you signed in with.")
     return web.redirect(visit.request, "/console/keys", notice=f"Deleted the API key {row.friendly_name}.")
 
 

@@ -27,7 +27,7 @@ from loft.accounts.service import Account
 from loft.console import sessions
 from loft.console.sessions import Session
 from loft.context import Loft
-from loft.errors import InvalidParameter, TwilioApiError
+from loft.errors import InvalidParameter, PermissionDenied, TwilioApiError
 from loft.kit import dates, forms
 
 HERE = Path(__file__).parent
@@ -171,6 +171,13 @@ def action(handler: PageHandler, *, back: Callable[[Visit], str] | None = None) 
             return redirect(request, back(visit) if back else came_from(request), error=describe(error))
 
     return endpoint
+
+
+def needs_auth_token(visit: Visit) -> None:
+    """Refuse what Twilio keeps from standard API keys (the auth token, subaccounts, keys) to a key's session."""
+    if visit.session.key_sid is not None:
+        raise PermissionDenied("This session was opened with an API key, which cannot see the auth token or manage "
+                               "subaccounts and keys: sign in with the Account SID and auth token")
 
 
 def refused(request: Request, text: str, status: int, *, wants_json: bool) -> Response:

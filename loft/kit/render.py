@@ -71,7 +71,8 @@ def no_content() -> Response:
 
 
 def error(fmt: Format, exc: TwilioApiError) -> Response:
-    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if exc.status == 401 else {}
+    headers.update(exc.headers)
     if fmt == "xml":
         body = (
             f"<RestException><Code>{exc.code}</Code><Message>{escape(exc.message)}</Message>"

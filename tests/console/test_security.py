@@ -125,7 +125,7 @@ def test_a_new_api_keys_secret_is_shown_once_and_signs_in(page: Page, account: t
     assert re.fullmatch(r"SK[0-9a-f]{32}", key_sid) and re.fullmatch(r"[0-9a-f]{32}", secret)
     shoot(page, "keys")
     # The secret is the real one: the SDK authenticates with it.
-    assert clients.sdk(server.base_url, key_sid, secret, sid).api.accounts(sid).fetch().sid == sid
+    assert clients.sdk(server.base_url, key_sid, secret, sid).api.v2010.account.balance.fetch().account_sid == sid
     page.reload()
     expect(page.locator("#keys")).to_contain_text(key_sid)
     expect(page.locator("#new-key")).to_have_count(0)
@@ -142,11 +142,23 @@ def test_a_new_api_keys_secret_is_shown_once_and_signs_in(page: Page, account: t
     sign_in(page, key_sid, secret)
     expect(page.locator("#account-sid")).to_have_text(sid)
 
+    # A key's session is a standard key's: no auth token, no subaccounts, no keys.
+    token = account[1]
+    assert token not in page.content()
+    expect(page.locator("#auth-token")).to_contain_text("opened with an API key")
+    expect(page.locator("header nav").get_by_role("link", name="API keys")).to_have_count(0)
+    expect(page.locator("header nav").get_by_role("link", name="Subaccounts")).to_have_count(0)
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    revealed = page.request.post("/console/reveal", form={"csrf_token": csrf})
+    assert token not in revealed.text() and "cannot see the auth token" in revealed.text()
+    for path in ("/console/keys", "/console/subaccounts"):
+        refused = page.request.get(path)
+        assert refused.status == 403 and token not in refused.text()
+    minted = page.request.post("/console/keys", form={"FriendlyName": "spare", "csrf_token": csrf})
+    assert token not in minted.text() and [k.sid for k in client.keys.list()] == [key_sid]
+
     # Deleting the key it signed in with ends the session.
-    nav(page, "API keys")
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.locator("#keys tbody tr", has_text=key_sid).get_by_role("button", name="Delete").click()
-    expect(page).to_have_url(re.compile(r"/console/signin$"))
+    assert client.keys(key_sid).delete() is True
     page.goto("/console")
     expect(page).to_have_url(re.compile(r"/console/signin$"))
     assert client.keys.list() == []
