@@ -188,11 +188,13 @@ applications = Table(
     _stamp("date_updated"),
 )
 
-#: Virtual handsets: how "their carrier" answers messages sent to them.
+#: Virtual handsets: how "their carrier" answers messages sent to them, as each account set it (an account's
+#: setting applies to its own sends and its subaccounts', never to another account's).
 handsets = Table(
     "handsets",
     metadata,
     Column("phone_number", String(32), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), primary_key=True),
     Column("behavior", String(16), nullable=False),
     Column("receipt_delay_ms", Integer, nullable=False),
     _stamp("date_created"),

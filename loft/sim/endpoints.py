@@ -2,7 +2,8 @@
 
 - ``POST /sim/v1/Handsets/{PhoneNumber}/Messages`` (``To``, ``Body``, ``MediaUrl``…): the handset texts Loft.
 - ``GET /sim/v1/Handsets/{PhoneNumber}/Messages``: what the handset received, newest first.
-- ``POST /sim/v1/Handsets/{PhoneNumber}`` (``Behavior``, ``ReceiptDelayMs``): how its carrier answers.
+- ``POST /sim/v1/Handsets/{PhoneNumber}`` (``Behavior``, ``ReceiptDelayMs``): how its carrier answers the
+  caller's sends (and its subaccounts'); ``GET`` shows what applies to the caller's sends.
 """
 
 from __future__ import annotations
@@ -51,22 +52,21 @@ async def handset_inbox(request: Request) -> Response:
 
 
 async def configure_handset(request: Request) -> Response:
-    await auth.principal(request)
+    who = await auth.principal(request)
     number = service.handset_number(request.path_params["phone_number"])
     form = await forms.read(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        await service.configure(conn, number, form)
-        settings = await service.settings_of(conn, number)
+        settings = await service.configure(conn, who, number, form)
     return render.json_response(settings, 200)
 
 
 async def fetch_handset(request: Request) -> Response:
-    await auth.principal(request)
+    who = await auth.principal(request)
     number = service.handset_number(request.path_params["phone_number"])
     loft = context.of(request)
     async with loft.db.read() as conn:
-        settings = await service.settings_of(conn, number)
+        settings = await service.settings_of(conn, who, number)
     return render.json_response(settings, 200)
 
 
