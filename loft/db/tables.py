@@ -274,3 +274,15 @@ api_keys = Table(
     _stamp("date_created"),
     _stamp("date_updated"),
 )
+
+#: Signed-in console sessions, so that signing out ends one for good: the session cookie (signed) carries an id
+#: whose SHA-256 digest is kept here; a cookie whose row is gone (signed out, expired) is refused.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
+    _stamp("date_created"),
+    _stamp("expires_at"),
+    Index("ix_console_sessions_expires_at", "expires_at"),
+)

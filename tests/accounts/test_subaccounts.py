@@ -3,6 +3,7 @@ reads but changes nothing; a closed one owns no numbers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -123,11 +124,12 @@ def test_closing_an_account_releases_its_numbers(loft: LoftServer, main_client: 
     finally:
         handset.http.close()
     # Nothing goes into a closed account: no number bought there, none moved there.
-    for attempt in (
+    attempts: list[Callable[[], object]] = [
         lambda: main_client.api.accounts(account[0]).incoming_phone_numbers.create(area_code="415"),
         lambda: main_client.api.accounts(sibling.sid).incoming_phone_numbers(elsewhere.sid).update(
             account_sid=account[0]),
-    ):
+    ]
+    for attempt in attempts:
         with pytest.raises(TwilioRestException) as refused:
             attempt()
         assert (refused.value.status, refused.value.code) == (403, 20005)
