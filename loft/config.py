@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     #: ``FULL`` makes every commit survive power loss, not just a crash of the process.
     sqlite_synchronous: str = "FULL"
     log_level: str = "info"
+    #: Addresses of the proxies in front of Loft (comma-separated IPs or CIDR networks) whose
+    #: ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed. Default: none, the headers are ignored.
+    trusted_proxies: str = ""
 
     @field_validator("account_sid")
     @classmethod
@@ -77,6 +80,20 @@ class Settings(BaseSettings):
         if value is not None and not sids.is_sid(value, "AC"):
             raise ValueError("LOFT_ACCOUNT_SID must be 'AC' followed by 32 hex digits")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        import ipaddress
+
+        networks = []
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"LOFT_TRUSTED_PROXIES: {item!r} is not an IP address or network (such as "
+                                 "10.0.0.0/8)") from None
+        return ",".join(networks)
 
     @field_validator("sqlite_synchronous")
     @classmethod
