@@ -35,13 +35,20 @@ _DELIVER = Prepared(insert(handset_inbox))
 @lru_cache(maxsize=None)
 def _handsets(numbers: int, senders: int) -> Prepared:
     """The settings that apply to sends of the accounts ``sender…`` to the phones ``number…``: each sending
-    account's own, and its parent's (a parent's setting applies to its subaccounts' sends)."""
+    account's own, and its parent's (a parent's setting applies to its subaccounts' sends).
+
+    The phones' rows are looked up first (a materialized CTE, which neither SQLite nor PostgreSQL folds into the
+    join): nearly always there are none, and the query then costs what the lookup by phone alone did. Planned
+    the other way round (the few accounts first, then every phone for each), a batch from 8 accounts took 10×
+    longer on SQLite."""
+    found = (select(handsets).where(handsets.c.phone_number.in_(listed("number", numbers)))
+             .cte("found").prefix_with("MATERIALIZED"))
     return Prepared(
-        select(accounts.c.sid.label("sender"), handsets.c.account_sid, handsets.c.phone_number, handsets.c.behavior,
-               handsets.c.receipt_delay_ms)
-        .join_from(accounts, handsets, (handsets.c.account_sid == accounts.c.sid)
-                   | (handsets.c.account_sid == accounts.c.parent_sid))
-        .where(accounts.c.sid.in_(listed("sender", senders)), handsets.c.phone_number.in_(listed("number", numbers)))
+        select(accounts.c.sid.label("sender"), found.c.account_sid, found.c.phone_number, found.c.behavior,
+               found.c.receipt_delay_ms)
+        .join_from(found, accounts, (found.c.account_sid == accounts.c.sid)
+                   | (found.c.account_sid == accounts.c.parent_sid))
+        .where(accounts.c.sid.in_(listed("sender", senders)))
     )
 
 
