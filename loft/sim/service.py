@@ -1,4 +1,5 @@
-"""Handsets: their carrier settings, their inbox, and the messages they send to Loft numbers."""
+"""Handsets: their carrier settings (each account's own), their inbox, and the messages they send to Loft
+numbers."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
-from loft.delivery.carriers import sim
-from loft.delivery.carriers.sim import BEHAVIORS
+from loft.delivery.carriers import sim as carrier
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, forms, phone, urls
 from loft.messages import optout
@@ -33,7 +33,7 @@ def handset_number(text: str) -> str:
 async def configure(conn: Conn, account: Account, number: str, form: MultiDict) -> dict[str, Any]:
     """Set how the handset ``number`` answers ``account``'s sends (and its subaccounts'), starting from what
     applies to the account now (its parent's setting, if it has none of its own)."""
-    behavior = forms.choice(form, "Behavior", tuple(BEHAVIORS))
+    behavior = forms.choice(form, "Behavior", tuple(carrier.BEHAVIORS))
     delay = forms.integer(form, "ReceiptDelayMs", low=0, high=MAX_DELAY_MS)
     current = await settings_of(conn, account, number)
     moment = dates.now()
@@ -45,16 +45,16 @@ async def configure(conn: Conn, account: Account, number: str, form: MultiDict) 
         values["behavior"] = behavior
     if delay is not None:
         values["receipt_delay_ms"] = delay
-    await conn.execute(update(handsets).where(handsets.c.phone_number == number, handsets.c.account_sid == account.sid)
-                       .values(**values))
+    await conn.execute(update(handsets).values(**values)
+                       .where(handsets.c.phone_number == number, handsets.c.account_sid == account.sid))
     return await settings_of(conn, account, number)
 
 
 async def settings_of(conn: Conn, account: Account, number: str) -> dict[str, Any]:
     """How the handset answers ``account``'s sends: its own setting, else its parent's, else the default. Other
     accounts' settings are neither applied nor shown."""
-    behavior, delay_ms = (await sim.settings_for(conn, [(account.sid, number)])).get((account.sid, number),
-                                                                                    sim.DEFAULT)
+    found = await carrier.settings_for(conn, [(account.sid, number)])
+    behavior, delay_ms = found.get((account.sid, number), carrier.DEFAULT)
     return {"phone_number": number, "behavior": behavior, "receipt_delay_ms": delay_ms}
 
 

@@ -34,8 +34,8 @@ def tenants(loft: LoftServer, main_client: Client) -> Iterator[list[Tenant]]:
         created = main_client.api.accounts.create(friendly_name=name)
         client = clients.sdk(loft.base_url, created.sid, created.auth_token)
         sender = client.incoming_phone_numbers.create(area_code="415").phone_number
-        made.append(Tenant(created.sid, created.auth_token, client, Sim(loft.base_url, (created.sid, created.auth_token)),
-                           sender))
+        handsets = Sim(loft.base_url, (created.sid, created.auth_token))
+        made.append(Tenant(created.sid, created.auth_token, client, handsets, sender))
     try:
         yield made
     finally:
@@ -60,7 +60,7 @@ def _ends(client: Client, sender: str, handset: str) -> tuple[str, int | None]:
 
 
 def test_a_subaccounts_setting_applies_to_its_own_sends_only(
-    tenants: list[Tenant], main_client: Client, main_sim: Sim, loft: LoftServer
+    tenants: list[Tenant], main_client: Client, main_sim: Sim
 ) -> None:
     a, b = tenants
     handset = "+15558679001"
