@@ -6,6 +6,8 @@ Middleware, outermost first:
 2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
    is removed before routing, so each route is written once.
 3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies.
+
+Outside them all, with ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console, outbound, processes
+from loft import console, outbound, processes, proxies
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
@@ -230,5 +232,5 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         lifespan=lifespan,
     )
     app.add_middleware(TwilioFormat)
-    return MessageCreates(app, app)
+    return proxies.behind(MessageCreates(app, app), settings.trusted_proxies)
 

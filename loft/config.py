@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=30, ge=0, le=1_000_000)
     #: How long fetching one media URL may take in all (connection, redirects and body), in seconds.
     media_fetch_seconds: float = Field(default=15.0, gt=0, le=300)
+    #: Addresses of the proxies in front of Loft (comma-separated IPs or CIDR networks) whose
+    #: ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed. Default: none, the headers are ignored.
+    trusted_proxies: str = ""
 
     @field_validator("account_sid")
     @classmethod
@@ -96,6 +99,19 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"LOFT_OUTBOUND_DENY: {exc}") from None
         return value
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        import ipaddress
+
+        networks = []
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"LOFT_TRUSTED_PROXIES: {item!r} is not an IP address or network (such as "
+                                 "10.0.0.0/8)") from None
+        return ",".join(networks)
 
     @field_validator("sqlite_synchronous")
     @classmethod

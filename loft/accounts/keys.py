@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, select, update
 
-from loft.accounts import credentials
+from loft.accounts import credentials, service
 from loft.db import pages
 from loft.db.engine import Conn
 from loft.db.tables import api_keys
@@ -20,6 +20,9 @@ from loft.kit import crypto, dates, paging, sids
 
 
 async def create(conn: Conn, account_sid: str, friendly_name: str | None) -> tuple[Row[Any], str]:
+    """A new key of the account: its row, and its secret (shown this once). Not for a suspended or closed
+    account (403, 20005)."""
+    await service.ensure_active(conn, account_sid, "create API keys")
     secret = secrets.token_hex(16)
     moment = dates.now()
     sid = sids.new("SK")

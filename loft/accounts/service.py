@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from loft.accounts import credentials
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared
-from loft.db.tables import accounts
-from loft.errors import InvalidParameter, PermissionDenied
+from loft.db.tables import accounts, incoming_phone_numbers
+from loft.errors import InvalidParameter, PermissionDenied, TwilioApiError
 from loft.kit import dates, sids
 from loft.kit.crypto import SecretBox
 
@@ -138,7 +138,8 @@ async def _ensure_main(conn: Conn, box: SecretBox, *, sid: str | None, auth_toke
 
 async def change(conn: Conn, box: SecretBox, principal: Account, target: Account, *,
                  friendly_name: str | None, status: str | None) -> Account:
-    """Rename an account, or (its parent only) suspend, reactivate or close it. Closing is final."""
+    """Rename an account, or (its parent only) suspend, reactivate or close it. Closing is final, and releases
+    the account's numbers."""
     values: dict[str, Any] = {}
     if friendly_name is not None:
         if len(friendly_name) > 64:
@@ -157,12 +158,33 @@ async def change(conn: Conn, box: SecretBox, principal: Account, target: Account
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(accounts).where(accounts.c.sid == target.sid).values(**values))
+        if values.get("status") == "closed":
+            # Twilio releases a closed subaccount's numbers: they take no more messages, and are for sale again.
+            numbers = incoming_phone_numbers
+            await conn.execute(delete(numbers).where(numbers.c.account_sid == target.sid))
         credentials.changed()
     return await get(conn, box, target.sid) or target
 
 
 def can_send(account: Account) -> bool:
     return account.status == "active"
+
+
+async def ensure_active(conn: Conn, account_sid: str, doing: str) -> None:
+    """Refuse a change to a suspended or closed account (``doing`` says what), as Twilio does: 403, 20005.
+
+    The status is read in the caller's write transaction, not from the credential cache, and on PostgreSQL it
+    stays locked (``FOR SHARE``) until that transaction ends, so a concurrent suspension or closing waits for it
+    (and a closing then releases a number bought meanwhile). SQLite's writers run one at a time anyway.
+
+    A suspended account still reads, releases its numbers and deletes its applications and keys (a leaked key
+    must stay revocable); its parent can move its numbers out, reactivate it or close it.
+    """
+    status = (await conn.execute(select(accounts.c.status).where(accounts.c.sid == account_sid)
+                                 .with_for_update(read=True))).scalar()
+    if status != "active":
+        raise TwilioApiError(20005, f"Account not active: {account_sid} is {status or 'gone'} and cannot {doing}",
+                             403)
 
 
 def render(account: Account, *, with_token: bool) -> dict[str, Any]:

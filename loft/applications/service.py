@@ -1,4 +1,5 @@
-"""Applications: create, configure, list, delete. Deleting one unlinks it from the numbers that used it."""
+"""Applications: create, configure, list, delete. Deleting one unlinks it from the numbers that used it.
+A suspended or closed account creates and changes none (403, 20005), but may delete them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 from starlette.datastructures import MultiDict
 
+from loft.accounts import service as account_service
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
 from loft.db.engine import Conn
@@ -44,6 +46,7 @@ def settings_from(form: MultiDict) -> dict[str, Any]:
 
 
 async def create(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
+    await account_service.ensure_active(conn, account.sid, "create applications")
     moment = dates.now()
     sid = sids.new("AP")
     values: dict[str, Any] = {
@@ -76,6 +79,7 @@ async def exists(conn: Conn, account_sid: str, sid: str) -> bool:
 
 async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
     await get(conn, account, sid, path=path)
+    await account_service.ensure_active(conn, account.sid, "change its applications")
     values = settings_from(form)
     if values:
         values["date_updated"] = dates.now()

@@ -39,6 +39,7 @@ async def signin(request: Request) -> Response:
     username = (form.get("username") or "").strip()
     try:
         _, signed_in = await sessions.sign_in(request, username, form.get("password") or "")
+        await sessions.end(request, session)  # a session already signed in here is replaced, not left standing
     except Unauthenticated:
         return web.render(request, "signin.html", session, account=None, status=401, username=username,
                           error="Those credentials were refused: check the Account SID and auth token "
@@ -53,6 +54,8 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(visit: Visit) -> Response:
+    """End the session for good (its row goes: a copy of the cookie opens nothing), and drop the cookie."""
+    await sessions.end(visit.request, visit.session)
     response = RedirectResponse("/console/signin", status_code=303, headers=web.SECURITY_HEADERS)
     sessions.clear(response)
     return response

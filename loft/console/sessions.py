@@ -1,13 +1,17 @@
 """Console sessions: who is signed in, in a signed cookie, with a per-session CSRF token.
 
-The cookie holds ``{"c": csrf token, "a": account sid, "k": API key sid or None, "f": token fingerprint}``,
-signed (not encrypted) with itsdangerous under a key derived from the installation's secret key, and
-expires after :data:`LIFETIME`. A visitor who has not signed in still gets a session (with only a CSRF
+The cookie holds ``{"c": csrf token, "a": account sid, "k": API key sid or None, "f": token fingerprint,
+"s": session id}``, signed (not encrypted) with itsdangerous under a key derived from the installation's secret
+key, and expires after :data:`LIFETIME`. A visitor who has not signed in still gets a session (with only a CSRF
 token), so that the sign-in form is protected too; signing in starts a fresh one.
 
-On every request the session is checked against the store again: a closed account, a rotated auth token or
-a deleted API key ends it at once. Credentials are checked by :func:`loft.accounts.auth.principal`, exactly
-as for the API.
+A signed-in session also has a row in the database (``console_sessions``, keyed by the SHA-256 digest of its id,
+shared by every process): signing out deletes it, so the cookie, replayed, opens nothing. Rows past their expiry
+are deleted at each sign-in.
+
+On every request the session is checked against the store again: its row, and a closed account, a rotated auth
+token or a deleted API key end it at once. Credentials are checked by :func:`loft.accounts.auth.principal`,
+exactly as for the API.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import bindparam, delete, insert, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,8 +32,11 @@ from loft import context
 from loft.accounts import auth, keys
 from loft.accounts import service as accounts
 from loft.accounts.service import Account
+from loft.db.engine import Conn
+from loft.db.prepared import Prepared
+from loft.db.tables import console_sessions
 from loft.errors import ConfigurationError, NotFound, Unauthenticated
-from loft.kit import crypto
+from loft.kit import crypto, dates
 
 COOKIE = "loft_console"
 FLASH_COOKIE = "loft_console_flash"
@@ -45,13 +54,15 @@ class Session:
     account_sid: str | None = None
     key_sid: str | None = None
     fingerprint: str | None = None
+    #: The id of a signed-in session's row (see :func:`sign_in`); None for a visitor not signed in.
+    id: str | None = None
 
     @property
     def signed_in(self) -> bool:
         return self.account_sid is not None
 
     def dump(self) -> dict[str, Any]:
-        return {"c": self.csrf, "a": self.account_sid, "k": self.key_sid, "f": self.fingerprint}
+        return {"c": self.csrf, "a": self.account_sid, "k": self.key_sid, "f": self.fingerprint, "s": self.id}
 
 
 def anonymous() -> Session:
@@ -69,7 +80,8 @@ def read(request: Request) -> Session | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    return Session(csrf=data["c"], account_sid=data.get("a"), key_sid=data.get("k"), fingerprint=data.get("f"))
+    return Session(csrf=data["c"], account_sid=data.get("a"), key_sid=data.get("k"), fingerprint=data.get("f"),
+                   id=data.get("s"))
 
 
 def write(request: Request, response: Response, session: Session) -> None:
@@ -94,20 +106,38 @@ async def sign_in(request: Request, username: str, password: str) -> tuple[Accou
     username, password = username.strip(), password.strip()
     if not username or not password:
         raise Unauthenticated()
-    credential = await auth.authenticate(context.of(request), username, password,
+    loft = context.of(request)
+    credential = await auth.authenticate(loft, username, password,
                                          client=request.client.host if request.client else None)
     account, key_sid = credential.account, credential.key_sid
     session = Session(csrf=secrets.token_urlsafe(32), account_sid=account.sid, key_sid=key_sid,
-                      fingerprint=None if key_sid else fingerprint(account.auth_token))
+                      fingerprint=None if key_sid else fingerprint(account.auth_token), id=secrets.token_urlsafe(32))
+    moment = dates.now()
+    async with loft.db.write() as conn:
+        await conn.execute(delete(console_sessions).where(console_sessions.c.expires_at <= moment))
+        await conn.execute(insert(console_sessions).values(
+            id_digest=_digest(session), account_sid=account.sid, date_created=moment,
+            expires_at=moment + timedelta(seconds=LIFETIME)))
     return account, session
 
 
+async def end(request: Request, session: Session) -> None:
+    """Sign out: the session's row goes, and with it every copy of its cookie."""
+    if session.id is None:
+        return
+    async with context.of(request).db.write() as conn:
+        await conn.execute(delete(console_sessions).where(console_sessions.c.id_digest == _digest(session)))
+
+
 async def account_of(request: Request, session: Session) -> Account | None:
-    """The signed-in account, or None when the session no longer stands (closed, token changed, key gone)."""
-    if session.account_sid is None:
+    """The signed-in account, or None when the session no longer stands (signed out, expired, closed, token
+    changed, key gone)."""
+    if session.account_sid is None or session.id is None:
         return None
     loft = context.of(request)
     async with loft.db.read() as conn:
+        if not await _standing(conn, session):
+            return None
         account = await accounts.get(conn, loft.box, session.account_sid)
         if account is None or account.status == "closed":
             return None
@@ -120,6 +150,21 @@ async def account_of(request: Request, session: Session) -> Account | None:
     if session.fingerprint is None or not crypto.same(session.fingerprint, fingerprint(account.auth_token)):
         return None
     return account
+
+
+_STANDING = Prepared(select(console_sessions.c.account_sid).where(
+    console_sessions.c.id_digest == bindparam("digest"), console_sessions.c.expires_at > bindparam("now")))
+
+
+async def _standing(conn: Conn, session: Session) -> bool:
+    """The session's row is there, not expired, and for the account its cookie names."""
+    found = (await conn.execute(_STANDING, {"digest": _digest(session), "now": dates.now()})).scalar()
+    return found is not None and found == session.account_sid
+
+
+def _digest(session: Session) -> str:
+    assert session.id is not None
+    return crypto.digest(session.id)
 
 
 def fingerprint(auth_token: str) -> str:

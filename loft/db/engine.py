@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.base import Executable
 
+from loft.db import files
 from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -313,7 +314,7 @@ class Database:
         if self.is_sqlite:
             path = url.split("///", 1)[-1].split("?", 1)[0]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                files.prepare(path)  # the files 0600, before SQLite makes any
                 self._file = path
                 self._turns = _Turns(path + "-writer")
                 if sqlite_synchronous == "FULL":

@@ -188,11 +188,13 @@ applications = Table(
     _stamp("date_updated"),
 )
 
-#: Virtual handsets: how "their carrier" answers messages sent to them.
+#: Virtual handsets: how "their carrier" answers messages sent to them, as each account set it (an account's
+#: setting applies to its own sends and its subaccounts', never to another account's).
 handsets = Table(
     "handsets",
     metadata,
     Column("phone_number", String(32), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), primary_key=True),
     Column("behavior", String(16), nullable=False),
     Column("receipt_delay_ms", Integer, nullable=False),
     _stamp("date_created"),
@@ -271,4 +273,16 @@ api_keys = Table(
     Column("secret_digest", String(64), nullable=False),
     _stamp("date_created"),
     _stamp("date_updated"),
+)
+
+#: Signed-in console sessions, so that signing out ends one for good: the session cookie (signed) carries an id
+#: whose SHA-256 digest is kept here; a cookie whose row is gone (signed out, expired) is refused.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
+    _stamp("date_created"),
+    _stamp("expires_at"),
+    Index("ix_console_sessions_expires_at", "expires_at"),
 )

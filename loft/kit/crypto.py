@@ -35,7 +35,7 @@ class SecretBox:
         path = data_dir / "secret.key"
         if path.exists():
             return cls(path.read_bytes().strip())
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # it will hold the database too (loft.db.files)
         new_key = Fernet.generate_key()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:

@@ -11,6 +11,7 @@ from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import MultiDict
 
+from loft.accounts import service as account_service
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
 from loft.db.engine import Conn
@@ -83,7 +84,9 @@ async def _check_applications(conn: Conn, account: Account, values: dict[str, An
 
 async def buy(conn: Conn, account: Account, form: MultiDict, *, kind: catalogue.Kind | None = None) -> Row[Any]:
     """Buy ``PhoneNumber`` (or a number in ``AreaCode``); through ``…/Local``, ``…/Mobile`` or ``…/TollFree``
-    (``kind``) the number must be of that kind, or it is not available there (21422)."""
+    (``kind``) the number must be of that kind, or it is not available there (21422). A suspended or closed
+    account buys nothing (403, 20005)."""
+    await account_service.ensure_active(conn, account.sid, "buy numbers")
     settings = settings_from(form)
     await _check_applications(conn, account, settings)
     wanted = form.get("PhoneNumber")
@@ -167,9 +170,14 @@ async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, 
     """Update a number's settings; with ``new_owner``, move it to that account as well.
 
     A moved number keeps its sid and URLs, but not its Applications, which belong to the old account (unless
-    the same request names Applications of the new one).
+    the same request names Applications of the new one). A suspended account's numbers can only be moved out
+    (by its parent); nothing moves into a suspended or closed account (403, 20005).
     """
     await get(conn, account, sid, path=path)
+    if new_owner is None:
+        await account_service.ensure_active(conn, account.sid, "change its numbers")
+    else:
+        await account_service.ensure_active(conn, new_owner.sid, "take numbers")
     values = settings_from(form)
     if new_owner is not None:
         values = {"sms_application_sid": None, "voice_application_sid": None, **values,

@@ -2,7 +2,8 @@
 
 - ``POST /sim/v1/Handsets/{PhoneNumber}/Messages`` (``To``, ``Body``, ``MediaUrl``…): the handset texts Loft.
 - ``GET /sim/v1/Handsets/{PhoneNumber}/Messages``: what the handset received, newest first.
-- ``POST /sim/v1/Handsets/{PhoneNumber}`` (``Behavior``, ``ReceiptDelayMs``): how its carrier answers.
+- ``POST /sim/v1/Handsets/{PhoneNumber}`` (``Behavior``, ``ReceiptDelayMs``): how its carrier answers the
+  caller's sends (and its subaccounts'); ``GET`` shows what applies to the caller's sends.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from loft.sim import service
 
 
 async def _reachable(request: Request, who: Account) -> list[str]:
+    """The accounts whose numbers and inboxes the request's credential reaches: its account and that account's
+    subaccounts with the auth token, the key's own account with an API key (as for the 2010-04-01 API)."""
+    if request.state.credential.key_sid is not None:
+        return [who.sid]
     loft = context.of(request)
     async with loft.db.read() as conn:
         children = (await conn.execute(select(accounts.c.sid).where(accounts.c.parent_sid == who.sid))).scalars()
@@ -51,22 +56,21 @@ async def handset_inbox(request: Request) -> Response:
 
 
 async def configure_handset(request: Request) -> Response:
-    await auth.principal(request)
+    who = await auth.principal(request)
     number = service.handset_number(request.path_params["phone_number"])
     form = await forms.read(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        await service.configure(conn, number, form)
-        settings = await service.settings_of(conn, number)
+        settings = await service.configure(conn, who, number, form)
     return render.json_response(settings, 200)
 
 
 async def fetch_handset(request: Request) -> Response:
-    await auth.principal(request)
+    who = await auth.principal(request)
     number = service.handset_number(request.path_params["phone_number"])
     loft = context.of(request)
     async with loft.db.read() as conn:
-        settings = await service.settings_of(conn, number)
+        settings = await service.settings_of(conn, who, number)
     return render.json_response(settings, 200)
 
 

@@ -1,18 +1,20 @@
-"""Handsets: their carrier settings, their inbox, and the messages they send to Loft numbers."""
+"""Handsets: their carrier settings (each account's own), their inbox, and the messages they send to Loft
+numbers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from starlette.datastructures import MultiDict
 
+from loft.accounts.service import Account
 from loft.config import Settings
 from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
-from loft.delivery.carriers.sim import BEHAVIORS
+from loft.delivery.carriers import sim as carrier
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, forms, phone, urls
 from loft.messages import optout
@@ -28,28 +30,32 @@ def handset_number(text: str) -> str:
     return number
 
 
-async def configure(conn: Conn, number: str, form: MultiDict) -> Row[Any]:
-    behavior = forms.choice(form, "Behavior", tuple(BEHAVIORS))
+async def configure(conn: Conn, account: Account, number: str, form: MultiDict) -> dict[str, Any]:
+    """Set how the handset ``number`` answers ``account``'s sends (and its subaccounts'), starting from what
+    applies to the account now (its parent's setting, if it has none of its own)."""
+    behavior = forms.choice(form, "Behavior", tuple(carrier.BEHAVIORS))
     delay = forms.integer(form, "ReceiptDelayMs", low=0, high=MAX_DELAY_MS)
+    current = await settings_of(conn, account, number)
     moment = dates.now()
-    await upsert.insert_ignore(conn, handsets, phone_number=number, behavior="deliver", receipt_delay_ms=0,
+    await upsert.insert_ignore(conn, handsets, phone_number=number, account_sid=account.sid,
+                               behavior=current["behavior"], receipt_delay_ms=current["receipt_delay_ms"],
                                date_created=moment, date_updated=moment)
     values: dict[str, Any] = {"date_updated": moment}
     if behavior is not None:
         values["behavior"] = behavior
     if delay is not None:
         values["receipt_delay_ms"] = delay
-    await conn.execute(update(handsets).where(handsets.c.phone_number == number).values(**values))
-    return (await conn.execute(select(handsets).where(handsets.c.phone_number == number))).one()
+    await conn.execute(update(handsets).values(**values)
+                       .where(handsets.c.phone_number == number, handsets.c.account_sid == account.sid))
+    return await settings_of(conn, account, number)
 
 
-async def settings_of(conn: Conn, number: str) -> dict[str, Any]:
-    row = (await conn.execute(select(handsets).where(handsets.c.phone_number == number))).first()
-    return {
-        "phone_number": number,
-        "behavior": row.behavior if row else "deliver",
-        "receipt_delay_ms": row.receipt_delay_ms if row else 0,
-    }
+async def settings_of(conn: Conn, account: Account, number: str) -> dict[str, Any]:
+    """How the handset answers ``account``'s sends: its own setting, else its parent's, else the default. Other
+    accounts' settings are neither applied nor shown."""
+    found = await carrier.settings_for(conn, [(account.sid, number)])
+    behavior, delay_ms = found.get((account.sid, number), carrier.DEFAULT)
+    return {"phone_number": number, "behavior": behavior, "receipt_delay_ms": delay_ms}
 
 
 async def inbox(conn: Conn, number: str, account_sids: list[str]) -> list[dict[str, Any]]:

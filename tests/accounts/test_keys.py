@@ -143,3 +143,19 @@ def test_a_wrong_key_secret_is_refused(loft: LoftServer, account: tuple[str, str
     with pytest.raises(TwilioRestException) as refused:
         wrong.api.v2010.account.balance.fetch()
     assert refused.value.status == 401
+
+
+def test_a_parents_key_cannot_text_its_subaccounts_numbers_from_a_handset(loft: LoftServer, main_client: Client,
+                                                                          sender: str) -> None:
+    parent_key = main_client.new_keys.create(friendly_name="parent")
+    try:
+        path = "/sim/v1/Handsets/+15558674090/Messages"
+        with as_key(loft, (parent_key.sid, parent_key.secret)) as http:
+            refused = http.post(path, data={"To": sender, "Body": "via the parent's key"})
+            inbox = http.get(path)
+        with httpx.Client(base_url=loft.base_url, auth=(loft.account_sid, loft.auth_token)) as http:
+            allowed = http.post(path, data={"To": sender, "Body": "via the parent's token"})
+        assert refused.status_code == 404 and allowed.status_code == 201
+        assert inbox.status_code == 200
+    finally:
+        main_client.keys(parent_key.sid).delete()
