@@ -43,6 +43,7 @@ class Health:
         self._refused = 0  # requests refused since the last line
         self._failed = 0  # workers' transactions failed since the last line
         self._refused_in_all = 0
+        self._failed_in_all = 0
         self._reminder: asyncio.TimerHandle | None = None
 
     def refused(self, exc: DatabaseUnavailable) -> None:
@@ -55,14 +56,15 @@ class Health:
         """A delivery worker's transaction (a claim, a send) failed because of ``exc``."""
         if self._report(exc):
             self._failed += 1
+        self._failed_in_all += 1
 
     def answered(self, *, since: int, writing: bool) -> None:
         """A transaction that began when :attr:`outages` was ``since`` succeeded (called only while :attr:`down`):
         the outage is over, if it began after the outage did and was of the kind that failed."""
         if since != self.outages or not (writing or self._reads_failed):
             return
-        log.warning("database available again after %.0f s (%d requests refused)",
-                    time.monotonic() - self._since, self._refused_in_all)
+        log.warning("database available again after %.0f s (%s)", time.monotonic() - self._since,
+                    _counts(self._refused_in_all, self._failed_in_all))
         self.down = False
         self.close()
 
@@ -80,7 +82,7 @@ class Health:
             self.outages += 1
             self._since = time.monotonic()
             self._reads_failed = False
-            self._refused = self._failed = self._refused_in_all = 0
+            self._refused = self._failed = self._refused_in_all = self._failed_in_all = 0
             log.error("database unavailable: %s", exc.reason)
             self._remind_later()
         self._reason = exc.reason
@@ -95,10 +97,15 @@ class Health:
         """Every ``remind_every`` seconds of an outage: a line, if anything was refused meanwhile (if nothing was,
         nothing says it is still down)."""
         if self._refused or self._failed:
-            counts = [f"{self._refused} requests refused"] if self._refused or not self._failed else []
-            if self._failed:
-                counts.append(f"{self._failed} delivery transactions failed")
-            log.error("database still unavailable (%s in the last %g s): %s", ", ".join(counts),
+            log.error("database still unavailable (%s in the last %g s): %s", _counts(self._refused, self._failed),
                       self.remind_every, self._reason)
             self._refused = self._failed = 0
         self._remind_later()
+
+
+def _counts(refused: int, failed: int) -> str:
+    """"12 requests refused", "3 delivery transactions failed", or both (the API's, the workers')."""
+    counts = [f"{refused} requests refused"] if refused or not failed else []
+    if failed:
+        counts.append(f"{failed} delivery transactions failed")
+    return ", ".join(counts)

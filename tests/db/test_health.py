@@ -46,7 +46,7 @@ def test_an_outage_is_one_line_down_a_line_per_interval_and_one_line_up(caplog: 
         "database unavailable: [Errno 111] Connection refused",
         "database still unavailable (2 requests refused, 1 delivery transactions failed in the last 0.05 s): "
         "no answer within the timeout",
-        "database available again after 0 s (4 requests refused)",
+        "database available again after 0 s (4 requests refused, 1 delivery transactions failed)",
     ]
     assert all(record.exc_info is None for record in caplog.records)
 
