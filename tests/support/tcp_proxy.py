@@ -50,7 +50,7 @@ class TcpProxy:
         self._call(self._set("forward"))
 
     def close(self) -> None:
-        self._call(self._set("refuse"))
+        self._call(self._shut())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
@@ -72,12 +72,12 @@ class TcpProxy:
     async def _set(self, mode: Mode) -> None:
         before, self.mode = self.mode, mode
         if mode == "refuse":
+            for pair in list(self._live):
+                pair.reset()
             if self._server is not None:
                 self._server.close()
                 await self._server.wait_closed()
                 self._server = None
-            for pair in list(self._live):
-                pair.reset()
         elif mode == "forward":
             if before == "blackhole":
                 for pair in list(self._live):
@@ -87,6 +87,14 @@ class TcpProxy:
         else:  # blackhole: live connections stop answering; new ones are accepted and never answered
             for pair in self._live:
                 pair.held = True
+
+    async def _shut(self) -> None:
+        """Refuse, and let every connection's handler end, so that nothing is left pending on the loop."""
+        await self._set("refuse")
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
@@ -118,7 +126,10 @@ class TcpProxy:
         except (ConnectionError, OSError):
             pass
         finally:
-            pair.reset() if pair.broken else pair.close()
+            if pair.broken:
+                pair.reset()
+            else:
+                pair.close()
 
 
 class _Pair:
