@@ -52,7 +52,7 @@ asyncio.run(main(sys.argv[1]))
 
 def test_writers_of_a_group_sqlite_rolled_back_are_all_told(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path / "loft.db")], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert outcome["during"] == ["DatabaseUnavailable:20503"] * 5

@@ -89,12 +89,15 @@ class TcpProxy:
                 pair.held = True
 
     async def _shut(self) -> None:
-        """Refuse, and let every connection's handler end, so that nothing is left pending on the loop."""
+        """Refuse, and let every connection's handler end (their connections are reset), so that nothing is left
+        pending on the loop; one still running after a while is cancelled."""
         await self._set("refuse")
         others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        if others:
+            _, pending = await asyncio.wait(others, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
@@ -112,6 +115,8 @@ class TcpProxy:
                 return
             pair.upstream = upstream_writer
             await asyncio.gather(self._pump(reader, upstream_writer, pair), self._pump(upstream_reader, writer, pair))
+        except asyncio.CancelledError:
+            pass  # closing: ended rather than cancelled (asyncio's server logs a handler that ends cancelled)
         finally:
             self._live.discard(pair)
             pair.close()
