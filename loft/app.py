@@ -27,17 +27,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console, outbound, processes, proxies
+from loft import console, context, outbound, processes, proxies
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
 from loft.applications import endpoints as applications
 from loft.config import Settings
 from loft.context import Loft
-from loft.db.engine import Database, unavailable
+from loft.db.engine import Database, outage
 from loft.delivery.carriers.sim import SimCarrier
 from loft.delivery.worker import Worker
-from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
+from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
 from loft.kit.crypto import SecretBox
 from loft.messages import endpoints as messages
@@ -46,6 +46,9 @@ from loft.sim import endpoints as sim
 from loft.usage import endpoints as usage
 
 log = logging.getLogger("loft")
+
+#: Seconds ``/readyz`` waits for the database to answer before it says it is not ready.
+READY_WITHIN = 2.0
 
 
 class TwilioFormat:
@@ -92,14 +95,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render.error(render.format_of(request), error)
 
 async def database_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    if not unavailable(exc):
+    """The database cannot be used right now (down, unreachable, too slow, out of connections, locked): 503 with
+    Twilio's 20503, nothing committed. A passing condition: the database's health logs the outage in a few
+    lines (see loft.db.health), not a line or a traceback per request. Any other database error is a 500."""
+    unavailable = outage(exc, writing=request.method != "GET")
+    if unavailable is None:
         return await server_error(request, exc)
-    # The database cannot be reached (down, full of connections, locked too long): a passing condition,
-    # worth one line in the log, not a traceback; nothing was committed.
-    log.error("database unavailable on %s %s: %s", request.method, render.requested_path(request), exc.orig)
-    error = TwilioApiError(20503, "The database is unavailable; try again later", 503)
-    return render.error(render.format_of(request), error)
+    context.of(request).db.health.refused(unavailable)
+    return render.error(render.format_of(request), unavailable)
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, render.requested_path(request), exc_info=exc)
@@ -109,10 +112,10 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 async def error_response(request: Request, exc: Exception) -> Response:
     """What the exception handlers below answer for ``exc`` (for the routes that do not go through Starlette's)."""
+    if isinstance(exc, (DatabaseUnavailable, DBAPIError)):
+        return await database_error(request, exc)
     if isinstance(exc, TwilioApiError):
         return await api_error(request, exc)
-    if isinstance(exc, DBAPIError):
-        return await database_error(request, exc)
     return await server_error(request, exc)
 
 
@@ -157,7 +160,9 @@ async def bootstrap(settings: Settings, *, migrate: bool = True) -> tuple[Loft, 
     box = SecretBox.load(
         key=settings.secret_key.get_secret_value() if settings.secret_key else None, data_dir=settings.data_dir
     )
-    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous,
+                  connect_timeout=settings.database_connect_timeout,
+                  statement_timeout=settings.database_statement_timeout)
     if migrate:
         await db.migrate()
     async with db.write() as conn:
@@ -213,13 +218,25 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             await loft.close()
 
     async def health(request: Request) -> Response:
+        """Liveness: the process answers (whatever its database does: restarting it would not help that)."""
         return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        """Readiness: the database answers too, within :data:`READY_WITHIN` seconds (see Database.ping)."""
+        db = context.of(request).db
+        try:
+            await db.ping(within=READY_WITHIN)
+        except DatabaseUnavailable as exc:
+            db.health.refused(exc)
+            return JSONResponse({"status": "unavailable", "database": "unavailable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
 
     app = Starlette(
         routes=[
             # Starlette tries routes in order: the busiest (Messages) first. No two resources' paths overlap.
             *messages.routes,
             Route("/healthz", health),
+            Route("/readyz", ready),
             *accounts.routes,
             *numbers.routes,
             *applications.routes,
@@ -228,7 +245,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             *console.routes,
         ],
         exception_handlers={TwilioApiError: api_error, HTTPException: http_error, DBAPIError: database_error,
-                            Exception: server_error},
+                            DatabaseUnavailable: database_error, Exception: server_error},
         lifespan=lifespan,
     )
     app.add_middleware(TwilioFormat)

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     #: Price of one MMS by destination country; ``*`` is the fallback.
     mms_prices: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_MMS_PRICES))
     price_unit: str = "USD"
+    #: PostgreSQL: seconds to open a connection, and to wait for a free one of the pool, before answering 503.
+    database_connect_timeout: float = Field(default=5.0, gt=0, le=600)
+    #: PostgreSQL: seconds to wait for the answer to a statement before answering 503 (0: no limit). Migrations
+    #: run without it.
+    database_statement_timeout: float = Field(default=10.0, ge=0, le=3600)
     #: ``FULL`` makes every commit survive power loss, not just a crash of the process.
     sqlite_synchronous: str = "FULL"
     log_level: str = "info"

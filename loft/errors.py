@@ -11,6 +11,7 @@
         ├── PermissionDenied                20003, 403: credentials valid, account out of their reach
         ├── NotFound                        20404, 404
         ├── MethodNotAllowed                20004, 405
+        ├── DatabaseUnavailable             20503, 503: the database cannot be used right now (loft.db.engine)
         ├── InvalidParameter                a 21xxx/35xxx code with 400 (most validation)
         └── NotImplementedByLoft            a Twilio parameter or value whose behaviour Loft lacks (400)
 """
@@ -79,6 +80,19 @@ class NotFound(TwilioApiError):
 class MethodNotAllowed(TwilioApiError):
     def __init__(self, method: str) -> None:
         super().__init__(20004, f"Method not allowed: {method}", 405)
+
+
+class DatabaseUnavailable(TwilioApiError):
+    """The database cannot be used right now (down, unreachable, too slow, locked, read-only): a passing
+    condition, answered 503 so that the client tries again; nothing of the request was committed.
+
+    ``reason`` says why, for the log (never for the client: it may name hosts); ``writing``: it failed a write
+    transaction (on SQLite, reads may go on while writes fail)."""
+
+    def __init__(self, reason: str, *, writing: bool) -> None:
+        super().__init__(20503, "The database is unavailable; try again later", 503)
+        self.reason = reason
+        self.writing = writing
 
 
 class InvalidParameter(TwilioApiError):

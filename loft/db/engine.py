@@ -37,14 +37,17 @@ from typing import Any, TypeVar, overload
 
 import orjson
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
-from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, _CoreAnyExecuteParams
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, ExceptionContext, _CoreAnyExecuteParams
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.sql.base import Executable
 
 from loft.db import files
+from loft.db.health import Health
 from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
+from loft.errors import DatabaseUnavailable
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 #: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``Database._checkpoint``).
@@ -63,6 +66,10 @@ _WRITE = "loft_write"
 BUSY_TIMEOUT_MS = 30_000
 #: A group commits at the latest after this many writers, to bound the wait of its first one.
 MAX_GROUP = 256
+#: PostgreSQL: seconds to open a connection, or to wait for one of the pool's (LOFT_DATABASE_CONNECT_TIMEOUT).
+CONNECT_TIMEOUT = 5.0
+#: PostgreSQL: seconds to wait for the answer to a statement (LOFT_DATABASE_STATEMENT_TIMEOUT).
+STATEMENT_TIMEOUT = 10.0
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
@@ -202,9 +209,19 @@ class _AsyncConn(Conn):
                     adapter._handle_exception(exc)
                 except dbapi.Error as translated:
                     error = translated
-            invalidated = self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
+                except Exception:
+                    pass  # the operating system's and asyncio's errors, which SQLAlchemy leaves as they are
+            lost = outage(exc, writing=False) is not None
+            invalidated = lost or self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
             if invalidated:
+                # What _on_postgres_error has SQLAlchemy do: this connection closed at once (outside SQLAlchemy's
+                # greenlet it is not closed politely) and the pool's older ones replaced at their next checkout.
+                sync = self._async.sync_connection
+                assert sync is not None
+                self._async.sync_engine.pool._invalidate(sync.connection, error)
                 await self._async.invalidate()
+            if error is exc and not isinstance(exc, dbapi.Error):
+                raise
             raise DBAPIError.instance(plan.sql, values, error, dbapi.Error, hide_parameters=True,
                                       connection_invalidated=invalidated, dialect=self.dialect) from exc
 
@@ -279,15 +296,24 @@ class _Group:
     conn: _SqliteConn
     raw: Any  # the sqlite3 connection under ``sync``: savepoints go straight to it
     committed: asyncio.Future[None]
+    outages: int  # Health.outages when it began
+    changes: int  # rows its connection had written when it began
     writers: int = 0
     #: Works run in the group, with their results: given to their callers once it is committed (see _tell).
     done: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
 
 
 class Database:
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    """The database of a process. Its errors that say "not now" (see :func:`outage`) come out of every
+    transaction as :class:`DatabaseUnavailable`, and :attr:`health` hears when one succeeds again."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", connect_timeout: float = CONNECT_TIMEOUT,
+                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.health = Health()
+        self._pinging: asyncio.Future[None] | None = None  # the check of ping() under way
+        self._connect_timeout = connect_timeout
         self._writer = asyncio.Lock()
         self._group: _Group | None = None
         self._queued = 0  # SQLite writers waiting for the lock
@@ -331,44 +357,64 @@ class Database:
         else:
             # No pre-ping (a round trip per checkout, 15 % of the CPU per message): a connection PostgreSQL cut
             # is noticed on use, the pool reconnects, and a request that meets it is answered 503.
-            self._async = create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True,
-                                              json_serializer=_json_dumps, json_deserializer=orjson.loads)
+            # asyncpg's defaults wait 60 s for a connection and forever for an answer, and the pool 30 s for a free
+            # connection: a database that accepts connections and never answers would hold every request that long.
+            self._async = create_async_engine(
+                url, pool_size=10, max_overflow=10, pool_timeout=connect_timeout, hide_parameters=True,
+                connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
+                json_serializer=_json_dumps, json_deserializer=orjson.loads)
+            event.listen(self._async.sync_engine, "handle_error", _on_postgres_error)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         """A transaction that is committed when the block ends without an exception, and rolled back otherwise."""
         if self._async is not None:
-            async with self._async.connect() as conn, conn.begin():
-                yield _AsyncConn(conn)
+            outages = self.health.outages
+            try:
+                async with self._async.connect() as conn, conn.begin():
+                    yield _AsyncConn(conn)
+            except Exception as exc:
+                raise _translated(exc, writing=True)
+            if self.health.down:
+                self.health.answered(since=outages, writing=True)
             return
-        self._queued += 1
         try:
-            await self._writer.acquire()
-        except BaseException:
-            self._queued -= 1
-            self._flush_later()
-            raise
-        self._queued -= 1
-        try:
-            if self._group is None:
-                self._group = await self._open_group()
-            group = self._group
-            group.raw.execute("SAVEPOINT loft_writer")
+            self._queued += 1
             try:
-                yield group.conn
+                await self._writer.acquire()
             except BaseException:
-                group.raw.execute("ROLLBACK TO loft_writer")
-                group.raw.execute("RELEASE loft_writer")
+                self._queued -= 1
+                self._flush_later()
                 raise
-            group.raw.execute("RELEASE loft_writer")
-            group.writers += 1
-        finally:
+            self._queued -= 1
             try:
-                if self._group is not None and (self._queued == 0 or self._group.writers >= MAX_GROUP):
-                    await self._commit_group()
+                if self._group is None:
+                    self._group = await self._open_group()
+                group = self._group
+                whole = False  # the group's transaction is still open, this writer's savepoint undone or released
+                try:
+                    group.raw.execute("SAVEPOINT loft_writer")
+                    try:
+                        yield group.conn
+                    except BaseException:
+                        whole = _undo(group.raw, "loft_writer")
+                        raise
+                    group.raw.execute("RELEASE loft_writer")
+                    whole = True
+                except BaseException as exc:
+                    if not whole:
+                        self._abandon(exc)
+                    raise
+                group.writers += 1
             finally:
-                self._writer.release()
-        await asyncio.shield(group.committed)
+                try:
+                    if self._group is not None and (self._queued == 0 or self._group.writers >= MAX_GROUP):
+                        await self._commit_group()
+                finally:
+                    self._writer.release()
+            await asyncio.shield(group.committed)
+        except Exception as exc:
+            raise _translated(exc, writing=True)
 
     async def submit(self, work: Work[T]) -> T:
         """Run ``work(conn)`` in a write transaction; what it returns, once that transaction is committed.
@@ -386,7 +432,10 @@ class Database:
         if self._async is not None:
             async with self.write() as conn:
                 return await work(conn)
-        result: T = await self._submit(work, _ALONE)
+        try:
+            result: T = await self._submit(work, _ALONE)
+        except Exception as exc:
+            raise _translated(exc, writing=True)
         return result
 
     async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
@@ -404,11 +453,15 @@ class Database:
             if isinstance(result, Exception):
                 raise result
             return result
-        mine: T = await self._submit(work, item)
+        try:
+            mine: T = await self._submit(work, item)
+        except Exception as exc:
+            raise _translated(exc, writing=True)
         return mine
 
     def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:
-        """:meth:`submit_item` without waiting: the future of its result (for callers that keep no task)."""
+        """:meth:`submit_item` without waiting: the future of its result (for callers that keep no task). Its
+        errors are the database's own, untranslated: see :func:`outage`."""
         if self._async is not None:
             return asyncio.ensure_future(self.submit_item(work, item))
         return self._submit(work, item)
@@ -440,15 +493,21 @@ class Database:
                     room = MAX_GROUP - group.writers
                     batch, self._submitted = self._submitted[:room], self._submitted[room:]
                     together: dict[Any, list[tuple[Any, asyncio.Future[Any]]]] = {}
-                    for work, item, future in batch:
-                        if future.cancelled():
-                            continue
-                        if item is _ALONE:
-                            _run_one(group, work, future)
-                        else:
-                            together.setdefault(work, []).append((item, future))
-                    for work, items in together.items():
-                        _run_together(group, work, items)
+                    try:
+                        for work, item, future in batch:
+                            if future.cancelled():
+                                continue
+                            if item is _ALONE:
+                                _run_one(group, work, future)
+                            else:
+                                together.setdefault(work, []).append((item, future))
+                        for work, items in together.items():
+                            _run_together(group, work, items)
+                    except BaseException as exc:  # the group's transaction is lost (e.g. SQLite rolled it back)
+                        self._abandon(exc)
+                        for _, _, future in batch:
+                            _fail(future, exc if isinstance(exc, Exception) else None)
+                        raise
                     if self._queued == 0 or group.writers >= MAX_GROUP:
                         await self._commit_group()
                     # else: blocks of write() are queued: they go on with the group, and the last one commits it
@@ -478,8 +537,25 @@ class Database:
             self._turns.give_back()
             sync.close()
             raise
-        return _Group(sync, _SqliteConn(sync), sync.connection.dbapi_connection,
-                      asyncio.get_running_loop().create_future())
+        raw: Any = sync.connection.dbapi_connection
+        return _Group(sync, _SqliteConn(sync), raw, asyncio.get_running_loop().create_future(), self.health.outages,
+                      raw.total_changes)
+
+    def _abandon(self, failure: BaseException) -> None:
+        """Give up the open group after ``failure`` left its transaction unusable (SQLite rolls a whole
+        transaction back on some errors: a full disk, an I/O error): roll back what is left of it, and tell its
+        writers; the next writer opens a new group."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
+            group.sync.rollback()
+        except Exception:
+            group.sync.invalidate()
+        finally:
+            self._turns.give_back()
+            _tell(group, failure)
+            _keep(self._writers, group.sync)
 
     async def _commit_group(self) -> None:
         """Commit the open group (the caller holds the writer lock) and tell its writers how it went.
@@ -531,6 +607,8 @@ class Database:
                     self._syncing = self._spawn(self._sync_log())
             else:
                 _tell(group, None)
+            if self.health.down and group.raw.total_changes > group.changes:  # (a COMMIT of nothing proves nothing)
+                self.health.answered(since=group.outages, writing=True)
             self._checkpoint_later()
         finally:
             _keep(self._writers, group.sync)
@@ -651,29 +729,72 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
         """A read-only transaction: one consistent snapshot."""
-        if self._async is not None:
-            async with self._async.connect() as conn, conn.begin():
-                yield _AsyncConn(conn)
-            return
-        assert self._sqlite is not None
-        sync = self._readers.pop() if self._readers else self._sqlite.connect()
+        outages = self.health.outages
         try:
-            with sync.begin():
-                yield _SqliteConn(sync)
-        finally:
-            _keep(self._readers, sync)
+            if self._async is not None:
+                async with self._async.connect() as conn, conn.begin():
+                    yield _AsyncConn(conn)
+            else:
+                assert self._sqlite is not None
+                sync = self._readers.pop() if self._readers else self._sqlite.connect()
+                try:
+                    with sync.begin():
+                        yield _SqliteConn(sync)
+                finally:
+                    _keep(self._readers, sync)
+        except Exception as exc:
+            raise _translated(exc, writing=False)
+        if self.health.down:
+            self.health.answered(since=outages, writing=False)
+
+    async def ping(self, *, within: float) -> None:
+        """Check that the database answers within ``within`` seconds (:class:`DatabaseUnavailable` if it does not):
+        on PostgreSQL a ``SELECT 1``; on SQLite a write transaction that writes nothing, as a file that refuses
+        writes (read-only, full, locked by another program) still answers reads.
+
+        Callers while a check runs share it, and one that gives up waiting leaves it running (a transaction
+        cancelled half-way could leave a connection to the pool in an unknown state): checks never pile up."""
+        if self._pinging is None:
+            self._pinging = asyncio.ensure_future(self._ping())
+            self._pinging.add_done_callback(self._pinged)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._pinging), within)
+        except TimeoutError:
+            raise DatabaseUnavailable(f"no answer to a check within {within:g} s", writing=self._async is None
+                                      ) from None
+
+    async def _ping(self) -> None:
+        if self._async is not None:
+            async with self.read() as conn:
+                await conn.execute(text("SELECT 1"))
+        else:
+            await self.submit(_nothing)
+
+    def _pinged(self, ping: asyncio.Future[None]) -> None:
+        self._pinging = None
+        if not ping.cancelled():
+            ping.exception()  # told to whoever still waited for it
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision; concurrent starters take turns."""
+        """Bring the schema to the newest revision; concurrent starters take turns.
+
+        On PostgreSQL through a connection of its own without the statement timeout: a migration may take long
+        (an index on a large table), and waiting for another process's migration takes as long as it does."""
         if self._async is not None:
-            async with self._async.connect() as conn, conn.begin():
-                await conn.execute(text("SELECT pg_advisory_xact_lock(7406110)"))
-                await conn.run_sync(_upgrade)
+            migrating = create_async_engine(self.url, poolclass=NullPool,
+                                            connect_args={"timeout": self._connect_timeout})
+            try:
+                async with migrating.connect() as conn, conn.begin():
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(7406110)"))
+                    await conn.run_sync(_upgrade)
+            finally:
+                await migrating.dispose()
             return
         async with self.write() as sqlite_conn:
             await sqlite_conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:
+        self.health.close()
         if self._async is not None:
             await self._async.dispose()
         if self._syncing is not None:
@@ -703,10 +824,8 @@ def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> Non
     try:
         result = _to_the_end(work(group.conn))
     except BaseException as exc:
-        group.raw.execute("ROLLBACK TO loft_writer")
-        group.raw.execute("RELEASE loft_writer")
-        if not isinstance(exc, Exception):
-            raise
+        if not _undo(group.raw, "loft_writer") or not isinstance(exc, Exception):
+            raise  # the group's transaction is lost: the caller gives it up, and fails every work of it
         future.set_exception(exc)
         return
     group.raw.execute("RELEASE loft_writer")
@@ -725,14 +844,13 @@ def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[An
         if len(results) != len(items):
             raise RuntimeError(f"{work!r} gave {len(results)} results for {len(items)} items")
     except Exception:
-        group.raw.execute("ROLLBACK TO loft_batch")
-        group.raw.execute("RELEASE loft_batch")
+        if not _undo(group.raw, "loft_batch"):
+            raise
         for item, future in items:
             _run_one(group, _first_of(work, item), future)
         return
     except BaseException:
-        group.raw.execute("ROLLBACK TO loft_batch")
-        group.raw.execute("RELEASE loft_batch")
+        _undo(group.raw, "loft_batch")
         raise
     group.raw.execute("RELEASE loft_batch")
     for (_, future), result in zip(items, results):
@@ -741,6 +859,21 @@ def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[An
         else:
             group.writers += 1
             group.done.append((future, result))
+
+
+def _undo(raw: Any, savepoint: str) -> bool:
+    """Roll back to ``savepoint`` and release it; False if that failed: SQLite rolled the whole transaction back
+    itself (it does on a full disk, an I/O error, …), and the group's other writers lost their work too."""
+    try:
+        raw.execute(f"ROLLBACK TO {savepoint}")
+        raw.execute(f"RELEASE {savepoint}")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+async def _nothing(conn: Conn) -> None:
+    await conn.execute(text("SELECT 1"))
 
 
 def _first_of(work: BatchWork[Any, Any], item: Any) -> Work[Any]:
@@ -848,17 +981,78 @@ def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
         raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-#: PostgreSQL SQLSTATE classes that say "not now" rather than "wrong": connection exceptions, insufficient
-#: resources (too many connections), operator intervention (shutting down), and a database that is gone.
-_UNAVAILABLE_STATES = ("08", "53", "57P", "3D000")
+#: PostgreSQL SQLSTATEs (and classes) that say "not now" rather than "wrong": connection exceptions, a read-only
+#: transaction (a standby promoted late, a failover), insufficient resources (too many connections, a full disk),
+#: a statement cancelled (statement_timeout, or Loft's own timeout), operator intervention (shutting down), and a
+#: database that is gone.
+_UNAVAILABLE_STATES = ("08", "25006", "53", "57014", "57P", "3D000")
+#: SQLite's primary result codes that say the same: the file locked by another program past the busy timeout, out
+#: of memory, read-only, an I/O error, a full disk, a file that cannot be opened, a locking protocol error.
+_SQLITE_UNAVAILABLE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM,
+                                 sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+                                 sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL})
 
 
-def unavailable(exc: DBAPIError) -> bool:
-    """True when ``exc`` says the database cannot be used right now (as opposed to a wrong statement)."""
-    if exc.connection_invalidated or isinstance(exc.orig, OSError):
-        return True
-    state = getattr(exc.orig, "sqlstate", None)
+def outage(exc: BaseException, *, writing: bool) -> DatabaseUnavailable | None:
+    """``exc`` as a :class:`DatabaseUnavailable` when it says the database cannot be used right now (down,
+    unreachable, not answering in time, out of connections, locked, read-only, full); None when it says something
+    else (a wrong statement, a broken constraint, a bug: no passing condition).
+
+    Not only SQLAlchemy's errors: asyncpg's connect and its timeouts raise the operating system's and asyncio's
+    errors as they are, and the pool its own ``TimeoutError``."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    link: BaseException | None = exc
+    for _ in range(3):  # SQLAlchemy's error, the driver's (or SQLAlchemy's adapter of it), what the adapter adapted
+        if link is None:
+            return None
+        reason = _why_unavailable(link)
+        if reason is not None:
+            return DatabaseUnavailable(reason, writing=writing)
+        link = link.orig if isinstance(link, DBAPIError) else link.__cause__
+    return None
+
+
+def _why_unavailable(exc: BaseException) -> str | None:
+    if isinstance(exc, DBAPIError):
+        return str(exc.orig) if exc.connection_invalidated else None
+    if isinstance(exc, PoolTimeout):
+        return "no connection of the pool free within the connect timeout"
+    if isinstance(exc, TimeoutError):  # asyncio's too
+        return str(exc) or "no answer within the timeout"
+    if isinstance(exc, OSError):  # refused, reset, unreachable, …
+        return str(exc) or type(exc).__name__
+    state = getattr(exc, "sqlstate", None)
     if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
-        return True
-    # SQLite: another process held the write lock for longer than busy_timeout.
-    return "database is locked" in str(exc.orig)
+        return str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _SQLITE_UNAVAILABLE:
+        return str(exc)
+    return None
+
+
+def _translated(exc: Exception, *, writing: bool) -> Exception:
+    """What to raise for ``exc``: a :class:`DatabaseUnavailable` caused by it (see :func:`outage`), or itself."""
+    unavailable = outage(exc, writing=writing)
+    if unavailable is None:
+        return exc
+    if unavailable is not exc:
+        unavailable.__cause__ = exc
+    return unavailable
+
+
+def _on_postgres_error(context: ExceptionContext) -> None:
+    """An error of a statement SQLAlchemy runs (``BEGIN``, ``COMMIT``, any statement not run by
+    :meth:`_AsyncConn._run`) that says the database is unavailable is a disconnect: the connection is closed at
+    once and dropped, and the pool replaces the connections it opened before it at their next checkout (after an
+    outage they are likely dead too, and each would otherwise fail a request of its own once the database is
+    back). SQLAlchemy does so for the disconnects it recognizes; it does not recognize the operating system's
+    errors, and after asyncpg's timeouts it closes the connection politely, waiting 2 s more for no answer."""
+    conn = context.connection
+    if conn is None or conn.invalidated or outage(context.original_exception, writing=False) is None:
+        return
+    driver = conn.connection.driver_connection
+    if driver is not None:
+        driver.terminate()  # no word to a server that may not answer (nor the cancel asyncpg sends after a timeout)
+    context.is_disconnect = True
+    context.invalidate_pool_on_disconnect = True

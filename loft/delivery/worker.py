@@ -18,10 +18,8 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from loft.context import Loft
-from loft.db.engine import unavailable
+from loft.db.engine import outage
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox, send
 from loft.delivery.outbox import Job
@@ -31,6 +29,8 @@ from loft.messages import service as message_service
 log = logging.getLogger("loft.worker")
 
 MAX_ATTEMPTS = 8
+#: Seconds at most between two claims while the database is unavailable (from the poll interval, doubling).
+OUTAGE_BACKOFF_MAX = 5.0
 Handler = Callable[[Loft, Job], Awaitable[None]]
 
 
@@ -55,13 +55,16 @@ def _handlers() -> dict[str, Handler]:
     }
 
 
-def _failed(exc: BaseException, message: str, *args: object) -> None:
-    """Log a failure: with its traceback when unexpected; in one line when the database is only unavailable
-    for a moment (every turn would repeat the same traceback)."""
-    if isinstance(exc, DBAPIError) and unavailable(exc):
-        log.error(message + ": the database is unavailable: %s", *args, exc.orig)
-    else:
+def _failed(loft: Loft, exc: BaseException, message: str, *args: object) -> bool:
+    """Log a failure with its traceback when unexpected; when the database is only unavailable, tell its health
+    instead, which logs the outage in a few lines (every job and every claim would repeat the same traceback).
+    True in that case."""
+    unavailable = outage(exc, writing=True)
+    if unavailable is None:
         log.error(message, *args, exc_info=exc)
+        return False
+    loft.db.health.failed(unavailable)
+    return True
 
 
 class Worker:
@@ -88,6 +91,7 @@ class Worker:
         self._more_due = True  # the last claim took all it could: more jobs may be waiting in the outbox
         self._accepting = False  # hands sends over (while it runs)
         self._holding: dict[int, Job] = {}  # running jobs whose claims keep_claims renews
+        self._backoff = 0.0  # seconds to wait before the next claim, while the database is unavailable
 
     def lease(self) -> outbox.Lease | None:
         """A lease for a send about to be created, if this worker is running and has room to take it over, and
@@ -117,7 +121,7 @@ class Worker:
                 # The poll interval catches work that other processes recorded, and jobs that fall due.
                 ready = asyncio.ensure_future(self.loft.work_ready.wait())
                 handed = asyncio.ensure_future(self._handed_in.wait())
-                done, _ = await asyncio.wait([stopping, ready, handed], timeout=self.poll_interval,
+                done, _ = await asyncio.wait([stopping, ready, handed], timeout=self._backoff or self.poll_interval,
                                              return_when=asyncio.FIRST_COMPLETED)
                 ready.cancel()
                 handed.cancel()
@@ -152,7 +156,7 @@ class Worker:
             try:
                 await self.loft.db.submit(lambda conn: outbox.renew(conn, self.name, held, until=until))
             except Exception as exc:  # the next turn tries again; a lease runs out only after three
-                _failed(exc, "renewing the claims of %d running jobs failed", len(held))
+                _failed(self.loft, exc, "renewing the claims of %d running jobs failed", len(held))
 
     def _start_handed(self) -> int:
         """Start the sends handed over, as far as slots allow: straight into the database's next group of writes
@@ -178,7 +182,8 @@ class Worker:
         self._sending -= 1
         failure = None if sent.cancelled() else sent.exception()
         if failure is not None and not isinstance(failure, lifecycle.Superseded):
-            _failed(failure, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
+            _failed(self.loft, failure, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid,
+                    job.attempts)
             self._track(self._give_back(job))
         self._slot_freed(recorded)
 
@@ -200,10 +205,12 @@ class Worker:
             self._more_due = False  # from here on, what is recorded wakes the worker again
             jobs = await self.loft.db.submit(lambda conn: outbox.claim(
                 conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite))
-        except Exception as exc:  # try again on the next turn
+        except Exception as exc:  # try again on the next turn; later and later while the database is unavailable
             self._more_due = True
-            _failed(exc, "claiming jobs failed")
+            if _failed(self.loft, exc, "claiming jobs failed"):
+                self._backoff = min(max(2 * self._backoff, self.poll_interval), OUTAGE_BACKOFF_MAX)
             return 0
+        self._backoff = 0.0
         if len(jobs) == free:
             self._more_due = True
         for job in jobs:
@@ -231,7 +238,8 @@ class Worker:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
                 await handler(self.loft, job)
         except Exception as exc:
-            _failed(exc, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid, job.attempts)
+            _failed(self.loft, exc, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid,
+                    job.attempts)
             await self._give_back(job)
         finally:
             self._holding.pop(job.id, None)
@@ -246,7 +254,7 @@ class Worker:
         try:
             await self.loft.db.submit(lambda conn: outbox.release(conn, jobs))
         except Exception as exc:
-            _failed(exc, "could not give back %d jobs; their leases will expire", len(jobs))
+            _failed(self.loft, exc, "could not give back %d jobs; their leases will expire", len(jobs))
 
     async def _give_back(self, job: Job) -> None:
         try:
@@ -260,4 +268,4 @@ class Worker:
                         await lifecycle.change(conn, message, "failed", error_code=30008)
                 await outbox.complete(conn, job)
         except Exception as exc:
-            _failed(exc, "could not give job %s back; its lease will expire", job.id)
+            _failed(self.loft, exc, "could not give job %s back; its lease will expire", job.id)
