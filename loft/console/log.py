@@ -23,7 +23,7 @@ from loft.webhooks import attempts
 async def list_messages(visit: Visit) -> Response:
     wanted = queries.LogFilter.of(visit.query)
     try:
-        number = max(int(visit.query.get("page") or 0), 0)
+        number = min(max(int(visit.query.get("page") or 0), 0), paging.last_page(queries.PAGE_SIZE))
     except ValueError:
         number = 0
     filter_error = None
