@@ -2,6 +2,8 @@
 
 Middleware, outermost first:
 
+0. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work;
+   then ``MessageCreates`` takes the busiest request past the rest.
 1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
 2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
    is removed before routing, so each route is written once.
@@ -37,6 +39,8 @@ from loft.delivery.worker import Worker
 from loft.errors import MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
 from loft.kit.crypto import SecretBox
+from loft.kit.limits import RequestLimits
+from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
 from loft.numbers import endpoints as numbers
 from loft.sim import endpoints as sim
@@ -95,12 +99,14 @@ async def database_error(request: Request, exc: Exception) -> Response:
         return await server_error(request, exc)
     # The database cannot be reached (down, full of connections, locked too long): a passing condition,
     # worth one line in the log, not a traceback; nothing was committed.
-    log.error("database unavailable on %s %s: %s", request.method, render.requested_path(request), exc.orig)
+    log.error("database unavailable on %s %s: %s", request.method, printable(render.requested_path(request)),
+              printable(str(exc.orig)))
     error = TwilioApiError(20503, "The database is unavailable; try again later", 503)
     return render.error(render.format_of(request), error)
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, render.requested_path(request), exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, printable(render.requested_path(request)),
+                  exc_info=exc)
     error = TwilioApiError(20500, "An internal server error has occurred", 500)
     return render.error(render.format_of(request), error)
 
@@ -229,5 +235,5 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         lifespan=lifespan,
     )
     app.add_middleware(TwilioFormat)
-    return MessageCreates(app, app)
+    return RequestLimits(MessageCreates(app, app), max_body=settings.max_body_bytes)
 
