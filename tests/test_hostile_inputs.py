@@ -59,9 +59,12 @@ def test_a_date_past_the_calendar_is_refused_400(http: httpx.Client, message_sid
     refused(http.get(path.format(message=message_sid), params=query), says=says)
 
 
-def test_the_last_day_a_filter_may_name_is_answered(http: httpx.Client, message_sid: str) -> None:
+def test_the_last_day_a_filter_may_name_is_answered_and_the_next_refused(http: httpx.Client,
+                                                                        message_sid: str) -> None:
     listed = clients.checked(http.get("/Messages.json", params={"DateSent<": "9999-12-30"}))
     assert [message["sid"] for message in listed.json()["messages"]] == [message_sid]
+    refused(http.get("/Messages.json", params={"DateSent<": "9999-12-31"}),
+            says="DateSent< must be a day from 0001-01-01 to 9999-12-30, not '9999-12-31'")
 
 
 @pytest.mark.parametrize("path", ["/Messages.json", "/Messages/{message}/Media.json", "/IncomingPhoneNumbers.json",
