@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -101,6 +102,31 @@ def test_daily_usage_over_the_whole_calendar_renders_only_its_page(http: httpx.C
     assert first["next_page_uri"] is not None
     assert [(r["start_date"], r["category"]) for r in last["usage_records"]] == [("9999-12-30", "totalprice")]
     assert last["next_page_uri"] is None and last["start"] == last_page * 3
+
+
+@pytest.fixture
+def console(loft: LoftServer, account: tuple[str, str], message_sid: str) -> Iterator[httpx.Client]:
+    """A console session of the test's account (signed in as a browser would: the form, its CSRF token)."""
+    with httpx.Client(base_url=loft.base_url, timeout=30) as http:
+        form = http.get("/console/signin").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token is not None
+        signed_in = http.post("/console/signin", data={"csrf_token": token[1], "username": account[0],
+                                                       "password": account[1]})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console"
+        yield http
+
+
+@pytest.mark.parametrize(("query", "shows"), [
+    pytest.param({"page": "9" * 20}, "No messages", id="20-digit-page"),
+    pytest.param({"date_to": "9999-12-31"}, "Dates run from 0001-01-01 to 9999-12-30.", id="date-past-the-calendar"),
+    pytest.param({"date_from": "0001-01-01", "page": "1" + "0" * 18}, "No messages", id="both"),
+])
+def test_the_console_message_log_takes_absurd_pages_and_dates(console: httpx.Client, query: dict[str, str],
+                                                              shows: str) -> None:
+    page = console.get("/console/messages", params=query)
+    assert page.status_code == 200, page.text[:500]
+    assert shows in page.text
 
 
 # NUL characters: PostgreSQL refuses them in text, SQLite stores them; both refuse them before any query -----------
