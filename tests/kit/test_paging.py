@@ -22,7 +22,3 @@ def test_the_last_page_starts_at_an_offset_a_database_can_take() -> None:
     for size in (1, 50, 1000):
         request = paging.parse({"Page": str(paging.last_page(size)), "PageSize": str(size)})
         assert request.offset + request.size <= paging.MAX_OFFSET
-
-
-def test_a_20_digit_page_size_is_capped_as_twilio_caps_it() -> None:
-    assert paging.parse({"PageSize": "99999999999999999999"}).size == paging.MAX_SIZE
