@@ -2,12 +2,15 @@
 
 Middleware, outermost first:
 
+0. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work;
+   then ``MessageCreates`` takes the busiest request past the rest.
 1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
 2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
    is removed before routing, so each route is written once.
 3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies.
 
-Outside them all, with ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
+Just inside ``RequestLimits``, with ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see
+``loft.proxies``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from loft.delivery.worker import Worker
 from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
 from loft.kit.crypto import SecretBox
+from loft.kit.limits import RequestLimits
+from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
 from loft.numbers import endpoints as numbers
 from loft.sim import endpoints as sim
@@ -105,7 +110,8 @@ async def database_error(request: Request, exc: Exception) -> Response:
     return render.error(render.format_of(request), unavailable)
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, render.requested_path(request), exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, printable(render.requested_path(request)),
+                  exc_info=exc)
     error = TwilioApiError(20500, "An internal server error has occurred", 500)
     return render.error(render.format_of(request), error)
 
@@ -249,5 +255,6 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         lifespan=lifespan,
     )
     app.add_middleware(TwilioFormat)
-    return proxies.behind(MessageCreates(app, app), settings.trusted_proxies)
+    return RequestLimits(proxies.behind(MessageCreates(app, app), settings.trusted_proxies),
+                         max_body=settings.max_body_bytes)
 

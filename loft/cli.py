@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import signal
 from collections.abc import Coroutine
@@ -68,9 +69,9 @@ def serve(
     """Start the HTTP API (migrating the database first) and the delivery workers."""
     import uvicorn
 
+    from loft import serving
     from loft.app import create_app
     from loft.processes import listening_socket
-    from loft.serving import LoftHttpProtocol
 
     settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
     if not supervised:
@@ -83,8 +84,9 @@ def serve(
         else:
             console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
     application = create_app(settings, supervised=supervised, ready_fd=ready_fd)
+    limits = dataclasses.replace(serving.Limits.of(settings), max_connections=serving.fit_file_limit(settings))
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            proxy_headers=False, http=LoftHttpProtocol)
+                            proxy_headers=False, http=serving.protocol(limits))
     server = uvicorn.Server(config)
     # Several processes on one address share it through SO_REUSEPORT; the first checks that it is free.
     sockets = None

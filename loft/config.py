@@ -84,6 +84,18 @@ class Settings(BaseSettings):
     #: Addresses of the proxies in front of Loft (comma-separated IPs or CIDR networks) whose
     #: ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed. Default: none, the headers are ignored.
     trusted_proxies: str = ""
+    #: Largest request body, in bytes: a larger ``Content-Length`` is answered 413 before the body is read, a
+    #: chunked body is cut off at it (loft/kit/limits.py).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
+    #: Largest request head (request line and headers), in bytes, and most headers: more is answered 431.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1 << 20)
+    max_headers: int = Field(default=100, ge=8, le=10_000)
+    #: Seconds a client has to send a whole request once its connection opens (or its last answer is sent): a
+    #: connection that sends nothing, or drips its request, is closed after them (loft/serving.py).
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Connections one ``loft serve`` process holds open at most: past them, a new connection is answered 429 and
+    #: closed, and the log says so once (not once per connection).
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
     @field_validator("account_sid")
     @classmethod

@@ -4,6 +4,9 @@ Random form bodies (real parameter names and random ones, random unicode, repeat
 bytes that are not UTF-8), random headers, paths and methods go to one SQLite Loft of this module's own. Every
 answer must be below 500, must not leak a traceback, and a JSON error must be Twilio's ``{code, message,
 more_info, status}``.
+
+Hostile values (NUL characters, integers past 64 bits, dates past the calendar, huge values) go to the list, fetch
+and create endpoints of the session's Loft on each backend, SQLite and PostgreSQL (issue 17), with the same checks.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from twilio.rest import Client
 
 from tests.conftest import make_server
 from tests.support import clients, openapi
@@ -263,3 +267,80 @@ def test_server_is_healthy_after_the_fuzzing(fuzz_server: LoftServer, http: http
     assert fetched.status_code == 200 and fetched.json()["body"] == "still here"
     assert fuzz_server.process is not None and fuzz_server.process.poll() is None
     assert "Traceback" not in fuzz_server.log()
+
+
+# --- hostile values, on both backends ------------------------------------------------------------------------------
+
+#: Values that once reached a database or Python's calendar unchecked (issue 17): NUL characters, integers past
+#: 64 bits, dates past the calendar, floats that are not numbers, and sheer size.
+HOSTILE_VALUES = [
+    "\x00", "a\x00b", "+1555867\x005310", "%00", "9" * 20, "-" + "9" * 20, "9" * 4400, "18446744073709551616",
+    "9223372036854775808", "-9223372036854775809", "9999-12-31", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00",
+    "0001-01-01", "0000-00-00", "99999-01-01", "2024-13-45", "+99999days", "-99999days", "1e309", "-1e309", "nan",
+    "inf", "-0", "0x10", "１２", "٣", "x" * 20_000, "\u2028", "\x1b[31m", "\r\n", "90,180", "nan,nan", "1e309,0",
+]
+HOSTILE_PARAMETERS = [
+    *PARAMETERS, "StartDate", "EndDate", "Category", "IncludeSubaccounts", "DateCreated<", "DateCreated>", "Contains",
+    "InRegion", "InPostalCode", "NearLatLong", "NearNumber", "Distance", "InLata", "InRateCenter", "InLocality",
+    "SmsEnabled", "MmsEnabled", "ExcludeAllAddressRequired", "FallbackUrl", "StatusCallback",
+]
+hostile_values = st.one_of(st.sampled_from(HOSTILE_VALUES), st.text(max_size=40).map(lambda s: s + "\x00" + s),
+                           st.integers(min_value=-(10**30), max_value=10**30).map(str))
+hostile_pairs = st.lists(st.tuples(st.sampled_from(HOSTILE_PARAMETERS), hostile_values), min_size=1, max_size=6)
+hostile_segments = st.one_of(st.sampled_from(["SM\x00", "PN" + "0" * 31 + "\x00", "\x00", "9" * 20, "x" * 3000,
+                                              "AP" + "0" * 32, "SK" + "f" * 32, "%", "..", "\r\n"]),
+                             hostile_values)
+
+LISTS = ["/Messages", "/Messages/{message}/Media", "/IncomingPhoneNumbers", "/Applications", "/Keys",
+         "/Usage/Records", "/Usage/Records/Daily", "/Usage/Records/Monthly", "/Usage/Records/Yearly",
+         "/AvailablePhoneNumbers/US/Local", "/AvailablePhoneNumbers/US/TollFree"]
+FETCHES = ["/Messages/{sid}", "/IncomingPhoneNumbers/{sid}", "/Applications/{sid}", "/Keys/{sid}",
+           "/Messages/{message}/Media/{sid}", "/{sid}"]
+CREATES = ["/Messages", "/IncomingPhoneNumbers", "/Applications", "/Keys", "/Messages/{message}", "/Messages/{sid}"]
+
+
+@pytest.fixture
+def backend(loft: LoftServer, client: Client, sender: str) -> Iterator[tuple[httpx.Client, str, str]]:
+    """A raw client of a fresh subaccount on the backend of the ``loft`` fixture, its base path and a message."""
+    message = client.messages.create(to="+15558675310", from_=sender, body="seed").sid
+    account = (client.username, client.password)
+    with httpx.Client(base_url=loft.base_url, auth=account, timeout=60) as http:
+        yield http, f"/2010-04-01/Accounts/{client.username}", message
+
+
+HOSTILE = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@HOSTILE
+@given(data=st.data(), query=hostile_pairs, suffix=st.sampled_from([".json", ".xml"]))
+def test_hostile_list_queries_get_a_twilio_answer_on_both_backends(
+        backend: tuple[httpx.Client, str, str], data: st.DataObject, query: list[tuple[str, str]], suffix: str
+) -> None:
+    http, base, message = backend
+    resource = data.draw(st.sampled_from(LISTS)).format(message=message)
+    check(http.get(f"{base}{resource}{suffix}?{urlencode(query)}"))
+
+
+@HOSTILE
+@given(data=st.data(), segment=hostile_segments, method=st.sampled_from(["GET", "DELETE"]),
+       suffix=st.sampled_from([".json", ""]))
+def test_hostile_sids_get_a_twilio_answer_on_both_backends(
+        backend: tuple[httpx.Client, str, str], data: st.DataObject, segment: str, method: str, suffix: str
+) -> None:
+    http, base, message = backend
+    resource = data.draw(st.sampled_from(FETCHES)).format(message=message, sid=quote(segment, safe=""))
+    check(http.request(method, f"{base}{resource}{suffix}"))
+
+
+@HOSTILE
+@given(data=st.data(), form=hostile_pairs, suffix=st.sampled_from([".json", ".xml"]))
+def test_hostile_forms_get_a_twilio_answer_on_both_backends(
+        backend: tuple[httpx.Client, str, str], data: st.DataObject, form: list[tuple[str, str]], suffix: str
+) -> None:
+    http, base, message = backend
+    resource = data.draw(st.sampled_from(CREATES)).format(message=message,
+                                                         sid=quote(data.draw(hostile_segments), safe=""))
+    if resource == "/Messages":  # a create that gets as far as it can: a sender and a recipient it may not refuse
+        form = [("To", "+15558675310"), ("From", "+15005550006"), *form]
+    check(http.post(f"{base}{resource}{suffix}", content=urlencode(form).encode(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"}))

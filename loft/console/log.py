@@ -23,7 +23,7 @@ from loft.webhooks import attempts
 async def list_messages(visit: Visit) -> Response:
     wanted = queries.LogFilter.of(visit.query)
     try:
-        number = max(int(visit.query.get("page") or 0), 0)
+        number = min(max(int(visit.query.get("page") or 0), 0), paging.last_page(queries.PAGE_SIZE))
     except ValueError:
         number = 0
     filter_error = None
@@ -33,7 +33,10 @@ async def list_messages(visit: Visit) -> Response:
         async with visit.loft.db.read() as conn:
             rows, more = await queries.message_log(conn, visit.account.sid, wanted, number)
     except InvalidParameter as error:
-        filter_error = "Dates are written YYYY-MM-DD." if "Date" in error.message else error.message
+        if "must be a day from" in error.message:
+            filter_error = f"Dates run from {dates.FIRST_DAY} to {dates.LAST_DAY}."
+        else:
+            filter_error = "Dates are written YYYY-MM-DD." if "Date" in error.message else error.message
     query = {name: value for name, value in (("number", wanted.number), ("status", wanted.status),
                                              ("direction", wanted.direction), ("date_from", wanted.date_from),
                                              ("date_to", wanted.date_to)) if value}

@@ -23,6 +23,7 @@ import logging
 import time
 
 from loft.errors import DatabaseUnavailable
+from loft.kit.logtext import printable
 
 log = logging.getLogger("loft.db")
 
@@ -83,7 +84,7 @@ class Health:
             self._since = time.monotonic()
             self._reads_failed = False
             self._refused = self._failed = self._refused_in_all = self._failed_in_all = 0
-            log.error("database unavailable: %s", exc.reason)
+            log.error("database unavailable: %s", printable(exc.reason))
             self._remind_later()
         self._reason = exc.reason
         if not exc.writing:
@@ -98,7 +99,7 @@ class Health:
         nothing says it is still down)."""
         if self._refused or self._failed:
             log.error("database still unavailable (%s in the last %g s): %s", _counts(self._refused, self._failed),
-                      self.remind_every, self._reason)
+                      self.remind_every, printable(self._reason))
             self._refused = self._failed = 0
         self._remind_later()
 

@@ -60,7 +60,11 @@ def date_filters(column: ColumnElement[Any], query: Mapping[str, str], name: str
         value = query.get(parameter)
         if value is None:
             continue
-        when = dates.parse_filter(value)
+        try:
+            when = dates.parse_filter(value)
+        except dates.OutOfRange:
+            raise InvalidParameter(20001, f"{parameter} must be a day from {dates.FIRST_DAY} to {dates.LAST_DAY}, "
+                                          f"not '{value}'") from None
         if when is None:
             raise InvalidParameter(20001, f"{parameter} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '{value}'")
         if parameter == name:

@@ -51,6 +51,16 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+#: The days a list filter may name. A filter's end is the next midnight (or second), which must exist: Python's
+#: dates end with 9999-12-31, so the last day a filter may name is the one before it.
+FIRST_DAY = date(1, 1, 1)
+LAST_DAY = date(9999, 12, 30)
+
+
+class OutOfRange(ValueError):
+    """A well-formed filter date outside ``FIRST_DAY`` … ``LAST_DAY`` (once in UTC)."""
+
+
 class DateFilter:
     """A ``DateSent`` filter value: a whole day (``YYYY-MM-DD``) or an instant (``…THH:MM:SSZ``)."""
 
@@ -67,15 +77,21 @@ class DateFilter:
 
 
 def parse_filter(text: str) -> DateFilter | None:
-    """Parse a list filter date; ``None`` when it is neither form."""
+    """Parse a list filter date; ``None`` when it is neither form (or no such day, as 2024-02-30).
+
+    Raises :class:`OutOfRange` for a date outside ``FIRST_DAY`` … ``LAST_DAY``: callers answer it with a 400 of
+    their own (a client asking for ``DateSent<=9999-12-31`` is told the range, not that the date is malformed).
+    """
     text = text.strip()
     day = _DAY.match(text)
     try:
         if day:
             y, m, d = (int(g) for g in day.groups())
-            return DateFilter(datetime(y, m, d, tzinfo=UTC), whole_day=True)
-        instant = _INSTANT.match(text)
-        if instant:
+            found = DateFilter(datetime(y, m, d, tzinfo=UTC), whole_day=True)
+        else:
+            instant = _INSTANT.match(text)
+            if not instant:
+                return None
             y, mo, d, h, mi, s = (int(g) for g in instant.groups()[:6])
             moment = datetime(y, mo, d, h, mi, s, tzinfo=UTC)
             offset = instant.group(7)
@@ -83,12 +99,17 @@ def parse_filter(text: str) -> DateFilter | None:
                 sign = 1 if offset[0] == "+" else -1
                 digits = offset[1:].replace(":", "")
                 moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            return DateFilter(moment, whole_day=False)
+            found = DateFilter(moment, whole_day=False)
+    except OverflowError:  # an offset took the moment out of Python's dates (0001-01-01T00:00:00+01:00)
+        raise OutOfRange(text) from None
     except ValueError:
         return None
-    return None
+    if not FIRST_DAY <= found.start.date() <= LAST_DAY:
+        raise OutOfRange(text)
+    return found
 
 
 def parse_day(text: str) -> date | None:
+    """A ``YYYY-MM-DD`` (or instant) filter's UTC day; ``None`` when it is not a date. Raises :class:`OutOfRange`."""
     parsed = parse_filter(text)
     return parsed.start.date() if parsed else None

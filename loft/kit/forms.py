@@ -1,7 +1,12 @@
 """Request parameters as Twilio reads them: form-encoded bodies and query strings, repeatable keys.
 
 The body is parsed as ``application/x-www-form-urlencoded`` whatever the Content-Type says: tools such as
-Braze send Twilio's form body labelled as plain text (see the seeds), and Twilio accepts it.
+Braze send Twilio's form body labelled as plain text (see the seeds), and Twilio accepts it. Its size is bounded
+before it is read, at the edge (:mod:`loft.kit.limits`, ``LOFT_MAX_BODY_BYTES``).
+
+No parameter may hold a NUL character (``%00``): PostgreSQL refuses it in text, where SQLite would store it, so
+it is refused here on both, by name, before anything reaches a database (the path and query string are checked
+at the edge, with :func:`refuse_nul`).
 """
 
 from __future__ import annotations
@@ -12,11 +17,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.datastructures import MultiDict
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from loft.errors import InvalidParameter
-
-MAX_BODY = 1 << 20
 
 
 class Form(MultiDict):
@@ -29,14 +32,28 @@ class Form(MultiDict):
 
 
 async def read(request: Request) -> Form:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise InvalidParameter(20001, "The request body is larger than 1 MiB")
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # nobody is left to answer: no traceback in the log for it
+        raise InvalidParameter(20001, "The client closed the connection before the end of the request body") \
+            from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidParameter(20001, "The request body is not valid UTF-8") from exc
-    return Form(pairs(text))
+    found = pairs(text)
+    if "%00" in text or "\x00" in text:
+        refuse_nul(found)
+    return Form(found)
+
+
+def refuse_nul(found: list[tuple[str, str]]) -> None:
+    """Refuse parameters (``found``, decoded) of which a name or value holds a NUL character, naming the first."""
+    for name, value in found:
+        if "\x00" in name:
+            raise InvalidParameter(20001, "A parameter name contains a NUL character (%00)")
+        if "\x00" in value:
+            raise InvalidParameter(20001, f"The '{name}' parameter contains a NUL character (%00)")
 
 
 #: Short escaped names and values are remembered: the same senders, recipients and URLs (``%2B1…``,

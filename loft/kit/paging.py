@@ -19,6 +19,8 @@ from loft.kit import sids
 
 DEFAULT_SIZE = 50
 MAX_SIZE = 1000
+#: The largest offset a page may start at: SQLite's and PostgreSQL's ``OFFSET`` is a signed 64-bit integer.
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +42,9 @@ def parse(query: Mapping[str, str]) -> PageRequest:
     # twilio-python sends PageSize=N for list(limit=N) whatever N is: cap it as Twilio does, do not refuse.
     size = min(size, MAX_SIZE)
     number = _integer(query, "Page", 0)
-    if number < 0:
-        raise InvalidParameter(20001, f"Page must be 0 or more, not {number}")
+    if not 0 <= number <= last_page(size):
+        raise InvalidParameter(20001, f"Page must be between 0 and {last_page(size)} (with PageSize={size}), "
+                                      f"not {number}")
     token = query.get("PageToken")
     anchor: tuple[Literal["after", "before"], str] | None = None
     if token:
@@ -50,6 +53,11 @@ def parse(query: Mapping[str, str]) -> PageRequest:
             raise InvalidParameter(20001, f"PageToken '{token}' is not a token Loft issued")
         anchor = ("after" if direction == "after" else "before", token[2:])
     return PageRequest(size=size, number=number, anchor=anchor)
+
+
+def last_page(size: int) -> int:
+    """The last page number of pages of ``size`` whose offset a database can take."""
+    return MAX_OFFSET // size - 1
 
 
 def envelope(

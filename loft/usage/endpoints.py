@@ -28,12 +28,16 @@ def _lister(kind: service.Kind) -> Callable[[Request], Awaitable[Response]]:
         parsed = service.parse_query(kind, query, today=moment.date())
         loft = context.of(request)
         found: list[dict[str, Any]] = []
+        total = 0
         if parsed is not None:
             async with loft.db.read() as conn:
-                found = await service.records(conn, account, kind, parsed, price_unit=loft.settings.price_unit,
-                                              today=moment.date(), as_of=moment)
+                found, total = await service.records(conn, account, kind, parsed,
+                                                     price_unit=loft.settings.price_unit, today=moment.date(),
+                                                     as_of=moment, offset=page_request.offset,
+                                                     size=page_request.size)
         envelope = _envelope(
             found,
+            total,
             path=f"/2010-04-01/Accounts/{account.sid}/Usage/Records{kind.suffix}.json",
             filters=[(name, query[name]) for name in _FILTERS if name in query],
             request=page_request,
@@ -45,20 +49,20 @@ def _lister(kind: service.Kind) -> Callable[[Request], Awaitable[Response]]:
     return list_records
 
 
-def _envelope(records: Sequence[Mapping[str, Any]], *, path: str, filters: Sequence[tuple[str, str]],
+def _envelope(window: Sequence[Mapping[str, Any]], total: int, *, path: str, filters: Sequence[tuple[str, str]],
               request: paging.PageRequest) -> dict[str, Any]:
-    """Twilio's list envelope over offset pages (usage records have no SID to anchor a page token on)."""
+    """Twilio's list envelope over offset pages (usage records have no SID to anchor a page token on): ``window``
+    is the page's records, ``total`` how many there are in all."""
     size, start = request.size, request.offset
 
     def uri(page: int) -> str:
         return f"{path}?{urlencode([*filters, ('PageSize', str(size)), ('Page', str(page))])}"
 
-    window = list(records[start : start + size])
     return {
-        "usage_records": window,
+        "usage_records": list(window),
         "end": start + max(len(window) - 1, 0),
         "first_page_uri": uri(0),
-        "next_page_uri": uri(request.number + 1) if len(records) > start + size else None,
+        "next_page_uri": uri(request.number + 1) if total > start + size else None,
         "page": request.number,
         "page_size": size,
         "previous_page_uri": uri(request.number - 1) if request.number > 0 else None,

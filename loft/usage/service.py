@@ -173,9 +173,12 @@ def fixed_range(name: str, today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
-async def records(conn: Conn, account: Account, kind: Kind, query: Query, *, price_unit: str,
-                  today: date, as_of: datetime) -> list[dict[str, Any]]:
-    """Every record the request asks for, in listing order (period, then category)."""
+async def records(conn: Conn, account: Account, kind: Kind, query: Query, *, price_unit: str, today: date,
+                  as_of: datetime, offset: int, size: int) -> tuple[list[dict[str, Any]], int]:
+    """The ``size`` records from ``offset`` on of all the request asks for, in listing order (period, then
+    category), and how many there are in all.
+
+    Only the page is rendered: ``Daily`` from 0001-01-01 to 9999-12-30 is some forty million records."""
     scope = _scope(account.sid, query.include_subaccounts)
     buckets = await measure(conn, scope, query.start, query.end, kind.granularity, today=today)
     start = query.start
@@ -184,15 +187,22 @@ async def records(conn: Conn, account: Account, kind: Kind, query: Query, *, pri
         start = min([account.date_created.date(), *earliest])
     categories = [_BY_NAME.get(query.category) or Category(query.category, query.category, "", "")] \
         if query.category else list(CATEGORIES)
+    total = _period_count(start, query.end, kind.granularity) * len(categories)
     unit = price_unit.lower()
     stamp = as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    found = []
-    for key, first, last in _periods(start, query.end, kind.granularity):
+    found: list[dict[str, Any]] = []
+    if offset >= total:
+        return found, total
+    skipped_periods, skipped_categories = divmod(offset, len(categories))
+    for key, first, last in _periods(start, query.end, kind.granularity, skip=skipped_periods):
         totals = buckets.get(key, {})
-        for category in categories:
+        for category in categories[skipped_categories:]:
+            if len(found) == size:
+                return found, total
             found.append(_render(account.sid, kind, category, totals.get(category.name) or Totals(),
                                  first, last, unit=unit, as_of=stamp))
-    return found
+        skipped_categories = 0
+    return found, total
 
 
 async def balance(conn: Conn, account: Account, *, today: date) -> Decimal:
@@ -318,13 +328,38 @@ def _anniversaries(bought: date, until: date) -> Iterator[date]:
         months += 1
 
 
-def _periods(start: date, end: date, granularity: Granularity | None) -> Iterator[tuple[date | None, date, date]]:
-    """(bucket key, first day, last day) of each period from ``start`` to ``end``, clipped to them."""
+def _period_count(start: date, end: date, granularity: Granularity | None) -> int:
+    """How many periods :func:`_periods` gives from ``start`` to ``end``."""
     if granularity is None:
-        yield None, start, end
+        return 1
+    first = _truncate(start, granularity)
+    assert first is not None
+    if first > end:
+        return 0
+    if granularity == "day":
+        return (end - first).days + 1
+    if granularity == "month":
+        return (end.year - first.year) * 12 + end.month - first.month + 1
+    return end.year - first.year + 1
+
+
+def _periods(start: date, end: date, granularity: Granularity | None, *,
+             skip: int = 0) -> Iterator[tuple[date | None, date, date]]:
+    """(bucket key, first day, last day) of each period from ``start`` to ``end``, clipped to them, the first
+    ``skip`` left out (``skip`` below :func:`_period_count`)."""
+    if granularity is None:
+        if skip == 0:
+            yield None, start, end
         return
     first = _truncate(start, granularity)
     assert first is not None
+    if skip and granularity == "day":
+        first += timedelta(days=skip)
+    elif skip and granularity == "month":
+        year, month = divmod(first.month - 1 + skip, 12)
+        first = date(first.year + year, month + 1, 1)
+    elif skip:
+        first = date(first.year + skip, 1, 1)
     while first <= end:
         if granularity == "day":
             following = first + timedelta(days=1)
@@ -382,7 +417,11 @@ def _date(query: Mapping[str, str], name: str, today: date) -> date | None:
     if relative:
         days = int(relative.group(2))
         return today - timedelta(days=days) if relative.group(1) == "-" else today + timedelta(days=days)
-    parsed = dates.parse_day(text)
+    try:
+        parsed = dates.parse_day(text)
+    except dates.OutOfRange:
+        raise InvalidParameter(20001, f"{name} must be a day from {dates.FIRST_DAY} to {dates.LAST_DAY}, "
+                                      f"not '{value}'") from None
     if parsed is None:
         raise InvalidParameter(20001, f"{name} must be a date (YYYY-MM-DD) or an offset such as -30days, not '{value}'")
     return parsed

@@ -1,0 +1,120 @@
+"""What a request may be, checked before any work is done for it: the size of its body, and no NUL in its path or
+query string. :class:`RequestLimits` is the application's outermost layer, so every route (the API, the busy
+``POST …/Messages`` that bypasses Starlette's stack, the console, the simulator) is covered in this one place.
+
+- A ``Content-Length`` over the limit is answered 413 at once, with ``Connection: close``: the application
+  never starts, and the server reads no more of the body than it had buffered (uvicorn pauses reading at
+  64 KiB until the application asks for more).
+- A chunked body (no ``Content-Length``) is counted as the application reads it; the read that passes the limit
+  raises a 413 (rendered by the application's error handlers, as any ``TwilioApiError``) and the connection
+  is closed after the answer, the rest of the body unread.
+- A NUL character in the path (``%00``, decoded) or the query string answers 400 naming the parameter:
+  PostgreSQL refuses NUL in text where SQLite stores it; both refuse it here, before any database sees it.
+
+Answers are Twilio's error bodies, in XML for 2010-04-01 paths without ``.json``, as the application's own.
+The headers, their size and number, and the time a client takes to send them are the HTTP server's to bound
+(:mod:`loft.serving`).
+
+Per request this costs a look at the headers for ``Content-Length`` and ``Transfer-Encoding`` and two
+substring searches; only chunked requests get their ``receive`` and ``send`` wrapped.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from loft.errors import InvalidParameter, TwilioApiError
+from loft.kit import forms, render
+
+
+def too_large(limit: int) -> TwilioApiError:
+    return TwilioApiError(20001, f"The request body is larger than the {limit} bytes Loft accepts", 413)
+
+
+class RequestLimits:
+    """Pure ASGI: refuse a request whose body is over ``max_body`` bytes, or whose path or query string holds a
+    NUL character, before ``app`` sees it."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            await _refuse(scope, receive, send, _nul_in(scope), close=False)
+            return
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_body:  # (the server refuses any other length)
+                await _refuse(scope, receive, send, too_large(self.max_body), close=True)
+                return
+            await self.app(scope, receive, send)
+        elif chunked:
+            counted = _Counted(receive, send, self.max_body)
+            await self.app(scope, counted.receive, counted.send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class _Counted:
+    """A chunked request's ``receive``, raising :func:`too_large` once its body passes ``limit`` bytes; and its
+    ``send``, which asks the server to close the connection when the answer starts before the body has all
+    been read (so that the server does not read the rest only to drop it)."""
+
+    __slots__ = ("_receive", "_send", "_limit", "_seen", "_ended")
+
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self._receive = receive
+        self._send = send
+        self._limit = limit
+        self._seen = 0
+        self._ended = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                raise too_large(self._limit)
+            self._ended = not message.get("more_body", False)
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and not self._ended:
+            message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+        await self._send(message)
+
+
+def _nul_in(scope: Scope) -> InvalidParameter:
+    if "\x00" in scope["path"]:
+        return InvalidParameter(20001, "The requested path contains a NUL character (%00)")
+    try:
+        forms.refuse_nul(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    except InvalidParameter as refused:
+        return refused
+    return InvalidParameter(20001, "The query string contains a NUL character (%00)")
+
+
+def _format_of(path: str) -> render.Format:
+    """The format the application would answer ``path`` in (see ``loft.app.in_twilio_format``)."""
+    if path.startswith("/2010-04-01/") and not path.endswith(".json"):
+        return "xml"
+    return "json"
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: TwilioApiError, *, close: bool) -> None:
+    response = render.error(_format_of(scope["path"]), error)
+    if close:
+        response.headers["connection"] = "close"
+    await response(scope, receive, send)
