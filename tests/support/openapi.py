@@ -1,4 +1,4 @@
-"""Check every response against Twilio's own OpenAPI description (../shared/twilio-oai/twilio_api_v2010.json).
+"""Check every response against Twilio's own OpenAPI description (tests/twilio-oai/twilio_api_v2010.json, vendored).
 
 Known spec quirks are handled as reference/twilio-oai-quirks.md says: ``*_uri`` fields are relative (the
 ``uri`` format is not asserted), ``nullable`` is OAS 3.0's (the OAS 3.0 validator understands it), and error
@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30Validator
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "twilio-oai" / "twilio_api_v2010.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "twilio-oai" / "twilio_api_v2010.json"
 RFC2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 
 _formats = FormatChecker(formats=())
@@ -32,14 +32,7 @@ _formats.checks("date-time-rfc-2822")(_rfc2822)
 
 @cache
 def spec() -> dict[str, Any]:
-    path = SPEC_PATH
-    if not path.exists():  # a checkout laid out differently: look upwards for shared/
-        for parent in Path(__file__).resolve().parents:
-            candidate = parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
-            if candidate.exists():
-                path = candidate
-                break
-    loaded: dict[str, Any] = json.loads(path.read_text())
+    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
     return loaded
 
 
