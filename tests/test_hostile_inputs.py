@@ -17,6 +17,8 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from loft import app as application
+from loft.db.health import Health
+from loft.errors import DatabaseUnavailable
 from tests.support import clients
 from tests.support.server import LoftServer
 
@@ -182,18 +184,27 @@ def test_a_nul_character_is_refused_by_the_simulator_and_the_console(loft: LoftS
 # Log lines ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("handler", [application.server_error, application.database_error])
-def test_a_logged_path_cannot_start_a_line_of_its_own(handler: object, caplog: pytest.LogCaptureFixture) -> None:
-    """uvicorn decodes ``%0A`` in a path: the error handlers log it escaped."""
-    from sqlalchemy.exc import DBAPIError
-
+def test_a_logged_path_cannot_start_a_line_of_its_own(caplog: pytest.LogCaptureFixture) -> None:
+    """uvicorn decodes ``%0A`` in a path: the error handler logs it escaped."""
     path = "/2010-04-01/Accounts/AC1/Messages/SM\n2025-01-01 CRITICAL forged.json"
     scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
              "headers": [], "loft.path": path}  # (the path as written, kept by loft.app.in_twilio_format)
-    error = DBAPIError("SELECT", {}, ConnectionRefusedError("refused\nforged too"), connection_invalidated=True)
     with caplog.at_level(logging.ERROR, logger="loft"):
-        asyncio.run(handler(Request(scope), error))  # type: ignore[operator]
+        asyncio.run(application.server_error(Request(scope), RuntimeError("boom")))
     [record] = [r for r in caplog.records if r.name == "loft"]
     line = record.getMessage()
     assert "SM\\n2025-01-01 CRITICAL forged.json" in line
     assert "\n" not in line
+
+
+def test_an_outages_reason_cannot_start_a_line_of_its_own(caplog: pytest.LogCaptureFixture) -> None:
+    """The database's message (which may quote what it was given) is logged escaped by the outage's log."""
+    async def main() -> None:
+        health = Health()
+        health.refused(DatabaseUnavailable("refused\n2025-01-01 CRITICAL forged too", writing=True))
+        health.close()
+
+    with caplog.at_level(logging.ERROR, logger="loft.db"):
+        asyncio.run(main())
+    [line] = [r.getMessage() for r in caplog.records if r.name == "loft.db"]
+    assert "refused\\n2025-01-01 CRITICAL forged too" in line and "\n" not in line
