@@ -37,7 +37,8 @@ from loft.accounts.throttle import Throttle
 from loft.applications import endpoints as applications
 from loft.config import Settings
 from loft.context import Loft
-from loft.db.engine import Database, outage
+from loft.db.engine import Database
+from loft.db.outages import outage
 from loft.delivery.carriers.sim import SimCarrier
 from loft.delivery.worker import Worker
 from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError

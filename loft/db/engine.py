@@ -37,14 +37,14 @@ from typing import Any, TypeVar, overload
 
 import orjson
 from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
-from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, ExceptionContext, _CoreAnyExecuteParams
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, _CoreAnyExecuteParams
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.sql.base import Executable
 
 from loft.db import files
+from loft.db import outages as unavailability
 from loft.db.health import Health
 from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
 from loft.errors import DatabaseUnavailable
@@ -211,10 +211,10 @@ class _AsyncConn(Conn):
                     error = translated
                 except Exception:
                     pass  # the operating system's and asyncio's errors, which SQLAlchemy leaves as they are
-            lost = outage(exc, writing=False) is not None
+            lost = unavailability.outage(exc, writing=False) is not None
             invalidated = lost or self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
             if invalidated:
-                # What _on_postgres_error has SQLAlchemy do: this connection closed at once (outside SQLAlchemy's
+                # What on_postgres_error has SQLAlchemy do: this connection closed at once (outside SQLAlchemy's
                 # greenlet it is not closed politely) and the pool's older ones replaced at their next checkout.
                 sync = self._async.sync_connection
                 assert sync is not None
@@ -304,7 +304,7 @@ class _Group:
 
 
 class Database:
-    """The database of a process. Its errors that say "not now" (see :func:`outage`) come out of every
+    """The database of a process. Its errors that say "not now" (see :func:`loft.db.outages.outage`) come out of every
     transaction as :class:`DatabaseUnavailable`, and :attr:`health` hears when one succeeds again."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", connect_timeout: float = CONNECT_TIMEOUT,
@@ -363,7 +363,7 @@ class Database:
                 url, pool_size=10, max_overflow=10, pool_timeout=connect_timeout, hide_parameters=True,
                 connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
                 json_serializer=_json_dumps, json_deserializer=orjson.loads)
-            event.listen(self._async.sync_engine, "handle_error", _on_postgres_error)
+            event.listen(self._async.sync_engine, "handle_error", unavailability.on_postgres_error)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
@@ -374,7 +374,7 @@ class Database:
                 async with self._async.connect() as conn, conn.begin():
                     yield _AsyncConn(conn)
             except Exception as exc:
-                raise _translated(exc, writing=True)
+                raise unavailability.translated(exc, writing=True)
             if self.health.down:
                 self.health.answered(since=outages, writing=True)
             return
@@ -414,7 +414,7 @@ class Database:
                     self._writer.release()
             await asyncio.shield(group.committed)
         except Exception as exc:
-            raise _translated(exc, writing=True)
+            raise unavailability.translated(exc, writing=True)
 
     async def submit(self, work: Work[T]) -> T:
         """Run ``work(conn)`` in a write transaction; what it returns, once that transaction is committed.
@@ -435,7 +435,7 @@ class Database:
         try:
             result: T = await self._submit(work, _ALONE)
         except Exception as exc:
-            raise _translated(exc, writing=True)
+            raise unavailability.translated(exc, writing=True)
         return result
 
     async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
@@ -456,12 +456,12 @@ class Database:
         try:
             mine: T = await self._submit(work, item)
         except Exception as exc:
-            raise _translated(exc, writing=True)
+            raise unavailability.translated(exc, writing=True)
         return mine
 
     def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:
         """:meth:`submit_item` without waiting: the future of its result (for callers that keep no task). Its
-        errors are the database's own, untranslated: see :func:`outage`."""
+        errors are the database's own, untranslated: see :func:`loft.db.outages.outage`."""
         if self._async is not None:
             return asyncio.ensure_future(self.submit_item(work, item))
         return self._submit(work, item)
@@ -743,7 +743,7 @@ class Database:
                 finally:
                     _keep(self._readers, sync)
         except Exception as exc:
-            raise _translated(exc, writing=False)
+            raise unavailability.translated(exc, writing=False)
         if self.health.down:
             self.health.answered(since=outages, writing=False)
 
@@ -979,80 +979,3 @@ def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
         if raw.in_transaction:  # begun already, by _begin_now
             return
         raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
-
-
-#: PostgreSQL SQLSTATEs (and classes) that say "not now" rather than "wrong": connection exceptions, a read-only
-#: transaction (a standby promoted late, a failover), insufficient resources (too many connections, a full disk),
-#: a statement cancelled (statement_timeout, or Loft's own timeout), operator intervention (shutting down), and a
-#: database that is gone.
-_UNAVAILABLE_STATES = ("08", "25006", "53", "57014", "57P", "3D000")
-#: SQLite's primary result codes that say the same: the file locked by another program past the busy timeout, out
-#: of memory, read-only, an I/O error, a full disk, a file that cannot be opened, a locking protocol error.
-_SQLITE_UNAVAILABLE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM,
-                                 sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
-                                 sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL})
-
-
-def outage(exc: BaseException, *, writing: bool) -> DatabaseUnavailable | None:
-    """``exc`` as a :class:`DatabaseUnavailable` when it says the database cannot be used right now (down,
-    unreachable, not answering in time, out of connections, locked, read-only, full); None when it says something
-    else (a wrong statement, a broken constraint, a bug: no passing condition).
-
-    Not only SQLAlchemy's errors: asyncpg's connect and its timeouts raise the operating system's and asyncio's
-    errors as they are, and the pool its own ``TimeoutError``."""
-    if isinstance(exc, DatabaseUnavailable):
-        return exc
-    link: BaseException | None = exc
-    for _ in range(3):  # SQLAlchemy's error, the driver's (or SQLAlchemy's adapter of it), what the adapter adapted
-        if link is None:
-            return None
-        reason = _why_unavailable(link)
-        if reason is not None:
-            return DatabaseUnavailable(reason, writing=writing)
-        link = link.orig if isinstance(link, DBAPIError) else link.__cause__
-    return None
-
-
-def _why_unavailable(exc: BaseException) -> str | None:
-    if isinstance(exc, DBAPIError):
-        return str(exc.orig) if exc.connection_invalidated else None
-    if isinstance(exc, PoolTimeout):
-        return "no connection of the pool free within the connect timeout"
-    if isinstance(exc, TimeoutError):  # asyncio's too
-        return str(exc) or "no answer within the timeout"
-    if isinstance(exc, OSError):  # refused, reset, unreachable, …
-        return str(exc) or type(exc).__name__
-    state = getattr(exc, "sqlstate", None)
-    if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
-        return str(exc)
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in _SQLITE_UNAVAILABLE:
-        return str(exc)
-    return None
-
-
-def _translated(exc: Exception, *, writing: bool) -> Exception:
-    """What to raise for ``exc``: a :class:`DatabaseUnavailable` caused by it (see :func:`outage`), or itself."""
-    unavailable = outage(exc, writing=writing)
-    if unavailable is None:
-        return exc
-    if unavailable is not exc:
-        unavailable.__cause__ = exc
-    return unavailable
-
-
-def _on_postgres_error(context: ExceptionContext) -> None:
-    """An error of a statement SQLAlchemy runs (``BEGIN``, ``COMMIT``, any statement not run by
-    :meth:`_AsyncConn._run`) that says the database is unavailable is a disconnect: the connection is closed at
-    once and dropped, and the pool replaces the connections it opened before it at their next checkout (after an
-    outage they are likely dead too, and each would otherwise fail a request of its own once the database is
-    back). SQLAlchemy does so for the disconnects it recognizes; it does not recognize the operating system's
-    errors, and after asyncpg's timeouts it closes the connection politely, waiting 2 s more for no answer."""
-    conn = context.connection
-    if conn is None or conn.invalidated or outage(context.original_exception, writing=False) is None:
-        return
-    driver = conn.connection.driver_connection
-    if driver is not None:
-        driver.terminate()  # no word to a server that may not answer (nor the cancel asyncpg sends after a timeout)
-    context.is_disconnect = True
-    context.invalidate_pool_on_disconnect = True

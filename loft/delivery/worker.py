@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from loft.context import Loft
-from loft.db.engine import outage
+from loft.db.outages import outage
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox, send
 from loft.delivery.outbox import Job

@@ -1,5 +1,5 @@
 """The database's health (loft.db.health): an outage is logged in a few lines, not a line per failure; and which
-errors say "the database is unavailable" (loft.db.engine.outage) rather than "this is wrong"."""
+errors say "the database is unavailable" (loft.db.outages.outage) rather than "this is wrong"."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from loft.db.engine import outage
 from loft.db.health import Health
+from loft.db.outages import outage
 from loft.errors import DatabaseUnavailable, NotFound
 
 
