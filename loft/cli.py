@@ -83,6 +83,7 @@ def serve(
             _print_credentials(settings, sid, token, base_url=base_url, reveal=settings.auth_token is None)
         else:
             console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
+        console.print(f"Web console: {base_url}/console (sign in with the account SID and auth token)", soft_wrap=True)
     application = create_app(settings, supervised=supervised, ready_fd=ready_fd)
     limits = dataclasses.replace(serving.Limits.of(settings), max_connections=serving.fit_file_limit(settings))
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,

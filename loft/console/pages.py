@@ -71,7 +71,13 @@ async def reveal(visit: Visit) -> Response:
     return visit.render("dashboard.html", revealed=True)
 
 
+async def home(request: Request) -> Response:
+    """``/``: a person who opens the server's address in a browser lands on the console (the API has no root)."""
+    return RedirectResponse("/console", status_code=302, headers=web.SECURITY_HEADERS)
+
+
 routes: list[BaseRoute] = [
+    Route("/", home, methods=["GET"]),
     Route("/console", web.page(dashboard), methods=["GET"]),
     Route("/console/reveal", web.action(reveal), methods=["POST"]),
     Route("/console/signin", signin_form, methods=["GET"]),
