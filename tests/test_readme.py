@@ -120,10 +120,10 @@ def added(before: list[str], after: list[str]) -> list[str]:
 
 
 def run_python(reader: Reader, text: str) -> str:
-    """Saved as a file and run with a Python that has twilio (this one)."""
+    """Saved as a file and run with ``.venv/bin/python`` (this test run's Python: it has the twilio SDK)."""
     script = reader.home / "example.py"
     script.write_text(text)
-    return reader.run([sys.executable, str(script)])
+    return reader.run([".venv/bin/python", script.name])
 
 
 def buy_number(reader: Reader, text: str) -> None:
