@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console, context, outbound, processes, proxies
+from loft import console, context, openapi, outbound, processes, proxies
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
@@ -251,7 +251,8 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             return JSONResponse({"status": "unavailable", "database": "unavailable"}, 503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    own = [Route("/metrics", metrics_endpoint.scrape)] if settings.metrics_on else []
+    own = [Route("/openapi.json", openapi.document),
+           *([Route("/metrics", metrics_endpoint.scrape)] if settings.metrics_on else [])]
     app = Starlette(
         routes=[
             # Starlette tries routes in order: the busiest (Messages) first. No two resources' paths overlap.
