@@ -25,7 +25,7 @@ def _dockerfile() -> str:
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     unit = (DEPLOY / "loft.service").read_text()
-    assert "ExecStart=/opt/loft/bin/loft serve " in unit
+    assert "ExecStart=/opt/loft/bin/loft serve --config ${CREDENTIALS_DIRECTORY}/loft.toml" in unit
     loft = Path(sys.executable).parent / "loft"  # verify checks that the command exists: this installation's
     (tmp_path / "loft.service").write_text(unit.replace("/opt/loft/bin/loft", str(loft)))
     done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "loft.service")], capture_output=True,
