@@ -4,6 +4,7 @@ own parser; the figures added up over ``--processes`` and ``--worker-processes``
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -229,3 +230,25 @@ def test_every_route_is_counted_under_its_own_template(tmp_path: Path) -> None:
 def _environment(pid: int) -> dict[str, str]:
     pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
+
+
+def test_a_database_that_does_not_answer_is_down_and_its_outage_counted(tmp_path: Path) -> None:
+    """Another program holds the SQLite write lock: the scrape still answers, says the database is down (and leaves
+    out the figures it would read there), and counts the outage; once the lock is gone it is up again."""
+    server = own_server(tmp_path)
+    with server.running():
+        assert value(scrape(server), "loft_database_up") == 1
+        other = sqlite3.connect(tmp_path / "loft.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            down = scrape(server)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        up = eventually(lambda: (samples := scrape(server)) and value(samples, "loft_database_up") == 1 and samples,
+                        timeout=15)
+    assert value(down, "loft_database_up") == 0
+    assert ("loft_outbox_jobs", ()) not in down
+    assert value(down, "loft_database_outages_total") == 1
+    assert value(up, "loft_database_outages_total") == 1
+    assert ("loft_outbox_jobs", ()) in up
