@@ -7,6 +7,8 @@ Middleware, outermost first:
 1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
 2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
    is removed before routing, so each route is written once.
+2½. ``RequestMetrics`` (with ``LOFT_METRICS`` not ``off``): each request counted and timed under its route's
+   template (loft/metrics/requests.py; ``MessageCreates`` records its own).
 3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies.
 
 Just inside ``RequestLimits``, with ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console, context, outbound, processes, proxies
+from loft import console, context, openapi, outbound, processes, proxies
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
@@ -47,6 +50,8 @@ from loft.kit.crypto import SecretBox
 from loft.kit.limits import RequestLimits
 from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
+from loft.metrics import endpoint as metrics_endpoint
+from loft.metrics.requests import Recorder, RequestMetrics
 from loft.numbers import endpoints as numbers
 from loft.sim import endpoints as sim
 from loft.usage import endpoints as usage
@@ -138,15 +143,19 @@ class MessageCreates:
     """
 
     _PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages(\.json|\.xml)?$")
+    #: Its route's template, for request metrics (``recorder``).
+    ROUTE = "/2010-04-01/Accounts/{account_sid}/Messages"
 
-    def __init__(self, app: ASGIApp, starlette: Starlette) -> None:
+    def __init__(self, app: ASGIApp, starlette: Starlette, recorder: Recorder | None = None) -> None:
         self.app = app
         self.starlette = starlette
+        self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             matched = self._PATH.match(scope["path"])
             if matched is not None:
+                start = time.perf_counter()
                 scope = in_twilio_format(scope, app=self.starlette, path_params={"account_sid": matched[1]})
                 request = Request(scope, receive)
                 try:
@@ -154,6 +163,8 @@ class MessageCreates:
                 except Exception as exc:
                     response = await error_response(request, exc)
                 await response(scope, receive, send)
+                if self.recorder is not None:
+                    self.recorder.record(self.ROUTE, "POST", response.status_code, time.perf_counter() - start)
                 return
         await self.app(scope, receive, send)
 
@@ -223,6 +234,8 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
                 await worker
             await asyncio.gather(*(group.stop() for group in children))
             await loft.close()
+            if not supervised:
+                processes.drop_shared_metrics()
 
     async def health(request: Request) -> Response:
         """Liveness: the process answers (whatever its database does: restarting it would not help that)."""
@@ -238,6 +251,8 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             return JSONResponse({"status": "unavailable", "database": "unavailable"}, 503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    own = [Route("/openapi.json", openapi.document),
+           *([Route("/metrics", metrics_endpoint.scrape)] if settings.metrics_on else [])]
     app = Starlette(
         routes=[
             # Starlette tries routes in order: the busiest (Messages) first. No two resources' paths overlap.
@@ -250,12 +265,16 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             *sim.routes,
             *usage.routes,
             *console.routes,
+            *own,
         ],
         exception_handlers={TwilioApiError: api_error, HTTPException: http_error, DBAPIError: database_error,
                             DatabaseUnavailable: database_error, Exception: server_error},
         lifespan=lifespan,
     )
+    recorder = Recorder() if settings.metrics_on else None
+    if recorder is not None:
+        app.add_middleware(RequestMetrics, recorder=recorder, routes=app.routes)  # inside TwilioFormat
     app.add_middleware(TwilioFormat)
-    return RequestLimits(proxies.behind(MessageCreates(app, app), settings.trusted_proxies),
+    return RequestLimits(proxies.behind(MessageCreates(app, app, recorder), settings.trusted_proxies),
                          max_body=settings.max_body_bytes)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import os
 import signal
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -13,7 +15,9 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from loft.config import Settings
+from loft import logs
+from loft.config import CONFIG_VARIABLE, Settings
+from loft.errors import ConfigurationError
 from loft.terminal import handset, numbers, send, tail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Loft: a self-hosted server that speaks Twilio's REST API.")
@@ -50,6 +54,8 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the SQLite database and secret key live (default ./.loft).")]
 Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
                                          help="Started by loft serve: woken through, and stopped with, stdin.")]
+ConfigFile = Annotated[Optional[Path], typer.Option(
+    "--config", help="A TOML file of settings (as LOFT_CONFIG; the environment and options win over it).")]
 ReadyFd = Annotated[Optional[int], typer.Option("--ready-fd", hidden=True,
                                                 help="Started by loft serve: say on this pipe when serving.")]
 
@@ -65,15 +71,19 @@ def serve(
         min=0, max=64, help="loft worker processes to deliver in (default 0: in the API processes).")] = None,
     supervised: Supervised = False,
     ready_fd: ReadyFd = None,
+    config_file: ConfigFile = None,
 ) -> None:
     """Start the HTTP API (migrating the database first) and the delivery workers."""
     import uvicorn
 
     from loft import serving
-    from loft.app import create_app
-    from loft.processes import listening_socket
+    from loft.processes import listening_socket, share_metrics
 
+    _use_config(config_file)
     settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
+    logs.configure(settings.log_format, settings.log_level)
+    if not supervised:
+        share_metrics(settings)  # before anything imports prometheus-client
     if not supervised:
         sid, token, created = asyncio.run(_main_account(settings))
         base_url = f"http://{settings.host}:{settings.port}"
@@ -84,10 +94,13 @@ def serve(
         else:
             console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
         console.print(f"Web console: {base_url}/console (sign in with the account SID and auth token)", soft_wrap=True)
+    from loft.app import create_app  # (imports prometheus-client: after share_metrics)
+
     application = create_app(settings, supervised=supervised, ready_fd=ready_fd)
     limits = dataclasses.replace(serving.Limits.of(settings), max_connections=serving.fit_file_limit(settings))
+    log_config = logs.config(settings.log_format, settings.log_level) or uvicorn.config.LOGGING_CONFIG
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            proxy_headers=False, http=serving.protocol(limits))
+                            proxy_headers=False, http=serving.protocol(limits), log_config=log_config)
     server = uvicorn.Server(config)
     # Several processes on one address share it through SO_REUSEPORT; the first checks that it is free.
     sockets = None
@@ -121,21 +134,24 @@ def tune_gc() -> None:
 
 
 @app.command()
-def credentials(data_dir: DataDir = None) -> None:
+def credentials(data_dir: DataDir = None, config_file: ConfigFile = None) -> None:
     """Print the main account's SID and auth token, and how to point the twilio SDK at Loft."""
+    _use_config(config_file)
     settings = _settings(data_dir)
     sid, token, _ = asyncio.run(_main_account(settings))
     _print_credentials(settings, sid, token, base_url=f"http://{settings.host}:{settings.port}")
 
 
 @app.command()
-def worker(data_dir: DataDir = None, supervised: Supervised = False) -> None:
+def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file: ConfigFile = None) -> None:
     """Run delivery workers only (no HTTP API): add processes to share the work on PostgreSQL."""
     from loft import processes
     from loft.app import bootstrap
     from loft.delivery.worker import Worker
 
+    _use_config(config_file)
     settings = _settings(data_dir)
+    logs.configure(settings.log_format, settings.log_level)
     tune_gc()
 
     async def run() -> None:
@@ -175,5 +191,15 @@ app.command("send", help="Send one message, or a Liquid-templated message to eve
 app.add_typer(numbers.app, name="numbers")
 
 
+def _use_config(path: Path | None) -> None:
+    """``--config``: name the file as ``LOFT_CONFIG`` does, for this process and those it starts."""
+    if path is not None:
+        os.environ[CONFIG_VARIABLE] = str(path.resolve())
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigurationError as exc:  # a settings file (or key) that cannot be used: one line, no traceback
+        print(f"loft: {exc}", file=sys.stderr)
+        sys.exit(2)

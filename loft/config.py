@@ -1,17 +1,31 @@
-"""Settings, read from ``LOFT_*`` environment variables.
+"""Settings, read from ``LOFT_*`` environment variables, and from a TOML file if one is named.
 
 Secrets are ``SecretStr``: their ``repr`` and ``str`` never show the value, so a settings object can be
 logged safely.
+
+Where a setting comes from, first found wins: the ``loft`` command's options, the environment, the TOML file
+named by ``LOFT_CONFIG`` (or ``--config``, which sets it for the processes ``loft serve`` starts too), the
+defaults. The file's keys are the variables' names without ``LOFT_``, in lower case (``port = 8080``); a key
+that names no setting stops Loft with a line naming it (:class:`ConfigFile`).
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import tomllib
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from loft.errors import ConfigurationError
+
+#: The environment variable that names the TOML settings file (``loft serve --config`` sets it).
+CONFIG_VARIABLE = "LOFT_CONFIG"
 
 #: Default price of one outbound SMS segment, by destination country (ISO 3166 alpha-2), in USD.
 #: Twilio charges inbound and outbound per segment; ``*`` is the fallback for any other country.
@@ -73,6 +87,12 @@ class Settings(BaseSettings):
     #: ``FULL`` makes every commit survive power loss, not just a crash of the process.
     sqlite_synchronous: str = "FULL"
     log_level: str = "info"
+    #: ``text`` (default): uvicorn's lines and Loft's as they are; ``json``: one JSON object per line for every
+    #: log record of every process (loft/logs.py).
+    log_format: Literal["text", "json"] = "text"
+    #: ``/metrics`` (Prometheus): ``open`` (default), ``off`` (no such route, no request metrics), or a bearer
+    #: token of 16 characters or more that scrapes must send (loft/metrics.py).
+    metrics: SecretStr = SecretStr("open")
     #: Networks Loft never connects to on a tenant's behalf (webhooks, callbacks, media): CIDRs and the names of
     #: :data:`loft.outbound.GROUPS`, comma-separated (see loft/outbound.py and docs/security.md).
     outbound_deny: str = "link-local,metadata"
@@ -129,6 +149,36 @@ class Settings(BaseSettings):
                 raise ValueError(f"LOFT_TRUSTED_PROXIES: {item!r} is not an IP address or network (such as "
                                  "10.0.0.0/8)") from None
         return ",".join(networks)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_access(cls, value: SecretStr) -> SecretStr:
+        given = value.get_secret_value()
+        if given not in ("open", "off") and (len(given) < 16 or any(c.isspace() for c in given)):
+            raise ValueError("LOFT_METRICS must be 'open', 'off' or a bearer token of at least 16 characters "
+                             "without spaces")
+        return value
+
+    @property
+    def metrics_token(self) -> str | None:
+        """The bearer token ``/metrics`` asks for (None: ``open`` or ``off``)."""
+        given = self.metrics.get_secret_value()
+        return None if given in ("open", "off") else given
+
+    @property
+    def metrics_on(self) -> bool:
+        return self.metrics.get_secret_value() != "off"
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Options, then the environment, then the file named by ``LOFT_CONFIG`` (if any), then the defaults."""
+        named = os.environ.get(CONFIG_VARIABLE)
+        file = (ConfigFile(settings_cls, Path(named)),) if named else ()
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, *file
 
     @field_validator("sqlite_synchronous")
     @classmethod
@@ -191,3 +241,28 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]
         return url
+
+
+class ConfigFile(TomlConfigSettingsSource):
+    """The TOML settings file: every ``LOFT_*`` setting, by its name without ``LOFT_`` in lower case.
+
+    A file that is missing or unreadable, is not TOML, or has a key that names no setting (a typo would otherwise
+    be a setting silently left at its default) raises :class:`~loft.errors.ConfigurationError` with one line that
+    names the file and the key."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        if not path.is_file():
+            raise ConfigurationError(f"{CONFIG_VARIABLE}: {path} is not a file")
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigurationError(f"{CONFIG_VARIABLE}: cannot read {path}: {exc.strerror or exc}") from None
+        known = settings_cls.model_fields
+        for key in self.toml_data:
+            if key not in known:
+                close = difflib.get_close_matches(key.lower().removeprefix("loft_"), known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigurationError(f"{path}: unknown setting '{key}'{hint}; the keys are the LOFT_* "
+                                         "variables' names without LOFT_, in lower case (docs/configuration.md)")

@@ -30,11 +30,14 @@ account's auth token from the database, like the server.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from asyncio.subprocess import PIPE, Process
 from collections.abc import Callable, Sequence
 
@@ -268,3 +271,26 @@ def listening_socket(host: str, port: int, *, first: bool) -> socket.socket:
 def stop_this_process() -> None:
     """What SIGTERM does: a graceful stop (uvicorn's own handler in an API child)."""
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def share_metrics(settings: Settings) -> None:
+    """Before this server starts processes of its own (and imports prometheus-client): a fresh directory for all of
+    them to count their metrics in (prometheus-client's multiprocess mode, see :mod:`loft.metrics`), named to them
+    by ``PROMETHEUS_MULTIPROC_DIR`` and removed once they have stopped (:func:`drop_shared_metrics`, or at exit).
+    One process needs none (and counts in memory, whatever the environment said)."""
+    global _shared_metrics
+    if not settings.metrics_on or (settings.processes == 1 and not settings.delivery_processes):
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return
+    _shared_metrics = tempfile.mkdtemp(prefix="loft-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _shared_metrics
+    atexit.register(drop_shared_metrics)  # a server that stops before its lifespan ran
+
+
+def drop_shared_metrics() -> None:
+    """Remove the directory :func:`share_metrics` made, if it did (the processes that counted there have stopped)."""
+    if _shared_metrics is not None:
+        shutil.rmtree(_shared_metrics, ignore_errors=True)
+
+
+_shared_metrics: str | None = None

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 
+from loft import metrics
 from loft.errors import DatabaseUnavailable
 from loft.kit.logtext import printable
 
@@ -81,6 +82,7 @@ class Health:
         if not ongoing:
             self.down = True
             self.outages += 1
+            metrics.database_outage()
             self._since = time.monotonic()
             self._reads_failed = False
             self._refused = self._failed = self._refused_in_all = self._failed_in_all = 0

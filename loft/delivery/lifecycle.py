@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
+from loft import metrics
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import applications, messages
@@ -81,6 +82,8 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
         await conn.execute(_UPDATE, values)
     elif (await conn.execute(_UPDATE_FROM, {**values, "expected_status": expected})).rowcount != 1:
         raise Superseded(f"message {message.sid} is no longer {expected}")
+    if status != message.status:
+        metrics.reached(status)
     announced = event(message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
     if announce and announced is not None:
         await announce_all(conn, message, [announced])
@@ -105,6 +108,9 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
         })).rowcount
     if changed != len(changes):
         raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
+    for (expected, status, _), sids in moves.items():
+        if status != expected:
+            metrics.reached(status, len(sids))
 
 
 @lru_cache(maxsize=None)

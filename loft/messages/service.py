@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from starlette.datastructures import MultiDict
 
+from loft import metrics
 from loft.accounts import service as accounts
 from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
@@ -304,6 +305,8 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
         validity_period=message.validity_period, options=message.options, moment=moment,
     ) for message in stored]
     seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
+    for row in rows:
+        metrics.reached(row["status"])
     media = [
         {
             "sid": sids.new("ME"),
@@ -378,6 +381,8 @@ async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDi
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(messages).where(messages.c.sid == sid).values(**values))
+        if "status" in values:
+            metrics.reached(values["status"])
     return await get(conn, account, sid, path=path)
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from loft import metrics
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared
 from loft.db.tables import webhook_attempts
@@ -27,6 +28,7 @@ async def record(conn: Conn, *, account_sid: str, message_sid: str, kind: str,
     moment = dates.now()
     params = [list(pair) for pair in request.params]
     for attempt in outcome.attempts:  # one row at a time: the prepared statement's fast path
+        metrics.webhook_attempt(kind, attempt.error_code)
         await conn.execute(_RECORD, {
             "account_sid": account_sid,
             "message_sid": message_sid,

@@ -1,0 +1,204 @@
+"""``GET /openapi.json``: an OpenAPI 3.1 description of Loft's own HTTP endpoints — the simulator
+(``/sim/v1``), the webhook log (``/loft/v1``), health, metrics and this document.
+
+The Twilio-compatible ``/2010-04-01`` API is described by Twilio's own documents (twilio-oai), which the SDKs are
+generated from; the console (``/console``) is web pages, not an API. Written by hand, next to the endpoints'
+docstrings and docs/simulator.md: ``tests/test_openapi_own.py`` checks that it is valid OpenAPI, that every route
+of Loft's own that the application has is in it (and nothing else), and that each operation answers a real server
+with one of the statuses it lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from loft import __version__
+from loft.delivery.carriers.sim import BEHAVIORS
+from loft.kit import render
+from loft.sim.service import MAX_DELAY_MS
+
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {_JSON: {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(description, _ref("Error"))
+
+
+def _path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string"}, "example": example}
+
+
+def _form(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"required": bool(required), "content": {_FORM: {"schema": schema}}}
+
+
+_HANDSET = _path_parameter("PhoneNumber", "The handset's number, E.164 (write the + as %2B)", "+15558675310")
+_AUTHENTICATED: list[dict[str, list[str]]] = [{"accountSidAuthToken": []}]
+_REFUSED = {"401": _error("No or wrong credentials (20003)"), "404": _error("Not found (20404)")}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "description": "Twilio's error body",
+        "required": ["code", "message", "more_info", "status"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"},
+                       "more_info": {"type": "string"}, "status": {"type": "integer"},
+                       "detail": {"type": "string"}},
+    },
+    "Message": {
+        "type": "object", "additionalProperties": True,
+        "description": "Twilio's Message resource (2010-04-01), as the Messages API renders it",
+        "properties": {"sid": {"type": "string"}, "account_sid": {"type": "string"},
+                       "from": {"type": "string"}, "to": {"type": "string"}, "body": {"type": "string"},
+                       "status": {"type": "string"}, "direction": {"type": "string"}},
+    },
+    "HandsetSettings": {
+        "type": "object", "required": ["phone_number", "behavior", "receipt_delay_ms"],
+        "description": "How the handset's carrier answers the caller's sends (and its subaccounts')",
+        "properties": {"phone_number": {"type": "string"}, "behavior": {"type": "string", "enum": list(BEHAVIORS)},
+                       "receipt_delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS}},
+    },
+    "HandsetInbox": {
+        "type": "object", "required": ["messages"],
+        "properties": {"messages": {"type": "array", "description": "Newest first", "items": {
+            "type": "object", "required": ["sid", "from", "to", "body", "media_urls", "date_received"],
+            "properties": {"sid": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
+                           "body": {"type": "string"}, "media_urls": {"type": "array", "items": {"type": "string"}},
+                           "date_received": {"type": "string", "format": "date-time"}}}}},
+    },
+    "WebhookLog": {
+        "type": "object", "required": ["webhooks"],
+        "properties": {"webhooks": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string", "enum": ["status_callback", "inbound", "fallback", "redirect"]},
+                "attempt": {"type": "integer"}, "url": {"type": "string"}, "method": {"type": "string"},
+                "request_params": {"type": "object", "additionalProperties": {"type": "string"}},
+                "idempotency_token": {"type": "string"}, "status_code": {"type": ["integer", "null"]},
+                "latency_ms": {"type": "integer"}, "response_excerpt": {"type": "string"},
+                "error_code": {"type": ["integer", "null"]}, "error_message": {"type": ["string", "null"]},
+                "date_created": {"type": "string", "format": "date-time"}}}}},
+    },
+    "Health": {
+        "type": "object", "required": ["status"],
+        "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                       "database": {"type": "string", "enum": ["ok", "unavailable"]}},
+    },
+}
+
+_PATHS: dict[str, Any] = {
+    "/sim/v1/Handsets/{PhoneNumber}/Messages": {
+        "parameters": [_HANDSET],
+        "post": {
+            "operationId": "textFromHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "The handset texts a number of the caller's accounts: an inbound message, routed to its webhook",
+            "requestBody": _form({"To": {"type": "string", "example": "+14155550123"},
+                                  "Body": {"type": "string", "example": "hello bot"},
+                                  "MediaUrl": {"type": "array", "items": {"type": "string"}, "maxItems": 10}},
+                                 ["To"]),
+            "responses": {"201": _json("The inbound message", _ref("Message")),
+                          "400": _error("A parameter Loft cannot use (21602 no body nor media, 21623 …)"),
+                          **_REFUSED},
+        },
+        "get": {
+            "operationId": "handsetInbox", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "What the handset received from the caller's accounts, newest first",
+            "responses": {"200": _json("The inbox", _ref("HandsetInbox")), **_REFUSED},
+        },
+    },
+    "/sim/v1/Handsets/{PhoneNumber}": {
+        "parameters": [_HANDSET],
+        "post": {
+            "operationId": "configureHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "Set how the handset's carrier answers the caller's sends (only the parameters given change)",
+            "requestBody": _form({"Behavior": {"type": "string", "enum": list(BEHAVIORS), "example": "unreachable"},
+                                  "ReceiptDelayMs": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS}}),
+            "responses": {"200": _json("The settings that now apply", _ref("HandsetSettings")),
+                          "400": _error("A value out of range (20001)"), **_REFUSED},
+        },
+        "get": {
+            "operationId": "fetchHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "How the handset's carrier answers the caller's sends",
+            "responses": {"200": _json("The settings that apply", _ref("HandsetSettings")), **_REFUSED},
+        },
+    },
+    "/loft/v1/Accounts/{AccountSid}/Messages/{Sid}/Webhooks": {
+        "parameters": [_path_parameter("AccountSid", "The message's account", "AC" + "0" * 32),
+                       _path_parameter("Sid", "The message", "SM" + "0" * 32)],
+        "get": {
+            "operationId": "listWebhookAttempts", "tags": ["Webhooks"], "security": _AUTHENTICATED,
+            "summary": "Every webhook attempt made for the message: status callbacks, inbound requests, fallbacks, "
+                       "redirects, with their parameters, answers and error codes",
+            "responses": {"200": _json("The attempts, oldest first", _ref("WebhookLog")),
+                          "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
+        },
+    },
+    "/healthz": {"get": {
+        "operationId": "liveness", "tags": ["Operations"], "security": [],
+        "summary": "Liveness: the process answers, whatever its database does",
+        "responses": {"200": _json("Alive", _ref("Health"))},
+    }},
+    "/readyz": {"get": {
+        "operationId": "readiness", "tags": ["Operations"], "security": [],
+        "summary": "Readiness: the database answers a check within 2 s",
+        "responses": {"200": _json("Ready", _ref("Health")),
+                      "503": _json("The database does not answer (the reason is in the log)", _ref("Health"))},
+    }},
+    "/metrics": {"get": {
+        "operationId": "metrics", "tags": ["Operations"], "security": [{}, {"metricsToken": []}],
+        "summary": "Prometheus' text exposition format (LOFT_METRICS: open, a bearer token, or off: 404)",
+        "responses": {"200": {"description": "The metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": _error("LOFT_METRICS is a token and the request did not carry it (20003)"),
+                      "404": _error("LOFT_METRICS is off (20404)")},
+    }},
+    "/openapi.json": {"get": {
+        "operationId": "openapi", "tags": ["Operations"], "security": [],
+        "summary": "This document",
+        "responses": {"200": _json("OpenAPI 3.1", {"type": "object"})},
+    }},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Loft's own endpoints",
+        "version": __version__,
+        "description": "The simulator, the webhook log, health and metrics of a Loft server. The Twilio-compatible "
+                       "API (/2010-04-01) is described by Twilio's own OpenAPI documents (twilio-oai).",
+        "license": {"name": "MIT", "identifier": "MIT"},
+    },
+    "servers": [{"url": "/"}],
+    "security": _AUTHENTICATED,
+    "tags": [{"name": "Simulator", "description": "Virtual handsets (docs/simulator.md)"},
+             {"name": "Webhooks", "description": "The webhook attempt log"},
+             {"name": "Operations", "description": "Health, readiness, metrics (docs/deployment.md)"}],
+    "paths": _PATHS,
+    "components": {
+        "schemas": _SCHEMAS,
+        "securitySchemes": {
+            "accountSidAuthToken": {"type": "http", "scheme": "basic",
+                                    "description": "Account SID and auth token (or API key SID and secret), as for "
+                                                   "Twilio's API; a parent's credentials reach its subaccounts"},
+            "metricsToken": {"type": "http", "scheme": "bearer", "description": "LOFT_METRICS, when it is a token"},
+        },
+    },
+}
+
+
+async def document(request: Request) -> Response:
+    return render.json_response(DOCUMENT, 200)
