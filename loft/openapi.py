@@ -148,6 +148,12 @@ _PATHS: dict[str, Any] = {
                           "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
         },
     },
+    "/": {"get": {
+        "operationId": "home", "tags": ["Operations"], "security": [],
+        "summary": "Where a browser pointed at Loft goes: the web console",
+        "responses": {"302": {"description": "To the web console",
+                              "headers": {"Location": {"schema": {"type": "string", "const": "/console"}}}}},
+    }},
     "/healthz": {"get": {
         "operationId": "liveness", "tags": ["Operations"], "security": [],
         "summary": "Liveness: the process answers, whatever its database does",

@@ -83,6 +83,10 @@ def test_every_operation_answers_as_documented(loft: LoftServer, client: Client,
                 response = http.request(method.upper(), path, data=forms.get(operation["operationId"]))
                 documented = operation["responses"].get(str(response.status_code))
                 assert documented is not None, (method, path, response.status_code, response.text)
+                answered += 1
+                if "content" not in documented:  # a redirect
+                    assert response.is_redirect and response.headers["location"] == "/console"
+                    continue
                 assert 200 <= response.status_code < 300, (method, path, response.text)
                 content = documented["content"]
                 if "application/json" in content:
@@ -90,8 +94,7 @@ def test_every_operation_answers_as_documented(loft: LoftServer, client: Client,
                     OAS31Validator(schema).validate(response.json())
                 else:
                     assert response.headers["content-type"].startswith("text/plain")
-                answered += 1
-    assert answered == 9
+    assert answered == 10
 
 
 @pytest.mark.parametrize("path, status", [("/sim/v1/Handsets/%2B15558675310", 401), ("/openapi.json", 200)])
