@@ -5,6 +5,7 @@ no traceback, and nothing created (loft/startup.py); pinned credentials must mat
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -18,9 +19,10 @@ from cryptography.fernet import Fernet
 
 from loft.accounts import credentials
 from tests.conftest import _with_database, make_server, server_of_its_own
-from tests.support import clients
+from tests.support import children, clients
 from tests.support.server import LoftServer, free_port
 from tests.support.waiting import eventually
+from tests.test_processes import _listening
 
 
 def loft(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -299,3 +301,19 @@ def test_a_second_server_on_a_served_data_dir_is_refused_naming_the_first(tmp_pa
     first.kill()  # the lock goes with the server, however it ends
     with first.running():
         assert _opens(first, first.auth_token)
+
+
+def test_a_servers_api_child_started_again_after_a_rotation_is_not_refused(tmp_path: Path) -> None:
+    """The server checked its pins at its start; a child it starts again later inherits the pins of that start
+    (now stale) and must not be stopped by them."""
+    server = make_server(tmp_path / "data")
+    server.extra_env = {"LOFT_PROCESSES": "2"}
+    with server.running():
+        doomed = children.only(server, "serve")
+        done = loft("rotate-token", env=pinned(server))
+        assert done.returncode == 0, done.stderr
+        os.kill(doomed, signal.SIGKILL)
+        replacement = eventually(lambda: [pid for pid in children.supervised(server, "serve") if pid != doomed],
+                                 timeout=30)
+        eventually(lambda: _listening(server, replacement[0]), timeout=30)
+        assert "exited with code 1" not in server.log()
