@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -106,7 +106,7 @@ def reported(flags: Mapping[str, str] | None = None) -> Iterator[None]:
     except (ValidationError, SettingsError) as exc:
         refuse(*settings_problems(exc, flags or {}))
     except DatabaseUnavailable as exc:  # it answered the check a moment ago
-        refuse(f"LOFT_DATABASE_URL: the database is unavailable: {exc.reason}")
+        refuse(f"The database is unavailable: {exc.reason} (check LOFT_DATABASE_URL, or LOFT_DATA_DIR for SQLite)")
     except OSError as exc:  # the disk refused what the checks expected to work (a full disk, a file's mode …)
         where = f" {exc.filename}" if exc.filename else ""
         refuse(f"Cannot start: {exc.strerror or exc}{where} (check LOFT_DATA_DIR and what it holds)")
@@ -115,10 +115,11 @@ def reported(flags: Mapping[str, str] | None = None) -> Iterator[None]:
 
         if not isinstance(exc, DBAPIError):
             raise
-        refuse(f"LOFT_DATABASE_URL: the database cannot be used: {_first_line(exc.orig)}")
+        refuse(f"The database cannot be used: {_first_line(exc.orig)} (check LOFT_DATABASE_URL, or LOFT_DATA_DIR for "
+               "SQLite)")
 
 
-def refuse(*lines: str) -> None:
+def refuse(*lines: str) -> NoReturn:
     """Say why on standard error (red on a terminal, never wrapped) and exit with :data:`EXIT_CODE`."""
     from rich.console import Console
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -167,6 +168,25 @@ def test_a_missing_postgresql_database_says_how_to_make_it(postgres_url: str, tm
                  env={"LOFT_DATABASE_URL": url}),
             "LOFT_DATABASE_URL", 'has no database "loft_never_made"', "createdb")
     assert not (tmp_path / "data").exists()  # not even the secret key
+
+
+@pytest.mark.postgres
+def test_a_user_postgresql_refuses_is_named(postgres_url: str, tmp_path: Path) -> None:
+    parts = urlsplit(postgres_url)
+    url = urlunsplit(parts._replace(netloc=f"loft_nobody:hunter2@{parts.hostname}:{parts.port or 5432}"))
+    text = refused(loft("credentials", "--data-dir", str(tmp_path / "data"), env={"LOFT_DATABASE_URL": url}),
+                   "LOFT_DATABASE_URL", 'does not let user "loft_nobody" in', "check the user and password")
+    assert "hunter2" not in text
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "loft.db").write_bytes(b"not SQLite, " * 512)
+    refused(loft("serve", "--port", str(free_port()), "--data-dir", str(data_dir)),
+            "The database cannot be used: file is not a database", "LOFT_DATA_DIR")
+    assert not (data_dir / "secret.key").exists()
 
 
 # The secret key ------------------------------------------------------------------------------------------
