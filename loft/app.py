@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loft import console, context, openapi, outbound, processes, proxies
+from loft import console, context, openapi, outbound, processes, proxies, startup
 from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
@@ -46,7 +46,6 @@ from loft.delivery.carriers.sim import SimCarrier
 from loft.delivery.worker import Worker
 from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
-from loft.kit.crypto import SecretBox
 from loft.kit.limits import RequestLimits
 from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
@@ -169,27 +168,31 @@ class MessageCreates:
         await self.app(scope, receive, send)
 
 
-async def bootstrap(settings: Settings, *, migrate: bool = True) -> tuple[Loft, account_service.MainAccount]:
-    """Open the store, bring its schema up to date (unless the caller knows it is) and make sure the main
-    account exists.
+async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = True
+                    ) -> tuple[Loft, account_service.MainAccount]:
+    """Open the store, bring its schema up to date (unless the caller knows it is), check that the secret key
+    opens its secrets and make sure the main account exists; ``pin``: with the pinned credentials, which must
+    match an existing main account (see :mod:`loft.startup`; a server's children were checked by the server).
 
     The caller owns the returned ``Loft`` and closes it (``await loft.close()``).
     """
-    box = SecretBox.load(
-        key=settings.secret_key.get_secret_value() if settings.secret_key else None, data_dir=settings.data_dir
-    )
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous,
                   connect_timeout=settings.database_connect_timeout,
                   statement_timeout=settings.database_statement_timeout)
-    if migrate:
-        await db.migrate()
-    async with db.write() as conn:
-        main = await account_service.ensure_main(
-            conn,
-            box,
-            sid=settings.account_sid,
-            auth_token=settings.auth_token.get_secret_value() if settings.auth_token else None,
-        )
+    try:
+        if migrate:
+            await db.migrate()
+        async with db.write() as conn:
+            box = await startup.secret_box(conn, settings)
+            main = await account_service.ensure_main(
+                conn,
+                box,
+                sid=settings.account_sid if pin else None,
+                auth_token=settings.auth_token.get_secret_value() if settings.auth_token and pin else None,
+            )
+    except BaseException:
+        await db.dispose()
+        raise
     http = outbound.client(outbound.Guard.of(settings.outbound_deny))
     return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier(),
                 throttle=Throttle(settings.auth_failures_per_minute)), main
@@ -204,7 +207,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        loft, _ = await bootstrap(settings, migrate=not supervised)
+        loft, _ = await bootstrap(settings, migrate=not supervised, pin=not supervised)
         app.state.loft = loft
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None

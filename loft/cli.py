@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import gc
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Coroutine
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from loft import logs
+from loft import logs, startup
 from loft.config import CONFIG_VARIABLE, Settings
 from loft.errors import ConfigurationError
 from loft.terminal import handset, numbers, send, tail
@@ -31,12 +32,48 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+#: The options that set a setting, named beside it when its value is refused.
+FLAGS = {"data_dir": "--data-dir", "host": "--host", "port": "--port", "processes": "--processes",
+         "worker_processes": "--worker-processes"}
+
+
+def _prepare(settings: Settings) -> None:
+    """The checks of every command that opens the store, before it creates anything (see loft/startup.py)."""
+    startup.check_directories(settings)
+    asyncio.run(startup.check_database(settings))
+
+
 async def _main_account(settings: Settings) -> tuple[str, str, bool]:
     from loft.app import bootstrap
 
     loft, main = await bootstrap(settings)
     await loft.close()
     return main.account.sid, main.account.auth_token, main.created
+
+
+def _start(settings: Settings) -> tuple[str, str, bool]:
+    """What ``loft serve`` does before it listens: the port first (nothing is created for a server that could not
+    listen), the directories and the database, the data dir's lock (held until this process ends), then the main
+    account. A mistake stops it here, in a line or two (loft/startup.py)."""
+    startup.check_port(settings.host, settings.port)
+    _prepare(settings)
+    startup.hold_serve_lock(settings)
+    return asyncio.run(_main_account(settings))
+
+
+def client_url(settings: Settings) -> str:
+    """Where a client on this machine reaches the server: ``LOFT_PUBLIC_URL``, or the address it listens on (a
+    wildcard address as loopback)."""
+    if settings.public_url:
+        return settings.base_url
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+
+
+def export_line(url: str, sid: str, token: str) -> str:
+    """``export`` of the variables the terminal tools, twilio-cli and the Twilio SDKs read."""
+    values = {"LOFT_URL": url, "TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": token}
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
 
 
 def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: str, reveal: bool = True) -> None:
@@ -54,10 +91,10 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the SQLite database and secret key live (default ./.loft).")]
 Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
                                          help="Started by loft serve: woken through, and stopped with, stdin.")]
-ConfigFile = Annotated[Optional[Path], typer.Option(
-    "--config", help="A TOML file of settings (as LOFT_CONFIG; the environment and options win over it).")]
 ReadyFd = Annotated[Optional[int], typer.Option("--ready-fd", hidden=True,
                                                 help="Started by loft serve: say on this pipe when serving.")]
+ConfigFile = Annotated[Optional[Path], typer.Option(
+    "--config", help="A TOML file of settings (as LOFT_CONFIG; the environment and options win over it).")]
 
 
 @app.command()
@@ -80,13 +117,15 @@ def serve(
     from loft.processes import listening_socket, share_metrics
 
     _use_config(config_file)
-    settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
-    logs.configure(settings.log_format, settings.log_level)
-    if not supervised:
-        share_metrics(settings)  # before anything imports prometheus-client
-    if not supervised:
-        sid, token, created = asyncio.run(_main_account(settings))
-        base_url = f"http://{settings.host}:{settings.port}"
+    with startup.reported(FLAGS):
+        settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
+        logs.configure(settings.log_format, settings.log_level)
+        if not supervised:
+            share_metrics(settings)  # before anything imports prometheus-client (_start imports the app)
+        started = None if supervised else _start(settings)
+    if started is not None:
+        sid, token, created = started
+        base_url = client_url(settings)
         if created:
             console.print("[green]Created the main account.[/green]")
             # A pinned token is known to whoever pinned it: keep it out of the server's output (and its logs).
@@ -134,12 +173,63 @@ def tune_gc() -> None:
 
 
 @app.command()
-def credentials(data_dir: DataDir = None, config_file: ConfigFile = None) -> None:
+def credentials(
+    data_dir: DataDir = None,
+    config_file: ConfigFile = None,
+    export: Annotated[bool, typer.Option(
+        "--export", help='Print one `export` line of LOFT_URL, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, for the '
+        'terminal tools, twilio-cli and the Twilio SDKs: eval "$(loft credentials --export)".')] = False,
+) -> None:
     """Print the main account's SID and auth token, and how to point the twilio SDK at Loft."""
     _use_config(config_file)
-    settings = _settings(data_dir)
-    sid, token, _ = asyncio.run(_main_account(settings))
-    _print_credentials(settings, sid, token, base_url=f"http://{settings.host}:{settings.port}")
+    with startup.reported(FLAGS):
+        settings = _settings(data_dir)
+        _prepare(settings)
+        sid, token, _ = asyncio.run(_main_account(settings))
+    if export:
+        typer.echo(export_line(client_url(settings), sid, token))
+        return
+    _print_credentials(settings, sid, token, base_url=client_url(settings))
+    console.print('Terminal tools (loft handset, tail, numbers, send) and twilio-cli: '
+                  '[bold]eval "$(loft credentials --export)"[/bold]', highlight=False, soft_wrap=True)
+
+
+@app.command("rotate-token")
+def rotate_token(
+    data_dir: DataDir = None,
+    config_file: ConfigFile = None,
+    token: Annotated[Optional[str], typer.Option(
+        "--token", show_default=False, help="The new token (default: a random one, 32 hex digits).")] = None,
+) -> None:
+    """Give the main account a new auth token and print it: the old one stops working in every running Loft
+    process within a second, and console sessions signed in with it end."""
+    _use_config(config_file)
+    with startup.reported(FLAGS):
+        if token is not None and (not token or not token.isprintable() or any(c.isspace() for c in token)):
+            raise ConfigurationError("--token: an auth token is printable and has no spaces")
+        settings = _settings(data_dir)
+        _prepare(settings)
+        sid, new = asyncio.run(_rotate(settings, token))
+    console.print(f"New auth token of the main account {sid}:", highlight=False)
+    typer.echo(new)
+    console.print("Running Loft processes take it within a second; console sessions signed in with the old one "
+                  "have ended. Update the token wherever it is set: TWILIO_AUTH_TOKEN of your clients, and "
+                  "LOFT_AUTH_TOKEN of loft serve and loft worker if it is pinned there (a start with the old one is "
+                  "refused).", highlight=False, soft_wrap=True)
+
+
+async def _rotate(settings: Settings, token: str | None) -> tuple[str, str]:
+    """The main account's new token (the pinned SID must match; the pinned token is what is being replaced)."""
+    from loft.accounts import service
+    from loft.app import bootstrap
+
+    loft, main = await bootstrap(settings.model_copy(update={"auth_token": None}))
+    try:
+        async with loft.db.write() as conn:
+            account = await service.rotate_token(conn, loft.box, main.account, token)
+    finally:
+        await loft.close()
+    return account.sid, account.auth_token
 
 
 @app.command()
@@ -150,12 +240,19 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file
     from loft.delivery.worker import Worker
 
     _use_config(config_file)
-    settings = _settings(data_dir)
-    logs.configure(settings.log_format, settings.log_level)
+    with startup.reported(FLAGS):
+        settings = _settings(data_dir)
+        logs.configure(settings.log_format, settings.log_level)
+        if not supervised:
+            startup.check_directories(settings)
     tune_gc()
 
     async def run() -> None:
-        loft, main = await bootstrap(settings, migrate=not supervised)  # a supervising server has migrated
+        with startup.reported(FLAGS):
+            if not supervised:
+                await startup.check_database(settings)
+            # A supervising server has migrated, and checked the pinned credentials.
+            loft, main = await bootstrap(settings, migrate=not supervised, pin=not supervised)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -200,6 +297,6 @@ def _use_config(path: Path | None) -> None:
 def main() -> None:
     try:
         app()
-    except ConfigurationError as exc:  # a settings file (or key) that cannot be used: one line, no traceback
+    except ConfigurationError as exc:  # raised outside a command's startup checks: one line, no traceback
         print(f"loft: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(startup.EXIT_CODE)

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".loft")
     database_url: str | None = None
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=1, le=65535)
     #: The URL clients reach Loft at (media URLs in webhooks point there). Default: ``http://host:port``.
     public_url: str | None = None
     #: ``loft serve`` processes answering the API on the same address (the kernel spreads connections over
@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     sender_mps: dict[str, float] | str = "unlimited"
     #: How long a worker's claim on a job lasts; a dead worker's jobs are taken over after it.
     job_lease_seconds: float = Field(default=120.0, gt=0)
-    #: Pin the main account's credentials (CI, scripts). Both or neither.
+    #: Pin the main account's credentials (CI, scripts): a fresh database's main account is made with them, an
+    #: existing one must have them (a start that disagrees is refused; ``loft rotate-token`` changes the token).
+    #: The terminal tools read ``TWILIO_ACCOUNT_SID`` / ``TWILIO_AUTH_TOKEN`` instead (loft/terminal/options.py).
     account_sid: str | None = None
     auth_token: SecretStr | None = None
     #: Key that encrypts secrets at rest (a Fernet key). Default: ``<data_dir>/secret.key``, made on first start.
@@ -116,6 +118,37 @@ class Settings(BaseSettings):
     #: Connections one ``loft serve`` process holds open at most: past them, a new connection is answered 429 and
     #: closed, and the log says so once (not once per connection).
     max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+
+    @field_validator("account_sid", "auth_token", "secret_key", "database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``LOFT_AUTH_TOKEN=`` (exported empty, as shells and compose files do) means not set."""
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        from loft import startup
+
+        if value is not None:
+            startup.check_database_url(value)
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from loft import startup
+
+        if value is not None:
+            startup.check_secret_key(value.get_secret_value(), "LOFT_SECRET_KEY")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in {"critical", "error", "warning", "info", "debug", "trace"}:
+            raise ValueError("LOFT_LOG_LEVEL must be critical, error, warning, info, debug or trace")
+        return value.lower()
 
     @field_validator("account_sid")
     @classmethod

@@ -42,10 +42,6 @@ NUMBER = "+14155550123"
 BOT_URL = "http://127.0.0.1:5000/sms"
 BOT_REPLY = "Hello from your bot"
 
-#: Until the terminal tools read ``TWILIO_ACCOUNT_SID`` / ``TWILIO_AUTH_TOKEN`` (issue 18, item 3, another
-#: branch), what the reader exports is also given under the names the tools read before it. Delete with item 3.
-INTERIM_NAMES = {"TWILIO_ACCOUNT_SID": "LOFT_ACCOUNT_SID", "TWILIO_AUTH_TOKEN": "LOFT_AUTH_TOKEN"}
-
 #: What is left to fill in after substitution: an ellipsis (``AC…``, ``SK…``) or a "your … token/secret/SID/key".
 PLACEHOLDER = re.compile(r"\w*…|\byour\b[\w ]*\b(?:token|secret|sid|key)\b", re.IGNORECASE)
 _FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -180,9 +176,6 @@ def use_the_terminal_tools(reader: Reader, text: str) -> None:
             shell = subprocess.run(["bash", "--noprofile", "--norc", "-c", f"{line}\nenv -0"], cwd=reader.home,
                                    env=reader.env, capture_output=True, text=True, check=True)
             reader.env = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
-            for name, interim in INTERIM_NAMES.items():
-                if name in reader.env:
-                    reader.env[interim] = reader.env[name]
             continue
         assert words[0] == "loft" and words[1] in TERMINAL, f"no way to run this README line: {line}"
         child = pexpect.spawn("bash", ["--noprofile", "--norc", "-c", line], env=reader.env, cwd=str(reader.home),

@@ -13,8 +13,8 @@ from loft.accounts import credentials
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared
 from loft.db.tables import accounts, incoming_phone_numbers
-from loft.errors import InvalidParameter, PermissionDenied, TwilioApiError
-from loft.kit import dates, sids
+from loft.errors import ConfigurationError, InvalidParameter, PermissionDenied, TwilioApiError
+from loft.kit import crypto, dates, sids
 from loft.kit.crypto import SecretBox
 
 API_VERSION = "2010-04-01"
@@ -102,38 +102,48 @@ async def create(conn: Conn, box: SecretBox, *, friendly_name: str, parent_sid: 
 
 
 async def ensure_main(conn: Conn, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
-    """The main account, made on first start. Pinned credentials (``LOFT_ACCOUNT_SID``/``LOFT_AUTH_TOKEN``) win."""
-    try:
-        return await _ensure_main(conn, box, sid=sid, auth_token=auth_token)
-    finally:
-        credentials.changed()
-
-
-async def _ensure_main(conn: Conn, box: SecretBox, *, sid: str | None, auth_token: str | None) -> MainAccount:
+    """The main account, made on first start, with the pinned SID and token (``LOFT_ACCOUNT_SID`` /
+    ``LOFT_AUTH_TOKEN``) when they are given. Later, pins must match it, or the start is refused
+    (:class:`ConfigurationError`, nothing written): a pin is never applied to an existing account, so that a
+    mistyped or stale variable cannot replace its token, make a second main account or promote a subaccount.
+    ``loft rotate-token`` changes the token on purpose."""
     row = (await conn.execute(select(accounts).where(accounts.c.is_main.is_(True)))).first()
     if row is None:
         account = await create(conn, box, friendly_name="Loft main account", parent_sid=None, sid=sid,
                                auth_token=auth_token, is_main=True)
+        credentials.changed()
         return MainAccount(account, created=True)
     account = _from_row(row._mapping, box)
-    if sid is not None and account.sid != sid:
-        pinned = await get(conn, box, sid)
-        if pinned is None:
-            await conn.execute(update(accounts).where(accounts.c.sid == account.sid).values(is_main=False))
-            account = await create(conn, box, friendly_name="Loft main account", parent_sid=None, sid=sid,
-                                   auth_token=auth_token, is_main=True)
-            return MainAccount(account, created=True)
-        await conn.execute(update(accounts).where(accounts.c.sid == account.sid).values(is_main=False))
-        await conn.execute(update(accounts).where(accounts.c.sid == sid).values(is_main=True))
-        account = pinned
-    if auth_token is not None and account.auth_token != auth_token:
-        await conn.execute(
-            update(accounts)
-            .where(accounts.c.sid == account.sid)
-            .values(auth_token_sealed=box.seal(auth_token), date_updated=dates.now())
-        )
-        account = await get(conn, box, account.sid) or account
+    if sid is not None and sid != account.sid:
+        parent = (await conn.execute(select(accounts.c.parent_sid).where(accounts.c.sid == sid))).first()
+        if parent is not None and parent[0] is not None:
+            raise ConfigurationError(
+                f"LOFT_ACCOUNT_SID is {sid}, a subaccount; the main account is {account.sid}: set it to that, or "
+                "unset it (the terminal tools read TWILIO_ACCOUNT_SID)")
+        raise ConfigurationError(
+            f"LOFT_ACCOUNT_SID is {sid}, but this database's main account is {account.sid}: set it to that, or "
+            "unset it, or point LOFT_DATA_DIR / LOFT_DATABASE_URL at the database it belongs to")
+    if auth_token is not None and not crypto.same(auth_token, account.auth_token):
+        raise ConfigurationError(
+            "LOFT_AUTH_TOKEN is not the main account's auth token: unset it (the terminal tools read "
+            "TWILIO_AUTH_TOKEN), or change the token with `loft rotate-token --token …`")
     return MainAccount(account, created=False)
+
+
+async def sealed_main_token(conn: Conn) -> str | None:
+    """The main account's auth token as stored (sealed), None before the main account exists."""
+    return (await conn.execute(select(accounts.c.auth_token_sealed).where(accounts.c.is_main.is_(True)))).scalar()
+
+
+async def rotate_token(conn: Conn, box: SecretBox, account: Account, token: str | None = None) -> Account:
+    """Give ``account`` a new auth token (``token``, or a random one): the old one stops opening anything, in
+    this process at once and in the others sharing the database within the credential cache's TTL
+    (loft/accounts/credentials.py); console sessions signed in with it end (loft/console/sessions.py)."""
+    token = token or new_auth_token()
+    await conn.execute(update(accounts).where(accounts.c.sid == account.sid)
+                       .values(auth_token_sealed=box.seal(token), date_updated=dates.now()))
+    credentials.changed()
+    return await get(conn, box, account.sid) or account
 
 
 async def change(conn: Conn, box: SecretBox, principal: Account, target: Account, *,

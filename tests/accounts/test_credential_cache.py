@@ -39,10 +39,11 @@ def test_an_entry_lasts_until_a_change_or_its_time(monkeypatch: pytest.MonkeyPat
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
-    """Two ``loft serve`` processes sharing one database (the same SQLite file, or one PostgreSQL database)."""
+    """Two API processes sharing one database: two ``loft serve`` on one PostgreSQL database; on SQLite, where one
+    ``loft serve`` serves a data dir, the server and one more API process of it (on a port of its own)."""
     first = server_of_its_own(request, tmp_path)
     second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
-                        database_url=first.database_url)
+                        database_url=first.database_url, api_child=first.database_url is None)
     with first.running(), second.running():
         yield first, second
 

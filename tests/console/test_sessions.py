@@ -44,9 +44,11 @@ def signed_in(base_url: str, cookie: str) -> bool:
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
-    """Two ``loft serve`` processes on one data dir (one SQLite file, one secret key)."""
+    """Two API processes on one data dir (one SQLite file, one secret key): a ``loft serve`` and one more API
+    process of it, on a port of its own."""
     first = make_server(tmp_path)
-    second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token)
+    second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
+                        api_child=True)
     with ExitStack() as stack:
         stack.enter_context(first.running())
         stack.enter_context(second.running())

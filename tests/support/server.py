@@ -33,6 +33,10 @@ class LoftServer:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: Start it as one more API process of a server already serving its SQLite data dir (what ``loft serve
+    #: --processes N`` starts, there on the server's port), on a port of its own so that a test can address it: it
+    #: takes no part in the data dir's lock, and stops when its standard input closes.
+    api_child: bool = False
 
     @property
     def base_url(self) -> str:
@@ -55,8 +59,10 @@ class LoftServer:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "loft", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "loft", "serve", "--port", str(self.port),
+                 *(["--supervised"] if self.api_child else [])],
                 env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE if self.api_child else None,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -94,6 +100,8 @@ class LoftServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process and self.process.stdin:
+            self.process.stdin.close()
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing, what a crash looks like."""

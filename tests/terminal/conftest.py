@@ -30,7 +30,8 @@ def loft(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
 def cli_env(loft: LoftServer, account: tuple[str, str]) -> dict[str, str]:
     """The environment a person would set to point the tools at the test account."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOFT_")}
-    env.update(LOFT_URL=loft.base_url, LOFT_ACCOUNT_SID=account[0], LOFT_AUTH_TOKEN=account[1],
+    env = {key: value for key, value in env.items() if not key.startswith("TWILIO_")}
+    env.update(LOFT_URL=loft.base_url, TWILIO_ACCOUNT_SID=account[0], TWILIO_AUTH_TOKEN=account[1],
                COLUMNS="200", LINES="50", TERM="xterm-256color")
     return env
 
