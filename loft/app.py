@@ -42,7 +42,8 @@ from loft.config import Settings
 from loft.context import Loft
 from loft.db.engine import Database
 from loft.db.outages import outage
-from loft.delivery.carriers.sim import SimCarrier
+from loft.delivery.carriers import plan
+from loft.delivery.carriers.hub import Carriers
 from loft.delivery.worker import Worker
 from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError
 from loft.kit import render
@@ -194,7 +195,7 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = Tru
         await db.dispose()
         raise
     http = outbound.client(outbound.Guard.of(settings.outbound_deny))
-    return Loft(settings=settings, db=db, box=box, http=http, carrier=SimCarrier(),
+    return Loft(settings=settings, db=db, box=box, http=http, carriers=Carriers(plan.load(settings.carriers_file), settings.carriers_here),
                 throttle=Throttle(settings.auth_failures_per_minute)), main
 
 
@@ -215,8 +216,9 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         if supervised:
             await processes.listen_to_server(on_wake=loft.wake, on_close=processes.stop_this_process)
         if settings.delivery_processes:
-            children.append(processes.Children("loft worker", [processes.worker_command(settings)]
-                                               * settings.delivery_processes, wake=loft.work_ready))
+            children.append(processes.Children("loft worker", [processes.worker_command(settings, index)
+                                                               for index in range(settings.delivery_processes)],
+                                               wake=loft.work_ready))
         elif settings.workers:
             loft.worker = Worker(loft)
             worker = asyncio.create_task(loft.worker.run(stop))

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from loft import logs, startup
 from loft.config import CONFIG_VARIABLE, Settings
+from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import ConfigurationError
 from loft.terminal import handset, numbers, send, tail
 
@@ -39,6 +40,7 @@ FLAGS = {"data_dir": "--data-dir", "host": "--host", "port": "--port", "processe
 
 def _prepare(settings: Settings) -> None:
     """The checks of every command that opens the store, before it creates anything (see loft/startup.py)."""
+    carrier_plan.load(settings.carriers_file)
     startup.check_directories(settings)
     asyncio.run(startup.check_database(settings))
 
@@ -91,6 +93,9 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Where the SQLite database and secret key live (default ./.loft).")]
 Supervised = Annotated[bool, typer.Option("--supervised", hidden=True,
                                          help="Started by loft serve: woken through, and stopped with, stdin.")]
+Carriers = Annotated[Optional[str], typer.Option(
+    "--carriers", help="Which network carriers this worker runs: all (default), per-worker (only those with "
+    "instances = \"per-worker\"), none (LOFT_CARRIERS_HERE).")]
 ReadyFd = Annotated[Optional[int], typer.Option("--ready-fd", hidden=True,
                                                 help="Started by loft serve: say on this pipe when serving.")]
 ConfigFile = Annotated[Optional[Path], typer.Option(
@@ -233,7 +238,8 @@ async def _rotate(settings: Settings, token: str | None) -> tuple[str, str]:
 
 
 @app.command()
-def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file: ConfigFile = None) -> None:
+def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file: ConfigFile = None,
+           carriers: Carriers = None) -> None:
     """Run delivery workers only (no HTTP API): add processes to share the work on PostgreSQL."""
     from loft import processes
     from loft.app import bootstrap
@@ -241,8 +247,9 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file
 
     _use_config(config_file)
     with startup.reported(FLAGS):
-        settings = _settings(data_dir)
+        settings = _settings(data_dir, carriers_here=carriers)
         logs.configure(settings.log_format, settings.log_level)
+        carrier_plan.load(settings.carriers_file)
         if not supervised:
             startup.check_directories(settings)
     tune_gc()

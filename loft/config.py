@@ -118,8 +118,14 @@ class Settings(BaseSettings):
     #: Connections one ``loft serve`` process holds open at most: past them, a new connection is answered 429 and
     #: closed, and the log says so once (not once per connection).
     max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+    #: A TOML file of real carriers (SMPP, a Twilio relay) and the routes that send destinations to them; without
+    #: it every message goes to the simulator (loft/delivery/carriers/plan.py, docs/carriers.md).
+    carriers_file: str | None = None
+    #: Which carriers this process runs (``loft serve`` sets it for the processes it starts): ``all``, only those
+    #: with ``instances = "per-worker"``, or ``none`` (an API process that delivers nothing for carriers).
+    carriers_here: Literal["all", "per-worker", "none"] = "all"
 
-    @field_validator("account_sid", "auth_token", "secret_key", "database_url", mode="before")
+    @field_validator("account_sid", "auth_token", "secret_key", "database_url", "carriers_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """``LOFT_AUTH_TOKEN=`` (exported empty, as shells and compose files do) means not set."""

@@ -1,5 +1,5 @@
 """What a running Loft holds for its requests and workers: settings, the database, the secret box, one shared
-HTTP client (behind the outbound guard), the carrier, and the event that wakes the in-process workers after a
+HTTP client (behind the outbound guard), the carriers, and the event that wakes the in-process workers after a
 commit."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from loft.accounts.credentials import CredentialCache
 from loft.accounts.throttle import Throttle
 from loft.config import Settings
 from loft.db.engine import Database
-from loft.delivery.carriers.base import Carrier
+from loft.delivery.carriers.hub import Carriers
 from loft.kit.crypto import SecretBox
 
 #: Messages whose media one process fetches at once: a burst of MMS holds at most this many times 5 MB.
@@ -31,7 +31,7 @@ class Loft:
     db: Database
     box: SecretBox
     http: httpx.AsyncClient
-    carrier: Carrier
+    carriers: Carriers
     work_ready: asyncio.Event = field(default_factory=asyncio.Event)
     credentials: CredentialCache = field(default_factory=CredentialCache)
     #: Failed authentications of this process (see loft/accounts/throttle.py).

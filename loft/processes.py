@@ -57,8 +57,11 @@ STABLE_AFTER = 60.0
 STOP_GRACE = 40.0
 
 
-def worker_command(settings: Settings) -> list[str]:
-    return [sys.executable, "-m", "loft", "worker", "--data-dir", str(settings.data_dir), "--supervised"]
+def worker_command(settings: Settings, index: int = 0) -> list[str]:
+    """The command of the server's ``index``-th worker child: the first runs every network carrier, the others
+    only those that run in every worker (``instances = "per-worker"``: see loft/delivery/carriers/hub.py)."""
+    return [sys.executable, "-m", "loft", "worker", "--data-dir", str(settings.data_dir), "--supervised",
+            "--carriers", "all" if index == 0 else "per-worker"]
 
 
 def serve_command(settings: Settings) -> list[str]:
@@ -68,8 +71,8 @@ def serve_command(settings: Settings) -> list[str]:
 
 def serve_environment(settings: Settings) -> dict[str, str]:
     """An API child's settings: the server's, but one process, delivering in itself unless the server has worker
-    processes to deliver in (which it wakes)."""
-    env = {**os.environ, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"}
+    processes to deliver in (which it wakes); network carriers run in the server's own worker, never in an API child."""
+    env = {**os.environ, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0", "LOFT_CARRIERS_HERE": "none"}
     if settings.delivery_processes:
         env["LOFT_WORKERS"] = "false"
     return env

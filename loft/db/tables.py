@@ -159,6 +159,8 @@ outbox = Table(
     Column("claimed_by", String(64), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     _stamp("date_created"),
+    #: The network carrier whose processes run this job (a send routed to it); null: any worker.
+    Column("carrier", String(64), nullable=True),
     Index("ix_outbox_available_at", "available_at"),
     # Never reuse a job id: a worker whose lease ran out must not complete a newer job by mistake.
     sqlite_autoincrement=True,
@@ -285,4 +287,38 @@ console_sessions = Table(
     _stamp("date_created"),
     _stamp("expires_at"),
     Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
+#: Each hand-off of a message to a network carrier: which carrier took it (or refused it), with what references,
+#: and what its delivery reports said. A message's Twilio-visible status lives in ``messages``; this is the
+#: carrier side. (The simulator keeps its own record: ``handset_inbox``.)
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("message_sid", String(34), ForeignKey("messages.sid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("carrier", String(64), nullable=False),
+    #: The carrier's reference (the first part's, for a message sent in parts; ``carrier_references`` has all).
+    Column("reference", String(128), nullable=True),
+    #: ``sent`` (taken), ``delivered``, ``undelivered``, ``failed``, or ``rejected`` (refused at hand-off).
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer, nullable=True),
+    #: What the carrier said: SMPP ``stat`` / ``err``, the upstream's status, a refusal's reason.
+    Column("detail", JSON, nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+#: The references a carrier gave the parts of a hand-off (one per SMPP ``submit_sm``), by which its delivery
+#: reports find the attempt; each part's own report.
+carrier_references = Table(
+    "carrier_references",
+    metadata,
+    Column("carrier", String(64), primary_key=True),
+    Column("reference", String(128), primary_key=True),
+    Column("attempt_id", BigInteger().with_variant(Integer(), "sqlite"),
+           ForeignKey("delivery_attempts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("part", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
 )

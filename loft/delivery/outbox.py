@@ -3,6 +3,10 @@
 Jobs are claimed with a lease. On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``, so any number of
 workers share the table without handing a job to two of them; on SQLite the single writer lock does the same.
 A worker that dies leaves its claims to expire; another worker then takes them over.
+
+A send for a network carrier names it (``carrier``): only a process that runs that carrier claims it (see
+:class:`Claims`), so the connection to it (an SMPP bind) lives in one process, not in every process that
+answers the API. Kinds and their handlers: :mod:`loft.delivery.jobs`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from loft.db.tables import outbox
 from loft.kit import dates
 
 SEND = "send"
+#: The simulator's delivery report, due after the handset's delay.
 RECEIPT = "receipt"
+#: A network carrier's delivery report that named a reference not recorded yet (it overtook its hand-off's record).
+REPORT = "report"
 CALLBACK = "callback"
 INBOUND = "inbound"
 
@@ -36,6 +43,8 @@ class Job:
     attempts: int
     #: The worker whose claim this is (None: not claimed).
     claimed_by: str | None = None
+    #: The network carrier that must run it (None: any worker, the simulator's sends included).
+    carrier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,7 @@ class NewJob:
     at: datetime | None = None
     payload: Mapping[str, Any] | None = None
     lease: Lease | None = None
+    carrier: str | None = None
 
 
 _ENQUEUE_ALL = Prepared(insert(outbox).returning(outbox.c.id, outbox.c.subject_sid, outbox.c.kind))
@@ -69,10 +79,10 @@ _ENQUEUE_ALL = Prepared(insert(outbox).returning(outbox.c.id, outbox.c.subject_s
 
 async def enqueue(conn: Conn, kind: str, *, subject_sid: str, account_sid: str,
                   at: datetime | None = None, payload: Mapping[str, Any] | None = None,
-                  lease: Lease | None = None) -> Job:
+                  lease: Lease | None = None, carrier: str | None = None) -> Job:
     """Record a job, for any worker to claim; with ``lease``, claimed already by that worker, which is then
     given the job in memory (``Worker.take``): if it dies first, the lease runs out and another takes over."""
-    return (await enqueue_rows(conn, [NewJob(kind, subject_sid, account_sid, at, payload, lease)]))[0]
+    return (await enqueue_rows(conn, [NewJob(kind, subject_sid, account_sid, at, payload, lease, carrier)]))[0]
 
 
 def _row(job: NewJob, moment: datetime) -> dict[str, Any]:
@@ -80,7 +90,8 @@ def _row(job: NewJob, moment: datetime) -> dict[str, Any]:
     global _recorded
     row: dict[str, Any] = {"kind": job.kind, "subject_sid": job.subject_sid, "account_sid": job.account_sid,
                            "payload": dict(job.payload) if job.payload else None, "available_at": job.at or moment,
-                           "attempts": 0, "claimed_by": None, "claimed_until": None, "date_created": moment}
+                           "attempts": 0, "claimed_by": None, "claimed_until": None, "date_created": moment,
+                           "carrier": job.carrier}
     if job.lease is not None:
         row.update(attempts=1, claimed_by=job.lease.worker, claimed_until=job.lease.until)
     else:
@@ -93,7 +104,32 @@ def recorded() -> int:
     return _recorded
 
 
-def _claim_statement(*, skip_locked: bool) -> Any:
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """Which carriers' sends a worker claims, besides the jobs any worker runs: those of ``runs``, and with
+    ``strays`` those naming a carrier that ``known`` does not hold (the carriers file changed since they were
+    recorded: the send routes them again)."""
+
+    runs: tuple[str, ...] = ()
+    known: tuple[str, ...] = ()
+    strays: bool = True
+
+    def condition(self) -> Any:
+        if self.strays and not self.known:
+            return None  # every job (the simulator alone: no job names a carrier, or none that still exists)
+        anyone = outbox.c.carrier.is_(None)
+        parts = [anyone]
+        if self.runs:
+            parts.append(outbox.c.carrier.in_(self.runs))
+        if self.strays:
+            parts.append(outbox.c.carrier.not_in(self.known))
+        return or_(*parts)
+
+
+EVERYTHING = Claims()
+
+
+def _claim_statement(*, skip_locked: bool, claims: Claims) -> Any:
     due = (
         select(outbox.c.id)
         .where(outbox.c.available_at <= bindparam("moment"),
@@ -101,6 +137,9 @@ def _claim_statement(*, skip_locked: bool) -> Any:
         .order_by(outbox.c.available_at, outbox.c.id)
         .limit(bindparam("limit"))
     )
+    condition = claims.condition()
+    if condition is not None:
+        due = due.where(condition)
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
     return (
@@ -108,18 +147,22 @@ def _claim_statement(*, skip_locked: bool) -> Any:
         .where(outbox.c.id.in_(due.scalar_subquery()))
         .values(claimed_until=bindparam("until"), claimed_by=bindparam("worker"), attempts=outbox.c.attempts + 1)
         .returning(outbox.c.id, outbox.c.kind, outbox.c.subject_sid, outbox.c.account_sid,
-                   outbox.c.payload, outbox.c.attempts)
+                   outbox.c.payload, outbox.c.attempts, outbox.c.carrier)
     )
 
 
-_CLAIM = {True: Prepared(_claim_statement(skip_locked=True)), False: Prepared(_claim_statement(skip_locked=False))}
+@lru_cache(maxsize=16)
+def _claim(postgres: bool, claims: Claims) -> Prepared:
+    return Prepared(_claim_statement(skip_locked=postgres, claims=claims))
 
 
-async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool) -> list[Job]:
+async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool,
+                claims: Claims = EVERYTHING) -> list[Job]:
     moment = dates.now()
-    rows = (await conn.execute(_CLAIM[postgres], {"moment": moment, "limit": limit, "until": moment + lease,
-                                                  "worker": worker})).all()
-    return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts, worker) for r in rows]
+    rows = (await conn.execute(_claim(postgres, claims), {"moment": moment, "limit": limit,
+                                                          "until": moment + lease, "worker": worker})).all()
+    return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts, worker, r.carrier)
+            for r in rows]
 
 
 async def release(conn: Conn, jobs: list[Job]) -> None:
@@ -136,7 +179,7 @@ async def enqueue_rows(conn: Conn, jobs: Sequence[NewJob]) -> list[Job]:
     rows = [_row(job, moment) for job in jobs]
     ids = {(row.subject_sid, row.kind): row.id for row in await conn.insert_rows(_ENQUEUE_ALL, rows)}
     return [Job(ids[job.subject_sid, job.kind], job.kind, job.subject_sid, job.account_sid, job.payload or {},
-                row["attempts"], row["claimed_by"]) for job, row in zip(jobs, rows)]
+                row["attempts"], row["claimed_by"], job.carrier) for job, row in zip(jobs, rows)]
 
 
 @lru_cache(maxsize=None)
@@ -188,6 +231,21 @@ async def postpone(conn: Conn, job: Job, *, delay: timedelta) -> None:
         update(outbox).where(outbox.c.id == job.id)
         .values(available_at=dates.now() + delay, claimed_until=None, claimed_by=None)
     )
+
+
+async def defer(conn: Conn, job: Job, *, delay: timedelta) -> None:
+    """Run ``job`` again after ``delay`` without counting this run against its attempts (its carrier was not
+    ready: throttled, its queue full, not connected)."""
+    await conn.execute(update(outbox).where(outbox.c.id == job.id, outbox.c.claimed_by == job.claimed_by).values(
+        available_at=dates.now() + delay, claimed_until=None, claimed_by=None, attempts=outbox.c.attempts - 1))
+
+
+async def route_again(conn: Conn, job: Job, carrier: str | None) -> None:
+    """Give ``job`` (a send) to ``carrier``'s processes (None: any worker's, for the simulator), due now, without
+    counting this run against its attempts."""
+    await conn.execute(update(outbox).where(outbox.c.id == job.id).values(
+        carrier=carrier, available_at=dates.now(), claimed_until=None, claimed_by=None,
+        attempts=outbox.c.attempts - 1))
 
 
 async def next_due(conn: Conn) -> datetime | None:

@@ -1,14 +1,15 @@
 """The outbound path of one message: claim → checks → ``sending`` → carrier → ``sent`` → delivery report.
 
-Each step is its own transaction, and the hand-off to a transactional carrier (the simulator) commits with
-the ``sent`` status, so a crash at any point neither loses the message nor hands it over twice. A message with
-nothing to fetch (no media) for a transactional carrier goes from ``queued`` to ``sent`` in one transaction.
+This module is the simulator's path, and the checks every send makes; a send for a network carrier (its job
+names it) goes on through :mod:`loft.delivery.handoff`. Each step is its own transaction, and the hand-off to
+the simulator commits with the ``sent`` status, so a crash at any point neither loses the message nor hands it
+over twice. A message with nothing to fetch (no media) goes from ``queued`` to ``sent`` in one transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -19,10 +20,10 @@ from loft.context import Loft
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox
-from loft.delivery.carriers.base import Receipt
+from loft.delivery.carriers.base import Predicted
 from loft.delivery.outbox import Job
 from loft.kit import dates
-from loft.messages import media, optout
+from loft.messages import intake, media, optout
 from loft.messages import service as message_service
 
 
@@ -51,6 +52,11 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
     # Read as authentication reads it (a suspension made through this process applies at once, one made
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
+    if job.carrier is not None:
+        from loft.delivery import handoff
+
+        await handoff.send_to(loft, job, account)
+        return
     if created is not None:
         try:
             await loft.db.submit_item(send_handed, Handed(loft, job, created, account))
@@ -73,9 +79,9 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
             await _hand_over(loft, conn, message, fetched)
 
 
-async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> Record | None:
-    """The send's first transaction: the checks, then the hand-over itself when there is no media to fetch
-    first (None: the job is done), else ``sending`` (the message, whose media is to be fetched)."""
+async def checked(conn: Conn, job: Job, account: Account | None) -> Record | None:
+    """The checks a send makes before it leaves, in its first transaction: the message if it may leave, else
+    None (the job is done: the message is gone, left already, or failed a check, which is recorded)."""
     message = await message_service.load(conn, job.subject_sid)
     if message is None or message.status not in ("queued", "sending"):
         await outbox.complete(conn, job)
@@ -86,7 +92,17 @@ async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> R
             await lifecycle.change(conn, message, "failed", error_code=refusal)
             await outbox.complete(conn, job)
             return None
-        if loft.carrier.transactional and not message.num_media:
+    return message
+
+
+async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> Record | None:
+    """The send's first transaction: the checks, then the hand-over itself when there is no media to fetch
+    first (None: the job is done), else ``sending`` (the message, whose media is to be fetched)."""
+    message = await checked(conn, job, account)
+    if message is None:
+        return None
+    if message.status == "queued":
+        if not message.num_media:
             # Nothing to wait for outside the database: hand over in this same transaction
             # (``sending`` would be seen by nobody, and is silent anyway).
             await _hand_over(loft, conn, message, [])
@@ -127,18 +143,18 @@ async def send_handed(conn: Conn, sends: list[Handed]) -> list[None | Exception]
         else:
             leaving.append(send.message)
     if leaving:
-        receipts = await sends[0].loft.carrier.submit_many(conn, leaving)
+        receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
         await _handed_over(conn, list(zip(leaving, receipts)))
     return results
 
 
 async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], media_urls: list[str]) -> None:
-    """Give the message to the carrier and record ``sent`` (and the delivery report to come)."""
-    receipt = await loft.carrier.submit(conn, message, media_urls)
+    """Give the message to the simulator and record ``sent`` (and the delivery report to come)."""
+    receipt = (await loft.carriers.sim.hand_over_in(conn, [(message, media_urls)]))[0]
     await _handed_over(conn, [(message, receipt)])
 
 
-async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Receipt | None]]) -> None:
+async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]]) -> None:
     """Record that the carrier has these messages: ``sent`` and the delivery report to come, or, for a report due
     at once (the simulator's default), the final status in the same transaction: one update from ``queued`` (or
     ``sending``) to it, for all of them, and both callbacks of each in one job, which sends ``sent`` first. Each
@@ -147,7 +163,7 @@ async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Receipt | None]]) 
     at_once = [(message, receipt) for message, receipt in sent if receipt is not None and receipt.delay_ms <= 0]
     await lifecycle.change_many(conn, [(message, receipt.outcome, receipt.error_code)
                                        for message, receipt in at_once], moment=moment, date_sent=moment)
-    dlr = _dlr_date(moment)
+    dlr = intake.dlr_date(moment)
     await lifecycle.announce_many(conn, [(message, [event for event in (
         lifecycle.event(message, "sent"),
         lifecycle.event(message, receipt.outcome, error_code=receipt.error_code, raw_dlr_done_date=dlr),
@@ -164,21 +180,13 @@ async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Receipt | None]]) 
             )
 
 
-def _dlr_date(moment: datetime) -> str:
-    """RawDlrDoneDate: when the carrier says the message was delivered, as ``YYMMDDhhmm``."""
-    return f"{moment.year % 100:02d}{moment.month:02d}{moment.day:02d}{moment.hour:02d}{moment.minute:02d}"
-
-
 async def handle_receipt(loft: Loft, job: Job) -> None:
+    """The simulator's delivery report, due after the handset's delay."""
     await loft.db.submit(lambda conn: _apply_receipt(conn, job))
 
 
 async def _apply_receipt(conn: Conn, job: Job) -> None:
     message = await message_service.load(conn, job.subject_sid)
     if message is not None and message.status == "sent":
-        moment = dates.now()
-        await lifecycle.change(
-            conn, message, str(job.payload["outcome"]), moment=moment,
-            error_code=job.payload.get("error_code"), raw_dlr_done_date=_dlr_date(moment),
-        )
+        await intake.settle(conn, message, job.payload["outcome"], error_code=job.payload.get("error_code"))
     await outbox.complete(conn, job)

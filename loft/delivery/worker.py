@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -21,7 +21,8 @@ from typing import Any
 from loft.context import Loft
 from loft.db.outages import outage
 from loft.db.prepared import Record
-from loft.delivery import lifecycle, outbox, send
+from loft.delivery import jobs, lifecycle, outbox, send
+from loft.delivery.carriers.plan import SIM
 from loft.delivery.outbox import Job
 from loft.kit import dates
 from loft.messages import service as message_service
@@ -31,28 +32,6 @@ log = logging.getLogger("loft.worker")
 MAX_ATTEMPTS = 8
 #: Seconds at most between two claims while the database is unavailable (from the poll interval, doubling).
 OUTAGE_BACKOFF_MAX = 5.0
-Handler = Callable[[Loft, Job], Awaitable[None]]
-
-
-async def _status_callback(loft: Loft, job: Job) -> None:
-    from loft.webhooks import status_callbacks
-
-    await status_callbacks.handle(loft, job)
-
-
-async def _inbound(loft: Loft, job: Job) -> None:
-    from loft.webhooks import inbound
-
-    await inbound.handle(loft, job)
-
-
-def _handlers() -> dict[str, Handler]:
-    return {
-        outbox.SEND: send.handle_send,
-        outbox.RECEIPT: send.handle_receipt,
-        outbox.CALLBACK: _status_callback,
-        outbox.INBOUND: _inbound,
-    }
 
 
 def _failed(loft: Loft, exc: BaseException, message: str, *args: object) -> bool:
@@ -82,7 +61,7 @@ class Worker:
         self.poll_interval = loft.settings.worker_poll_seconds
         self.lease_for = timedelta(seconds=loft.settings.job_lease_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.handlers = _handlers()
+        self.claims = loft.carriers.claims()
         self._batch = max(1, self.concurrency // 8)
         self._running: set[asyncio.Task[None]] = set()
         self._handed: deque[tuple[Job, Record]] = deque()
@@ -93,10 +72,10 @@ class Worker:
         self._holding: dict[int, Job] = {}  # running jobs whose claims keep_claims renews
         self._backoff = 0.0  # seconds to wait before the next claim, while the database is unavailable
 
-    def lease(self) -> outbox.Lease | None:
-        """A lease for a send about to be created, if this worker is running and has room to take it over, and
-        its carrier takes messages within a transaction (a send handed over is one transaction)."""
-        if not self._accepting or len(self._handed) >= self.concurrency or not self.loft.carrier.transactional:
+    def lease(self, to: str) -> outbox.Lease | None:
+        """A lease for a send to ``to`` about to be created, if this worker is running and has room to take it
+        over, and the simulator takes it (a send handed over is one transaction; a network carrier's is not)."""
+        if not self._accepting or len(self._handed) >= self.concurrency or self.loft.carriers.route(to) != SIM:
             return None  # it would wait: leave it in the outbox for whichever worker is free first
         return outbox.Lease(self.name, dates.now() + self.lease_for)
 
@@ -106,6 +85,15 @@ class Worker:
         self._handed_in.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        from loft.messages.intake import Intake
+
+        await self.loft.carriers.start(self.loft, Intake(self.loft))
+        try:
+            await self._run_until(stop)
+        finally:
+            await self.loft.carriers.stop()
+
+    async def _run_until(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
         renewing = asyncio.create_task(self._keep_claims())
         self._accepting = True
@@ -204,7 +192,8 @@ class Worker:
         try:
             self._more_due = False  # from here on, what is recorded wakes the worker again
             jobs = await self.loft.db.submit(lambda conn: outbox.claim(
-                conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite))
+                conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite,
+                claims=self.claims))
         except Exception as exc:  # try again on the next turn; later and later while the database is unavailable
             self._more_due = True
             if _failed(self.loft, exc, "claiming jobs failed"):
@@ -233,7 +222,7 @@ class Worker:
             if message is not None:
                 await send.handle_send(self.loft, job, message)
             else:
-                handler = self.handlers.get(job.kind)
+                handler = jobs.handler(job.kind)
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
                 await handler(self.loft, job)

@@ -24,7 +24,7 @@ async def create_message(request: Request) -> Response:
     new = service.check(account, form)
     loft = context.of(request)
     worker = loft.worker
-    lease = worker.lease() if worker is not None else None
+    lease = worker.lease(new.to) if worker is not None else None
     row, job = await loft.db.submit_item(service.create_many, service.Draft(account, new, loft.settings, lease))
     if worker is not None and job is not None:
         worker.take(job, row)  # this process's worker sends it, with no claim and no read of it

@@ -25,6 +25,7 @@ from loft.db.engine import Conn
 from loft.db.prepared import Prepared, Record, record_class
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import outbox, pacing
+from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids, urls
 from loft.messages import optout, pricing
@@ -325,12 +326,19 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
     jobs = await outbox.enqueue_rows(conn, [outbox.NewJob(
         kind=outbox.INBOUND if message.direction == "inbound" else outbox.SEND, subject_sid=row["sid"],
         account_sid=message.account_sid, at=message.send_at or moment, lease=message.lease,
+        carrier=None if message.direction == "inbound" else _carrier(message.settings, message.to),
     ) for message, row in zip(stored, rows)])
     # What a read of each row would give, without the read: the values written, the sequence number, and the
     # columns a new message leaves empty.
     return [(_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, messaging_service_sid=None,
                      date_sent=None, **row), job if message.lease is not None else None)
             for message, row, job in zip(stored, rows, jobs)]
+
+
+def _carrier(settings: Settings, to: str) -> str | None:
+    """The network carrier that takes a send to ``to`` (None: the simulator), by the carriers file's routes."""
+    name = carrier_plan.load(settings.carriers_file).route(to)
+    return None if name == carrier_plan.SIM else name
 
 
 _BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))

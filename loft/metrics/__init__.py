@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 #: The processes of this server count into files (see the module's docstring).
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
@@ -59,7 +59,19 @@ DATABASE_OUTAGES = Counter("loft_database_outages",
                            "Database outages noticed (each process notices an outage it meets: summed over them)",
                            registry=LIVE)
 
+#: Set by the processes that run network carriers (``max`` over live processes: up if any process's bind is up).
+CARRIER_UP = Gauge("loft_carrier_up", "1 while a network carrier can take messages (its connection is up)",
+                   ["carrier"], registry=LIVE, multiprocess_mode="livemax")
+CARRIER_HANDOFFS = Counter("loft_carrier_handoffs", "Messages handed to a network carrier, by outcome "
+                           "(accepted, deferred, rejected)", ["carrier", "outcome"], registry=LIVE)
+CARRIER_REPORTS = Counter("loft_carrier_reports", "Delivery reports from a network carrier, by outcome",
+                          ["carrier", "outcome"], registry=LIVE)
+
 _statuses: dict[str, Counter] = {}
+
+
+def carrier_up(name: str, up: bool) -> None:
+    CARRIER_UP.labels(name).set(1 if up else 0)
 
 
 def reached(status: str, count: int = 1) -> None:

@@ -10,7 +10,8 @@ Besides the instruments of :mod:`loft.metrics` (added up over the server's proce
   oldest of those has been due: how far delivery lags). The first is SQLite's page count of the table or
   PostgreSQL's scan of it (a few milliseconds per million jobs), the others a range of the ``available_at``
   index;
-- ``loft_carrier_up{carrier}``: 1 while the carrier can take messages (the simulator always can).
+- ``loft_carrier_up{carrier}`` (counted by the processes that run carriers, :mod:`loft.metrics`): 1 while the
+  carrier can take messages (the simulator always can).
 
 Access (``LOFT_METRICS``): ``open`` answers anyone who reaches the port; a token answers only requests with
 ``Authorization: Bearer <token>`` (others 401, Twilio's 20003 body); ``off`` removes the route (404).
@@ -70,16 +71,12 @@ async def read_shared(loft: Loft) -> Shared | None:
 class _Scraped(Collector):
     """The figures read at this scrape (see the module's docstring)."""
 
-    def __init__(self, shared: Shared | None, carrier: str) -> None:
+    def __init__(self, shared: Shared | None) -> None:
         self.shared = shared
-        self.carrier = carrier
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily("loft_database_up", "1 if the database answers within 2 s (as /readyz), else 0",
                                 value=0 if self.shared is None else 1)
-        carrier = GaugeMetricFamily("loft_carrier_up", "1 while the carrier can take messages", labels=["carrier"])
-        carrier.add_metric([self.carrier], 1)
-        yield carrier
         if self.shared is None:
             return
         yield GaugeMetricFamily("loft_outbox_jobs", "Jobs in the outbox (sends, receipts, webhooks), scheduled "
@@ -101,7 +98,7 @@ class _Live(Collector):
 _PROCESS = ProcessCollector(registry=None)
 
 
-def exposition(shared: Shared | None, carrier: str) -> bytes:
+def exposition(shared: Shared | None) -> bytes:
     """The text a scrape answers."""
     registry = CollectorRegistry(auto_describe=False)
     if metrics.MULTIPROCESS:
@@ -109,7 +106,7 @@ def exposition(shared: Shared | None, carrier: str) -> bytes:
     else:
         registry.register(_Live())
         registry.register(_PROCESS)
-    registry.register(_Scraped(shared, carrier))
+    registry.register(_Scraped(shared))
     return generate_latest(registry)
 
 
@@ -125,4 +122,4 @@ async def scrape(request: Request) -> Response:
             refused.headers["WWW-Authenticate"] = 'Bearer realm="Loft metrics"'
             return render.error("json", refused)
     shared = await read_shared(loft)
-    return Response(exposition(shared, loft.carrier.name), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(shared), media_type=CONTENT_TYPE_LATEST)

@@ -17,7 +17,7 @@ from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
 from loft.delivery.carriers import sim as carrier
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, forms, phone, urls
-from loft.messages import optout
+from loft.messages import intake
 from loft.messages import service as messages
 
 MAX_DELAY_MS = 3_600_000
@@ -103,17 +103,5 @@ async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict
         raise InvalidParameter(21623, f"Too many media urls: {len(media_urls)}, the limit is {messages.MAX_MEDIA}.")
     for url in media_urls:
         urls.optional(url, "MediaUrl", code=21620)
-    word = optout.keyword(body) if not media_urls else None
-    message, _ = await messages.store(
-        conn, settings, account_sid=str(owner), direction="inbound", from_=number, to=to or to_raw, body=body,
-        media_urls=media_urls, mms=bool(media_urls), status="receiving" if media_urls else "received",
-        options={"opt_out_type": word} if word else None,
-    )
-    if word is not None:
-        await optout.apply(conn, word, sender=str(to), recipient=number, account_sid=str(owner))
-        await messages.store(
-            conn, settings, account_sid=str(owner), direction="outbound-reply", from_=str(to), to=number,
-            body=optout.AUTO_REPLIES[word], media_urls=[], mms=False, status="queued",
-            options={"auto_reply": True},
-        )
-    return message
+    return await intake.accept(conn, settings, account_sid=str(owner), from_=number, to=str(to), body=body,
+                               media_urls=media_urls)

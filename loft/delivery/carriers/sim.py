@@ -13,7 +13,7 @@ from sqlalchemy import Row, insert, select
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import accounts, handset_inbox, handsets
-from loft.delivery.carriers.base import Receipt
+from loft.delivery.carriers.base import Predicted
 from loft.kit import dates
 
 #: Handset behaviour → (receives the message, delivery report outcome, error code).
@@ -68,16 +68,12 @@ async def settings_for(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[t
 
 
 class SimCarrier:
+    """The simulator, a :class:`loft.delivery.carriers.base.LocalCarrier`: where every unrouted message goes."""
+
     name = "sim"
-    transactional = True
 
-    async def submit(self, conn: Conn, message: Row[Any], media_urls: list[str]) -> Receipt | None:
-        return (await self._deliver(conn, [(message, media_urls)]))[0]
-
-    async def submit_many(self, conn: Conn, messages: Sequence[Row[Any]]) -> list[Receipt | None]:
-        return await self._deliver(conn, [(message, []) for message in messages])
-
-    async def _deliver(self, conn: Conn, sends: list[tuple[Row[Any], list[str]]]) -> list[Receipt | None]:
+    async def hand_over_in(self, conn: Conn, sends: Sequence[tuple[Row[Any], Sequence[str]]]
+                           ) -> list[Predicted | None]:
         """Each message to its handset's inbox, as the handset's settings for the sending account say (one query
         for the settings, one insert for all)."""
         settings = await settings_for(conn, {(message.account_sid, message.to_addr) for message, _ in sends})
@@ -89,10 +85,10 @@ class SimCarrier:
             if receives:
                 received.append({
                     "phone_number": message.to_addr, "account_sid": message.account_sid, "message_sid": message.sid,
-                    "from_addr": message.from_addr, "body": message.body, "media_urls": media_urls,
+                    "from_addr": message.from_addr, "body": message.body, "media_urls": list(media_urls),
                     "date_received": moment,
                 })
-            receipts.append(None if outcome is None else Receipt(
+            receipts.append(None if outcome is None else Predicted(
                 outcome="delivered" if outcome == "delivered" else "undelivered", delay_ms=delay_ms,
                 error_code=error_code))
         if received:
