@@ -26,5 +26,5 @@ def test_a_kind_cannot_get_a_second_handler() -> None:
         return None
 
     with pytest.raises(RuntimeError, match="two handlers"):
-        jobs.handles(outbox.SEND)(other)  # type: ignore[arg-type]
+        jobs.handles(outbox.SEND)(other)
     assert jobs.handler(outbox.SEND) is first
