@@ -94,6 +94,20 @@ _SCHEMAS: dict[str, Any] = {
                 "error_code": {"type": ["integer", "null"]}, "error_message": {"type": ["string", "null"]},
                 "date_created": {"type": "string", "format": "date-time"}}}}},
     },
+    "DeliveryLog": {
+        "type": "object", "required": ["deliveries"],
+        "properties": {"deliveries": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "carrier": {"type": "string"}, "reference": {"type": ["string", "null"]},
+                "parts": {"type": "array", "items": {"type": "object", "properties": {
+                    "reference": {"type": "string"},
+                    "status": {"type": "string", "enum": ["sent", "delivered", "undelivered", "failed"]}}}},
+                "status": {"type": "string", "enum": ["sent", "delivered", "undelivered", "failed", "rejected"]},
+                "error_code": {"type": ["integer", "null"]}, "detail": {"type": "object"},
+                "date_created": {"type": "string", "format": "date-time"},
+                "date_updated": {"type": "string", "format": "date-time"}}}}},
+    },
     "Health": {
         "type": "object", "required": ["status"],
         "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
@@ -145,6 +159,17 @@ _PATHS: dict[str, Any] = {
             "summary": "Every webhook attempt made for the message: status callbacks, inbound requests, fallbacks, "
                        "redirects, with their parameters, answers and error codes",
             "responses": {"200": _json("The attempts, oldest first", _ref("WebhookLog")),
+                          "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
+        },
+    },
+    "/loft/v1/Accounts/{AccountSid}/Messages/{Sid}/Deliveries": {
+        "parameters": [_path_parameter("AccountSid", "The message's account", "AC" + "0" * 32),
+                       _path_parameter("Sid", "The message", "SM" + "0" * 32)],
+        "get": {
+            "operationId": "listDeliveries", "tags": ["Carriers"], "security": _AUTHENTICATED,
+            "summary": "The message's hand-offs to network carriers (SMPP, a Twilio relay): which carrier took it, "
+                       "its references, and what its delivery reports said (none: the simulator took it)",
+            "responses": {"200": _json("The hand-offs, oldest first", _ref("DeliveryLog")),
                           "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
         },
     },

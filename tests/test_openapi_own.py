@@ -94,7 +94,7 @@ def test_every_operation_answers_as_documented(loft: LoftServer, client: Client,
                     OAS31Validator(schema).validate(response.json())
                 else:
                     assert response.headers["content-type"].startswith("text/plain")
-    assert answered == 10
+    assert answered == 11
 
 
 @pytest.mark.parametrize("path, status", [("/sim/v1/Handsets/%2B15558675310", 401), ("/openapi.json", 200)])

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from loft import context
 from loft.accounts import auth
+from loft.delivery import attempts as delivery_attempts
 from loft.errors import NotFound
 from loft.kit import forms, paging, render
 from loft.messages import media, service
@@ -124,6 +125,16 @@ async def list_webhooks(request: Request) -> Response:
     return render.json_response({"webhooks": found}, 200)
 
 
+async def list_deliveries(request: Request) -> Response:
+    """Loft's own: the message's hand-offs to network carriers, with their references and reports."""
+    account = await auth.account_in_path(request)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        message = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
+        found = await delivery_attempts.for_message(conn, message.sid)
+    return render.json_response({"deliveries": found}, 200)
+
+
 async def delete_media(request: Request) -> Response:
     account = await auth.account_in_path(request)
     path = render.requested_path(request)
@@ -155,4 +166,5 @@ routes = [
     Route(_BASE + "/{message_sid}/Media/{sid}", delete_media, methods=["DELETE"]),
     Route(_BASE + "/{message_sid}/Feedback", create_feedback, methods=["POST"]),
     Route("/loft/v1/Accounts/{account_sid}/Messages/{sid}/Webhooks", list_webhooks, methods=["GET"]),
+    Route("/loft/v1/Accounts/{account_sid}/Messages/{sid}/Deliveries", list_deliveries, methods=["GET"]),
 ]

@@ -3,8 +3,9 @@
 Loft's API has no event feed, so the stream is reconstructed by polling: the newest page of
 ``GET /2010-04-01/Accounts/{sid}/Messages.json`` (more pages only while a page holds nothing but messages
 never seen before), and, for each message whose status changed in the last ``WEBHOOK_WINDOW`` seconds,
-``GET /loft/v1/Accounts/{sid}/Messages/{SM}/Webhooks``. Each status a message is seen in and each webhook
-attempt is printed once. Status changes of messages older than the pages looked at are not seen: tail
+``GET /loft/v1/Accounts/{sid}/Messages/{SM}/Webhooks``; when an outbound message leaves (``sent``) or ends, its
+hand-offs to network carriers (``GET …/Deliveries``: the carrier that took it, its reference, the report). Each
+status a message is seen in, each webhook attempt and each carrier's answer is printed once. Status changes of messages older than the pages looked at are not seen: tail
 follows what is happening now.
 """
 
@@ -38,6 +39,8 @@ STATUS_COLORS = {
 }
 #: Statuses a message does not leave.
 FINAL = frozenset({"received", "delivered", "read", "undelivered", "failed", "canceled"})
+#: Statuses after which an outbound message's carrier answers are looked for.
+CARRIED = frozenset({"sent", "delivered", "undelivered", "failed"})
 DIRECTIONS = ("inbound", "outbound-api", "outbound-call", "outbound-reply")
 
 
@@ -74,6 +77,8 @@ class Seen:
     #: When to look for its webhook attempts next: soon after a change, then less and less often.
     next_look: float = 0.0
     pause: float = FIRST_PAUSE
+    #: The carriers' answers printed so far: (carrier, reference, status) of each hand-off.
+    carried: set[tuple[str, str, str]] = field(default_factory=set)
 
     def change(self, status: str, now: float) -> None:
         self.status, self.changed, self.next_look, self.pause = status, now, now, FIRST_PAUSE
@@ -164,9 +169,29 @@ class Tail:
                 continue
             if changed:
                 self.print_status(message)
+                if status in CARRIED and str(message.get("direction", "")).startswith("outbound"):
+                    self.print_deliveries(message, seen)
             if self.webhooks and seen.due(now):
                 self.print_attempts(message, seen)
                 seen.looked(now)
+
+    def print_deliveries(self, message: dict[str, Any], seen: Seen) -> None:
+        path = f"/loft/v1/Accounts/{quoted(self.client.account_sid)}/Messages/{quoted(message['sid'])}/Deliveries"
+        for delivery in self.client.get(path).get("deliveries", []):
+            key = (str(delivery.get("carrier")), str(delivery.get("reference")), str(delivery.get("status")))
+            if key in seen.carried:
+                continue
+            seen.carried.add(key)
+            status = key[2]
+            color = {"delivered": "green", "sent": "blue"}.get(status, "red")
+            line = (f"[dim]{_iso_clock(delivery.get('date_updated'))}[/dim] {message['sid']} "
+                    f"[bold]↳ carrier[/bold] {escape(key[0])} ref {escape(key[1])} [{color}]{escape(status)}[/{color}]")
+            if delivery.get("error_code"):
+                line += f" [red]{delivery['error_code']}[/red]"
+            parts = delivery.get("parts") or []
+            if len(parts) > 1:
+                line += f" ({len(parts)} parts)"
+            self.console.print(line, soft_wrap=True)
 
     def print_attempts(self, message: dict[str, Any], seen: Seen) -> None:
         attempts = self.attempts(message["sid"])
