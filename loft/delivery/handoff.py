@@ -7,8 +7,9 @@
 3. One transaction records the outcome: the attempt with the carrier's references (where its reports will find
    it), ``sent``, the job completed; or, refused for good, the attempt and ``failed`` with the carrier's error.
    :class:`Deferred` (throttled, queue full, not connected) puts the job back for later without spending one of
-   its attempts: the message waits ``queued``, however long the carrier is away, until its ValidityPeriod ends
-   (30036).
+   its attempts. While a carrier is down (``Carrier.up`` is False) its sends are not even claimed: they wait in
+   the outbox, ``queued``, however long it is away, and leave once it is back, unless their ValidityPeriod ends
+   first (30036).
 
 **At least once.** A crash between 2 and 3 (the carrier has the message, Loft's record of it was never committed)
 leaves the job claimed; when its lease runs out another worker hands the message over again, so the carrier gets

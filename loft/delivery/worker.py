@@ -61,7 +61,6 @@ class Worker:
         self.poll_interval = loft.settings.worker_poll_seconds
         self.lease_for = timedelta(seconds=loft.settings.job_lease_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.claims = loft.carriers.claims()
         self._batch = max(1, self.concurrency // 8)
         self._running: set[asyncio.Task[None]] = set()
         self._handed: deque[tuple[Job, Record]] = deque()
@@ -193,7 +192,7 @@ class Worker:
             self._more_due = False  # from here on, what is recorded wakes the worker again
             jobs = await self.loft.db.submit(lambda conn: outbox.claim(
                 conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite,
-                claims=self.claims))
+                claims=self.loft.carriers.claims()))
         except Exception as exc:  # try again on the next turn; later and later while the database is unavailable
             self._more_due = True
             if _failed(self.loft, exc, "claiming jobs failed"):

@@ -52,13 +52,29 @@ def _claimed(tmp_path: Path, claims: outbox.Claims) -> set[str]:
     return asyncio.run(main())
 
 
+@pytest.mark.parametrize(("claims", "expected"), [
+    pytest.param(outbox.Claims(runs=("shared", "smsc"), known=("shared", "smsc"), strays=True),
+                 {"anyone", "smsc", "shared", "gone"}, id="runs-every-carrier"),
+    pytest.param(outbox.Claims(runs=("shared",), known=("shared", "smsc"), strays=False),
+                 {"anyone", "shared"}, id="another-worker"),
+    pytest.param(outbox.Claims(runs=(), known=("shared", "smsc"), strays=False), {"anyone"}, id="api-child"),
+])
+def test_a_worker_claims_the_sends_of_the_carriers_it_runs(tmp_path: Path, claims: outbox.Claims,
+                                                            expected: set[str]) -> None:
+    assert _claimed(tmp_path, claims) == expected
+
+
 @pytest.mark.parametrize(("here", "expected"), [
-    pytest.param("all", {"anyone", "smsc", "shared", "gone"}, id="runs-every-carrier"),
-    pytest.param("per-worker", {"anyone", "shared"}, id="another-worker"),
+    pytest.param("all", {"anyone", "gone"}, id="runs-every-carrier"),
+    pytest.param("per-worker", {"anyone"}, id="another-worker"),
     pytest.param("none", {"anyone"}, id="api-child"),
 ])
-def test_a_process_claims_the_sends_of_the_carriers_it_runs(tmp_path: Path, here: str, expected: set[str]) -> None:
+def test_sends_of_a_carrier_that_is_not_up_wait_in_the_outbox(tmp_path: Path, here: str, expected: set[str]) -> None:
+    """Before its carriers start (or while their connections are down) a process claims none of their sends: they
+    wait, queued, rather than being claimed and put back over and over."""
     carriers = Carriers(plan.parse(FILE, "carriers.toml"), here)
+    assert carriers.runs("shared") is (here != "none")
+    assert carriers.runs("smsc") is (here == "all")
     assert _claimed(tmp_path, carriers.claims()) == expected
 
 

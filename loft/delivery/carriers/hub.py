@@ -64,10 +64,16 @@ class Carriers:
         return self.here == "all" or carrier.instances == "per-worker"
 
     def claims(self) -> outbox.Claims:
-        """The jobs this process's worker claims: those any worker runs, its carriers' sends, and (in the process
-        that runs every carrier) sends naming a carrier the plan no longer has, to route them again."""
-        return outbox.Claims(runs=tuple(sorted(name for name in self.plan.carriers if self.runs(name))),
-                             known=tuple(sorted(self.plan.carriers)), strays=self.here == "all")
+        """The jobs this process's worker claims now: those any worker runs, the sends of its carriers that are up
+        (a carrier's sends wait in the outbox, claimed by nobody, while its connection is down), and, in the
+        process that runs every carrier, sends naming a carrier the plan no longer has, to route them again."""
+        up = []
+        for name, carrier in self._running.items():
+            metrics.carrier_up(name, carrier.up)
+            if carrier.up:
+                up.append(name)
+        return outbox.Claims(runs=tuple(sorted(up)), known=tuple(sorted(self.plan.carriers)),
+                             strays=self.here == "all")
 
     def get(self, name: str) -> Carrier | None:
         """The running network carrier ``name`` (None: not running in this process)."""
