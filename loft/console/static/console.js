@@ -24,6 +24,11 @@ document.addEventListener("submit", (event) => {
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
 
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("#account-switcher select");
+  if (select) select.form.requestSubmit();  // the switcher acts on a pick; its button is there without scripts
+});
+
 // Virtual phone: poll the thread and send without leaving the page.
 (function phone() {
   const thread = document.getElementById("thread");
