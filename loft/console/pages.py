@@ -2,7 +2,7 @@
 
 Each page calls the services (``loft/*/service.py``) directly with the request's database connections, as
 the API endpoints do; the feature pages live beside this module (``numbers``, ``apps``, ``log``, ``phone``,
-``team``).
+``team``, ``usage``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from loft.console import apps, log, numbers, phone, sessions, team, web
+from loft.console import apps, log, numbers, phone, sessions, team, usage, web
 from loft.console.web import Visit
 from loft.errors import InvalidParameter, PermissionDenied, TooManyRequests, Unauthenticated
 from loft.kit import forms
@@ -93,5 +93,6 @@ routes: list[BaseRoute] = [
     *log.routes,
     *phone.routes,
     *team.routes,
+    *usage.routes,
     Mount("/console/static", app=StaticFiles(directory=web.HERE / "static"), name="console-static"),
 ]

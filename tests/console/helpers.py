@@ -17,7 +17,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "console"
 DOCS = ROOT / "docs" / "screenshots"
 #: The pages docs/console.md shows.
 DOCS_SET = frozenset({"signin", "dashboard", "numbers-search", "number", "apps", "phone", "messages",
-                      "message-inbound", "message-reply", "keys", "subaccounts",
+                      "message-inbound", "message-reply", "keys", "subaccounts", "usage",
                       "acting-as-subaccount"})
 
 
