@@ -2,7 +2,8 @@
 
 Each page calls the services (``loft/*/service.py``) directly with the request's database connections, as
 the API endpoints do; the feature pages live beside this module (``numbers``, ``apps``, ``log``, ``phone``,
-``team``, ``usage``).
+``team``, ``usage``). A path under ``/console`` that none of them has is answered by :func:`web.missing` (see
+``loft.app.http_error``).
 """
 
 from __future__ import annotations

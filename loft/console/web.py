@@ -6,6 +6,7 @@
   handler says, carrying a notice or the service's error message across the redirect (a "flash").
 - Both act for :attr:`Visit.account`: the signed-in account, or the subaccount its session switched to
   (:func:`sessions.acting_as`); :attr:`Visit.principal` is who signed in.
+- :func:`missing` answers a routing miss under ``/console`` with the same error page, in HTML.
 
 Templates are autoescaped Jinja2: message bodies, friendly names and webhook responses are untrusted, and a
 strict Content-Security-Policy (scripts only from ``/console/static``) backs that up.
@@ -203,6 +204,17 @@ def action(handler: PageHandler, *, back: Callable[[Visit], str] | None = None) 
             return redirect(request, back(visit) if back else came_from(request), error=describe(error))
 
     return endpoint
+
+
+async def missing(request: Request, error: TwilioApiError) -> Response:
+    """A routing miss under ``/console`` (no such page, or no such method on it): the console's HTML error page,
+    with its navigation for a signed-in person, where the API answers Twilio's JSON."""
+    session = sessions.read(request)
+    visit = await _visit(request, session, switcher=True)
+    if visit is not None:
+        return visit.render("error.html", status=error.status, error=error)
+    html = templates.get_template("error.html").render(account=None, flash=None, error=error)
+    return HTMLResponse(html, status_code=error.status, headers=SECURITY_HEADERS)
 
 
 def needs_auth_token(visit: Visit) -> None:
