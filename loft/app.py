@@ -9,7 +9,8 @@ Middleware, outermost first:
    is removed before routing, so each route is written once.
 2½. ``RequestMetrics`` (with ``LOFT_METRICS`` not ``off``): each request counted and timed under its route's
    template (loft/metrics/requests.py; ``MessageCreates`` records its own).
-3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies.
+3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies
+   (a routing miss under ``/console``: the console's HTML error page).
 
 Just inside ``RequestLimits``, with ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see
 ``loft.proxies``).
@@ -95,6 +96,8 @@ async def api_error(request: Request, exc: Exception) -> Response:
     return render.error(render.format_of(request), exc)
 
 async def http_error(request: Request, exc: Exception) -> Response:
+    """A routing miss (no such path, or no such method on it): Twilio's error body, except under ``/console``,
+    where a person gets the console's HTML error page."""
     assert isinstance(exc, HTTPException)
     error: TwilioApiError
     if exc.status_code == 405:
@@ -103,6 +106,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
         error = NotFound(render.requested_path(request))
     else:
         error = TwilioApiError(20001, str(exc.detail), exc.status_code)
+    if request.url.path == "/console" or request.url.path.startswith("/console/"):
+        return await console.missing(request, error)
     return render.error(render.format_of(request), error)
 
 async def database_error(request: Request, exc: Exception) -> Response:

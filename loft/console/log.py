@@ -1,4 +1,5 @@
-"""The message log (filters by number, status, direction and date) and one message's page: its fields, media,
+"""The message log (filters by number, status, direction and date; new messages and status changes appear
+without a reload: the page polls ``/console/messages/log.json``) and one message's page: its fields, media,
 status history and every webhook attempt made for it."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Row
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from loft.console import queries, web
@@ -19,8 +20,50 @@ from loft.kit import dates, paging
 from loft.messages import service
 from loft.webhooks import attempts
 
+#: How much of a body the log shows.
+EXCERPT = 80
 
-async def list_messages(visit: Visit) -> Response:
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One line of the message log, as the page renders it and as its script redraws it."""
+
+    sid: str
+    when: str
+    direction: str
+    from_addr: str
+    to_addr: str
+    excerpt: str
+    num_media: int
+    status: str
+    error_code: int | None
+
+    @classmethod
+    def of(cls, message: Row[Any]) -> LogRow:
+        body = message.body or ""
+        return cls(message.sid, web.when(message.date_sent or message.date_created), message.direction,
+                   message.from_addr, message.to_addr,
+                   body if len(body) <= EXCERPT else body[: EXCERPT - 1].rstrip() + "…",
+                   int(message.num_media or 0), message.status, message.error_code)
+
+    def json(self) -> dict[str, Any]:
+        return {"sid": self.sid, "when": self.when, "direction": self.direction, "from": self.from_addr,
+                "to": self.to_addr, "excerpt": self.excerpt, "num_media": self.num_media, "status": self.status,
+                "error_code": self.error_code}
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    wanted: queries.LogFilter
+    rows: list[LogRow]
+    #: The page's own query string (its filters and page number), for the page's script to poll.
+    query: str
+    previous: str | None
+    next: str | None
+    filter_error: str | None
+
+
+async def _log_page(visit: Visit) -> LogPage:
     wanted = queries.LogFilter.of(visit.query)
     try:
         number = min(max(int(visit.query.get("page") or 0), 0), paging.last_page(queries.PAGE_SIZE))
@@ -40,13 +83,25 @@ async def list_messages(visit: Visit) -> Response:
     query = {name: value for name, value in (("number", wanted.number), ("status", wanted.status),
                                              ("direction", wanted.direction), ("date_from", wanted.date_from),
                                              ("date_to", wanted.date_to)) if value}
-    pager = {
-        "previous": f"?{urlencode({**query, 'page': number - 1})}" if number > 0 else None,
-        "next": f"?{urlencode({**query, 'page': number + 1})}" if more else None,
-        "number": number,
-    }
-    return visit.render("messages.html", messages=rows, wanted=wanted, statuses=queries.STATUSES,
-                        directions=queries.DIRECTIONS, pager=pager, filter_error=filter_error)
+    return LogPage(wanted=wanted, rows=[LogRow.of(row) for row in rows],
+                   query=urlencode({**query, "page": number}),
+                   previous=f"?{urlencode({**query, 'page': number - 1})}" if number > 0 else None,
+                   next=f"?{urlencode({**query, 'page': number + 1})}" if more else None,
+                   filter_error=filter_error)
+
+
+async def list_messages(visit: Visit) -> Response:
+    log = await _log_page(visit)
+    return visit.render("messages.html", log=log, wanted=log.wanted, statuses=queries.STATUSES,
+                        directions=queries.DIRECTIONS)
+
+
+async def log_json(visit: Visit) -> Response:
+    """The same page of the log, for the page's script: it polls this to show new messages and status changes
+    without a reload, as the virtual phone does with its thread."""
+    log = await _log_page(visit)
+    return JSONResponse({"messages": [row.json() for row in log.rows], "previous": log.previous, "next": log.next,
+                         "error": log.filter_error}, headers=web.SECURITY_HEADERS)
 
 
 _STAGE = {"accepted": 0, "scheduled": 0, "queued": 0, "receiving": 0, "received": 1, "sending": 1, "sent": 2}
@@ -96,5 +151,6 @@ async def show(visit: Visit) -> Response:
 
 routes = [
     Route("/console/messages", web.page(list_messages), methods=["GET"]),
+    Route("/console/messages/log.json", web.page(log_json, poll=True), methods=["GET"]),
     Route("/console/messages/{sid}", web.page(show), methods=["GET"]),
 ]

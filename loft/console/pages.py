@@ -2,7 +2,8 @@
 
 Each page calls the services (``loft/*/service.py``) directly with the request's database connections, as
 the API endpoints do; the feature pages live beside this module (``numbers``, ``apps``, ``log``, ``phone``,
-``team``).
+``team``, ``usage``). A path under ``/console`` that none of them has is answered by :func:`web.missing` (see
+``loft.app.http_error``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from loft.console import apps, log, numbers, phone, sessions, team, web
+from loft.console import apps, log, numbers, phone, sessions, team, usage, web
 from loft.console.web import Visit
-from loft.errors import InvalidParameter, TooManyRequests, Unauthenticated
+from loft.errors import InvalidParameter, PermissionDenied, TooManyRequests, Unauthenticated
 from loft.kit import forms
 
 
@@ -66,8 +67,13 @@ async def dashboard(visit: Visit) -> Response:
 
 
 async def reveal(visit: Visit) -> Response:
-    """Show the auth token (a POST, so that it never sits in a URL or a cached GET); not to an API key's session."""
+    """Show the auth token (a POST, so that it never sits in a URL or a cached GET); not to an API key's session,
+    nor a subaccount's token to its parent acting as it (the console showed that one once, when it was created)."""
     web.needs_auth_token(visit)
+    if visit.acting:
+        raise PermissionDenied(f"The console showed this subaccount's auth token once, when it was created; the parent "
+                               f"account's credentials still read it from the API "
+                               f"(GET /2010-04-01/Accounts/{visit.account.sid}.json)")
     return visit.render("dashboard.html", revealed=True)
 
 
@@ -88,5 +94,6 @@ routes: list[BaseRoute] = [
     *log.routes,
     *phone.routes,
     *team.routes,
+    *usage.routes,
     Mount("/console/static", app=StaticFiles(directory=web.HERE / "static"), name="console-static"),
 ]

@@ -76,6 +76,6 @@ async def send(visit: Visit) -> Response:
 
 routes = [
     Route("/console/phone", web.page(show), methods=["GET"]),
-    Route("/console/phone/thread.json", web.page(thread), methods=["GET"]),
+    Route("/console/phone/thread.json", web.page(thread, poll=True), methods=["GET"]),
     Route("/console/phone/send", web.action(send), methods=["POST"]),
 ]

@@ -1,5 +1,5 @@
 """Reads only the console needs (the API has no such list): the filtered message log, a handset's thread with
-one Loft number, and the handsets an account has talked to."""
+one Loft number, the handsets an account has talked to, and the accounts the account switcher offers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Row, func, or_, select
 
 from loft.db import pages
 from loft.db.engine import Conn
-from loft.db.tables import handset_inbox, message_media, messages
+from loft.db.tables import accounts, handset_inbox, message_media, messages
 from loft.kit import dates, paging, phone
 
 PAGE_SIZE = 50
@@ -125,3 +125,23 @@ async def handsets(conn: Conn, account_sid: str, limit: int = 20) -> list[str]:
         if number not in found:
             found.append(number)
     return found[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An account the header's switcher offers."""
+
+    sid: str
+    friendly_name: str
+    status: str
+
+
+async def switchable(conn: Conn, principal_sid: str) -> list[Choice]:
+    """The signed-in account, then its subaccounts that are not closed, oldest first (no auth token is read)."""
+    rows = sorted((await conn.execute(
+        select(accounts.c.sid, accounts.c.friendly_name, accounts.c.status, accounts.c.parent_sid)
+        .where(or_(accounts.c.sid == principal_sid, accounts.c.parent_sid == principal_sid),
+               accounts.c.status != "closed")
+        .order_by(accounts.c.date_created, accounts.c.sid)
+    )).all(), key=lambda row: row.parent_sid is not None)  # stable: the signed-in account first
+    return [Choice(row.sid, row.friendly_name, row.status) for row in rows]

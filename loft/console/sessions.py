@@ -1,7 +1,7 @@
 """Console sessions: who is signed in, in a signed cookie, with a per-session CSRF token.
 
 The cookie holds ``{"c": csrf token, "a": account sid, "k": API key sid or None, "f": token fingerprint,
-"s": session id}``, signed (not encrypted) with itsdangerous under a key derived from the installation's secret
+"s": session id, "as": the subaccount it acts as, or None}``, signed (not encrypted) with itsdangerous under a key derived from the installation's secret
 key, and expires after :data:`LIFETIME`. A visitor who has not signed in still gets a session (with only a CSRF
 token), so that the sign-in form is protected too; signing in starts a fresh one.
 
@@ -12,6 +12,11 @@ are deleted at each sign-in.
 On every request the session is checked against the store again: its row, and a closed account, a rotated auth
 token or a deleted API key end it at once. Credentials are checked by :func:`loft.accounts.auth.principal`,
 exactly as for the API.
+
+A session opened with an auth token may act as one of its account's subaccounts (the console's account
+switcher, as at Twilio): the cookie names it, and :func:`acting_as` checks on every request that it still is a
+subaccount of the signed-in account, and not closed. A session opened with an API key never acts for another
+account.
 """
 
 from __future__ import annotations
@@ -56,13 +61,16 @@ class Session:
     fingerprint: str | None = None
     #: The id of a signed-in session's row (see :func:`sign_in`); None for a visitor not signed in.
     id: str | None = None
+    #: The subaccount this session acts as (see :func:`acting_as`); None: the account it signed in as.
+    acting_sid: str | None = None
 
     @property
     def signed_in(self) -> bool:
         return self.account_sid is not None
 
     def dump(self) -> dict[str, Any]:
-        return {"c": self.csrf, "a": self.account_sid, "k": self.key_sid, "f": self.fingerprint, "s": self.id}
+        return {"c": self.csrf, "a": self.account_sid, "k": self.key_sid, "f": self.fingerprint, "s": self.id,
+                "as": self.acting_sid}
 
 
 def anonymous() -> Session:
@@ -81,7 +89,7 @@ def read(request: Request) -> Session | None:
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
     return Session(csrf=data["c"], account_sid=data.get("a"), key_sid=data.get("k"), fingerprint=data.get("f"),
-                   id=data.get("s"))
+                   id=data.get("s"), acting_sid=data.get("as"))
 
 
 def write(request: Request, response: Response, session: Session) -> None:
@@ -150,6 +158,19 @@ async def account_of(request: Request, session: Session) -> Account | None:
     if session.fingerprint is None or not crypto.same(session.fingerprint, fingerprint(account.auth_token)):
         return None
     return account
+
+
+async def acting_as(request: Request, session: Session, principal: Account) -> Account:
+    """The account the signed-in ``principal`` acts as: the subaccount the session switched to, while it is still a
+    subaccount of ``principal`` and not closed; else ``principal`` itself (always, for an API key's session)."""
+    if session.acting_sid is None or session.key_sid is not None or session.acting_sid == principal.sid:
+        return principal
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        target = await accounts.get(conn, loft.box, session.acting_sid)
+    if target is None or target.parent_sid != principal.sid or target.status == "closed":
+        return principal
+    return target
 
 
 _STANDING = Prepared(select(console_sessions.c.account_sid).where(

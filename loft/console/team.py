@@ -1,20 +1,26 @@
-"""Subaccounts (create, rename, suspend, reactivate, close) and API keys (create, rename, delete): for sessions
-opened with the auth token only (Twilio keeps them from standard API keys).
+"""Subaccounts (create, rename, suspend, reactivate, close, switch to) and API keys (create, rename, delete): for
+sessions opened with the auth token only (Twilio keeps them from standard API keys).
 
-A new key's secret is shown once: it travels to the next page in the sealed flash cookie, which that page
-deletes, and Loft keeps only its digest.
+A new key's secret, and a new subaccount's auth token, are shown once: they travel to the next page in the
+sealed flash cookie, which that page deletes. Loft keeps only a key's digest; the console shows a subaccount's
+token nowhere else (the parent's credentials still read it from the API, as at Twilio).
+
+The account switcher lets a session opened with an account's auth token act as one of its subaccounts, and
+come back: every page then shows and changes the subaccount (see :func:`sessions.acting_as`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from loft.accounts import auth, keys
 from loft.accounts import service as accounts
-from loft.console import web
+from loft.console import sessions, web
 from loft.console.web import Visit
-from loft.errors import InvalidParameter
+from loft.errors import InvalidParameter, PermissionDenied
 from loft.kit import dates, paging
 
 _ACTIONS = {"suspend": "suspended", "activate": "active", "close": "closed"}
@@ -38,7 +44,8 @@ async def create_subaccount(visit: Visit) -> Response:
         created = await accounts.create(
             conn, visit.loft.box, parent_sid=visit.account.sid,
             friendly_name=name or f"SubAccount Created at {dates.now().strftime('%Y-%m-%d %I:%M %p')}")
-    return web.redirect(visit.request, "/console/subaccounts", notice=f"Created the subaccount {created.friendly_name}.")
+    return web.redirect(visit.request, "/console/subaccounts", notice=f"Created the subaccount {created.friendly_name}.",
+                        secret={"sid": created.sid, "auth_token": created.auth_token})
 
 
 async def change_subaccount(visit: Visit) -> Response:
@@ -51,6 +58,21 @@ async def change_subaccount(visit: Visit) -> Response:
                                         friendly_name=name.strip() if name else None, status=status)
     what = {"suspended": "Suspended", "active": "Reactivated", "closed": "Closed"}.get(status or "", "Renamed")
     return web.redirect(visit.request, "/console/subaccounts", notice=f"{what} {changed.friendly_name}.")
+
+
+async def switch(visit: Visit) -> Response:
+    """Act as one of the signed-in account's subaccounts (``AccountSid``), or as itself again."""
+    web.needs_auth_token(visit)
+    sid = (visit.form.get("AccountSid") or "").strip()
+    target = await auth.reach(visit.request, auth.Credential(visit.principal), sid)
+    if target.status == "closed":
+        raise PermissionDenied(f"The subaccount {target.friendly_name} is closed: there is nothing to act on")
+    session = replace(visit.session, acting_sid=None if target.sid == visit.principal.sid else target.sid)
+    # Acting as a subaccount, every page says so in a banner; coming back, a notice says it once.
+    notice = f"Back to {target.friendly_name}." if session.acting_sid is None and visit.acting else None
+    response = web.redirect(visit.request, "/console", notice=notice)
+    sessions.write(visit.request, response, session)
+    return response
 
 
 async def list_keys(visit: Visit) -> Response:
@@ -90,6 +112,7 @@ routes = [
     Route("/console/subaccounts", web.page(list_subaccounts), methods=["GET"]),
     Route("/console/subaccounts", web.action(create_subaccount), methods=["POST"]),
     Route("/console/subaccounts/{sid}", web.action(change_subaccount), methods=["POST"]),
+    Route("/console/switch", web.action(switch), methods=["POST"]),
     Route("/console/keys", web.page(list_keys), methods=["GET"]),
     Route("/console/keys", web.action(create_key), methods=["POST"]),
     Route("/console/keys/{sid}", web.action(rename_key), methods=["POST"]),

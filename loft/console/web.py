@@ -4,6 +4,9 @@
   shows a ``TwilioApiError`` as a message on an error page, never as a 500.
 - :func:`action` wraps a POST handler: it also checks the form's CSRF token, then redirects wherever the
   handler says, carrying a notice or the service's error message across the redirect (a "flash").
+- Both act for :attr:`Visit.account`: the signed-in account, or the subaccount its session switched to
+  (:func:`sessions.acting_as`); :attr:`Visit.principal` is who signed in.
+- :func:`missing` answers a routing miss under ``/console`` with the same error page, in HTML.
 
 Templates are autoescaped Jinja2: message bodies, friendly names and webhook responses are untrusted, and a
 strict Content-Security-Policy (scripts only from ``/console/static``) backs that up.
@@ -24,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from loft import context
 from loft.accounts.service import Account
-from loft.console import sessions
+from loft.console import queries, sessions
 from loft.console.sessions import Session
 from loft.context import Loft
 from loft.errors import InvalidParameter, PermissionDenied, TwilioApiError
@@ -51,25 +54,34 @@ templates = jinja2.Environment(
 )
 
 
-def _when(moment: Any) -> str:
+def when(moment: Any) -> str:
     """A stored datetime as ``2025-01-31 12:34:56 UTC``."""
     if moment is None:
         return ""
     return str(dates.as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
-templates.filters["when"] = _when
+templates.filters["when"] = when
 
 
 @dataclass(slots=True)
 class Visit:
-    """One request of a signed-in person."""
+    """One request of a signed-in person: ``principal`` signed in, ``account`` is the account the pages show and
+    change (``principal`` itself, or the subaccount the session switched to)."""
 
     request: Request
     loft: Loft
     session: Session
+    principal: Account
     account: Account
     form: MultiDict = field(default_factory=MultiDict)
+    #: The accounts the header's switcher offers (none: no switcher), see :func:`queries.switchable`.
+    switchable: list[queries.Choice] = field(default_factory=list)
+
+    @property
+    def acting(self) -> bool:
+        """Whether the session acts as a subaccount of the account it signed in as."""
+        return self.account.sid != self.principal.sid
 
     @property
     def path_params(self) -> dict[str, Any]:
@@ -80,7 +92,8 @@ class Visit:
         return self.request.query_params
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
-        return render(self.request, template, self.session, account=self.account, status=status, **values)
+        return render(self.request, template, self.session, account=self.account, status=status,
+                      principal=self.principal, switchable=self.switchable, **values)
 
 
 PageHandler = Callable[[Visit], Awaitable[Response]]
@@ -90,6 +103,8 @@ def render(request: Request, template: str, session: Session, *, account: Accoun
            **values: Any) -> Response:
     notice = sessions.take_flash(request)
     loft = context.of(request)
+    values.setdefault("principal", account)
+    values.setdefault("switchable", [])
     html = templates.get_template(template).render(
         csrf_field=sessions.CSRF_FIELD,
         csrf_token=session.csrf,
@@ -125,15 +140,34 @@ def redirect(request: Request, to: str, *, notice: str | None = None, error: str
     return response
 
 
-def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
+async def _visit(request: Request, session: Session | None, *, form: MultiDict | None = None,
+                 switcher: bool = False) -> Visit | None:
+    """The signed-in visit of ``request``, or None when its session does not stand; ``switcher``: with the
+    accounts the header's switcher offers (a session opened with the auth token of a main account or any other
+    account that has subaccounts)."""
+    principal = await sessions.account_of(request, session) if session else None
+    if session is None or principal is None:
+        return None
+    account = await sessions.acting_as(request, session, principal)
+    loft = context.of(request)
+    choices: list[queries.Choice] = []
+    if switcher and session.key_sid is None and principal.parent_sid is None:
+        async with loft.db.read() as conn:
+            choices = await queries.switchable(conn, principal.sid)
+    return Visit(request, loft, session, principal, account, form if form is not None else MultiDict(),
+                 choices if len(choices) > 1 else [])
+
+
+def page(handler: PageHandler, *, poll: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """A GET; ``poll``: it answers a page's script (JSON), not a person, so it needs no header."""
+
     async def endpoint(request: Request) -> Response:
         session = sessions.read(request)
-        account = await sessions.account_of(request, session) if session else None
-        if session is None or account is None:
+        visit = await _visit(request, session, switcher=not poll)
+        if visit is None:
             response = RedirectResponse("/console/signin", status_code=303, headers=SECURITY_HEADERS)
             sessions.write(request, response, sessions.anonymous())
             return response
-        visit = Visit(request, context.of(request), session, account)
         try:
             return await handler(visit)
         except TwilioApiError as error:
@@ -156,12 +190,11 @@ def action(handler: PageHandler, *, back: Callable[[Visit], str] | None = None) 
                                                    or request.headers.get(sessions.CSRF_HEADER)):
             return refused(request, "This form has expired or did not come from the console (CSRF check failed). "
                            "Reload the page and try again.", 403, wants_json=wants_json)
-        account = await sessions.account_of(request, session)
-        if account is None:
+        visit = await _visit(request, session, form=form, switcher=not wants_json)
+        if visit is None:
             if wants_json:
                 return JSONResponse({"error": "You are signed out."}, status_code=401, headers=SECURITY_HEADERS)
             return redirect(request, "/console/signin", error="Your session has ended: sign in again.")
-        visit = Visit(request, context.of(request), session, account, form)
         try:
             return await handler(visit)
         except TwilioApiError as error:
@@ -171,6 +204,17 @@ def action(handler: PageHandler, *, back: Callable[[Visit], str] | None = None) 
             return redirect(request, back(visit) if back else came_from(request), error=describe(error))
 
     return endpoint
+
+
+async def missing(request: Request, error: TwilioApiError) -> Response:
+    """A routing miss under ``/console`` (no such page, or no such method on it): the console's HTML error page,
+    with its navigation for a signed-in person, where the API answers Twilio's JSON."""
+    session = sessions.read(request)
+    visit = await _visit(request, session, switcher=True)
+    if visit is not None:
+        return visit.render("error.html", status=error.status, error=error)
+    html = templates.get_template("error.html").render(account=None, flash=None, error=error)
+    return HTMLResponse(html, status_code=error.status, headers=SECURITY_HEADERS)
 
 
 def needs_auth_token(visit: Visit) -> None:

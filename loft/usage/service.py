@@ -212,6 +212,28 @@ async def balance(conn: Conn, account: Account, *, today: date) -> Decimal:
     return (STARTING_CREDIT - spent.price).quantize(_CENTS)
 
 
+@dataclass(frozen=True, slots=True)
+class DayOfMessages:
+    day: date
+    inbound: int
+    outbound: int
+
+
+async def messages_per_day(conn: Conn, account: Account, start: date, end: date, *,
+                           today: date) -> list[DayOfMessages]:
+    """Billed messages of the account and its subaccounts on each UTC day from ``start`` to ``end`` (the ``sms-*``
+    and ``mms-*`` counts of the daily records), every day listed."""
+    buckets = await measure(conn, _scope(account.sid, True), start, end, "day", today=today)
+    found = []
+    for key, _, _ in _periods(start, end, "day"):
+        assert key is not None
+        totals = buckets.get(key) or {}
+        inbound, outbound = (sum(totals[name].count for name in (f"sms-{way}", f"mms-{way}") if name in totals)
+                             for way in ("inbound", "outbound"))
+        found.append(DayOfMessages(key, inbound, outbound))
+    return found
+
+
 # Measuring -------------------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "console"
 DOCS = ROOT / "docs" / "screenshots"
 #: The pages docs/console.md shows.
 DOCS_SET = frozenset({"signin", "dashboard", "numbers-search", "number", "apps", "phone", "messages",
-                      "message-inbound", "message-reply", "keys", "subaccounts"})
+                      "message-inbound", "message-reply", "keys", "subaccounts", "usage",
+                      "acting-as-subaccount"})
 
 
 def shoot(page: Page, name: str, *, full_page: bool = False) -> Path:

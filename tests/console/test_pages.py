@@ -210,3 +210,27 @@ def test_the_message_log_filters_by_number_status_direction_and_date(page: Page,
     expect(rows).to_have_count(0)
     show(date_from="yesterday")
     expect(page.locator(".flash.error")).to_contain_text("YYYY-MM-DD")
+
+
+def test_a_numbers_status_callback_is_for_calls_and_messaging_says_where_message_callbacks_go(
+        page: Page, account: tuple[str, str], client: Client) -> None:
+    number = client.incoming_phone_numbers.create(area_code="415")
+    sign_in(page, *account)
+    nav(page, "Phone numbers")
+    page.get_by_role("link", name=number.phone_number).click()
+    form = page.locator("#configure-number")
+    messaging = form.locator("section", has=page.get_by_role("heading", name="Messaging", exact=True))
+    voice = form.locator("section", has=page.get_by_role("heading", name="Voice", exact=True))
+    # A number's StatusCallback reports calls: it is not offered as a messaging setting.
+    expect(messaging.get_by_label(re.compile("status callback", re.IGNORECASE))).to_have_count(0)
+    expect(messaging.locator("#message-status-callbacks")).to_contain_text("each message names its own")
+    expect(messaging).to_contain_text("StatusCallback")
+    expect(messaging).to_contain_text("Message status callback")
+    expect(voice).to_contain_text("never the status of its messages")
+    voice.get_by_label("Call status callback URL").fill("https://example.com/call-status")
+    shoot(page, "number-voice", full_page=True)
+    form.get_by_role("button", name="Save").click()
+    assert f"Saved {number.phone_number}" in flash(page)
+    assert client.incoming_phone_numbers(number.sid).fetch().status_callback == "https://example.com/call-status"
+    expect(page.locator("#voice").get_by_label("Call status callback URL")).to_have_value(
+        "https://example.com/call-status")

@@ -24,54 +24,65 @@ document.addEventListener("submit", (event) => {
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
 
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("#account-switcher select");
+  if (select) select.form.requestSubmit();  // the switcher acts on a pick; its button is there without scripts
+});
+
+// Live pages: fetch the page's JSON twin every second and redraw it when it changed.
+function live(source, draw) {
+  let shown = "";
+  async function refresh() {
+    try {
+      const response = await fetch(source, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!response.ok || !(response.headers.get("content-type") || "").includes("json")) return;
+      const data = await response.json();
+      const signature = JSON.stringify(data);
+      if (signature === shown) return;
+      shown = signature;
+      draw(data);
+    } catch (error) { /* the next poll tries again */ }
+  }
+  refresh();
+  setInterval(refresh, 1000);
+  return refresh;
+}
+
+function element(tag, className, text) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;  // untrusted: always text, never HTML
+  return made;
+}
+
 // Virtual phone: poll the thread and send without leaving the page.
 (function phone() {
   const thread = document.getElementById("thread");
   const composer = document.getElementById("composer");
   if (!thread || !composer) return;
   const problem = document.getElementById("phone-error");
-  let shown = "";
 
   function bubble(message) {
-    const box = document.createElement("div");
-    box.className = "bubble " + (message.mine ? "mine" : "theirs");
+    const box = element("div", "bubble " + (message.mine ? "mine" : "theirs"));
     box.dataset.sid = message.sid;
-    const text = document.createElement("div");
-    text.className = "text";
-    text.textContent = message.body;            // untrusted: always text, never HTML
-    box.appendChild(text);
+    box.appendChild(element("div", "text", message.body));
     for (const url of message.media) {
-      const line = document.createElement("div");
-      line.className = "media";
-      const link = document.createElement("a");
-      link.textContent = url;
+      const line = element("div", "media");
+      const link = element("a", "", url);
       link.href = /^https?:\/\//i.test(url) ? url : "#";
       link.rel = "noopener noreferrer"; link.target = "_blank";
       line.appendChild(link); box.appendChild(line);
     }
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    meta.textContent = message.at.replace("T", " ").replace("Z", " UTC") + (message.mine ? " · " + message.status : "");
-    box.appendChild(meta);
+    box.appendChild(element("div", "meta",
+      message.at.replace("T", " ").replace("Z", " UTC") + (message.mine ? " · " + message.status : "")));
     return box;
   }
 
-  async function refresh() {
-    try {
-      const response = await fetch(thread.dataset.src, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (!response.ok || !(response.headers.get("content-type") || "").includes("json")) return;
-      const data = await response.json();
-      const signature = JSON.stringify(data.messages);
-      if (signature === shown) return;
-      shown = signature;
-      const atBottom = thread.scrollTop + thread.clientHeight >= thread.scrollHeight - 40;
-      thread.replaceChildren(...data.messages.map(bubble));
-      if (!data.messages.length) {
-        const empty = document.createElement("p"); empty.className = "muted empty"; empty.textContent = "No messages yet. Say hello.";
-        thread.appendChild(empty);
-      }
-      if (atBottom) thread.scrollTop = thread.scrollHeight;
-    } catch (error) { /* the next poll tries again */ }
+  function draw(data) {
+    const atBottom = thread.scrollTop + thread.clientHeight >= thread.scrollHeight - 40;
+    thread.replaceChildren(...data.messages.map(bubble));
+    if (!data.messages.length) thread.appendChild(element("p", "muted empty", "No messages yet. Say hello."));
+    if (atBottom) thread.scrollTop = thread.scrollHeight;
   }
 
   composer.addEventListener("submit", async (event) => {
@@ -96,6 +107,47 @@ document.addEventListener("submit", (event) => {
   });
 
   thread.scrollTop = thread.scrollHeight;
-  refresh();
-  setInterval(refresh, 1000);
+  const refresh = live(thread.dataset.src, draw);
+})();
+
+// Message log: new messages and status changes appear without a reload.
+(function messageLog() {
+  const log = document.getElementById("message-log");
+  if (!log || !log.dataset.src) return;
+  const table = log.querySelector("table");
+  const rows = table.querySelector("tbody");
+  const previous = log.querySelector(".pager a[rel=prev]");
+  const next = log.querySelector(".pager a[rel=next]");
+
+  function line(message) {
+    const row = element("tr");
+    row.dataset.sid = message.sid;
+    const when = element("td");
+    const link = element("a", "", message.when);
+    link.href = "/console/messages/" + encodeURIComponent(message.sid);
+    when.appendChild(link);
+    const body = element("td", "body", message.excerpt);
+    if (message.num_media) { body.append(" "); body.appendChild(element("span", "badge", message.num_media + " media")); }
+    const status = element("td");
+    status.appendChild(element("span", "badge " + message.status, message.status));
+    if (message.error_code) { status.append(" "); status.appendChild(element("small", "", String(message.error_code))); }
+    row.append(when, element("td", "", message.direction), element("td", "", message.from), element("td", "", message.to),
+               body, status);
+    return row;
+  }
+
+  function pager(link, href) {
+    link.hidden = !href;
+    link.setAttribute("href", href || "");
+  }
+
+  live(log.dataset.src, (data) => {
+    rows.replaceChildren(...data.messages.map(line));
+    table.hidden = !data.messages.length;
+    const empty = log.querySelector("p.empty");
+    if (data.messages.length && empty) empty.remove();
+    if (!data.messages.length && !empty) table.after(element("p", "muted empty", log.dataset.empty));
+    pager(previous, data.previous);
+    pager(next, data.next);
+  });
 })();
