@@ -1,8 +1,9 @@
 """Twilio's two wire formats for the 2010-04-01 API: JSON (``.json``) and the older XML (``.xml`` or no suffix).
 
 Every endpoint hands a plain ``dict`` (the JSON form, Twilio's field names) to :func:`resource` or
-:func:`page`; the XML twin is derived from it here, once: ``snake_case`` keys become ``PascalCase`` elements,
-``None`` an empty element, booleans ``true``/``false``, nested dicts nested elements, and list envelopes carry
+:func:`page`; the XML twin is derived from it here, once: ``snake_case`` keys become ``PascalCase`` elements word by word, as Twilio
+writes them (``sms_url`` → ``<SmsUrl>``, ``api_version`` → ``<ApiVersion>``, ``subresource_uris`` →
+``<SubresourceUris>``) save the few names in :data:`XML_NAMES`; ``None`` an empty element, booleans ``true``/``false``, nested dicts nested elements, and list envelopes carry
 their paging fields as attributes, e.g.
 ``<TwilioResponse><Messages page="0" pagesize="50" …><Message><Sid>SM…</Sid>…</Message></Messages></TwilioResponse>``.
 """
@@ -23,7 +24,10 @@ Format = Literal["json", "xml"]
 FORMAT_KEY = "loft.format"
 PATH_KEY = "loft.path"
 
-_ACRONYMS = {"sms": "SMS", "mms": "MMS", "uri": "Uri", "uris": "Uris", "sid": "Sid", "api": "Api"}
+#: The JSON names whose XML element is not the name capitalised word by word: a phone number's ``capabilities``
+#: ``sms`` and ``mms`` are ``<SMS>`` and ``<MMS>`` (Twilio's OpenAPI description marks them so, with
+#: ``@JacksonXmlProperty(localName="SMS")``). Whole names only: ``sms_url`` is ``<SmsUrl>``.
+XML_NAMES = {"sms": "SMS", "mms": "MMS"}
 _PAGING_KEYS = ("first_page_uri", "end", "previous_page_uri", "uri", "page_size", "start", "next_page_uri", "page")
 
 
@@ -92,7 +96,7 @@ def _xml_response(inner: str, status: int, headers: Mapping[str, str] | None = N
 
 
 def _element_name(key: str) -> str:
-    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in key.split("_"))
+    return XML_NAMES.get(key) or "".join(part.capitalize() for part in key.split("_"))
 
 
 def _fields(data: Mapping[str, Any], *, uris: bool = False) -> str:

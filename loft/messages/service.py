@@ -1,7 +1,9 @@
 """Messages: validate and store a send (with its outbox row, in one transaction), read, redact, delete.
 
 Validation follows Twilio's order and codes (reference/twilio-messaging-facts.md section 6), including the
-magic test numbers of Twilio's test credentials, so suites written against Twilio pass unchanged.
+magic test numbers of Twilio's test credentials, so suites written against Twilio pass unchanged: what needs no
+database is :mod:`loft.messages.validation`; the checks against the account's numbers, applications and
+opt-outs are here.
 """
 
 from __future__ import annotations
@@ -26,120 +28,18 @@ from loft.db.prepared import Prepared, Record, record_class
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import outbox, pacing
 from loft.delivery.carriers import plan as carrier_plan
-from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft, TwilioApiError
-from loft.kit import dates, forms, paging, phone, segments, sids, urls
+from loft.errors import InvalidParameter, NotFound, TwilioApiError
+from loft.kit import dates, forms, paging, phone, segments, sids
 from loft.messages import optout, pricing
+from loft.messages.validation import DEFAULT_VALIDITY, MAGIC_VALID_FROM, NewMessage, validate
 from loft.numbers import service as numbers
 
-MAX_BODY = 1600
-MAX_MEDIA = 10
-DEFAULT_VALIDITY = 36000
 #: Not yet final: such a message cannot be deleted or redacted.
 IN_FLIGHT = frozenset({"queued", "sending", "accepted", "scheduled", "receiving"})
 #: Statuses in which Twilio has billed the message and shows its price.
 BILLED = frozenset({"sent", "delivered", "undelivered", "received", "read"})
 #: Loft's error code for acting on a message that is still in flight (Twilio documents no number for it).
 STILL_IN_FLIGHT = 20009
-
-#: Twilio's magic test numbers (twilio.com/docs/iam/test-credentials).
-MAGIC_TO = {
-    "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
-    "+15005550002": (21612, "The 'To' phone number: +15005550002, is not currently reachable via SMS."),
-    "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003."),
-    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
-    "+15005550009": (21614, "'To' number +15005550009 is not a valid mobile number"),
-}
-MAGIC_FROM = {
-    "+15005550001": (21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."),
-    "+15005550007": (21606, "The From phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account."),
-    "+15005550008": (21611, "This 'From' number has exceeded the maximum number of queued messages"),
-}
-MAGIC_VALID_FROM = "+15005550006"
-_CHANNELS = ("whatsapp:", "messenger:", "rcs:", "fbm:", "line:", "kakao:", "viber:")
-
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    """A validated send, ready to store."""
-
-    to: str
-    from_: str
-    body: str
-    media_urls: list[str]
-    mms: bool
-    status_callback: str | None
-    application_sid: str | None
-    validity_period: int
-    options: dict[str, Any]
-
-
-#: The parameters of a plain send: a form with none but these has nothing else to check.
-_PLAIN = frozenset({"To", "From", "Body", "StatusCallback", "ApplicationSid", "MessagingServiceSid"})
-
-
-def validate(form: MultiDict) -> NewMessage:
-    """Check a create form the way Twilio does; the first problem found is raised as Twilio's error."""
-    to_raw = (form.get("To") or "").strip()
-    if not to_raw:
-        raise InvalidParameter(21604, "A 'To' phone number is required.")
-    from_raw = (form.get("From") or "").strip()
-    service_sid = (form.get("MessagingServiceSid") or "").strip()
-    if not from_raw and not service_sid:
-        raise InvalidParameter(21603, "A 'From' phone number is required.")
-    plain = form.keys() <= _PLAIN  # only the usual parameters: the checks of the others would all pass
-    if service_sid:
-        if not sids.is_sid(service_sid, "MG"):
-            raise InvalidParameter(21705, f"The Messaging Service Sid {service_sid} is invalid.")
-        raise NotImplementedByLoft("MessagingServiceSid", "Messaging Services are not implemented yet; send with 'From'")
-    if not plain:
-        if form.get("ContentSid"):
-            raise NotImplementedByLoft("ContentSid", "Content templates are not implemented yet; send a 'Body'")
-        if form.get("ContentVariables"):
-            raise InvalidParameter(21654, "ContentVariables were given without a ContentSid.")
-        if form.get("FallbackFrom"):
-            raise NotImplementedByLoft("FallbackFrom", "RCS fallback needs a Messaging Service with an RCS sender")
-        if form.get("ScheduleType") or form.get("SendAt"):
-            raise InvalidParameter(35118, "MessagingServiceSid is required to schedule a message")
-        if forms.boolean(form, "ShortenUrls"):
-            raise NotImplementedByLoft("ShortenUrls", "link shortening needs a Messaging Service")
-
-    body = form.get("Body") or ""
-    if not plain and forms.boolean(form, "SmartEncoded"):
-        # Twilio swaps look-alikes only when that makes the whole body GSM-7 (fewer, cheaper segments).
-        encoded = segments.smart_encode(body)
-        body = encoded if segments.is_gsm7(encoded) else body
-    media_urls = [] if plain else [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
-    if not body and not media_urls:
-        raise InvalidParameter(21602, "Message body is required.")
-    if len(body.encode("utf-16-le")) // 2 > MAX_BODY:
-        raise InvalidParameter(21617, "The concatenated message body exceeds the 1600 character limit.")
-    if len(media_urls) > MAX_MEDIA:
-        raise InvalidParameter(21623, f"Too many media urls: {len(media_urls)}, the limit is {MAX_MEDIA}.")
-    bad_media = [url for url in media_urls if not urls.is_callback_url(url)]
-    if bad_media:
-        raise InvalidParameter(21620, f"Media urls: {', '.join(bad_media)} are invalid. Please use only valid http and https urls")
-
-    to = _recipient(to_raw)
-    _check_sender_shape(from_raw, to)
-    status_callback = urls.optional(form.get("StatusCallback") or "", "StatusCallback", code=21609)
-    application_sid = (form.get("ApplicationSid") or "").strip() or None
-    if application_sid and not sids.is_sid(application_sid, "AP"):
-        raise InvalidParameter(20001, f"ApplicationSid '{application_sid}' is not a valid Application SID")
-    validity = DEFAULT_VALIDITY if plain else (
-        forms.integer(form, "ValidityPeriod", low=1, high=DEFAULT_VALIDITY) or DEFAULT_VALIDITY)
-    options = {} if plain else _stored_options(form)
-    return NewMessage(
-        to=to,
-        from_=phone.e164(from_raw) or from_raw,
-        body=body,
-        media_urls=media_urls,
-        mms=bool(media_urls) or bool(options.get("send_as_mms")),
-        status_callback=status_callback,
-        application_sid=application_sid,
-        validity_period=validity,
-        options=options,
-    )
-
 
 def check(account: Account, form: MultiDict) -> NewMessage:
     """Everything about a send that needs no database, in Twilio's order: the account may send, the form is valid."""
@@ -501,74 +401,3 @@ def render_feedback(row: Row[Any]) -> dict[str, Any]:
         "date_updated": dates.rfc2822(r["date_updated"]),
         "uri": f"/{API_VERSION}/Accounts/{r['account_sid']}/Messages/{r['message_sid']}/Feedback.json",
     }
-
-
-# Validation helpers --------------------------------------------------------------------------------------
-
-
-def _recipient(text: str) -> str:
-    if text.lower().startswith(_CHANNELS):
-        raise NotImplementedByLoft("To", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
-    if text in MAGIC_TO:
-        code, message = MAGIC_TO[text]
-        raise InvalidParameter(code, message)
-    number = phone.e164(text)
-    if number is None:
-        raise InvalidParameter(21211, f"The 'To' number {text} is not a valid phone number.")
-    return number
-
-
-def _check_sender_shape(text: str, to: str) -> None:
-    """Everything about ``From`` that needs no database: magic numbers, format, To == From."""
-    if text.lower().startswith(_CHANNELS):
-        raise NotImplementedByLoft("From", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
-    if text in MAGIC_FROM:
-        code, message = MAGIC_FROM[text]
-        raise InvalidParameter(code, message)
-    number = phone.e164(text) if text.startswith("+") else None
-    if number is not None:
-        if number == to:
-            raise InvalidParameter(21266, f"'To' and 'From' number cannot be the same: {to}")
-        return
-    if phone.is_short_code(text):
-        return
-    if phone.is_alphanumeric_sender(text):
-        if phone.country_code(to) == 1:
-            raise InvalidParameter(
-                21612,
-                f"The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {text} via SMS.",
-            )
-        return
-    raise InvalidParameter(21212, f"The 'From' number {text} is not a valid phone number, shortcode, or alphanumeric sender ID.")
-
-
-def _stored_options(form: MultiDict) -> dict[str, Any]:
-    """Parameters that are validated and kept with the message (Twilio accepts them; they change no delivery)."""
-    options: dict[str, Any] = {}
-    if form.get("MaxPrice"):
-        try:
-            float(form["MaxPrice"])
-        except ValueError:
-            raise InvalidParameter(20001, f"MaxPrice must be a number, not '{form['MaxPrice']}'") from None
-        # Obsolete at Twilio since 2024-06-03: accepted, without effect.
-    for parameter, key in (("ProvideFeedback", "provide_feedback"), ("ForceDelivery", "force_delivery"),
-                           ("SendAsMms", "send_as_mms"), ("SmartEncoded", "smart_encoded")):
-        value = forms.boolean(form, parameter)
-        if value is not None:
-            options[key] = value
-    attempt = forms.integer(form, "Attempt", low=1, high=1_000_000)
-    if attempt is not None:
-        options["attempt"] = attempt
-    if forms.choice(form, "ContentRetention", ("retain", "discard")) == "discard":
-        raise NotImplementedByLoft("ContentRetention", "'discard' is not implemented yet; bodies are retained")
-    if forms.choice(form, "AddressRetention", ("retain", "obfuscate")) == "obfuscate":
-        raise NotImplementedByLoft("AddressRetention", "'obfuscate' is not implemented yet; addresses are retained")
-    if forms.choice(form, "TrafficType", ("free",)) is not None:
-        raise NotImplementedByLoft("TrafficType", "free traffic (WhatsApp) is not implemented yet")
-    risk = forms.choice(form, "RiskCheck", ("enable", "disable"))
-    if risk is not None:
-        options["risk_check"] = risk
-    actions = [value for value in form.getlist("PersistentAction") if value]
-    if actions:
-        options["persistent_action"] = actions
-    return options

@@ -17,8 +17,7 @@ from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
 from loft.delivery.carriers import sim as carrier
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, forms, phone, urls
-from loft.messages import intake
-from loft.messages import service as messages
+from loft.messages import intake, validation
 
 MAX_DELAY_MS = 3_600_000
 
@@ -99,8 +98,8 @@ async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict
     media_urls = [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
     if not body and not media_urls:
         raise InvalidParameter(21602, "Message body is required.")
-    if len(media_urls) > messages.MAX_MEDIA:
-        raise InvalidParameter(21623, f"Too many media urls: {len(media_urls)}, the limit is {messages.MAX_MEDIA}.")
+    if len(media_urls) > validation.MAX_MEDIA:
+        raise InvalidParameter(21623, f"Too many media urls: {len(media_urls)}, the limit is {validation.MAX_MEDIA}.")
     for url in media_urls:
         urls.optional(url, "MediaUrl", code=21620)
     return await intake.accept(conn, settings, account_sid=str(owner), from_=number, to=str(to), body=body,

@@ -1,8 +1,10 @@
 """Bulk sends: recipients from a CSV file, one Liquid-rendered message each, paced, with a report.
 
-``read_recipients`` -> ``prepare`` (render every row; a row that cannot be rendered is refused here) ->
-``send_all`` (paced to ``rate`` messages a second, backing off when Loft answers 429 / 20429) ->
-``write_report``. Nothing here prints: ``loft.terminal.send`` does the talking.
+``check_sender`` (before anything else: a sender Loft would refuse for every row) -> ``read_recipients`` ->
+``prepare`` (render every row; a row that cannot be rendered is refused here) -> ``check_rows`` (every row
+through Loft's own checks of a send, :mod:`loft.messages.validation`: ``To=12`` is refused with 21211 before
+anything is sent) -> ``send_all`` (paced to ``rate`` messages a second, backing off when Loft answers 429 /
+20429) -> ``write_report``. Nothing here prints: ``loft.terminal.send`` does the talking.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from starlette.datastructures import MultiDict
+
+from loft.errors import TwilioApiError
+from loft.kit import phone, urls
+from loft.messages import validation
 from loft.terminal.client import ApiError, LoftClient, NoAnswer, TerminalError
 
 if TYPE_CHECKING:
@@ -148,6 +155,11 @@ class Sender:
     messaging_service_sid: str | None = None
     status_callback: str | None = None
 
+    def fields(self, message: Outgoing) -> list[tuple[str, str]]:
+        """:meth:`form` as the pairs of a form (``MediaUrl`` repeated)."""
+        return [(name, item) for name, value in self.form(message).items()
+                for item in ([value] if isinstance(value, str) else value)]
+
     def form(self, message: Outgoing) -> dict[str, str | list[str]]:
         form: dict[str, str | list[str]] = {"To": message.to, "Body": message.body}
         if message.media_urls:
@@ -159,6 +171,47 @@ class Sender:
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
         return form
+
+
+def check_rows(prepared: Prepared, sender: Sender) -> Prepared:
+    """Every rendered message through the checks Loft makes of a send before it looks at the account's numbers
+    (the same code, :func:`loft.messages.validation.validate`): a row Loft would refuse joins the refused, with
+    Twilio's code and message. Refused rows come in file order."""
+    checked = Prepared(refused=list(prepared.refused))
+    for message in prepared.ready:
+        try:
+            validation.validate(MultiDict(sender.fields(message)))
+        except TwilioApiError as exc:
+            checked.refused.append(Outcome(message.row, message.to, "refused", error_code=exc.code,
+                                           error_message=exc.message))
+        else:
+            checked.ready.append(message)
+    checked.refused.sort(key=lambda outcome: outcome.row)
+    return checked
+
+
+def check_sender(client: LoftClient, sender: Sender) -> None:
+    """Refuse at once, in one line, a sender Loft would refuse for every row: a malformed ``From`` or status
+    callback URL, a Messaging Service (Loft has none yet), a number that is not an SMS-capable number of the
+    account, a short code (Loft has none). Reading the account's numbers checks the credentials too."""
+    try:
+        validation.check_sender(sender.from_ or "", sender.messaging_service_sid or "")
+        urls.optional(sender.status_callback or "", "StatusCallback", code=21609)
+    except TwilioApiError as exc:
+        raise TerminalError(f"Error {exc.code}: {exc.message}") from exc
+    text = (sender.from_ or "").strip()
+    number = phone.e164(text) if text.startswith("+") and text != validation.MAGIC_VALID_FROM else None
+    # One read of the account's numbers: it checks the credentials whatever the sender, and finds its number.
+    found = client.get(client.api("IncomingPhoneNumbers.json"),
+                       {"PhoneNumber": number.lstrip("+")} if number else {"PageSize": 1})
+    if number is not None:
+        if any(record.get("phone_number") == number and (record.get("capabilities") or {}).get("sms")
+               for record in found.get("incoming_phone_numbers", [])):
+            return
+    elif not phone.is_short_code(text):
+        return  # the magic number, an alphanumeric sender ID or a Messaging Service: nothing to own
+    raise TerminalError(f"Error 21606: --from {text} is not an SMS-capable number of account {client.account_sid} "
+                        "(`loft numbers list` shows its numbers).")
 
 
 def send_one(client: LoftClient, pacer: Pacer, sender: Sender, message: Outgoing) -> Outcome:

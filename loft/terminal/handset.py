@@ -1,6 +1,7 @@
 """``loft handset +15550001111 --to +15557654321``: be a phone and chat with a Loft number.
 
-Each line typed is a text from the handset to the ``--to`` number (``POST /sim/v1/Handsets/{n}/Messages``),
+``--to`` (and ``/to``) must name a number of the account, in E.164, as the digits it ends with or as its ``PN…``
+SID: it is looked up before anything is sent, and another is refused in one line. Each line typed is a text from the handset to the ``--to`` number (``POST /sim/v1/Handsets/{n}/Messages``),
 which makes Loft call that number's webhook as Twilio would. What the handset receives
 (``GET /sim/v1/Handsets/{n}/Messages``) is polled in a background thread and printed once, as it arrives,
 above the line being typed. ``/quit`` or end of input (Ctrl-D) leaves.
@@ -18,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from loft.terminal import options
+from loft.terminal import numbers, options
 from loft.terminal.client import DEFAULT_URL, ApiError, LoftClient, TerminalError, quoted
 
 PROMPT = "> "
@@ -131,11 +132,15 @@ class Chat:
             self.show(escape(HELP))
         elif text == "/to" or text.startswith("/to "):
             number = text[3:].strip()
-            if number:
-                self.to = number
-                self.show(f"[dim]Now texting {escape(number)}.[/dim]")
-            else:
+            if not number:
                 self.show(f"[dim]Texting {escape(self.to)}.[/dim]")
+                return True
+            try:
+                self.to = own_number(self.client, number)
+            except TerminalError as exc:
+                self.show(f"[red]{escape(str(exc))} Still texting {escape(self.to)}.[/red]")
+            else:
+                self.show(f"[dim]Now texting {escape(self.to)}.[/dim]")
         elif text.startswith("/media "):
             url, _, caption = text[len("/media "):].strip().partition(" ")
             self.send(caption.strip(), [url])
@@ -167,6 +172,17 @@ class Chat:
             self.console.print("\n[dim]Bye.[/dim]")
 
 
+def own_number(client: LoftClient, text: str) -> str:
+    """The E.164 number of the account's number ``text`` names (E.164, the digits it ends with, or its PN SID);
+    a :class:`TerminalError` in one line when the account has no such number."""
+    try:
+        return str(numbers.resolve(client, text)["phone_number"])
+    except ApiError:
+        raise  # the credentials or the server: reported as they are
+    except TerminalError as exc:
+        raise TerminalError(f"{exc} `loft numbers list` shows the account's numbers.") from exc
+
+
 def _line_buffer() -> str:
     try:
         import readline
@@ -181,7 +197,7 @@ def _clock(value: object) -> str:
 
 def command(
     number: Annotated[str, typer.Argument(help="The handset's own number (E.164), e.g. +15550001111.")],
-    to: Annotated[str, typer.Option("--to", help="The Loft number to text (a number of the account).")],
+    to: Annotated[str, typer.Option("--to", help="The Loft number to text: a number of the account (E.164, the digits it ends with, or its PN SID).")],
     interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between checks for new messages.")] = 0.3,
     history: Annotated[int, typer.Option("--history", min=0, help="How many earlier messages to show on start.")] = 5,
     url: options.Url = DEFAULT_URL,
@@ -197,7 +213,7 @@ def command(
     connection = options.Connection(url, account_sid, auth_token, api_key, api_secret)
     with options.reporting(console):
         with connection.client() as client:
-            chat = Chat(client, number, to, console, interval=interval)
+            chat = Chat(client, number, own_number(client, to), console, interval=interval)
             try:
                 chat.run(history)
             except ApiError as exc:

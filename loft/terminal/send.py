@@ -8,9 +8,11 @@ Bulk::
 
     loft send --from +14155550123 --to-file recipients.csv --body 'Hi {{ first_name | default: "there" }}'
 
-shows the first rendered messages, asks before sending (``--yes`` does not), sends at ``--rate`` messages a
-second with a progress bar and writes a report CSV (``--report``). Exit status: 0 when every message was
-accepted, 1 when any was refused (or the send was cancelled or failed).
+checks the credentials, the sender and every row first (a row Loft would refuse — no number, ``To=12``, a
+template that cannot be rendered — is listed with its reason, and nothing is sent unless ``--skip-invalid``
+says to send the others), shows the first rendered messages, asks before sending (``--yes`` does not), sends at
+``--rate`` messages a second with a progress bar and writes a report CSV (``--report``). Exit status: 0 when
+every message was accepted, 1 when any was refused (or the send was cancelled or failed).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rich.prompt import Confirm
 from rich.table import Table
 
 from loft.terminal import bulk, options
-from loft.terminal.client import DEFAULT_URL, ApiError, LoftClient, TerminalError
+from loft.terminal.client import DEFAULT_URL, LoftClient, TerminalError
 
 console = Console(highlight=False)
 
@@ -52,6 +54,7 @@ def command(
     report: Annotated[Optional[Path], typer.Option("--report", help="Bulk: where to write the report CSV (default send-report-<timestamp>.csv).", rich_help_panel="Bulk")] = None,
     strict: Annotated[bool, typer.Option("--strict/--lenient", help="Bulk: an undefined template variable refuses the row (strict) or renders as nothing (lenient).", rich_help_panel="Bulk")] = True,
     preview: Annotated[int, typer.Option("--preview", min=0, help="Bulk: how many rendered messages to show before asking.", rich_help_panel="Bulk")] = 3,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Bulk: send the rows Loft would accept and report the others as refused (without it, any bad row stops the send).", rich_help_panel="Bulk")] = False,
     url: options.Url = DEFAULT_URL,
     account_sid: options.AccountSid = None,
     auth_token: options.AuthToken = None,
@@ -73,7 +76,8 @@ def command(
             if text is None:
                 raise TerminalError("Bulk sends need a template: --body or --body-file.")
             exit_code = _bulk(connection, sender, to_file, text, media_url or [], rate=rate,
-                              concurrency=concurrency, yes=yes, report=report, strict=strict, preview=preview)
+                              concurrency=concurrency, yes=yes, report=report, strict=strict, preview=preview,
+                              skip_invalid=skip_invalid)
         else:
             if to is None:
                 raise TerminalError("Whom to? Give --to (or --to-file for a bulk send).")
@@ -122,40 +126,43 @@ def default_report_path() -> Path:
 
 
 def _bulk(connection: options.Connection, sender: bulk.Sender, to_file: Path, text: str, media: list[str], *,
-          rate: float, concurrency: int, yes: bool, report: Path | None, strict: bool, preview: int) -> int:
+          rate: float, concurrency: int, yes: bool, report: Path | None, strict: bool, preview: int,
+          skip_invalid: bool) -> int:
     from loft.terminal.templates import Template  # Liquid loads only for bulk sends
 
     body = Template(text, strict=strict, name="body")
     media_templates = [Template(source, strict=strict, name=f"media URL {source!r}") for source in media]
     recipients = bulk.read_recipients(to_file)
-    prepared = bulk.prepare(recipients, body, media_templates)
     report_path = report or default_report_path()
-
-    _show_preview(prepared, preview)
-    count = len(prepared.ready)
-    if prepared.refused:
-        console.print(f"[yellow]{len(prepared.refused)} row(s) cannot be sent[/yellow] (they go to the report as "
-                      f"refused), e.g. row {prepared.refused[0].row}: {escape(prepared.refused[0].error_message)}")
-    if not count:
-        bulk.write_report(report_path, prepared.refused)
-        console.print(f"[red]Nothing to send.[/red] Report: {escape(str(report_path))}")
-        return 1
-    who = sender.from_ or sender.messaging_service_sid
-    console.print(f"{count} message(s) from {escape(str(who))} at up to {rate:g}/s "
-                  f"(about {_duration(count / rate)}).")
-    if not yes:
-        try:
-            confirmed = Confirm.ask(f"Send {count} message(s)?", console=console, default=False)
-        except EOFError:
-            confirmed = False
-        if not confirmed:
-            console.print("Nothing was sent.")
-            return 1
-
-    outcomes: list[bulk.Outcome] = list(prepared.refused)
-    bulk.write_report(report_path, outcomes)  # a report that cannot be written stops us before anything is sent
     with connection.client() as client:
-        _check_reachable(client)
+        bulk.check_sender(client, sender)  # the credentials and the sender, before any row
+        prepared = bulk.check_rows(bulk.prepare(recipients, body, media_templates), sender)
+        count = len(prepared.ready)
+        if prepared.refused:
+            _show_refused(prepared, skip_invalid)
+            if not skip_invalid:
+                console.print(f"[red]Nothing was sent.[/red] Fix these rows, or pass --skip-invalid to send the "
+                              f"other {count} and report these as refused.")
+                return 1
+        if not count:
+            bulk.write_report(report_path, prepared.refused)
+            console.print(f"[red]Nothing to send.[/red] Report: {escape(str(report_path))}")
+            return 1
+        _show_preview(prepared, preview)
+        who = sender.from_ or sender.messaging_service_sid
+        console.print(f"{count} message(s) from {escape(str(who))} at up to {rate:g}/s "
+                      f"(about {_duration(count / rate)}).")
+        if not yes:
+            try:
+                confirmed = Confirm.ask(f"Send {count} message(s)?", console=console, default=False)
+            except EOFError:
+                confirmed = False
+            if not confirmed:
+                console.print("Nothing was sent.")
+                return 1
+
+        outcomes: list[bulk.Outcome] = list(prepared.refused)
+        bulk.write_report(report_path, outcomes)  # a report that cannot be written stops us before anything is sent
         progress = Progress(TextColumn("[bold]Sending"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("[green]{task.fields[accepted]} accepted[/green] "
                                        "[red]{task.fields[refused]} refused[/red]"),
@@ -188,14 +195,21 @@ def _bulk(connection: options.Connection, sender: bulk.Sender, to_file: Path, te
     return 0 if accepted == len(outcomes) else 1
 
 
-def _check_reachable(client: LoftClient) -> None:
-    """Fail once, before the progress bar, when the server or the credentials are wrong."""
-    try:
-        client.get(client.api("IncomingPhoneNumbers.json"), {"PageSize": 1})
-    except ApiError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-    # Other answers (a 429, a 500) are per-message matters: the report will tell.
+#: How many bad rows are listed before "… and N more".
+SHOWN_REFUSALS = 20
+
+
+def _show_refused(prepared: bulk.Prepared, skipping: bool) -> None:
+    """The rows that cannot be sent, each with its line in the file and the reason."""
+    refused = prepared.refused
+    total = len(refused) + len(prepared.ready)
+    heading = "will be skipped (refused in the report)" if skipping else "cannot be sent"
+    console.print(f"[yellow]{len(refused)} of {total} row(s) {heading}:[/yellow]")
+    for outcome in refused[:SHOWN_REFUSALS]:
+        code = f"Error {outcome.error_code}: " if outcome.error_code is not None else ""
+        console.print(f"  row {outcome.row}: {escape(code + outcome.error_message)}", soft_wrap=True)
+    if len(refused) > SHOWN_REFUSALS:
+        console.print(f"  … and {len(refused) - SHOWN_REFUSALS} more")
 
 
 def _show_preview(prepared: bulk.Prepared, count: int) -> None:

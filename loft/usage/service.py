@@ -15,7 +15,8 @@ the messages the account can list.
   deleted, so its past fees no longer show.
 * ``totalprice`` is the sum of every price above; its ``usage`` is that amount in the price unit.
 
-Categories Loft has no such usage for (``calls``, ``recordings`` …) are answered with zero usage, which is true.
+Twilio's categories Loft has no such usage for (``calls``, ``recordings`` …) are answered with zero usage, which is
+true; a name that is not one of Twilio's categories (:mod:`loft.usage.categories`) is refused, 400 with 20001.
 The balance is ``STARTING_CREDIT`` minus everything the account and its subaccounts were charged.
 """
 
@@ -39,6 +40,7 @@ from loft.db.tables import accounts, incoming_phone_numbers, messages
 from loft.errors import InvalidParameter
 from loft.kit import dates, forms
 from loft.messages.service import BILLED
+from loft.usage import categories
 
 Granularity = Literal["day", "month", "year"]
 
@@ -54,7 +56,6 @@ MONTHLY_NUMBER_FEES: dict[str, Decimal] = {
 STARTING_CREDIT = Decimal("0")
 
 _CENTS = Decimal("0.00001")
-_CATEGORY_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _RELATIVE = re.compile(r"^([+-]?)(\d{1,5})\s*days?$", re.IGNORECASE)
 _NUMBER_CATEGORY = {"local": "phonenumbers-local", "mobile": "phonenumbers-mobile", "tollFree": "phonenumbers-tollfree"}
 
@@ -144,8 +145,9 @@ def parse_query(kind: Kind, query: Mapping[str, str], *, today: date) -> Query |
     category = query.get("Category")
     if category is not None:
         category = category.strip().lower()
-        if not _CATEGORY_NAME.match(category):
-            raise InvalidParameter(20001, f"Category '{query['Category']}' is not a usage category")
+        if category not in categories.TWILIO:
+            raise InvalidParameter(20001, f"Category '{query['Category']}' is not a usage category "
+                                          "(twilio.com/docs/usage/api/usage-record#usage-categories)")
     start = _date(query, "StartDate", today)
     end = _date(query, "EndDate", today)
     if start is not None and end is not None and start > end:

@@ -28,6 +28,7 @@ from loft.delivery.outbox import Job
 from loft.kit import dates, phone
 from loft.messages import media as media_content
 from loft.messages import service as message_service
+from loft.messages import validation
 from loft.webhooks import attempts, sender, twiml
 
 MAX_DOCUMENTS = 50
@@ -225,7 +226,7 @@ async def _reply(loft: Loft, conn: Conn, inbound: Row[Any], verb: twiml.MessageV
         if owned is None:
             return 14102, f"Invalid From attribute: {verb.from_}"
         sender_number = wanted
-    if len(verb.body.encode("utf-16-le")) // 2 > message_service.MAX_BODY:
+    if len(verb.body.encode("utf-16-le")) // 2 > validation.MAX_BODY:
         return 14103, "Invalid Body: the message body exceeds the 1600 character limit."
     await upsert.lock(conn, f"replies:{sender_number}:{to}")
     recent = (

@@ -18,6 +18,10 @@
   URL, a protocol error), 11205 HTTP connection failure (refused, reset, connect/read/write timeout, the total
   budget spent), 11210 HTTP bad host name (the host does not resolve), 11220 SSL/TLS handshake error. 11210
   and 11220 are from Twilio's error dictionary; which of them Twilio logs for these cases is Loft's reading.
+  The attempt's message is one short sentence naming the other end, e.g. ``connection refused by
+  127.0.0.1:8000``, ``no connection to hooks.example.com:443 within 5 s``, ``the host name hooks.example
+  does not resolve``, ``TLS handshake with hooks.example.com:443 failed: certificate verify failed: …``;
+  never an exception's text (it is what the console and ``loft tail`` show).
 - Every connection passes the outbound guard (:mod:`loft.outbound`): a URL whose address ``LOFT_OUTBOUND_DENY``
   denies fails with 11200, having sent nothing and read nothing.
 - Bodies are read up to :data:`MAX_BODY` bytes; the rest is dropped. Neither the auth token nor the URL's
@@ -35,7 +39,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp
 import httpx
@@ -186,30 +190,94 @@ def _answer(status: int, content_type: str | None, body: str) -> _Result:
                    f"HTTP retrieval failure: the URL answered {status}", retry_class)
 
 
-def _failure(exc: Exception, policy: ConnectionPolicy) -> _Result:
-    cause = exc.__cause__ or exc.__context__
+def _peer(url: str) -> tuple[str, str]:
+    """The other end of ``url`` as a person names it: its host, and host and port (``127.0.0.1:8000``)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        host, port = None, None
+    if not host:
+        return "the URL's host", "the URL's host"
+    named = f"[{host}]" if ":" in host else host
+    return host, f"{named}:{port}" if port else named
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it: httpx wraps aiohttp's errors, which wrap the operating system's."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8 and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
+
+
+def _failure(exc: Exception, url: str, policy: ConnectionPolicy) -> _Result:
+    """A transport failure as Twilio's error code and one short sentence naming the other end.
+
+    Judged by the deepest cause that says what happened (httpx_aiohttp maps most of aiohttp's connection errors,
+    a refused connection included, to ``httpx.ConnectTimeout``)."""
+    host, peer = _peer(url)
+    causes = _causes(exc)
+
+    def cause(*kinds: type[BaseException]) -> BaseException | None:
+        return next((found for found in causes if isinstance(found, kinds)), None)
+
+    def fail(code: int, message: str, retry_class: str | None = None) -> _Result:
+        return _Result(error_code=code, error_message=message, retry_class=retry_class)
+
     if outbound.denied(exc):
-        return _Result(error_code=RETRIEVAL_FAILURE, error_message=f"HTTP retrieval failure: {outbound.DENIED}")
-    if isinstance(exc, TimeoutError):
-        return _Result(error_code=CONNECTION_FAILURE,
-                       error_message=f"Timeout: no complete answer within the total {policy.total_timeout:g} s")
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return _Result(error_code=CONNECTION_FAILURE, retry_class="ct",
-                       error_message=f"Timeout: no connection within {policy.connect_timeout:g} s")
-    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
-        return _Result(error_code=CONNECTION_FAILURE, retry_class="rt",
-                       error_message=f"Timeout: no answer within the read timeout of {policy.read_timeout:g} s")
-    if isinstance(exc, httpx.ConnectError):
-        if isinstance(cause, socket.gaierror):
-            return _Result(error_code=BAD_HOST, retry_class="ct", error_message=f"Bad host name: {cause}")
-        if isinstance(cause, ssl.SSLError):
-            return _Result(error_code=TLS_FAILURE, retry_class="ct", error_message=f"SSL/TLS handshake error: {exc}")
-        return _Result(error_code=CONNECTION_FAILURE, retry_class="ct", error_message=f"Connection failed: {exc}")
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError)):
-        return _Result(error_code=CONNECTION_FAILURE, error_message=f"Connection lost: {exc}")
-    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL, ValueError)):
-        return _Result(error_code=RETRIEVAL_FAILURE, error_message="HTTP retrieval failure: the URL cannot be used")
-    return _Result(error_code=RETRIEVAL_FAILURE, error_message=f"HTTP retrieval failure: {type(exc).__name__}: {exc}")
+        return fail(RETRIEVAL_FAILURE, f"{peer} is denied by the outbound guard (LOFT_OUTBOUND_DENY); nothing was sent")
+    tls = cause(ssl.SSLError, ssl.CertificateError, aiohttp.ClientSSLError)
+    if tls is not None:
+        return fail(TLS_FAILURE, f"TLS handshake with {peer} failed: {_tls_reason(tls)}", "ct")
+    if cause(socket.gaierror, aiohttp.ClientConnectorDNSError) is not None:
+        return fail(BAD_HOST, f"the host name {host} does not resolve", "ct")
+    if cause(ConnectionRefusedError) is not None:
+        return fail(CONNECTION_FAILURE, f"connection refused by {peer}", "ct")
+    if cause(ConnectionResetError, ConnectionAbortedError, BrokenPipeError, aiohttp.ServerDisconnectedError):
+        return fail(CONNECTION_FAILURE, f"connection reset by {peer} before it answered")
+    if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ClientError):  # asyncio's, at the deadline
+        return fail(CONNECTION_FAILURE, f"no complete answer from {peer} within the total timeout of "
+                                        f"{policy.total_timeout:g} s")
+    if cause(aiohttp.SocketTimeoutError, httpx.ReadTimeout, httpx.WriteTimeout) is not None:
+        return fail(CONNECTION_FAILURE, f"{peer} did not answer within the read timeout of {policy.read_timeout:g} s",
+                    "rt")
+    if cause(aiohttp.ConnectionTimeoutError) is not None or (
+            isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and cause(aiohttp.ClientError) is None):
+        return fail(CONNECTION_FAILURE, f"no connection to {peer} within {policy.connect_timeout:g} s", "ct")
+    broken = cause(aiohttp.ClientConnectorError, httpx.ConnectError)
+    if broken is not None:
+        reason = cause(OSError)
+        detail = f": {reason.strerror}" if isinstance(reason, OSError) and reason.strerror else ""
+        return fail(CONNECTION_FAILURE, f"cannot connect to {peer}{detail}", "ct")
+    if cause(httpx.RemoteProtocolError, aiohttp.ClientResponseError, aiohttp.ClientPayloadError) is not None:
+        return fail(RETRIEVAL_FAILURE, f"{peer} answered something that is not valid HTTP")
+    if cause(httpx.ReadError, httpx.WriteError, httpx.CloseError, aiohttp.ClientOSError) is not None:
+        return fail(CONNECTION_FAILURE, f"the connection to {peer} broke before it answered")
+    if cause(httpx.UnsupportedProtocol, httpx.InvalidURL, aiohttp.InvalidURL, ValueError) is not None:
+        return fail(RETRIEVAL_FAILURE, "the URL cannot be used")
+    return fail(RETRIEVAL_FAILURE, f"no usable answer from {peer} ({type(exc).__name__})")
+
+
+def _tls_reason(error: BaseException) -> str:
+    """What went wrong in a handshake, briefly: ``certificate verify failed: self-signed certificate``.
+
+    aiohttp's certificate error is an :class:`ssl.CertificateError` itself, without the details: they are on
+    the :mod:`ssl` error that caused it."""
+    for found in _causes(error):
+        if isinstance(found, aiohttp.ClientError):
+            continue
+        verify = getattr(found, "verify_message", None)
+        if verify:
+            return f"certificate verify failed: {verify}"
+        reason = getattr(found, "reason", None)
+        if isinstance(found, ssl.SSLError) and isinstance(reason, str) and reason:
+            return reason.replace("_", " ").lower()
+        if isinstance(found, ssl.CertificateError):
+            return str(found)
+    return "the handshake did not complete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +343,7 @@ async def _exchange(client: httpx.AsyncClient, built: _Built, auth: httpx.Auth |
             finally:
                 await response.aclose()
     except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-        return _failure(exc, built.policy)
+        return _failure(exc, built.url, built.policy)
 
 
 async def _straight(transport: AiohttpTransport, built: _Built) -> _Result:

@@ -12,7 +12,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from loft.messages.service import MAGIC_VALID_FROM
+from loft.messages.validation import MAGIC_VALID_FROM
 from tests.conftest import make_server
 from tests.support import clients
 from tests.support.receiver import Receiver

@@ -17,7 +17,7 @@ from loft.terminal import bulk
 from loft.terminal.client import LoftClient
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
-from tests.terminal.conftest import Terminal
+from tests.terminal.conftest import Terminal, before
 
 BODY = "Hi {{ first_name }}, your link: https://shop.test/r?c={{ coupon | url_param_escape }}"
 
@@ -39,26 +39,61 @@ def _inbox(loft: LoftServer, account: tuple[str, str], handset: str) -> list[str
     return [message["body"] for message in response.json()["messages"]]
 
 
-def test_bulk_send_previews_asks_sends_and_reports(loft: LoftServer, account: tuple[str, str], client: Client,
-                                                    sender: str, terminal: Terminal, tmp_path: Path) -> None:
-    recipients = _write(tmp_path / "recipients.csv", [
-        ["phone", "first_name", "coupon"],
-        ["+15550020001", "Ada", "SPRING 10%&more"],
-        ["+15550020002", "Grace", "G2"],
-        ["", "Nobody", "N0"],                 # no phone: refused, 21604
-        ["+15550020003", "Linus"],            # no coupon: undefined in strict mode, refused
-        ["+15550020004", "Alan", "A4"],
-        ["12", "Bad", "B5"],                  # Loft refuses it: 21211
-    ])
+_ROWS = [
+    ["phone", "first_name", "coupon"],
+    ["+15550020001", "Ada", "SPRING 10%&more"],
+    ["+15550020002", "Grace", "G2"],
+    ["", "Nobody", "N0"],                 # no phone: 21604
+    ["+15550020003", "Linus"],            # no coupon: undefined in strict mode
+    ["+15550020004", "Alan", "A4"],
+    ["12", "Bad", "B5"],                  # not a phone number as Loft parses them: 21211
+]
+
+
+def test_bad_rows_are_listed_before_anything_is_asked_and_nothing_is_sent(
+        client: Client, sender: str, terminal: Terminal, tmp_path: Path) -> None:
+    recipients = _write(tmp_path / "recipients.csv", _ROWS)
+    send = terminal.spawn("send", "--to-file", str(recipients), "--from", sender, "--body", BODY, "--yes")
+    send.expect(pexpect.EOF)
+    send.close()
+    output = before(send)
+    assert send.exitstatus == 1
+    assert "3 of 6 row(s) cannot be sent:" in output
+    assert "row 4: Error 21604: A 'To' phone number is required." in output
+    assert "row 5: body: 'coupon' is undefined" in output
+    assert "row 7: Error 21211: The 'To' number 12 is not a valid phone number." in output
+    assert "Nothing was sent." in output and "Fix these rows, or pass --skip-invalid to send the other 3" in output
+    assert "Preview" not in output and "Send 3" not in output
+    assert client.messages.list(from_=sender) == []
+    assert not list(tmp_path.glob("send-report-*.csv"))
+
+
+def test_a_long_list_of_bad_rows_shows_the_first_twenty(client: Client, sender: str, cli_env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    recipients = _write(tmp_path / "r.csv", [["phone"], ["+15550028001"], *[[str(n)] for n in range(25)]])
+    result = subprocess.run([sys.executable, "-m", "loft", "send", "--to-file", str(recipients), "--from", sender,
+                             "--body", "x", "--yes"], env=cli_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    listed = [line for line in result.stdout.splitlines() if line.startswith("  row ")]
+    assert len(listed) == 20 and listed[0] == "  row 3: Error 21211: The 'To' number 0 is not a valid phone number."
+    assert "  … and 5 more" in result.stdout and "25 of 26 row(s) cannot be sent" in result.stdout
+    assert client.messages.list(from_=sender) == []
+
+
+def test_skip_invalid_previews_asks_sends_the_good_rows_and_reports_every_row(
+        loft: LoftServer, account: tuple[str, str], client: Client, sender: str, terminal: Terminal,
+        tmp_path: Path) -> None:
+    recipients = _write(tmp_path / "recipients.csv", _ROWS)
     report = tmp_path / "out" / "report.csv"
     send = terminal.spawn("send", "--to-file", str(recipients), "--from", sender, "--body", BODY,
-                          "--report", str(report), "--rate", "50")
+                          "--report", str(report), "--rate", "50", "--skip-invalid")
+    send.expect_exact("3 of 6 row(s) will be skipped (refused in the report):")
+    send.expect_exact("row 7: Error 21211")
     send.expect("Preview")
     send.expect_exact("Hi Ada, your link: https://shop.test/r?c=SPRING%2010%25%26more")
     send.expect_exact("Hi Grace, your link: https://shop.test/r?c=G2")
     send.expect_exact("Hi Alan")
-    send.expect_exact("2 row(s) cannot be sent")
-    send.expect_exact("Send 4 message(s)?")
+    send.expect_exact("Send 3 message(s)?")
     assert _inbox(loft, account, "+15550020001") == []  # nothing leaves before the answer
     send.sendline("y")
     send.expect_exact("3 accepted")
@@ -79,7 +114,7 @@ def test_bulk_send_previews_asks_sends_and_reports(loft: LoftServer, account: tu
     assert "'coupon' is undefined" in rows[3]["error_message"]
     assert "not a valid phone number" in rows[5]["error_message"]
     sent = {message.sid: message for message in client.messages.list(from_=sender)}
-    assert {rows[i]["message_sid"] for i in (0, 1, 4)} == set(sent)
+    assert {rows[i]["message_sid"] for i in (0, 1, 4)} == set(sent)  # row 7 never reached Loft
     assert sent[rows[0]["message_sid"]].to == "+15550020001"
 
     assert eventually(lambda: _inbox(loft, account, "+15550020001")) == [
@@ -87,6 +122,29 @@ def test_bulk_send_previews_asks_sends_and_reports(loft: LoftServer, account: tu
     assert eventually(lambda: _inbox(loft, account, "+15550020002")) == ["Hi Grace, your link: https://shop.test/r?c=G2"]
     assert eventually(lambda: _inbox(loft, account, "+15550020004")) == ["Hi Alan, your link: https://shop.test/r?c=A4"]
     assert _inbox(loft, account, "+15550020003") == []
+
+
+@pytest.mark.parametrize(("options", "env", "line"), [
+    pytest.param(["--from", "+14155550199"], {}, "Error 21606: --from +14155550199 is not an SMS-capable number of "
+                 "account {account}", id="a-number-the-account-does-not-own"),
+    pytest.param(["--from", "not a sender!"], {}, "Error 21212: The 'From' number not a sender! is not a valid "
+                 "phone number", id="a-malformed-from"),
+    pytest.param(["--from", "{sender}", "--status-callback", "ftp://x.test/s"], {}, "Error 21609", id="bad-callback"),
+    pytest.param(["--messaging-service-sid", "MG" + "0" * 32], {}, "Error 20001: The 'MessagingServiceSid' "
+                 "parameter is not supported by Loft yet", id="a-messaging-service"),
+    pytest.param(["--from", "{sender}"], {"TWILIO_AUTH_TOKEN": "0" * 32}, "Error 20003", id="wrong-credentials"),
+])
+def test_a_bad_sender_or_credentials_stop_the_send_in_one_line_before_anything(
+        client: Client, sender: str, account: tuple[str, str], cli_env: dict[str, str], tmp_path: Path,
+        options: list[str], env: dict[str, str], line: str) -> None:
+    recipients = _write(tmp_path / "r.csv", [["phone"], ["+15550027001"], ["12"]])  # a bad row, too: later
+    result = subprocess.run([sys.executable, "-m", "loft", "send", "--to-file", str(recipients), "--body", "x",
+                             *(option.format(sender=sender) for option in options)],
+                            env={**cli_env, **env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stdout.startswith(line.format(account=account[0])), result.stdout
+    assert len(result.stdout.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert client.messages.list(to="+15550027001") == []
 
 
 def test_declining_the_prompt_sends_nothing(client: Client, sender: str, terminal: Terminal,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 
 import httpx
 import pexpect
@@ -55,6 +56,20 @@ def test_once_prints_each_message_and_each_webhook_attempt(loft: LoftServer, acc
     assert "webhook inbound #1 POST " + receiver.url("/bot") + " → 200" in theirs[1]
     assert lines.index(mine[0]) < lines.index(theirs[0])  # oldest first
     assert len(mine) + len(theirs) == len(lines)  # each event once
+
+
+def test_a_refused_status_callback_reads_connection_refused_by_host_and_port(
+        loft: LoftServer, account: tuple[str, str], client: Client, sender: str, cli: Cli) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sid = client.messages.create(to="+15550040009", from_=sender, body="anyone?",
+                                 status_callback=f"http://127.0.0.1:{port}/status").sid
+    attempts = eventually(lambda: _webhooks(loft, account, sid))
+    assert (attempts[0]["error_code"], attempts[0]["error_message"]) == (
+        11205, f"connection refused by 127.0.0.1:{port}")
+    lines = [line for line in cli("tail", "--once").output.splitlines() if sid in line and "status_callback" in line]
+    assert lines and f"→ no answer 11205 connection refused by 127.0.0.1:{port} " in lines[0]
 
 
 def test_once_filters_by_direction_status_and_number(loft: LoftServer, account: tuple[str, str], client: Client,

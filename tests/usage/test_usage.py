@@ -9,6 +9,7 @@ only write that does not go through Loft's API.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -21,6 +22,7 @@ from xml.etree import ElementTree
 import asyncpg
 import httpx
 import pytest
+from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from tests.conftest import server_of_its_own
@@ -294,6 +296,21 @@ def test_all_time_pages_through_every_category(loft: LoftServer, client: Client,
 def test_a_category_loft_has_no_usage_for_is_zero(client: Client) -> None:
     listed = client.usage.records.list(category="calls")
     assert [(r.category, r.count, r.usage, _money(r.price)) for r in listed] == [("calls", "0", "0", Decimal(0))]
+
+
+@pytest.mark.parametrize("category", [
+    pytest.param("sms-outbund", id="misspelt"),
+    pytest.param("messages", id="not-a-twilio-category"),
+    pytest.param("calls-inbound-landline", id="well-formed-but-unknown"),
+])
+def test_a_category_twilio_does_not_have_is_refused_with_20001(client: Client, category: str) -> None:
+    for records in (client.usage.records, client.usage.records.daily, client.usage.records.this_month):
+        with pytest.raises(TwilioException, match="Unable to fetch page") as refused:  # twilio-python's list error
+            records.list(category=category)
+        response = refused.value.args[1]
+        body = json.loads(response.text)
+        assert (response.status_code, body["code"]) == (400, 20001)
+        assert f"Category '{category}' is not a usage category" in body["message"]
 
 
 def test_usage_records_answer_in_xml_without_a_suffix(loft: LoftServer, account: tuple[str, str]) -> None:

@@ -1,22 +1,32 @@
 """Sending webhooks: signing, query building, HTTP auth challenges, retries per policy, timeouts, error codes.
 
-Most tests answer through ``httpx.MockTransport``; the last ones talk to real sockets on 127.0.0.1.
+Most tests answer through ``httpx.MockTransport``; the last ones talk to real sockets on 127.0.0.1 (a closed port,
+a listener that never accepts, servers that hang up, speak no HTTP or show a certificate no one trusts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import datetime
 import hashlib
+import ipaddress
 import socket
 import ssl
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from urllib.parse import parse_qsl
 from urllib.request import parse_http_list
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from twilio.request_validator import RequestValidator
 
 from loft import outbound
@@ -51,9 +61,10 @@ def deliver(handler: Handler, url: str, method: str = "POST", params: list[tuple
     return asyncio.run(go()), seen
 
 
-async def send_for_real(url: str, idempotency_token: str = "t") -> Outcome:
-    """``send`` a POST of PARAMS through Loft's own client (aiohttp underneath, real sockets)."""
-    async with outbound.client(outbound.Guard.of("")) as client:
+async def send_for_real(url: str, idempotency_token: str = "t", deny: str = "") -> Outcome:
+    """``send`` a POST of PARAMS through Loft's own client (aiohttp underneath, real sockets), with the outbound
+    guard denying ``deny``."""
+    async with outbound.client(outbound.Guard.of(deny)) as client:
         return await send(client, WebhookRequest(url=url, method="POST", params=PARAMS, auth_token=TOKEN,
                                                  idempotency_token=idempotency_token))
 
@@ -388,6 +399,132 @@ def test_connection_refused_on_closed_port_is_11205_and_retried_once() -> None:
     outcome = asyncio.run(send_for_real(f"http://127.0.0.1:{port}/cb"))
     assert not outcome.ok
     assert [(a.number, a.error_code, a.status_code) for a in outcome.attempts] == [(1, 11205, None), (2, 11205, None)]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _self_signed_tls() -> ssl.SSLContext:
+    """A server context whose certificate (for 127.0.0.1) no client trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+                   .not_valid_after(now + datetime.timedelta(hours=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .sign(key, hashes.SHA256()))
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read the request, then reset the connection without a word."""
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        await reader.readuntil(b"\r\n\r\n")
+    writer.transport.abort()
+
+
+async def _not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        await writer.drain()
+    writer.close()
+
+
+async def _http_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer plain HTTP before reading anything (what a TLS client's hello gets from a plain server)."""
+    with contextlib.suppress(ConnectionError):
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+    writer.close()
+
+
+@contextlib.asynccontextmanager
+async def _serving(handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+                   tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+@contextlib.asynccontextmanager
+async def _never_accepting() -> AsyncIterator[int]:
+    """A port whose listener never accepts and whose queue is full: a connection attempt gets no answer."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port: int = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    filler.connect(("127.0.0.1", port))
+            await asyncio.sleep(0.1)
+            yield port
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+@contextlib.asynccontextmanager
+async def _nothing() -> AsyncIterator[int]:
+    yield _closed_port()
+
+
+# (scheme, where the port comes from, URL fragment, guard's deny list, error code, the sentence; {port} filled in)
+_FAILURES = [
+    pytest.param("http", _nothing, "", "", 11205, "connection refused by 127.0.0.1:{port}", id="refused"),
+    pytest.param("http", _never_accepting, "ct=300", "", 11205, "no connection to 127.0.0.1:{port} within 0.3 s",
+                 id="connect-timeout"),
+    pytest.param("http", lambda: _serving(_hang_up), "", "", 11205,
+                 "connection reset by 127.0.0.1:{port} before it answered", id="reset"),
+    pytest.param("http", lambda: _serving(_not_http), "", "", 11200,
+                 "127.0.0.1:{port} answered something that is not valid HTTP", id="not-http"),
+    pytest.param("https", lambda: _serving(_hang_up, _self_signed_tls()), "", "", 11220,
+                 "TLS handshake with 127.0.0.1:{port} failed: certificate verify failed: self-signed certificate",
+                 id="tls-untrusted-certificate"),
+    pytest.param("https", lambda: _serving(_http_at_once), "", "", 11220,
+                 "TLS handshake with 127.0.0.1:{port} failed: wrong version number", id="tls-to-a-plain-server"),
+    pytest.param("http", _nothing, "", "loopback", 11200,
+                 "127.0.0.1:{port} is denied by the outbound guard (LOFT_OUTBOUND_DENY); nothing was sent",
+                 id="denied-by-the-outbound-guard"),
+]
+
+
+@pytest.mark.parametrize(("scheme", "where", "fragment", "deny", "code", "sentence"), _FAILURES)
+def test_a_transport_failure_is_one_short_sentence_naming_the_other_end(
+        scheme: str, where: Callable[[], contextlib.AbstractAsyncContextManager[int]], fragment: str, deny: str,
+        code: int, sentence: str) -> None:
+    async def go() -> tuple[Outcome, int]:
+        async with where() as port:
+            url = f"{scheme}://127.0.0.1:{port}/cb#rc=0" + (f"&{fragment}" if fragment else "")
+            return await send_for_real(url, deny=deny), port
+
+    outcome, port = asyncio.run(go())
+    [attempt] = outcome.attempts
+    assert (attempt.error_code, attempt.error_message) == (code, sentence.format(port=port))
+
+
+def test_a_host_name_that_does_not_resolve_is_11210_in_one_sentence() -> None:
+    outcome = asyncio.run(send_for_real("http://no-such-host.invalid/cb#rc=0"))
+    [attempt] = outcome.attempts
+    assert (attempt.error_code, attempt.error_message) == (11210, "the host name no-such-host.invalid does not resolve")
 
 
 def test_basic_auth_against_real_receiver() -> None:
