@@ -18,6 +18,7 @@ from loft.console.web import Visit
 from loft.errors import InvalidParameter
 from loft.kit import dates, paging
 from loft.messages import service
+from loft.delivery import attempts as delivery_attempts
 from loft.webhooks import attempts
 
 #: How much of a body the log shows.
@@ -145,7 +146,8 @@ async def show(visit: Visit) -> Response:
         row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
         media, _ = await service.media_page(conn, row, {}, paging.PageRequest(paging.MAX_SIZE, 0, None))
         webhooks = await attempts.for_message(conn, row.sid)
-    return visit.render("message.html", message=row, media=media, webhooks=webhooks,
+        deliveries = await delivery_attempts.for_message(conn, row.sid)
+    return visit.render("message.html", message=row, media=media, webhooks=webhooks, deliveries=deliveries,
                         history=history(row, webhooks))
 
 
