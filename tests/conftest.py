@@ -23,6 +23,7 @@ from tests.support import clients
 from tests.support import receiver as receivers
 from tests.support.server import LoftServer
 from tests.support.sim import Sim
+from tests.support.smsc import Smsc
 
 POSTGRES_URL = os.environ.get("LOFT_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -148,3 +149,11 @@ def sim(loft: LoftServer, account: tuple[str, str]) -> Iterator[Sim]:
         yield simulator
     finally:
         simulator.http.close()
+
+
+@pytest.fixture
+def smsc(tmp_path: Path) -> Iterator[Smsc]:
+    """A third-party SMSC (node-smpp, tests/support/smsc) of the test's own, on free loopback ports: it takes
+    binds with ``smsc.system_id`` / ``smsc.password`` at ``smsc.host:smsc.port``, and records and answers as told."""
+    with Smsc(log_dir=tmp_path / "smsc").running() as peer:
+        yield peer
