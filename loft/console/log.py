@@ -15,10 +15,10 @@ from starlette.routing import Route
 
 from loft.console import queries, web
 from loft.console.web import Visit
+from loft.delivery import attempts as delivery_attempts
 from loft.errors import InvalidParameter
 from loft.kit import dates, paging
 from loft.messages import service
-from loft.delivery import attempts as delivery_attempts
 from loft.webhooks import attempts
 
 #: How much of a body the log shows.

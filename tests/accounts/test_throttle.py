@@ -4,7 +4,6 @@ used from elsewhere; and a failure takes as long whether the SID exists or not."
 from __future__ import annotations
 
 import secrets
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,12 +121,15 @@ def test_an_unknown_sid_fails_in_the_same_time_as_a_wrong_token(server: LoftServ
         return time.monotonic() - began
 
     with from_address(server, "127.0.3.1") as known, from_address(server, "127.0.3.2") as unknown:
-        created = known.post("/2010-04-01/Accounts.json", auth=(server.account_sid, server.auth_token))
-        sid = created.json()["sid"]  # a SID of its own, with no failures counted yet
-        known_times = [failing(known, sid) for _ in range(3)]  # a few each: under the limits
-        unknown_times = [failing(unknown, "AC" + secrets.token_hex(16)) for _ in range(3)]
+        known_times, unknown_times = [], []
+        for _ in range(5):  # interleaved, so that a moment of load on the machine weighs on both alike
+            created = known.post("/2010-04-01/Accounts.json", auth=(server.account_sid, server.auth_token))
+            sid = created.json()["sid"]  # a SID of its own each time, with no failures counted yet
+            known_times.append(failing(known, sid))
+            unknown_times.append(failing(unknown, "AC" + secrets.token_hex(16)))
     assert min(known_times + unknown_times) >= throttle.FLOOR
-    assert abs(statistics.median(known_times) - statistics.median(unknown_times)) < 0.02
+    # The fastest of each (what the server itself takes, without the machine's noise) agree.
+    assert abs(min(known_times) - min(unknown_times)) < 0.02
 
 
 def _csrf(html: str) -> str:
