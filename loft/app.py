@@ -39,6 +39,7 @@ from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
 from loft.applications import endpoints as applications
+from loft.carriers import endpoints as carriers
 from loft.config import Settings
 from loft.context import Loft
 from loft.db.engine import Database
@@ -274,6 +275,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             *applications.routes,
             *sim.routes,
             *usage.routes,
+            *carriers.routes,
             *console.routes,
             *own,
         ],

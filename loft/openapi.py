@@ -1,5 +1,6 @@
 """``GET /openapi.json``: an OpenAPI 3.1 description of Loft's own HTTP endpoints — the simulator
-(``/sim/v1``), the webhook log (``/loft/v1``), health, metrics and this document.
+(``/sim/v1``), the webhook log (``/loft/v1``), the relay carriers' webhooks (``/carriers``), health, metrics and
+this document.
 
 The Twilio-compatible ``/2010-04-01`` API is described by Twilio's own documents (twilio-oai), which the SDKs are
 generated from; the console (``/console``) is web pages, not an API. Written by hand, next to the endpoints'
@@ -48,6 +49,15 @@ def _form(properties: dict[str, Any], required: list[str] | None = None) -> dict
     return {"required": bool(required), "content": {_FORM: {"schema": schema}}}
 
 
+_CARRIER = _path_parameter("Name", "A relay carrier's name in the carriers file (type = \"twilio\")", "upstream")
+_SIGNED = [{"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": {"type": "string"},
+            "description": "The upstream's signature, keyed with the carrier's auth_token, of LOFT_PUBLIC_URL + "
+                           "path + query and the form's parameters"},
+           {"name": "I-Twilio-Idempotency-Token", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The same on a retry of the same webhook: taken once"}]
+_UNSIGNED = {"400": _error("A parameter the webhook must have is missing (20001)"),
+             "403": _error("No signature, or not the upstream's (20003): nothing stored"),
+             "404": _error("The carriers file has no relay of that name (20404)")}
 _HANDSET = _path_parameter("PhoneNumber", "The handset's number, E.164 (write the + as %2B)", "+15558675310")
 _AUTHENTICATED: list[dict[str, list[str]]] = [{"accountSidAuthToken": []}]
 _REFUSED = {"401": _error("No or wrong credentials (20003)"), "404": _error("Not found (20404)")}
@@ -173,6 +183,31 @@ _PATHS: dict[str, Any] = {
                           "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
         },
     },
+    "/carriers/{Name}/inbound": {
+        "parameters": [_CARRIER, *_SIGNED],
+        "post": {
+            "operationId": "relayInbound", "tags": ["Carriers"], "security": [],
+            "summary": "The upstream's inbound-message webhook (the SmsUrl of Loft's numbers there): stored for the "
+                       "number's account here, whose own webhook follows; answered with an empty <Response/>",
+            "requestBody": _form({"From": {"type": "string"}, "To": {"type": "string"}, "Body": {"type": "string"},
+                                  "MessageSid": {"type": "string"}, "NumMedia": {"type": "string"},
+                                  "MediaUrl0": {"type": "string"}}, ["From", "To"]),
+            "responses": {"200": {"description": "Taken (or a retry of one taken): no reply upstream",
+                                  "content": {"text/xml": {"schema": {"type": "string"}}}},
+                          **_UNSIGNED},
+        },
+    },
+    "/carriers/{Name}/status": {
+        "parameters": [_CARRIER, *_SIGNED],
+        "post": {
+            "operationId": "relayStatusCallback", "tags": ["Carriers"], "security": [],
+            "summary": "A status callback of a message relayed upstream: delivered, undelivered, failed and sent "
+                       "are its delivery reports, the statuses before them are ignored",
+            "requestBody": _form({"MessageSid": {"type": "string"}, "MessageStatus": {"type": "string"},
+                                  "ErrorCode": {"type": "string"}}, ["MessageSid", "MessageStatus"]),
+            "responses": {"204": {"description": "Taken, ignored, or a retry of one taken"}, **_UNSIGNED},
+        },
+    },
     "/": {"get": {
         "operationId": "home", "tags": ["Operations"], "security": [],
         "summary": "Where a browser pointed at Loft goes: the web console",
@@ -209,7 +244,8 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "Loft's own endpoints",
         "version": __version__,
-        "description": "The simulator, the webhook log, health and metrics of a Loft server. The Twilio-compatible "
+        "description": "The simulator, the webhook log, the relay carriers' webhooks, health and metrics of a Loft "
+                       "server. The Twilio-compatible "
                        "API (/2010-04-01) is described by Twilio's own OpenAPI documents (twilio-oai).",
         "license": {"name": "MIT", "identifier": "MIT"},
     },
@@ -217,6 +253,7 @@ DOCUMENT: dict[str, Any] = {
     "security": _AUTHENTICATED,
     "tags": [{"name": "Simulator", "description": "Virtual handsets (docs/simulator.md)"},
              {"name": "Webhooks", "description": "The webhook attempt log"},
+             {"name": "Carriers", "description": "What a relayed upstream sends back, signed (docs/carriers.md)"},
              {"name": "Operations", "description": "Health, readiness, metrics (docs/deployment.md)"}],
     "paths": _PATHS,
     "components": {

@@ -40,6 +40,8 @@ SAMPLES: dict[str, Any] = {
     "metrics": "a-bearer-token-for-scrapes-0123",
     "outbound_deny": "loopback,private",
     "trusted_proxies": "10.0.0.0/8",
+    "carriers_file": "/etc/loft/carriers.toml",
+    "carriers_here": "per-worker",
 }
 
 

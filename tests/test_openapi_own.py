@@ -66,7 +66,7 @@ def test_every_operation_answers_as_documented(loft: LoftServer, client: Client,
                                                sender: str) -> None:
     sid = account[0]
     message = client.messages.create(to="+15558675310", from_=sender, body="for the webhook log")
-    values = {"PhoneNumber": "+15558675310", "AccountSid": sid, "Sid": str(message.sid)}
+    values = {"PhoneNumber": "+15558675310", "AccountSid": sid, "Sid": str(message.sid), "Name": "upstream"}
     forms = {"textFromHandset": {"To": sender, "Body": "hello"}, "configureHandset": {"Behavior": "deliver"}}
     with httpx.Client(base_url=loft.base_url, auth=account, timeout=30) as http:
         served = http.get("/openapi.json")
@@ -84,6 +84,11 @@ def test_every_operation_answers_as_documented(loft: LoftServer, client: Client,
                 documented = operation["responses"].get(str(response.status_code))
                 assert documented is not None, (method, path, response.status_code, response.text)
                 answered += 1
+                if operation["operationId"].startswith("relay"):  # this server has no carriers file: no relay of that name
+                    assert response.status_code == 404
+                    schema = _resolved(documented["content"]["application/json"]["schema"])
+                    OAS31Validator(schema).validate(response.json())
+                    continue
                 if "content" not in documented:  # a redirect
                     assert response.is_redirect and response.headers["location"] == "/console"
                     continue
@@ -94,7 +99,7 @@ def test_every_operation_answers_as_documented(loft: LoftServer, client: Client,
                     OAS31Validator(schema).validate(response.json())
                 else:
                     assert response.headers["content-type"].startswith("text/plain")
-    assert answered == 11
+    assert answered == 13
 
 
 @pytest.mark.parametrize("path, status", [("/sim/v1/Handsets/%2B15558675310", 401), ("/openapi.json", 200)])

@@ -322,3 +322,15 @@ carrier_references = Table(
     Column("part", Integer, nullable=False),
     Column("status", String(16), nullable=False),
 )
+
+#: The webhooks a relayed upstream (``type = "twilio"``) sent Loft, by their ``I-Twilio-Idempotency-Token``: a
+#: retry of one already taken is answered without being taken again. Kept a day (loft/carriers/service.py).
+carrier_webhooks = Table(
+    "carrier_webhooks",
+    metadata,
+    Column("carrier", String(64), primary_key=True),
+    #: The token's SHA-256 (hex): any length the upstream sends fits, and the key stays small.
+    Column("token_digest", String(64), primary_key=True),
+    _stamp("date_received"),
+    Index("ix_carrier_webhooks_date_received", "date_received"),
+)

@@ -13,6 +13,8 @@ The simulator's handsets, an SMSC's ``deliver_sm`` and a relayed upstream's webh
 
 :class:`Intake` is what a network carrier is given (:class:`loft.delivery.carriers.base.Intake`): each call
 returns once what it was given is committed, so a carrier acknowledges upstream only what Loft holds.
+:func:`take_report` and :func:`take_incoming` do the same in a caller's transaction (the relay's webhooks record
+their idempotency token with what they bring: :mod:`loft.carriers.service`).
 """
 
 from __future__ import annotations
@@ -53,10 +55,10 @@ def dlr_date(moment: datetime) -> str:
 
 
 async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str, to: str, body: str,
-                 media_urls: list[str], options: dict[str, Any] | None = None) -> Record:
+                 media_urls: list[str], options: dict[str, Any] | None = None, auto_reply: bool = True) -> Record:
     """Store a message a phone sent to ``to`` (a number of ``account_sid``): ``received`` (``receiving`` while
     its media is fetched), its webhook job with it; an opt-out keyword (STOP, START, HELP …) is applied and
-    answered by its auto-reply."""
+    answered by its auto-reply (unless ``auto_reply`` is False: the carrier's network answered it already)."""
     word = optout.keyword(body) if not media_urls else None
     extra = dict(options or {})
     if word is not None:
@@ -68,6 +70,7 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
     )
     if word is not None:
         await optout.apply(conn, word, sender=to, recipient=from_, account_sid=account_sid)
+    if word is not None and auto_reply:
         await messages.store(
             conn, settings, account_sid=account_sid, direction="outbound-reply", from_=to, to=from_,
             body=optout.AUTO_REPLIES[word], media_urls=[], mms=False, status="queued",
@@ -141,6 +144,32 @@ async def apply_report(conn: Conn, report: Report) -> bool:
     return True
 
 
+async def take_report(conn: Conn, report: Report) -> bool:
+    """Apply ``report`` in the caller's transaction, or, when its reference is not recorded yet (the report
+    overtook the record of its hand-off), keep it in the outbox to be matched again shortly; True if it matched."""
+    metrics.CARRIER_REPORTS.labels(report.carrier, report.outcome).inc()
+    if await apply_report(conn, report):
+        return True
+    await outbox.enqueue(conn, outbox.REPORT, subject_sid="", account_sid="",
+                         at=dates.now() + timedelta(seconds=1), payload=_payload(report))
+    return False
+
+
+async def take_incoming(conn: Conn, settings: Settings, incoming: Incoming) -> Record | None:
+    """Store ``incoming`` for the account that owns its number, in the caller's transaction (None: no account
+    owns it, and it is dropped)."""
+    owner = await owner_of(conn, incoming.to)
+    if owner is None:
+        log.warning("carrier %s: a message for %s, which no account owns, was dropped", incoming.carrier, incoming.to)
+        return None
+    options: dict[str, Any] = {"carrier": incoming.carrier}
+    if incoming.reference:
+        options["carrier_reference"] = incoming.reference
+    return await accept(conn, settings, account_sid=owner, from_=incoming.from_, to=incoming.to, body=incoming.body,
+                        media_urls=list(incoming.media_urls), options=options,
+                        auto_reply=not incoming.keywords_answered)
+
+
 class Intake:
     """The intake a network carrier is started with (:class:`loft.delivery.carriers.base.Intake`)."""
 
@@ -148,28 +177,17 @@ class Intake:
         self.loft = loft
 
     async def report(self, report: Report) -> None:
-        """Apply ``report``, or, when its reference is not recorded yet (the report overtook the record of its
-        hand-off), keep it in the outbox to be matched again shortly."""
-        metrics.CARRIER_REPORTS.labels(report.carrier, report.outcome).inc()
+        """:func:`take_report`, committed."""
         async with self.loft.db.write() as conn:
-            if not await apply_report(conn, report):
-                await outbox.enqueue(conn, outbox.REPORT, subject_sid="", account_sid="",
-                                     at=dates.now() + timedelta(seconds=1), payload=_payload(report))
+            await take_report(conn, report)
         self.loft.wake()
 
     async def receive(self, incoming: Incoming) -> str | None:
+        """:func:`take_incoming`, committed; the message's SID."""
         async with self.loft.db.write() as conn:
-            owner = await owner_of(conn, incoming.to)
-            if owner is None:
-                log.warning("carrier %s: a message for %s, which no account owns, was dropped",
-                            incoming.carrier, incoming.to)
-                return None
-            options: dict[str, Any] = {"carrier": incoming.carrier}
-            if incoming.reference:
-                options["carrier_reference"] = incoming.reference
-            message = await accept(conn, self.loft.settings, account_sid=owner, from_=incoming.from_,
-                                   to=incoming.to, body=incoming.body, media_urls=list(incoming.media_urls),
-                                   options=options)
+            message = await take_incoming(conn, self.loft.settings, incoming)
+        if message is None:
+            return None
         self.loft.wake()
         return str(message.sid)
 

@@ -107,6 +107,9 @@ class Incoming:
     media_urls: tuple[str, ...] = ()
     #: The carrier's id of it, if it gives one (kept with the message's options, for tracing).
     reference: str | None = None
+    #: The carrier's network answered opt-out keywords itself (as Twilio does): Loft records a STOP or START, and
+    #: sends no auto-reply of its own (the phone would get two).
+    keywords_answered: bool = False
 
 
 class Intake(Protocol):

@@ -1,0 +1,1 @@
+"""What relayed upstreams send back over HTTP: status callbacks and inbound messages (``/carriers/{name}/…``)."""
