@@ -134,6 +134,7 @@ class Tail:
         for message in reversed(self.recent(count)):
             seen = self.known[message["sid"]] = Seen(str(message.get("status")))
             self.print_status(message)
+            self.print_carried(message, seen)
             if self.webhooks:
                 self.print_attempts(message, seen)
 
@@ -169,13 +170,15 @@ class Tail:
                 continue
             if changed:
                 self.print_status(message)
-                if status in CARRIED and str(message.get("direction", "")).startswith("outbound"):
-                    self.print_deliveries(message, seen)
+                self.print_carried(message, seen)
             if self.webhooks and seen.due(now):
                 self.print_attempts(message, seen)
                 seen.looked(now)
 
-    def print_deliveries(self, message: dict[str, Any], seen: Seen) -> None:
+    def print_carried(self, message: dict[str, Any], seen: Seen) -> None:
+        """Print what network carriers said of an outbound message that left (``sent``) or ended, not printed yet."""
+        if str(message.get("status")) not in CARRIED or not str(message.get("direction", "")).startswith("outbound"):
+            return
         path = f"/loft/v1/Accounts/{quoted(self.client.account_sid)}/Messages/{quoted(message['sid'])}/Deliveries"
         for delivery in self.client.get(path).get("deliveries", []):
             key = (str(delivery.get("carrier")), str(delivery.get("reference")), str(delivery.get("status")))
