@@ -125,12 +125,15 @@ class Intake(Protocol):
 
 
 class Carrier(Protocol):
-    """A network carrier. ``name`` is its name in the carriers file; ``up``: it can take messages now."""
+    """A network carrier. ``name`` is its name in the carriers file."""
 
     name: str
 
     @property
-    def up(self) -> bool: ...
+    def up(self) -> bool:
+        """Whether a hand-off is worth trying now (bound, reachable, or due for another try). While it is False
+        the carrier's sends are not claimed: they wait in the outbox, queued, and ``loft_carrier_up`` is 0."""
+        ...
 
     async def start(self, intake: Intake) -> None:
         """Begin (connect, bind): return at once, and keep (re)connecting in the background until :meth:`stop`."""

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 import httpx
 from sqlalchemy import select
 
-from loft import metrics
 from loft.db.tables import message_media
 from loft.delivery.carriers.base import Accepted, Deferred, Intake, Outgoing, Rejected
 from loft.delivery.carriers.plan import TwilioSettings
@@ -198,8 +197,10 @@ class RelayCarrier:
 
     @property
     def up(self) -> bool:
-        """HTTP needs no connection to be up: True unless the last try could not reach the upstream."""
-        return self._wait == 0.0
+        """HTTP needs no connection to be up: True unless the last try could not reach the upstream and the next
+        one is not due yet (while False, this carrier's sends wait unclaimed in the outbox; once the next try is
+        due they are claimed again, and the first of them finds out whether the upstream answers)."""
+        return self._wait == 0.0 or time.monotonic() >= self._next_try
 
     async def start(self, intake: Intake) -> None:
         # What comes back arrives over HTTP at the API processes (loft/carriers/endpoints.py), not through here.
@@ -207,7 +208,6 @@ class RelayCarrier:
             log.warning("carrier %s: LOFT_PUBLIC_URL is not set; the upstream is asked to send status callbacks "
                         "to %s", self.name, self.status_callback)
         self.upstream.open()
-        metrics.carrier_up(self.name, True)
 
     async def stop(self) -> None:
         await self.upstream.close()
@@ -243,7 +243,6 @@ class RelayCarrier:
         failed already (the hand-offs that were under way together count once)."""
         if self._wait == 0.0:
             log.warning("carrier %s: %s; messages wait queued, tried again from time to time", self.name, exc.reason)
-            metrics.carrier_up(self.name, False)
         if tried >= self._marked:
             self._wait = min(max(self._wait * 2, UNREACHABLE_FIRST), UNREACHABLE_MAX)
             self._marked = time.monotonic()
@@ -253,7 +252,6 @@ class RelayCarrier:
     def _reachable(self) -> None:
         if self._wait != 0.0:
             log.warning("carrier %s: the upstream answers again", self.name)
-            metrics.carrier_up(self.name, True)
         self._wait = 0.0
         self._next_try = 0.0
 
