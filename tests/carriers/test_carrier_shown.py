@@ -3,22 +3,21 @@ and the console show them, for a message relayed to an upstream Loft; a simulato
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import closing
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from typer.testing import CliRunner
 
 from loft.cli import app
+from tests.console.helpers import sign_in
 from tests.support import relay
+from tests.support.browser import chromium
 from tests.support.relay import Line
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _relayed(line: Line) -> tuple[str, str]:
@@ -76,12 +75,8 @@ def test_loft_tail_prints_the_carrier_and_its_reference(front: LoftServer, line:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_the_console_message_page_shows_the_carrier_and_its_reference(front: LoftServer, line: Line,
@@ -90,11 +85,7 @@ def test_the_console_message_page_shows_the_carrier_and_its_reference(front: Lof
     context = browser.new_context(base_url=front.base_url)
     try:
         page = context.new_page()
-        page.goto("/console/signin")
-        page.get_by_label("Account SID or API key SID").fill(line.tenant_auth[0])
-        page.get_by_label("Auth token or API key secret").fill(line.tenant_auth[1])
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(re.compile(r"/console$"))
+        sign_in(page, *line.tenant_auth)
         page.goto(f"/console/messages/{sid}")
         row = page.locator("#carrier tr.delivery")
         expect(row).to_have_count(1)

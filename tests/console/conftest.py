@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from twilio.rest import Client
 
 from tests.conftest import make_server
 from tests.support import receiver
+from tests.support.browser import chromium
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +48,8 @@ def account(main_client: Client) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # Module scope: Playwright's sync API keeps an event loop running in this thread while it is open, which
-    # would make every later asyncio.run() in the session fail.
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
