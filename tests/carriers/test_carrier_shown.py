@@ -3,12 +3,10 @@ and the console show them, for a message relayed to an upstream Loft; a simulato
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import closing
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 from typer.testing import CliRunner
 
 from loft.cli import app
@@ -73,17 +71,12 @@ def test_loft_tail_prints_the_carrier_and_its_reference(front: LoftServer, line:
     assert any(f"↳ carrier {relay.NAME} ref {upstream_sid} delivered" in text for text in mine[1:]), result.output
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-def test_the_console_message_page_shows_the_carrier_and_its_reference(front: LoftServer, line: Line,
-                                                                       browser: Browser) -> None:
+def test_the_console_message_page_shows_the_carrier_and_its_reference(front: LoftServer, line: Line) -> None:
     sid, upstream_sid = _relayed(line)
-    context = browser.new_context(base_url=front.base_url)
-    try:
+    # Chromium for this test only: Playwright's event loop must be gone before the next module-scoped servers
+    # start (the PostgreSQL ones make their database with asyncio.run).
+    with chromium() as browser:
+        context = browser.new_context(base_url=front.base_url)
         page = context.new_page()
         sign_in(page, *line.tenant_auth)
         page.goto(f"/console/messages/{sid}")
@@ -92,5 +85,3 @@ def test_the_console_message_page_shows_the_carrier_and_its_reference(front: Lof
         expect(row).to_contain_text(relay.NAME)
         expect(row).to_contain_text(upstream_sid)
         expect(row).to_contain_text("delivered")
-    finally:
-        context.close()
