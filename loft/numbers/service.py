@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -39,7 +39,7 @@ _SIDS = {"SmsApplicationSid": ("sms_application_sid", "AP"), "VoiceApplicationSi
          "EmergencyAddressSid": ("emergency_address_sid", "AD"), "BundleSid": ("bundle_sid", "BU")}
 
 
-def settings_from(form: MultiDict) -> dict[str, Any]:
+def settings_from(form: Mapping[str, str]) -> dict[str, Any]:
     """The configurable fields present in a create or update form, validated, as column values."""
     values: dict[str, Any] = {}
     if "FriendlyName" in form:
@@ -165,7 +165,7 @@ async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[
             if (row.account_sid, row.phone_number) in wanted}
 
 
-async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str,
+async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str], *, path: str,
                     new_owner: Account | None = None) -> Row[Any]:
     """Update a number's settings; with ``new_owner``, move it to that account as well.
 
