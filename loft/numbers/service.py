@@ -19,6 +19,7 @@ from loft.db.prepared import Prepared, Record, list_length, listed, values_of
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, sids, urls
+from loft.messaging_services import pool
 from loft.numbers import catalogue
 
 #: Twilio's magic test numbers for buying: +15005550000 is never available, +15005550001 is invalid.
@@ -170,7 +171,7 @@ async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, s
     """Update a number's settings; with ``new_owner``, move it to that account as well.
 
     A moved number keeps its sid and URLs, but not its Applications, which belong to the old account (unless
-    the same request names Applications of the new one). A suspended account's numbers can only be moved out
+    the same request names Applications of the new one), nor its place in a Messaging Service's pool. A suspended account's numbers can only be moved out
     (by its parent); nothing moves into a suspended or closed account (403, 20005).
     """
     await get(conn, account, sid, path=path)
@@ -183,6 +184,7 @@ async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, s
         values = {"sms_application_sid": None, "voice_application_sid": None, **values,
                   "account_sid": new_owner.sid}
         account = new_owner
+        await pool.forget_number(conn, sid)  # a pool holds its own account's numbers only
     await _check_applications(conn, account, values)
     if values:
         values["date_updated"] = dates.now()
