@@ -53,21 +53,20 @@ _CHANNELS: Final = {"rcs": "RCS", "whatsapp": "WhatsApp", "messenger": "Messenge
 
 @dataclass(frozen=True, slots=True)
 class Collection:
-    """How a kind of sender is served: its path under ``/v1/Services/{Sid}``, its list's key, its SIDs' prefix,
-    and the name of the service's SID in its records."""
+    """How a kind of sender is served: its path under ``/v1/Services/{Sid}``, its list's key, and the name of the
+    service's SID in its records."""
 
     path: str
     key: str
-    prefix: str
     service_field: str = "service_sid"
 
 
 COLLECTIONS: Final[dict[Kind, Collection]] = {
-    "phone_number": Collection("PhoneNumbers", "phone_numbers", "PN"),
-    "short_code": Collection("ShortCodes", "short_codes", "SC"),
-    "alpha_sender": Collection("AlphaSenders", "alpha_senders", "AI"),
-    "destination_alpha_sender": Collection("DestinationAlphaSenders", "alpha_senders", "AI"),
-    "channel_sender": Collection("ChannelSenders", "senders", "XE", service_field="messaging_service_sid"),
+    "phone_number": Collection("PhoneNumbers", "phone_numbers"),
+    "short_code": Collection("ShortCodes", "short_codes"),
+    "alpha_sender": Collection("AlphaSenders", "alpha_senders"),
+    "destination_alpha_sender": Collection("DestinationAlphaSenders", "alpha_senders"),
+    "channel_sender": Collection("ChannelSenders", "senders", service_field="messaging_service_sid"),
 }
 
 
