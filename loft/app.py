@@ -52,6 +52,7 @@ from loft.kit import render
 from loft.kit.limits import RequestLimits
 from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
+from loft.messaging_services import endpoints as messaging_services
 from loft.metrics import endpoint as metrics_endpoint
 from loft.metrics.requests import Recorder, RequestMetrics
 from loft.numbers import endpoints as numbers
@@ -273,6 +274,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             *accounts.routes,
             *numbers.routes,
             *applications.routes,
+            *messaging_services.routes,
             *sim.routes,
             *usage.routes,
             *carriers.routes,

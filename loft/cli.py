@@ -87,6 +87,8 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
     console.print("    from twilio.rest import Client", markup=False, highlight=False)
     console.print(f'    client = Client("{sid}", "{token}")', markup=False, highlight=False, soft_wrap=True)
     console.print(f'    client.api.base_url = "{base_url}"', markup=False, highlight=False, soft_wrap=True)
+    console.print(f'    client.messaging.base_url = "{base_url}"  # Messaging Services (/v1)', markup=False,
+                  highlight=False, soft_wrap=True)
     console.print()
 
 

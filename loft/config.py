@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    #: The URL clients reach Loft at (media URLs in webhooks point there). Default: ``http://host:port``.
+    #: The URL clients reach Loft at (media URLs in webhooks point there, and the v1 API's absolute URLs start
+    #: with it). Default: ``http://host:port`` (the v1 API: the address the client used).
     public_url: str | None = None
     #: ``loft serve`` processes answering the API on the same address (the kernel spreads connections over
     #: them), each delivering what it accepts: 1 (default) is one process; on SQLite they take turns to write.

@@ -2,11 +2,11 @@
 (``/sim/v1``), the webhook log (``/loft/v1``), the relay carriers' webhooks (``/carriers``), health, metrics and
 this document.
 
-The Twilio-compatible ``/2010-04-01`` API is described by Twilio's own documents (twilio-oai), which the SDKs are
-generated from; the console (``/console``) is web pages, not an API. Written by hand, next to the endpoints'
-docstrings and docs/simulator.md: ``tests/test_openapi_own.py`` checks that it is valid OpenAPI, that every route
-of Loft's own that the application has is in it (and nothing else), and that each operation answers a real server
-with one of the statuses it lists.
+The Twilio-compatible ``/2010-04-01`` API and the messaging ``/v1`` API are described by Twilio's own documents
+(twilio-oai), which the SDKs are generated from; the console (``/console``) is web pages, not an API. Written by
+hand, next to the endpoints' docstrings and docs/simulator.md: ``tests/test_openapi_own.py`` checks that it is
+valid OpenAPI, that every route of Loft's own that the application has is in it (and nothing else), and that each
+operation answers a real server with one of the statuses it lists.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ from starlette.routing import Route
 
 from loft import context
 from loft.accounts import auth, keys, service
+from loft.accounts.service import Account
 from loft.errors import InvalidParameter
-from loft.kit import dates, forms, paging, render
+from loft.kit import dates, endpoint, forms, paging, render
+from loft.kit.endpoint import Answer, Call
 
 _PATH = "/2010-04-01/Accounts"
 
@@ -70,51 +72,43 @@ async def update_account(request: Request) -> Response:
     return render.resource(request, service.render(account, with_token=True), xml_tag="Account")
 
 
-async def create_key(request: Request) -> Response:
-    account = await auth.account_in_path(request, keys_allowed=False)
-    form = await forms.read(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        row, secret = await keys.create(conn, account.sid, form.get("FriendlyName"))
-    return render.resource(request, keys.render(row, secret), xml_tag="Key", status=201)
+async def _token_holder(request: Request) -> Account:
+    """The path's account, for the auth token only: ``/Keys`` answer API keys 401, as Twilio's standard keys."""
+    return await auth.account_in_path(request, keys_allowed=False)
 
 
-async def list_keys(request: Request) -> Response:
-    account = await auth.account_in_path(request, keys_allowed=False)
-    page_request = paging.parse(request.query_params)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        rows, more = await keys.page(conn, account.sid, page_request)
+def _key(data: dict[str, object], status: int = 200) -> render.Resource:
+    return render.Resource(data, xml_tag="Key", status=status)
+
+
+async def create_key(call: Call) -> Answer:
+    row, secret = await keys.create(call.conn, call.account.sid, call.params.get("FriendlyName"))
+    return _key(keys.render(row, secret), status=201)
+
+
+async def list_keys(call: Call) -> Answer:
+    page_request = paging.parse(call.params)
+    rows, more = await keys.page(call.conn, call.account.sid, page_request)
     envelope = paging.envelope(key="keys", records=[keys.render(row) for row in rows],
-                               path=f"{_PATH}/{account.sid}/Keys.json", filters=[], request=page_request,
+                               path=f"{_PATH}/{call.account.sid}/Keys.json", filters=[], request=page_request,
                                has_next=more)
-    return render.page(request, envelope, key="keys", xml_list_tag="Keys", xml_item_tag="Key")
+    return render.Page(envelope, key="keys", xml_list_tag="Keys", xml_item_tag="Key")
 
 
-async def fetch_key(request: Request) -> Response:
-    account = await auth.account_in_path(request, keys_allowed=False)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        row = await keys.get(conn, account.sid, request.path_params["sid"], path=render.requested_path(request))
-    return render.resource(request, keys.render(row), xml_tag="Key")
+async def fetch_key(call: Call) -> Answer:
+    row = await keys.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    return _key(keys.render(row))
 
 
-async def update_key(request: Request) -> Response:
-    account = await auth.account_in_path(request, keys_allowed=False)
-    form = await forms.read(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        row = await keys.rename(conn, account.sid, request.path_params["sid"], form.get("FriendlyName"),
-                                path=render.requested_path(request))
-    return render.resource(request, keys.render(row), xml_tag="Key")
+async def update_key(call: Call) -> Answer:
+    row = await keys.rename(call.conn, call.account.sid, call.path_params["sid"], call.params.get("FriendlyName"),
+                            path=call.path)
+    return _key(keys.render(row))
 
 
-async def delete_key(request: Request) -> Response:
-    account = await auth.account_in_path(request, keys_allowed=False)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        await keys.remove(conn, account.sid, request.path_params["sid"], path=render.requested_path(request))
-    return render.no_content()
+async def delete_key(call: Call) -> Answer:
+    await keys.remove(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    return render.NoContent()
 
 
 def _now_label() -> str:
@@ -126,9 +120,9 @@ routes = [
     Route(_PATH, create_subaccount, methods=["POST"]),
     Route(_PATH + "/{account_sid}", fetch_account, methods=["GET"]),
     Route(_PATH + "/{account_sid}", update_account, methods=["POST"]),
-    Route(_PATH + "/{account_sid}/Keys", list_keys, methods=["GET"]),
-    Route(_PATH + "/{account_sid}/Keys", create_key, methods=["POST"]),
-    Route(_PATH + "/{account_sid}/Keys/{sid}", fetch_key, methods=["GET"]),
-    Route(_PATH + "/{account_sid}/Keys/{sid}", update_key, methods=["POST"]),
-    Route(_PATH + "/{account_sid}/Keys/{sid}", delete_key, methods=["DELETE"]),
+    endpoint.route(_PATH + "/{account_sid}/Keys", list_keys, who=_token_holder),
+    endpoint.route(_PATH + "/{account_sid}/Keys", create_key, method="POST", who=_token_holder),
+    endpoint.route(_PATH + "/{account_sid}/Keys/{sid}", fetch_key, who=_token_holder),
+    endpoint.route(_PATH + "/{account_sid}/Keys/{sid}", update_key, method="POST", who=_token_holder),
+    endpoint.route(_PATH + "/{account_sid}/Keys/{sid}", delete_key, method="DELETE", who=_token_holder),
 ]

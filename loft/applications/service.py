@@ -3,10 +3,10 @@ A suspended or closed account creates and changes none (403, 20005), but may del
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
-from starlette.datastructures import MultiDict
 
 from loft.accounts import service as account_service
 from loft.accounts.service import API_VERSION, Account
@@ -25,7 +25,7 @@ _FLAGS = {"VoiceCallerIdLookup": "voice_caller_id_lookup",
           "PublicApplicationConnectEnabled": "public_application_connect_enabled"}
 
 
-def settings_from(form: MultiDict) -> dict[str, Any]:
+def settings_from(form: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "FriendlyName" in form:
         if len(form["FriendlyName"]) > 64:
@@ -45,7 +45,7 @@ def settings_from(form: MultiDict) -> dict[str, Any]:
     return values
 
 
-async def create(conn: Conn, account: Account, form: MultiDict) -> Row[Any]:
+async def create(conn: Conn, account: Account, form: Mapping[str, str]) -> Row[Any]:
     await account_service.ensure_active(conn, account.sid, "create applications")
     moment = dates.now()
     sid = sids.new("AP")
@@ -77,7 +77,7 @@ async def exists(conn: Conn, account_sid: str, sid: str) -> bool:
     return found.first() is not None
 
 
-async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Row[Any]:
+async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str], *, path: str) -> Row[Any]:
     await get(conn, account, sid, path=path)
     await account_service.ensure_active(conn, account.sid, "change its applications")
     values = settings_from(form)

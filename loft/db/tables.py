@@ -334,3 +334,53 @@ carrier_webhooks = Table(
     _stamp("date_received"),
     Index("ix_carrier_webhooks_date_received", "date_received"),
 )
+
+#: Messaging Services (``MG…``, the messaging v1 API): how messages sent through a service choose their sender, and
+#: where a service's inbound messages and status callbacks go.
+messaging_services = Table(
+    "messaging_services",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("friendly_name", String(64), nullable=False),
+    Column("inbound_request_url", Text),
+    Column("inbound_method", String(4), nullable=False),
+    Column("fallback_url", Text),
+    Column("fallback_method", String(4), nullable=False),
+    Column("status_callback", Text),
+    Column("sticky_sender", Boolean, nullable=False),
+    Column("mms_converter", Boolean, nullable=False),
+    Column("smart_encoding", Boolean, nullable=False),
+    Column("scan_message_content", String(8), nullable=False),
+    Column("fallback_to_long_code", Boolean, nullable=False),
+    Column("area_code_geomatch", Boolean, nullable=False),
+    Column("validity_period", Integer, nullable=False),
+    Column("synchronous_validation", Boolean, nullable=False),
+    Column("usecase", String(16), nullable=False),
+    Column("use_inbound_webhook_on_number", Boolean, nullable=False),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+#: A Messaging Service's sender pool: its phone numbers (``sid`` is the number's ``PN…``, so a number is in one
+#: service at most), short codes, alphanumeric senders (``AI…``, for any country or, ``country`` set, for one)
+#: and channel senders. Deleting the service, or releasing the number, takes the sender out of the pool.
+messaging_service_senders = Table(
+    "messaging_service_senders",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("service_sid", String(34), ForeignKey("messaging_services.sid", ondelete="CASCADE"), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    #: ``phone_number``, ``short_code``, ``alpha_sender``, ``destination_alpha_sender`` or ``channel_sender``.
+    Column("kind", String(32), nullable=False),
+    #: What a message's ``from`` becomes: ``+E164``, the short code's digits, the alphanumeric ID, the channel address.
+    Column("address", String(64), nullable=False),
+    #: ISO 3166 alpha-2: the number's or short code's country, the country a destination alpha sender is for.
+    Column("country", String(2)),
+    #: Twilio's names, as the v1 API lists them (``["MMS", "SMS", "Voice"]``).
+    Column("capabilities", JSON, nullable=False),
+    Column("number_sid", String(34), ForeignKey("incoming_phone_numbers.sid", ondelete="CASCADE"), index=True),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+    Index("ix_messaging_service_senders_service_kind", "service_sid", "kind", "date_created", "sid"),
+)

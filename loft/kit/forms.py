@@ -103,7 +103,7 @@ def boolean(form: Mapping[str, str], name: str) -> bool | None:
     raise InvalidParameter(20001, f"The '{name}' parameter must be true or false, not '{value}'")
 
 
-def integer(form: MultiDict, name: str, *, low: int, high: int, code: int = 20001) -> int | None:
+def integer(form: Mapping[str, str], name: str, *, low: int, high: int, code: int = 20001) -> int | None:
     value = form.get(name)
     if value is None or value == "":
         return None
@@ -116,7 +116,7 @@ def integer(form: MultiDict, name: str, *, low: int, high: int, code: int = 2000
     return number
 
 
-def choice(form: MultiDict, name: str, allowed: tuple[str, ...], *, default: str | None = None) -> str | None:
+def choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...], *, default: str | None = None) -> str | None:
     value = form.get(name)
     if value is None:
         return default
@@ -126,7 +126,7 @@ def choice(form: MultiDict, name: str, allowed: tuple[str, ...], *, default: str
     raise InvalidParameter(20001, f"The '{name}' parameter must be one of {', '.join(allowed)}, not '{value}'")
 
 
-def method(form: MultiDict, name: str, *, default: str = "POST") -> str:
+def method(form: Mapping[str, str], name: str, *, default: str = "POST") -> str:
     value = choice(form, name, ("GET", "POST"), default=default)
     assert value is not None
     return value

@@ -1,4 +1,5 @@
-"""Twilio's 2010-04-01 paging: ``PageSize``, ``Page``, ``PageToken`` and the list envelope.
+"""Twilio's paging: ``PageSize``, ``Page``, ``PageToken``, the links between pages, and 2010-04-01's list envelope
+(the v1 domains' is :func:`loft.kit.v1.page`, over the same :func:`links`).
 
 Pages are keyset pages over a resource's insertion order (newest first). ``PageToken=PA<sid>`` asks for the
 records after ``<sid>``; ``PB<sid>`` for the ones before it (the previous page). ``Page`` alone (no token) is an
@@ -60,6 +61,44 @@ def last_page(size: int) -> int:
     return MAX_OFFSET // size - 1
 
 
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where a page and its neighbours are: each a path with its query string (the list's filters, ``PageSize``,
+    ``Page`` and, but for the first page, a ``PageToken``). The 2010-04-01 envelope names them relative
+    (:func:`envelope`), the v1 domains' absolute (:mod:`loft.kit.v1`)."""
+
+    first: str
+    current: str
+    next: str | None
+    previous: str | None
+
+
+def links(
+    *,
+    records: Sequence[Mapping[str, Any]],
+    path: str,
+    filters: Sequence[tuple[str, str]],
+    request: PageRequest,
+    has_next: bool,
+) -> Links:
+    """The links of the page of ``records`` (already rendered, each with its ``sid``); ``has_next`` if more follow."""
+    size = request.size
+
+    def uri(page: int, token: str | None) -> str:
+        params = [*filters, ("PageSize", str(size)), ("Page", str(page))]
+        if token:
+            params.append(("PageToken", token))
+        return f"{path}?{urlencode(params)}"
+
+    current_token = f"P{'A' if request.anchor[0] == 'after' else 'B'}{request.anchor[1]}" if request.anchor else None
+    return Links(
+        first=uri(0, None),
+        current=uri(request.number, current_token),
+        next=uri(request.number + 1, f"PA{records[-1]['sid']}") if has_next and records else None,
+        previous=uri(request.number - 1, f"PB{records[0]['sid']}") if request.number > 0 and records else None,
+    )
+
+
 def envelope(
     *,
     key: str,
@@ -69,31 +108,19 @@ def envelope(
     request: PageRequest,
     has_next: bool,
 ) -> dict[str, Any]:
-    """The list body. ``records`` are the page's rows already rendered; ``has_next`` if more follow."""
-    size = request.size
-
-    def uri(page: int, token: str | None) -> str:
-        params = [*filters, ("PageSize", str(size)), ("Page", str(page))]
-        if token:
-            params.append(("PageToken", token))
-        return f"{path}?{urlencode(params)}"
-
+    """The 2010-04-01 list body. ``records`` are the page's rows already rendered; ``has_next`` if more follow."""
+    found = links(records=records, path=path, filters=filters, request=request, has_next=has_next)
     start = request.offset
-    current_token = f"P{'A' if request.anchor[0] == 'after' else 'B'}{request.anchor[1]}" if request.anchor else None
-    next_uri = uri(request.number + 1, f"PA{records[-1]['sid']}") if has_next and records else None
-    previous_uri = (
-        uri(request.number - 1, f"PB{records[0]['sid']}") if request.number > 0 and records else None
-    )
     return {
         key: list(records),
         "end": start + max(len(records) - 1, 0),
-        "first_page_uri": uri(0, None),
-        "next_page_uri": next_uri,
+        "first_page_uri": found.first,
+        "next_page_uri": found.next,
         "page": request.number,
-        "page_size": size,
-        "previous_page_uri": previous_uri,
+        "page_size": request.size,
+        "previous_page_uri": found.previous,
         "start": start,
-        "uri": uri(request.number, current_token),
+        "uri": found.current,
     }
 
 

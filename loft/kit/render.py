@@ -11,6 +11,7 @@ their paging fields as attributes, e.g.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
@@ -68,6 +69,41 @@ def unpaged(request: Request, *, key: str, records: Sequence[Mapping[str, Any]],
         return json_response({key: list(records), "uri": uri}, 200)
     items = "".join(f"<{xml_item_tag}>{_fields(item)}</{xml_item_tag}>" for item in records)
     return _xml_response(f"<{xml_list_tag} uri={quoteattr(_xml_uri(uri))}>{items}</{xml_list_tag}>", 200)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource, as an endpoint's work answers it (see :mod:`loft.kit.endpoint`): rendered in the request's
+    format once the transaction is over."""
+
+    data: Mapping[str, Any]
+    xml_tag: str
+    status: int = 200
+
+    def response(self, request: Request) -> Response:
+        return resource(request, self.data, xml_tag=self.xml_tag, status=self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of a list (:func:`loft.kit.paging.envelope`), as an endpoint's work answers it."""
+
+    envelope: Mapping[str, Any]
+    key: str
+    xml_list_tag: str
+    xml_item_tag: str
+
+    def response(self, request: Request) -> Response:
+        return page(request, self.envelope, key=self.key, xml_list_tag=self.xml_list_tag,
+                    xml_item_tag=self.xml_item_tag)
+
+
+@dataclass(frozen=True, slots=True)
+class NoContent:
+    """204 with an empty body: what a delete answers, in every format and domain."""
+
+    def response(self, request: Request) -> Response:
+        return no_content()
 
 
 def no_content() -> Response:

@@ -13,7 +13,8 @@ from starlette.routing import Route
 from loft import context
 from loft.accounts import auth
 from loft.errors import NotFound
-from loft.kit import forms, paging, render
+from loft.kit import endpoint, forms, paging, render
+from loft.kit.endpoint import Answer, Call
 from loft.numbers import available, catalogue, service
 
 _BASE = "/2010-04-01/Accounts/{account_sid}/IncomingPhoneNumbers"
@@ -69,15 +70,14 @@ async def _list(request: Request, kind: catalogue.Kind | None) -> Response:
     )
 
 
-async def fetch_number(request: Request) -> Response:
-    account = await auth.account_in_path(request)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        row = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
-    return render.resource(request, service.render(row), xml_tag="IncomingPhoneNumber")
+async def fetch_number(call: Call) -> Answer:
+    row = await service.get(call.conn, call.account, call.path_params["sid"], path=call.path)
+    return render.Resource(service.render(row), xml_tag="IncomingPhoneNumber")
 
 
 async def update_number(request: Request) -> Response:
+    """Not through :func:`loft.kit.endpoint.route`: a move authorizes a second account (the new owner, which the
+    credential must reach as well as the path's), and does so before the write transaction begins."""
     account = await auth.account_in_path(request)
     form = await forms.read(request)
     new_owner = None
@@ -92,12 +92,9 @@ async def update_number(request: Request) -> Response:
     return render.resource(request, service.render(row), xml_tag="IncomingPhoneNumber")
 
 
-async def delete_number(request: Request) -> Response:
-    account = await auth.account_in_path(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        await service.release(conn, account, request.path_params["sid"], path=render.requested_path(request))
-    return render.no_content()
+async def delete_number(call: Call) -> Answer:
+    await service.release(call.conn, call.account, call.path_params["sid"], path=call.path)
+    return render.NoContent()
 
 
 def _kind_endpoints(kind: catalogue.Kind) -> tuple[Callable[[Request], Awaitable[Response]],
@@ -168,7 +165,7 @@ routes = [
     *_kind_routes,  # before "/{sid}", which would take "Local" for a sid
     Route(_BASE, list_numbers, methods=["GET"]),
     Route(_BASE, create_number, methods=["POST"]),
-    Route(_BASE + "/{sid}", fetch_number, methods=["GET"]),
+    endpoint.route(_BASE + "/{sid}", fetch_number),
     Route(_BASE + "/{sid}", update_number, methods=["POST"]),
-    Route(_BASE + "/{sid}", delete_number, methods=["DELETE"]),
+    endpoint.route(_BASE + "/{sid}", delete_number, method="DELETE"),
 ]

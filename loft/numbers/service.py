@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +19,7 @@ from loft.db.prepared import Prepared, Record, list_length, listed, values_of
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, sids, urls
+from loft.messaging_services import pool
 from loft.numbers import catalogue
 
 #: Twilio's magic test numbers for buying: +15005550000 is never available, +15005550001 is invalid.
@@ -39,7 +40,7 @@ _SIDS = {"SmsApplicationSid": ("sms_application_sid", "AP"), "VoiceApplicationSi
          "EmergencyAddressSid": ("emergency_address_sid", "AD"), "BundleSid": ("bundle_sid", "BU")}
 
 
-def settings_from(form: MultiDict) -> dict[str, Any]:
+def settings_from(form: Mapping[str, str]) -> dict[str, Any]:
     """The configurable fields present in a create or update form, validated, as column values."""
     values: dict[str, Any] = {}
     if "FriendlyName" in form:
@@ -165,12 +166,12 @@ async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[
             if (row.account_sid, row.phone_number) in wanted}
 
 
-async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str,
+async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str], *, path: str,
                     new_owner: Account | None = None) -> Row[Any]:
     """Update a number's settings; with ``new_owner``, move it to that account as well.
 
     A moved number keeps its sid and URLs, but not its Applications, which belong to the old account (unless
-    the same request names Applications of the new one). A suspended account's numbers can only be moved out
+    the same request names Applications of the new one), nor its place in a Messaging Service's pool. A suspended account's numbers can only be moved out
     (by its parent); nothing moves into a suspended or closed account (403, 20005).
     """
     await get(conn, account, sid, path=path)
@@ -183,6 +184,7 @@ async def configure(conn: Conn, account: Account, sid: str, form: MultiDict, *, 
         values = {"sms_application_sid": None, "voice_application_sid": None, **values,
                   "account_sid": new_owner.sid}
         account = new_owner
+        await pool.forget_number(conn, sid)  # a pool holds its own account's numbers only
     await _check_applications(conn, account, values)
     if values:
         values["date_updated"] = dates.now()

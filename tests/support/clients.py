@@ -1,4 +1,5 @@
-"""The official twilio SDK, unchanged, pointed at Loft; every response it gets is checked against the spec."""
+"""The official twilio SDK, unchanged, pointed at Loft (its ``api`` and ``messaging`` domains); every response it
+gets is checked against the spec of its domain."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class SpecCheckingHttpClient(TwilioHttpClient):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         response = super().request(method, url, *args, **kwargs)
         path = urlsplit(url).path
-        if path.startswith("/2010-04-01/") and path.endswith(".json"):
+        if (path.startswith("/2010-04-01/") and path.endswith(".json")) or path.startswith("/v1/"):
             openapi.check(method, path, response.status_code, response.text)
             self.checked += 1
         return response
@@ -32,12 +33,13 @@ class SpecCheckingHttpClient(TwilioHttpClient):
 def sdk(base_url: str, username: str, password: str, account_sid: str | None = None) -> Client:
     client = Client(username, password, account_sid, http_client=SpecCheckingHttpClient())
     client.api.base_url = base_url
+    client.messaging.base_url = base_url
     return client
 
 
 def checked(response: httpx.Response) -> httpx.Response:
     """For raw httpx calls: validate a JSON response the same way."""
     path = response.request.url.path
-    if path.endswith(".json"):
+    if path.endswith(".json") or path.startswith("/v1/"):
         openapi.check(response.request.method, path, response.status_code, response.text)
     return response

@@ -1,0 +1,97 @@
+"""A resource endpoint's skeleton, written once: authenticate, read the parameters, run the endpoint's own work in
+a transaction, answer once that transaction is over.
+
+An endpoint is then only its work, ``async def work(call: Call) -> Answer``, routed with :func:`route`::
+
+    async def fetch_application(call: Call) -> Answer:
+        row = await service.get(call.conn, call.account, call.params["sid"], path=call.path)
+        return render.Resource(service.render(row), xml_tag="Application")
+
+    routes = [endpoint.route(_BASE + "/{sid}", fetch_application)]
+
+- **Who**: by default the account of the path's ``{account_sid}``, which the credential must reach
+  (:func:`loft.accounts.auth.account_in_path`); the v1 domains have no account in their paths and act for the
+  credential's own account (``who=auth.principal``).
+- **Parameters**: a ``POST``'s form body, otherwise the query string (:attr:`Call.params`); path parameters are
+  ``call.path_params``.
+- **Transaction**: a write for any method but ``GET``, a read for ``GET``. The endpoint owns it: the work's
+  services only read and write, and an error the work raises rolls everything back.
+- **Answer**: anything with ``response(request)`` — :class:`loft.kit.render.Resource`, ``Page`` and
+  ``NoContent`` (2010-04-01, JSON or XML), :class:`loft.kit.v1.Resource` (v1) — rendered after the commit, so that
+  what the client is told has been committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from loft import context
+from loft.accounts import auth
+from loft.accounts.service import Account
+from loft.context import Loft
+from loft.db.engine import Conn
+from loft.kit import forms, render, v1
+
+
+class Answer(Protocol):
+    """What an endpoint's work returns: its HTTP answer, made once the transaction is over."""
+
+    def response(self, request: Request) -> Response: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request to a resource endpoint, as its work sees it."""
+
+    request: Request
+    #: The account the request acts for (see the module's docstring).
+    account: Account
+    #: The ``POST`` form, or the query string of any other method.
+    params: Mapping[str, str]
+    #: A connection in the endpoint's transaction.
+    conn: Conn
+
+    @property
+    def loft(self) -> Loft:
+        return context.of(self.request)
+
+    @property
+    def path_params(self) -> Mapping[str, str]:
+        params: Mapping[str, str] = self.request.path_params
+        return params
+
+    @property
+    def path(self) -> str:
+        """The path as the client wrote it (suffix included), for 404s."""
+        return render.requested_path(self.request)
+
+    @property
+    def origin(self) -> str:
+        """Where the client reaches Loft, for the v1 domains' absolute URLs (:func:`loft.kit.v1.origin`)."""
+        return v1.origin(self.request, self.loft.settings.public_url)
+
+
+Work = Callable[[Call], Awaitable[Answer]]
+Who = Callable[[Request], Awaitable[Account]]
+
+
+def route(path: str, work: Work, *, method: str = "GET", who: Who = auth.account_in_path) -> Route:
+    """A Starlette route for ``method`` on ``path`` that runs ``work`` for the account ``who`` finds."""
+    writes = method != "GET"
+
+    async def endpoint(request: Request) -> Response:
+        account = await who(request)
+        params: Mapping[str, Any] = await forms.read(request) if method == "POST" else request.query_params
+        db = context.of(request).db
+        async with (db.write() if writes else db.read()) as conn:
+            answer = await work(Call(request, account, params, conn))
+        return answer.response(request)
+
+    endpoint.__name__ = endpoint.__qualname__ = work.__name__
+    return Route(path, endpoint, methods=[method])
