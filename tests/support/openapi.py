@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import FormatChecker
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS30Validator, OAS31Validator
+
+from loft.openapi import DOCUMENT
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "twilio-oai" / "twilio_api_v2010.json"
 RFC2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$")
@@ -100,3 +102,23 @@ def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     name = ref.rsplit("/", 1)[-1]
     resolved: dict[str, Any] = spec()["components"]["schemas"][name]
     return resolved
+
+
+def own_schema(schema: Any) -> Any:
+    """A schema of Loft's own document (loft/openapi.py) with its ``$ref``s put in place."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return own_schema(DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+        return {key: own_schema(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [own_schema(item) for item in schema]
+    return schema
+
+
+def check_own(template: str, method: str, status: int, body: Any) -> None:
+    """Raise AssertionError unless Loft's own document lists ``status`` for the operation and its schema takes
+    ``body`` (parsed JSON)."""
+    responses = DOCUMENT["paths"][template][method.lower()]["responses"]
+    assert str(status) in responses, f"{method} {template}: documented {sorted(responses)}, answered {status}"
+    OAS31Validator(own_schema(responses[str(status)]["content"]["application/json"]["schema"]),
+                   format_checker=FormatChecker()).validate(body)
