@@ -48,7 +48,7 @@ from loft.delivery.carriers import plan
 from loft.delivery.carriers.hub import Carriers
 from loft.delivery.worker import Worker
 from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError
-from loft.kit import render
+from loft.kit import dates, render
 from loft.kit.limits import RequestLimits
 from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
@@ -56,6 +56,7 @@ from loft.messaging_services import endpoints as messaging_services
 from loft.metrics import endpoint as metrics_endpoint
 from loft.metrics.requests import Recorder, RequestMetrics
 from loft.numbers import endpoints as numbers
+from loft.sim import clock
 from loft.sim import endpoints as sim
 from loft.usage import endpoints as usage
 
@@ -179,8 +180,9 @@ class MessageCreates:
 async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = True
                     ) -> tuple[Loft, account_service.MainAccount]:
     """Open the store, bring its schema up to date (unless the caller knows it is), check that the secret key
-    opens its secrets and make sure the main account exists; ``pin``: with the pinned credentials, which must
-    match an existing main account (see :mod:`loft.startup`; a server's children were checked by the server).
+    opens its secrets, take the simulator's clock (:mod:`loft.sim.clock`) and make sure the main account exists;
+    ``pin``: with the pinned credentials, which must match an existing main account (see :mod:`loft.startup`; a
+    server's children were checked by the server).
 
     The caller owns the returned ``Loft`` and closes it (``await loft.close()``).
     """
@@ -192,6 +194,7 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = Tru
             await db.migrate()
         async with db.write() as conn:
             box = await startup.secret_box(conn, settings)
+            dates.move_ahead(await clock.offset(conn))
             main = await account_service.ensure_main(
                 conn,
                 box,
@@ -238,12 +241,14 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         app.state.children = children
         if ready_fd is not None:
             processes.tell_server_ready(ready_fd)
+        following = asyncio.create_task(clock.follow(loft, stop))
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 await worker
+            await following
             await asyncio.gather(*(group.stop() for group in children))
             await loft.close()
             if not supervised:

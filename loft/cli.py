@@ -246,6 +246,7 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file
     from loft import processes
     from loft.app import bootstrap
     from loft.delivery.worker import Worker
+    from loft.sim import clock
 
     _use_config(config_file)
     with startup.reported(FLAGS):
@@ -270,9 +271,12 @@ def worker(data_dir: DataDir = None, supervised: Supervised = False, config_file
             await processes.listen_to_server(on_wake=loft.wake, on_close=stop.set)
         else:
             console.print(f"Worker for {settings.resolved_database_url.split('@')[-1]} (main account {main.account.sid})")
+        following = asyncio.create_task(clock.follow(loft, stop))
         try:
             await Worker(loft).run(stop)
         finally:
+            stop.set()
+            await following
             await loft.close()
 
     _run_fast(run())

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from loft import __version__
 from loft.delivery.carriers.sim import BEHAVIORS
 from loft.kit import render
+from loft.sim.clock import MAX_ADVANCE, MAX_OFFSET
 from loft.sim.service import MAX_DELAY_MS
 
 _JSON = "application/json"
@@ -91,6 +92,13 @@ _SCHEMAS: dict[str, Any] = {
                            "body": {"type": "string"}, "media_urls": {"type": "array", "items": {"type": "string"}},
                            "date_received": {"type": "string", "format": "date-time"}}}}},
     },
+    "Clock": {
+        "type": "object", "required": ["now", "offset_seconds"],
+        "description": "Loft's clock: the wall clock moved ahead by the simulator's advances (docs/simulator.md)",
+        "properties": {"now": {"type": "string", "format": "date-time", "example": "2026-12-06T10:00:00Z"},
+                       "offset_seconds": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET,
+                                          "description": "How far it is ahead of the wall clock"}},
+    },
     "WebhookLog": {
         "type": "object", "required": ["webhooks"],
         "properties": {"webhooks": {"type": "array", "items": {
@@ -159,6 +167,25 @@ _PATHS: dict[str, Any] = {
             "operationId": "fetchHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
             "summary": "How the handset's carrier answers the caller's sends",
             "responses": {"200": _json("The settings that apply", _ref("HandsetSettings")), **_REFUSED},
+        },
+    },
+    "/sim/v1/Clock": {
+        "post": {
+            "operationId": "advanceClock", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "Move Loft's clock ahead for every process of the deployment (never back): work that falls "
+                       "due runs at once. The main account's auth token only",
+            "requestBody": _form({"AdvanceSeconds": {"type": "integer", "minimum": 1, "maximum": MAX_ADVANCE,
+                                                     "example": 3600}}, ["AdvanceSeconds"]),
+            "responses": {"200": _json("The clock, moved (every process uses it once this answers)", _ref("Clock")),
+                          "400": _error("AdvanceSeconds missing, not a whole number of seconds from 1 to ten "
+                                        "years, or past a hundred years ahead in all (20001)"),
+                          "401": _error("No or wrong credentials (20003)"),
+                          "403": _error("Not the main account's auth token: a subaccount's, or an API key (20003)")},
+        },
+        "get": {
+            "operationId": "readClock", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "Loft's clock, and how far it is ahead of the wall clock (any account's credentials)",
+            "responses": {"200": _json("The clock", _ref("Clock")), "401": _error("No or wrong credentials (20003)")},
         },
     },
     "/loft/v1/Accounts/{AccountSid}/Messages/{Sid}/Webhooks": {

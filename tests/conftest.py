@@ -99,6 +99,17 @@ def server_of_its_own(request: pytest.FixtureRequest, tmp: Path, **env: str) -> 
     return server
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
+    """Two API processes sharing one database: two ``loft serve`` on one PostgreSQL database; on SQLite, where one
+    ``loft serve`` serves a data dir, the server and one more API process of it (on a port of its own)."""
+    first = server_of_its_own(request, tmp_path)
+    second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
+                        database_url=first.database_url, api_child=first.database_url is None)
+    with first.running(), second.running():
+        yield first, second
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def loft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """One running Loft per backend for the whole session; tests isolate themselves with subaccounts."""

@@ -100,7 +100,7 @@ async def first_time(conn: Conn, carrier: str, token: str | None) -> bool:
     global _pruned_at
     if not token:
         return True
-    moment = dates.now()
+    moment = dates.real_now()  # the upstream retries by the wall clock, whatever the simulator's clock says
     if time.monotonic() - _pruned_at > PRUNE_EVERY:
         _pruned_at = time.monotonic()
         await conn.execute(delete(carrier_webhooks).where(carrier_webhooks.c.date_received < moment - KEPT))

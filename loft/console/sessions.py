@@ -120,7 +120,7 @@ async def sign_in(request: Request, username: str, password: str) -> tuple[Accou
     account, key_sid = credential.account, credential.key_sid
     session = Session(csrf=secrets.token_urlsafe(32), account_sid=account.sid, key_sid=key_sid,
                       fingerprint=None if key_sid else fingerprint(account.auth_token), id=secrets.token_urlsafe(32))
-    moment = dates.now()
+    moment = dates.real_now()  # as the cookie's max_age: the simulator's clock does not end sessions
     async with loft.db.write() as conn:
         await conn.execute(delete(console_sessions).where(console_sessions.c.expires_at <= moment))
         await conn.execute(insert(console_sessions).values(
@@ -179,7 +179,7 @@ _STANDING = Prepared(select(console_sessions.c.account_sid).where(
 
 async def _standing(conn: Conn, session: Session) -> bool:
     """The session's row is there, not expired, and for the account its cookie names."""
-    found = (await conn.execute(_STANDING, {"digest": _digest(session), "now": dates.now()})).scalar()
+    found = (await conn.execute(_STANDING, {"digest": _digest(session), "now": dates.real_now()})).scalar()
     return found is not None and found == session.account_sid
 
 

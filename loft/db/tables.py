@@ -384,3 +384,14 @@ messaging_service_senders = Table(
     _stamp("date_updated"),
     Index("ix_messaging_service_senders_service_kind", "service_sid", "kind", "date_created", "sid"),
 )
+
+#: The simulator's clock (loft/sim/clock.py): how far Loft's "now" is ahead of the wall clock, in whole seconds.
+#: One row (``id`` 1), made by its first advance; it only grows.
+sim_clock = Table(
+    "sim_clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("offset_seconds", BigInteger, nullable=False),
+    #: When it was last advanced, by the wall clock.
+    _stamp("date_updated"),
+)

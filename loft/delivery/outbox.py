@@ -4,6 +4,11 @@ Jobs are claimed with a lease. On PostgreSQL the claim uses ``FOR UPDATE SKIP LO
 workers share the table without handing a job to two of them; on SQLite the single writer lock does the same.
 A worker that dies leaves its claims to expire; another worker then takes them over.
 
+Two clocks: a job falls due at ``available_at`` by Loft's clock (:func:`loft.kit.dates.now`, which the simulator's
+clock moves ahead: a delayed delivery report is due once the clock is advanced past it), and a claim lasts until
+``claimed_until`` by the wall clock (:func:`loft.kit.dates.real_now`: an advance must not take running jobs from
+a live worker). See :mod:`loft.sim.clock`.
+
 A send for a network carrier names it (``carrier``): only a process that runs that carrier claims it (see
 :class:`Claims`), so the connection to it (an SMPP bind) lives in one process, not in every process that
 answers the API. Kinds and their handlers: :mod:`loft.delivery.jobs`.
@@ -49,7 +54,8 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """A claim recorded with the job itself: ``worker`` has it until ``until`` (see :func:`enqueue`)."""
+    """A claim recorded with the job itself: ``worker`` has it until ``until``, by the wall clock (see
+    :func:`enqueue`)."""
 
     worker: str
     until: datetime
@@ -133,7 +139,7 @@ def _claim_statement(*, skip_locked: bool, claims: Claims) -> Any:
     due = (
         select(outbox.c.id)
         .where(outbox.c.available_at <= bindparam("moment"),
-               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("moment")))
+               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("real")))
         .order_by(outbox.c.available_at, outbox.c.id)
         .limit(bindparam("limit"))
     )
@@ -158,9 +164,9 @@ def _claim(postgres: bool, claims: Claims) -> Prepared:
 
 async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool,
                 claims: Claims = EVERYTHING) -> list[Job]:
-    moment = dates.now()
-    rows = (await conn.execute(_claim(postgres, claims), {"moment": moment, "limit": limit,
-                                                          "until": moment + lease, "worker": worker})).all()
+    real = dates.real_now()
+    rows = (await conn.execute(_claim(postgres, claims), {"moment": dates.now(), "real": real, "limit": limit,
+                                                          "until": real + lease, "worker": worker})).all()
     return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts, worker, r.carrier)
             for r in rows]
 

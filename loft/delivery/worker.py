@@ -76,7 +76,7 @@ class Worker:
         over, and the simulator takes it (a send handed over is one transaction; a network carrier's is not)."""
         if not self._accepting or len(self._handed) >= self.concurrency or self.loft.carriers.route(to) != SIM:
             return None  # it would wait: leave it in the outbox for whichever worker is free first
-        return outbox.Lease(self.name, dates.now() + self.lease_for)
+        return outbox.Lease(self.name, dates.real_now() + self.lease_for)
 
     def take(self, job: Job, message: Record) -> None:
         """Run ``job`` (a send leased by :meth:`lease`, committed) for ``message``, as soon as a slot is free."""
@@ -139,7 +139,7 @@ class Worker:
             held = list(self._holding.values())
             if not held:
                 continue
-            until = dates.now() + self.lease_for
+            until = dates.real_now() + self.lease_for
             try:
                 await self.loft.db.submit(lambda conn: outbox.renew(conn, self.name, held, until=until))
             except Exception as exc:  # the next turn tries again; a lease runs out only after three

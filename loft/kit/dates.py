@@ -3,6 +3,11 @@
 Twilio writes RFC 2822 dates in GMT with a ``+0000`` offset (``Thu, 30 Jul 2015 20:12:31 +0000``); the SDKs
 ignore the offset, so anything else would be read wrongly. List filters arrive as ``YYYY-MM-DD`` or as the
 ``YYYY-MM-DDTHH:MM:SSZ`` that twilio-python's ``serialize.iso8601_datetime`` sends.
+
+Loft's "now" is :func:`now`: the wall clock moved ahead by the simulator's clock (``POST /sim/v1/Clock``), which
+every date a client sees and every moment a message's life is timed by follow. What guards real processes (job
+leases, console sessions, timeouts) reads :func:`real_now` or a monotonic clock instead; :mod:`loft.sim.clock`
+says which is which, and how every process of a deployment keeps the same offset.
 """
 
 from __future__ import annotations
@@ -16,8 +21,37 @@ _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
+#: How far the simulator's clock is ahead of the wall clock in this process (:mod:`loft.sim.clock` keeps it up
+#: with the deployment's): it only ever grows, so that Loft's clock never goes back.
+_ahead = timedelta(0)
+
+
 def now() -> datetime:
+    """Loft's clock: the wall clock, moved ahead by the simulator's clock (no read of the database: the offset is
+    this process's, kept up by :mod:`loft.sim.clock`)."""
+    moment = datetime.now(UTC)
+    return moment + _ahead if _ahead else moment
+
+
+def real_now() -> datetime:
+    """The wall clock, for what guards real processes and people rather than messages: job leases, console
+    sessions, how long a relayed upstream's webhook tokens are kept (see :mod:`loft.sim.clock`)."""
     return datetime.now(UTC)
+
+
+def ahead() -> timedelta:
+    """How far :func:`now` is ahead of the wall clock in this process."""
+    return _ahead
+
+
+def move_ahead(seconds: int) -> bool:
+    """Put :func:`now` ``seconds`` ahead of the wall clock, unless it is that far ahead already (the clock never goes
+    back: an offset read before another process's advance is ignored); True if it moved."""
+    global _ahead
+    if seconds <= _ahead.total_seconds():
+        return False
+    _ahead = timedelta(seconds=seconds)
+    return True
 
 
 #: The last moment written by rfc2822, and how: a resource's dates are often one moment (created = updated).

@@ -1,12 +1,17 @@
-"""``/sim/v1/Handsets`` — the simulator API (Loft's own; same Basic auth as the 2010-04-01 API).
+"""``/sim/v1/Handsets`` and ``/sim/v1/Clock`` — the simulator API (Loft's own; same Basic auth as the 2010-04-01
+API).
 
 - ``POST /sim/v1/Handsets/{PhoneNumber}/Messages`` (``To``, ``Body``, ``MediaUrl``…): the handset texts Loft.
 - ``GET /sim/v1/Handsets/{PhoneNumber}/Messages``: what the handset received, newest first.
 - ``POST /sim/v1/Handsets/{PhoneNumber}`` (``Behavior``, ``ReceiptDelayMs``): how its carrier answers the
   caller's sends (and its subaccounts'); ``GET`` shows what applies to the caller's sends.
+- ``POST /sim/v1/Clock`` (``AdvanceSeconds``): move Loft's clock ahead, for the whole deployment (the main
+  account's auth token only); ``GET`` reads it (any credentials). See :mod:`loft.sim.clock`.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -17,9 +22,10 @@ from loft import context
 from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.db.tables import accounts
-from loft.kit import forms, render
+from loft.errors import InvalidParameter, PermissionDenied
+from loft.kit import dates, forms, render
 from loft.messages import service as messages
-from loft.sim import service
+from loft.sim import clock, service
 
 
 async def _reachable(request: Request, who: Account) -> list[str]:
@@ -74,10 +80,41 @@ async def fetch_handset(request: Request) -> Response:
     return render.json_response(settings, 200)
 
 
+async def read_clock(request: Request) -> Response:
+    await auth.principal(request)
+    loft = context.of(request)
+    async with loft.db.read() as conn:
+        ahead = await clock.offset(conn)
+    dates.move_ahead(ahead)  # the database's word is the latest (this process may not have read it yet)
+    return render.json_response(clock.reading(), 200)
+
+
+async def advance_clock(request: Request) -> Response:
+    """Move the deployment's clock ahead: the main account's auth token only (403, 20003, for a subaccount's or any
+    API key: the clock is every account's)."""
+    credential = await auth.credential_of(request)
+    if credential.key_sid is not None or not credential.account.is_main:
+        raise PermissionDenied("Only the main account's auth token may move the simulator's clock")
+    form = await forms.read(request)
+    seconds = forms.integer(form, "AdvanceSeconds", low=1, high=clock.MAX_ADVANCE)
+    if seconds is None:
+        raise InvalidParameter(20001, "The 'AdvanceSeconds' parameter is required: how many seconds to move the "
+                                      "clock ahead")
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        ahead = await clock.advance(conn, seconds)
+    dates.move_ahead(ahead)
+    loft.wake()  # jobs may have fallen due (the other processes' wake up once they have read the clock)
+    await asyncio.sleep(clock.SETTLE_SECONDS)  # so has every process once this answers (see loft.sim.clock)
+    return render.json_response(clock.reading(), 200)
+
+
 _BASE = "/sim/v1/Handsets/{phone_number}"
 routes = [
     Route(_BASE + "/Messages", send_from_handset, methods=["POST"]),
     Route(_BASE + "/Messages", handset_inbox, methods=["GET"]),
     Route(_BASE, configure_handset, methods=["POST"]),
     Route(_BASE, fetch_handset, methods=["GET"]),
+    Route("/sim/v1/Clock", advance_clock, methods=["POST"]),
+    Route("/sim/v1/Clock", read_clock, methods=["GET"]),
 ]

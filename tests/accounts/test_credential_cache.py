@@ -4,15 +4,12 @@ process applies at once, a change made by another process sharing the database w
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from loft.accounts import credentials
-from tests.conftest import server_of_its_own
 from tests.support import clients
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -35,17 +32,6 @@ def test_an_entry_lasts_until_a_change_or_its_time(monkeypatch: pytest.MonkeyPat
     credentials.changed()  # a write while the read was on its way: what it read may be the old value
     cache.put("AC1", "stale?", generation=before)
     assert cache.get("AC1") is None
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
-    """Two API processes sharing one database: two ``loft serve`` on one PostgreSQL database; on SQLite, where one
-    ``loft serve`` serves a data dir, the server and one more API process of it (on a port of its own)."""
-    first = server_of_its_own(request, tmp_path)
-    second = LoftServer(data_dir=tmp_path, account_sid=first.account_sid, auth_token=first.auth_token,
-                        database_url=first.database_url, api_child=first.database_url is None)
-    with first.running(), second.running():
-        yield first, second
 
 
 def _refused(client: Client, sid: str) -> bool:

@@ -78,3 +78,15 @@ def test_signing_in_again_ends_the_session_it_replaces(tmp_path: Path) -> None:
         new = sign_in(browser, server.account_sid, server.auth_token)
         assert old != new
         assert signed_in(server.base_url, new) and not signed_in(server.base_url, old)
+
+
+def test_a_session_outlives_an_advance_of_the_simulators_clock_past_its_lifetime(tmp_path: Path) -> None:
+    """Sessions last by the wall clock, as their cookies' ``max_age`` does: moving the simulator's clock (past
+    :data:`sessions.LIFETIME`) ends none."""
+    server = make_server(tmp_path)
+    with server.running(), httpx.Client(base_url=server.base_url) as browser:
+        cookie = sign_in(browser, server.account_sid, server.auth_token)
+        moved = httpx.post(f"{server.base_url}/sim/v1/Clock", data={"AdvanceSeconds": str(sessions.LIFETIME + 3600)},
+                           auth=(server.account_sid, server.auth_token))
+        assert moved.status_code == 200, moved.text
+        assert signed_in(server.base_url, cookie)

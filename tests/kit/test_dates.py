@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,3 +24,14 @@ def test_filters_run_from_the_first_day_to_the_day_before_python_s_last(inside: 
     assert parsed is not None and parsed.start == start and parsed.end > parsed.start
     with pytest.raises(dates.OutOfRange):
         dates.parse_filter(outside)
+
+
+def test_the_clock_only_moves_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An offset smaller than the one a process has (read before another process's advance) is ignored."""
+    monkeypatch.setattr(dates, "_ahead", timedelta(0))
+    assert abs(dates.now() - dates.real_now()) < timedelta(seconds=1)
+    assert dates.move_ahead(3600)
+    assert not dates.move_ahead(60) and not dates.move_ahead(3600)
+    assert dates.ahead() == timedelta(hours=1)
+    real = dates.real_now()
+    assert timedelta(hours=1) <= dates.now() - real < timedelta(hours=1, seconds=1)

@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jsonschema import FormatChecker
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS30Validator, OAS31Validator
+
+from loft.openapi import DOCUMENT
 
 _SPECS = Path(__file__).resolve().parents[1] / "twilio-oai"
 SPEC_PATH = _SPECS / "twilio_api_v2010.json"
@@ -136,3 +138,23 @@ def _resolve(schema: dict[str, Any], name: str = "twilio_api_v2010") -> dict[str
         return schema
     resolved: dict[str, Any] = spec(name)["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     return resolved
+
+
+def own_schema(schema: Any) -> Any:
+    """A schema of Loft's own document (loft/openapi.py) with its ``$ref``s put in place."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return own_schema(DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+        return {key: own_schema(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [own_schema(item) for item in schema]
+    return schema
+
+
+def check_own(template: str, method: str, status: int, body: Any) -> None:
+    """Raise AssertionError unless Loft's own document lists ``status`` for the operation and its schema takes
+    ``body`` (parsed JSON)."""
+    responses = DOCUMENT["paths"][template][method.lower()]["responses"]
+    assert str(status) in responses, f"{method} {template}: documented {sorted(responses)}, answered {status}"
+    OAS31Validator(own_schema(responses[str(status)]["content"]["application/json"]["schema"]),
+                   format_checker=FormatChecker()).validate(body)

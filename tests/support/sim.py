@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 from twilio.rest import Client
 
+from tests.support import openapi
+
 
 class Sim:
     """The simulator API (``/sim/v1``) with the test account's credentials."""
@@ -34,6 +36,21 @@ class Sim:
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    def clock(self) -> dict[str, Any]:
+        """``GET /sim/v1/Clock``: ``{"now", "offset_seconds"}``, checked against Loft's own document."""
+        return self._clock(self.http.get("/sim/v1/Clock"))
+
+    def advance(self, seconds: int) -> dict[str, Any]:
+        """``POST /sim/v1/Clock``: move the clock ``seconds`` ahead (the main account's credentials only)."""
+        return self._clock(self.http.post("/sim/v1/Clock", data={"AdvanceSeconds": str(seconds)}))
+
+    @staticmethod
+    def _clock(response: httpx.Response) -> dict[str, Any]:
+        assert response.status_code == 200, response.text
+        reading: dict[str, Any] = response.json()
+        openapi.check_own("/sim/v1/Clock", response.request.method, 200, reading)
+        return reading
 
     def webhooks(self, account_sid: str, message_sid: str) -> list[dict[str, Any]]:
         response = self.http.get(f"/loft/v1/Accounts/{account_sid}/Messages/{message_sid}/Webhooks")

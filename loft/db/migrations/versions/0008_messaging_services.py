@@ -1,15 +1,12 @@
 """messaging services: Messaging Services (MG…) and their sender pools
 
-Revision ID: 0008_services
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-05 12:00:00.000000
 
 The messaging v1 API's Services, and one table for the senders of their pools (phone numbers, short codes,
 alphanumeric senders, channel senders). A pool's phone number leaves it when the number is released (and with
 its service): both are foreign keys ON DELETE CASCADE.
-
-The revision id says what it is rather than only its place: another branch may have taken 0008 meanwhile, and
-the two can then be put in a line by changing ``down_revision`` alone.
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008_services'
+revision: str = '0008'
 down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
