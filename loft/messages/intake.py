@@ -20,6 +20,7 @@ their idempotency token with what they bring: :mod:`loft.carriers.service`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -178,8 +179,13 @@ class Intake:
 
     async def report(self, report: Report) -> None:
         """:func:`take_report`, committed."""
+        await self.report_all([report])
+
+    async def report_all(self, reports: Sequence[Report]) -> None:
+        """:func:`take_report` for each of ``reports``, committed together."""
         async with self.loft.db.write() as conn:
-            await take_report(conn, report)
+            for report in reports:
+                await take_report(conn, report)
         self.loft.wake()
 
     async def receive(self, incoming: Incoming) -> str | None:
