@@ -204,6 +204,15 @@ def test_the_sar_option_joins_parts_by_tlvs(smsc: Smsc, tenant: Tenant) -> None:
     assert final(tenant, message.sid).status == "delivered"
 
 
+def test_receipts_of_parts_that_overtake_their_record_all_count(smsc: Smsc, tenant: Tenant) -> None:
+    """Receipts come at once: those of a message's first parts arrive before its hand-off (recorded once all its
+    parts are taken) is, are kept, and are applied together later; each one counts (on PostgreSQL, in
+    transactions of their own at the same time)."""
+    sids = [tenant.client.messages.create(to=phone("+4477001"), from_=tenant.number, body="overtaken " * 60).sid
+            for _ in range(6)]
+    assert {final(tenant, sid).status for sid in sids} == {"delivered"}
+
+
 def test_the_payload_option_sends_one_submit_with_the_whole_text(gateway: Gateway, smsc: Smsc,
                                                                   tenant: Tenant) -> None:
     to = phone("+4477002")
