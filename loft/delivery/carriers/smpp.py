@@ -146,12 +146,14 @@ class SmppCarrier:
         for part in parts:
             try:
                 references.append(await self._submit(part, source, destination))
-            except (Deferred, Rejected) as refused:
+            except Deferred as later:
                 if references:
-                    log.info("carrier %s: part %d of %d of %s was not taken (%s): its %d taken parts go again "
-                             "with it", self.name, part.seq[0], part.seq[1], message.sid, refused, len(references))
-                    if isinstance(refused, Rejected):
-                        refused.detail["taken_parts"] = list(references)
+                    log.info("carrier %s: part %d of %d of %s was not taken (%s): the message goes again later, "
+                             "its %d taken parts too", self.name, *part.seq, message.sid, later, len(references))
+                raise
+            except Rejected as refused:
+                if references:
+                    refused.detail["taken_parts"] = list(references)
                 raise
         return Accepted(tuple(references), {"data_coding": parts[0].data_coding, "parts": len(parts),
                                             **({"concatenation": settings.concatenation} if len(parts) > 1 else {})})
