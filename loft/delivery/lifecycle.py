@@ -24,10 +24,13 @@ from loft.kit import dates, tokens
 
 #: Twilio's texts for the asynchronous error codes a message can end with.
 ERROR_MESSAGES = {
+    21211: "Invalid 'To' Phone Number",
+    21212: "Invalid 'From' Phone Number",
     21610: "Attempt to send to unsubscribed recipient",
     30001: "Queue overflow",
     30002: "Account suspended",
     30003: "Unreachable destination handset",
+    30004: "Message blocked",
     30005: "Unknown destination handset",
     30006: "Landline or unreachable carrier",
     30007: "Message filtered",

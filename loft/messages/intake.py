@@ -20,6 +20,7 @@ their idempotency token with what they bring: :mod:`loft.carriers.service`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -121,10 +122,14 @@ async def apply_report(conn: Conn, report: Report) -> bool:
     )).first()
     if found is None:
         return False
-    if report.outcome != "sent" and found.status not in FINAL:
+    # The attempt's row is locked first: reports about its other parts, applied at the same time in other
+    # transactions (PostgreSQL), wait here, and then read the part statuses and reports this one leaves.
+    attempt = (await conn.execute(select(delivery_attempts).where(delivery_attempts.c.id == found.attempt_id)
+                                  .with_for_update())).one()
+    if report.outcome != "sent":
         await conn.execute(update(carrier_references).values(status=report.outcome).where(
-            carrier_references.c.carrier == report.carrier, carrier_references.c.reference == report.reference))
-    attempt = (await conn.execute(select(delivery_attempts).where(delivery_attempts.c.id == found.attempt_id))).one()
+            carrier_references.c.carrier == report.carrier, carrier_references.c.reference == report.reference,
+            carrier_references.c.status.not_in(sorted(FINAL))))
     parts = list((await conn.execute(select(carrier_references.c.status)
                                      .where(carrier_references.c.attempt_id == attempt.id))).scalars())
     reports = [*attempt.detail.get("reports", []), {"reference": report.reference, "outcome": report.outcome,
@@ -178,8 +183,13 @@ class Intake:
 
     async def report(self, report: Report) -> None:
         """:func:`take_report`, committed."""
+        await self.report_all([report])
+
+    async def report_all(self, reports: Sequence[Report]) -> None:
+        """:func:`take_report` for each of ``reports``, committed together."""
         async with self.loft.db.write() as conn:
-            await take_report(conn, report)
+            for report in reports:
+                await take_report(conn, report)
         self.loft.wake()
 
     async def receive(self, incoming: Incoming) -> str | None:

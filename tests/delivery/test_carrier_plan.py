@@ -13,7 +13,7 @@ type = "smpp"
 host = "127.0.0.1"
 port = 2775
 system_id = "loft"
-password = "hunter2-secret"
+password = "hunter2!"  # SMPP 3.4: 8 characters at most
 """
 UPSTREAM = """
 [carriers.upstream]
@@ -58,6 +58,8 @@ def test_settings_are_parsed_with_their_defaults() -> None:
     smsc = found.carriers["smsc"]
     assert isinstance(smsc, plan.SmppSettings)
     assert (smsc.bind, smsc.window, smsc.concatenation, smsc.instances) == ("transceiver", 10, "udh", "one")
+    assert (smsc.response_seconds, smsc.reconnect_max_seconds, smsc.mo_parts_seconds, smsc.receipt_errors) == (
+        10, 30, 60, {})
     upstream = found.carriers["upstream"]
     assert isinstance(upstream, plan.TwilioSettings)
     assert upstream.base_url == "http://127.0.0.1:9"
@@ -79,6 +81,10 @@ def test_secrets_never_print() -> None:
                  id="bad-port"),
     pytest.param(SMSC + "colour = 'blue'\n", "carriers.toml: carriers.smsc.colour: unknown setting",
                  id="unknown-setting"),
+    pytest.param(SMSC.replace('"hunter2!"', '"hunter2-too-long"'),
+                 "carriers.toml: carriers.smsc.password: at most 8 characters (SMPP 3.4)", id="smpp-password-too-long"),
+    pytest.param(SMSC + "receipt_errors = {'001' = 21211}\n",
+                 "carriers.toml: carriers.smsc.receipt_errors.001: Input should be 30003, 30004", id="receipt-error-code"),
     pytest.param(SMSC + "[[routes]]\nprefix = '+44'\ncarrier = 'smcs'\n",
                  "names carrier 'smcs', which is not in [carriers]", id="route-to-nothing"),
     pytest.param(SMSC + "[[routes]]\nprefix = '44'\ncarrier = 'smsc'\n", "routes[0].prefix", id="prefix-without-plus"),

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,8 @@ class Submit:
     esm_class: int
     data_coding: int
     registered_delivery: int
+    #: The addresses' TON and NPI: (source TON, source NPI, destination TON, destination NPI).
+    ton_npi: tuple[int, int, int, int]
     #: The message's text, decoded by data_coding (0 GSM 03.38 unpacked, 1 IA5, 3 Latin-1, 8 UCS-2), without the UDH.
     text: str | None
     #: The concatenation UDH's reference, total and sequence; ``udh_hex`` is the whole UDH (without its length octet).
@@ -95,17 +98,21 @@ class Submit:
     message_id: str | None
     bind: int
     sequence_number: int
+    #: When the SMSC read it (its clock, milliseconds).
+    received_at: datetime
 
     @classmethod
     def of(cls, seen: dict[str, Any]) -> Submit:
         payload = seen["message_payload"]
         return cls(
             source=seen["source"], destination=seen["destination"], esm_class=seen["esm_class"],
-            data_coding=seen["data_coding"], registered_delivery=seen["registered_delivery"], text=seen["text"],
-            udh=Concat.of(seen["udh"]), udh_hex=seen["udh"]["hex"] if seen["udh"] else None,
+            data_coding=seen["data_coding"], registered_delivery=seen["registered_delivery"],
+            ton_npi=(seen["source_ton"], seen["source_npi"], seen["destination_ton"], seen["destination_npi"]),
+            text=seen["text"], udh=Concat.of(seen["udh"]), udh_hex=seen["udh"]["hex"] if seen["udh"] else None,
             sar=Concat.of(seen["sar"]), short_message=bytes.fromhex(seen["short_message"]),
             message_payload=bytes.fromhex(payload) if payload is not None else None, status=seen["status"],
             message_id=seen["message_id"], bind=seen["bind"], sequence_number=seen["sequence_number"],
+            received_at=datetime.fromisoformat(seen["received_at"].replace("Z", "+00:00")),
         )
 
 
@@ -139,7 +146,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Bind:
-    """One bind attempt: ``status`` is the command_status answered, ``bound`` whether the session still is."""
+    """One bind attempt: ``status`` is the command_status answered, ``bound`` whether the session still is,
+    ``unbound`` whether the ESME ended it with an unbind (not by closing the connection)."""
 
     id: int
     mode: str
@@ -147,11 +155,12 @@ class Bind:
     status: int
     bound: bool
     enquire_links: int
+    unbound: bool = False
 
     @classmethod
     def of(cls, seen: dict[str, Any]) -> Bind:
         return cls(id=seen["id"], mode=seen["mode"], system_id=seen["system_id"], status=seen["status"],
-                   bound=seen["bound"], enquire_links=seen["enquire_links"])
+                   bound=seen["bound"], enquire_links=seen["enquire_links"], unbound=seen.get("unbound", False))
 
 
 @dataclass(frozen=True)
@@ -326,3 +335,27 @@ class Smsc:
 
         found: list[Submit] = eventually(enough, timeout=timeout)
         return found
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(key))} = {_toml(item)}" for key, item in value.items()) + "}"
+    return json.dumps(str(value))
+
+
+def carriers_file(path: Path, smsc: Smsc, carriers: dict[str, tuple[str, dict[str, object]]]) -> Path:
+    """A carriers file (``LOFT_CARRIERS_FILE``) of SMPP carriers bound to ``smsc``: name → (the prefix routed to
+    it, settings besides the SMSC's address and credentials, which may override them)."""
+    lines = []
+    for name, (prefix, settings) in carriers.items():
+        every = {"type": "smpp", "host": smsc.host, "port": smsc.port, "system_id": smsc.system_id,
+                 "password": smsc.password, **settings}
+        lines += [f"[carriers.{name}]", *(f"{key} = {_toml(value)}" for key, value in every.items()), ""]
+    for name, (prefix, _) in carriers.items():
+        lines += ["[[routes]]", f"prefix = {_toml(prefix)}", f"carrier = {_toml(name)}", ""]
+    path.write_text("\n".join(lines))
+    return path

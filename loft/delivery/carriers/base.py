@@ -119,6 +119,10 @@ class Intake(Protocol):
 
     async def report(self, report: Report) -> None: ...
 
+    async def report_all(self, reports: Sequence[Report]) -> None:
+        """:meth:`report` for many, in one transaction (a carrier that reads receipts faster than one commit each)."""
+        ...
+
     async def receive(self, incoming: Incoming) -> str | None:
         """Store the message for the number's owner (its webhook follows); its SID, None if no account owns ``to``."""
         ...

@@ -49,30 +49,46 @@ class _Strict(BaseModel):
 
 
 class SmppSettings(_Strict):
-    """An SMSC reached over SMPP 3.4 (Loft is the ESME)."""
+    """An SMSC reached over SMPP 3.4 (Loft is the ESME: loft/delivery/carriers/smpp.py, docs/carriers.md)."""
 
     type: Literal["smpp"]
     host: str
     port: int = Field(ge=1, le=65535)
+    #: SMPP 3.4 limits: system_id 15 characters, password 8, system_type 12 (C-Octet strings with their NUL).
     system_id: str = Field(min_length=1, max_length=15)
     password: SecretStr
     system_type: str = Field(default="", max_length=12)
     bind: Literal["transceiver", "transmitter+receiver"] = "transceiver"
     #: submit_sm sent and not answered yet, at most.
     window: int = Field(default=10, ge=1, le=1000)
-    #: submit_sm per second at most (None: as fast as the window allows).
+    #: submit_sm per second at most, each part of a long message counting (None: as fast as the window allows).
     throughput: float | None = Field(default=None, gt=0)
+    #: TON/NPI of E.164 numbers (sent as digits, without the ``+``); alphanumeric senders go with TON 5 / NPI 0
+    #: and short codes with TON 3 / NPI 0.
     source_ton: int = Field(default=1, ge=0, le=6)
     source_npi: int = Field(default=1, ge=0, le=18)
     dest_ton: int = Field(default=1, ge=0, le=6)
     dest_npi: int = Field(default=1, ge=0, le=18)
     #: How a long message is split: UDH (the default), SAR TLVs, or whole in message_payload.
     concatenation: Literal["udh", "sar", "payload"] = "udh"
-    enquire_link_seconds: float = Field(default=30.0, gt=0, le=3600)
-    #: Seconds the SMSC has to answer a submit_sm (or bind) before the connection is taken for lost.
+    #: Seconds the SMSC has to answer a bind or a submit_sm; past them the connection is taken for lost, dropped
+    #: and bound again (smpp34 sends enquire_link every 30 s on its own and notices a silent SMSC after ~60 s).
     response_seconds: float = Field(default=10.0, gt=0, le=600)
+    #: The longest wait between two attempts to bind (it doubles from half a second up to this).
     reconnect_max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Seconds the parts of a long mobile-originated message are waited for, after its first part; then it is
+    #: delivered with the parts that came.
+    mo_parts_seconds: float = Field(default=60.0, gt=0, le=3600)
+    #: A receipt's ``err`` → the Twilio code of a message not delivered (instead of the one its ``stat`` gives).
+    receipt_errors: dict[str, Literal[30003, 30004, 30005, 30006, 30007, 30008]] = Field(default_factory=dict)
     instances: Instances = "one"
+
+    @field_validator("password")
+    @classmethod
+    def _password_fits(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) > 8:
+            raise ValueError("at most 8 characters (SMPP 3.4)")
+        return value
 
 
 class TwilioSettings(_Strict):

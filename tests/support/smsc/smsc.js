@@ -8,7 +8,7 @@
 // The control API (JSON in, JSON out):
 //   GET  /submits      every submit_sm received, accepted or not, in order
 //   GET  /deliveries   every deliver_sm sent (receipts and MO) with the ESME's answer
-//   GET  /binds        every bind attempt, and whether it is still bound
+//   GET  /binds        every bind attempt, whether it is still bound, and whether the ESME unbound it
 //   GET  /config       the settings below;  POST /config changes some of them:
 //        receipt {stat, err}           the default outcome (DELIVRD, UNDELIV, REJECTD, EXPIRED, ...; err "000")
 //        outcomes {"<destination>": {stat, err, delay_ms, status}}   per destination; status rejects the
@@ -259,7 +259,7 @@ function refuse(session, pdu, status) {
 
 function onBind(session, pdu) {
   const bind = {id: ++lastBind, mode: BIND_MODES[pdu.command], system_id: pdu.system_id, status: 0,
-                bound: false, enquire_links: 0, at: new Date().toISOString()};
+                bound: false, unbound: false, enquire_links: 0, at: new Date().toISOString()};
   binds.push(bind);
   if (session.bind && session.bind.bound) bind.status = E.ESME_RALYBND;
   else if (pdu.system_id !== settings.systemId) bind.status = E.ESME_RBINDFAIL;
@@ -317,7 +317,7 @@ const server = smpp.createServer(session => {
     session.send(pdu.response());
   });
   session.on('unbind', pdu => {
-    if (session.bind) session.bind.bound = false;
+    if (session.bind) Object.assign(session.bind, {bound: false, unbound: true});
     session.send(pdu.response(), () => session.close());
   });
   session.on('pdu', pdu => {
