@@ -6,15 +6,13 @@ record not committed: loft/delivery/handoff.py). The figures are printed (``-s``
 from __future__ import annotations
 
 import collections
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_server
-from tests.support import clients, relay
+from tests.support import burst, relay
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
 
@@ -45,29 +43,8 @@ def test_a_relay_killed_mid_burst_hands_every_acknowledged_message_upstream(tmp_
         with front.running():
             line = stack.enter_context(closing(relay.open_line(upstream, front, number=number)))
             to = relay.destination()
-            acknowledged: dict[int, str] = {}
-            lock = threading.Lock()
-            killed = threading.Event()
-            local = threading.local()
-
-            def send(index: int) -> None:
-                if killed.is_set():
-                    return
-                if not hasattr(local, "client"):
-                    local.client = clients.sdk(front.base_url, *line.tenant_auth)
-                try:
-                    sid = local.client.messages.create(to=to, from_=number, body=f"burst {index}").sid
-                except Exception:  # the server died under the request: not acknowledged
-                    return
-                with lock:
-                    acknowledged[index] = str(sid)
-
-            with ThreadPoolExecutor(SENDERS) as pool:
-                for index in range(BURST):
-                    pool.submit(send, index)
-                eventually(lambda: len(acknowledged) >= KILL_AT, timeout=60)
-                front.kill()
-                killed.set()
+            acknowledged = burst.send_until_killed(front, line.tenant_auth, to=to, from_=number, count=BURST,
+                                                   kill_at=KILL_AT, senders=SENDERS)
             in_flight = _in_flight(front)
             front.start()  # its leases run out after 3 s; the claimed sends are handed over again
 

@@ -7,15 +7,13 @@ kept in docs/carriers.md.
 from __future__ import annotations
 
 import collections
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import server_of_its_own
-from tests.support import clients
+from tests.support import burst, clients
 from tests.support.relay import query
 from tests.support.server import LoftServer
 from tests.support.smsc import Smsc, carriers_file
@@ -47,29 +45,8 @@ def test_a_gateway_killed_mid_burst_hands_every_acknowledged_message_to_the_smsc
         number = main.incoming_phone_numbers.create(area_code="415").phone_number
         eventually(lambda: smsc.bound(), timeout=15)
         to = "+447700900777"
-        acknowledged: dict[int, str] = {}
-        lock = threading.Lock()
-        killed = threading.Event()
-        local = threading.local()
-
-        def send(index: int) -> None:
-            if killed.is_set():
-                return
-            if not hasattr(local, "client"):
-                local.client = clients.sdk(server.base_url, server.account_sid, server.auth_token)
-            try:
-                sid = local.client.messages.create(to=to, from_=number, body=f"burst {index}").sid
-            except Exception:  # the server died under the request: not acknowledged
-                return
-            with lock:
-                acknowledged[index] = str(sid)
-
-        with ThreadPoolExecutor(SENDERS) as pool:
-            for index in range(BURST):
-                pool.submit(send, index)
-            eventually(lambda: len(acknowledged) >= KILL_AT, timeout=60)
-            server.kill()
-            killed.set()
+        acknowledged = burst.send_until_killed(server, (server.account_sid, server.auth_token), to=to, from_=number,
+                                               count=BURST, kill_at=KILL_AT, senders=SENDERS)
         in_flight = _in_flight(server)
         server.start()  # its leases run out after 3 s; the claimed sends are handed over again
 
