@@ -29,9 +29,9 @@ from typing import Any, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from loft.context import Loft
+from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.tables import carrier_references, carrier_webhooks, delivery_attempts, messages
 from loft.delivery.carriers.base import Incoming, Outcome, Report
@@ -104,13 +104,8 @@ async def first_time(conn: Conn, carrier: str, token: str | None) -> bool:
     if time.monotonic() - _pruned_at > PRUNE_EVERY:
         _pruned_at = time.monotonic()
         await conn.execute(delete(carrier_webhooks).where(carrier_webhooks.c.date_received < moment - KEPT))
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted = await conn.execute(
-        dialect.insert(carrier_webhooks)
-        .values(carrier=carrier, token_digest=_digest(token), date_received=moment)
-        .on_conflict_do_nothing()
-        .returning(carrier_webhooks.c.token_digest))
-    return inserted.first() is not None
+    return await upsert.insert_ignore(conn, carrier_webhooks, carrier=carrier, token_digest=_digest(token),
+                                      date_received=moment)
 
 
 def _code(text: str | None) -> int | None:

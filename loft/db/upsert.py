@@ -10,11 +10,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from loft.db.engine import Conn
 
 
-async def insert_ignore(conn: Conn, table: Table, **values: Any) -> None:
-    if conn.dialect.name == "postgresql":
-        await conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        await conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
+async def insert_ignore(conn: Conn, table: Table, **values: Any) -> bool:
+    """Insert the row unless one with the same key exists; whether it was inserted."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    inserted = await conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    return bool(inserted.rowcount == 1)
 
 
 async def lock(conn: Conn, key: str) -> None:

@@ -138,7 +138,8 @@ async def _accepted(conn: Conn, job: Job, message: Record, carrier: Carrier, acc
         await conn.execute(insert(carrier_references), [
             {"carrier": carrier.name, "reference": reference, "attempt_id": attempt_id, "part": part,
              "status": "sent"} for part, reference in enumerate(references, start=1)])
-    current = await message_service.load(conn, message.sid)
-    if current is not None and current.status in ("queued", "sending"):
-        moment = dates.now()
-        await lifecycle.change(conn, current, "sent", moment=moment, date_sent=moment, expected=current.status)
+    moment = dates.now()
+    try:  # from the status it was handed over in (read before the hand-off: no second read here)
+        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment, expected=message.status)
+    except lifecycle.Superseded:
+        pass  # moved meanwhile (another worker's hand-off, a report): what it moved to stands
