@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -364,6 +365,9 @@ class Database:
                 connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
                 json_serializer=_json_dumps, json_deserializer=orjson.loads)
             event.listen(self._async.sync_engine, "handle_error", unavailability.on_postgres_error)
+            pool_logger = self._async.sync_engine.pool.logger
+            if isinstance(pool_logger, logging.Logger):  # SQLAlchemy wraps it only for echo_pool, never set here
+                unavailability.quiet_closes_in_outages(pool_logger)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:

@@ -5,6 +5,7 @@ rather than "wrong" (a bad statement, a broken constraint, a bug): the first com
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from sqlalchemy.engine.interfaces import ExceptionContext
@@ -88,3 +89,22 @@ def on_postgres_error(context: ExceptionContext) -> None:
         driver.terminate()  # no word to a server that may not answer (nor the cancel asyncpg sends after a timeout)
     context.is_disconnect = True
     context.invalidate_pool_on_disconnect = True
+
+
+class QuietClosesInOutages(logging.Filter):
+    """Drops the pool's report of a connection it could not close politely because the database did not answer
+    (a connection returned to a full pool, or reset, in an outage): asyncpg aborts such a connection itself, so
+    nothing is left open, and the outage is already logged once by :mod:`loft.db.health`. Any other failure to
+    close is still logged, traceback and all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(("Exception closing connection", "Exception terminating connection")):
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or outage(exc, writing=False) is None
+
+
+def quiet_closes_in_outages(pool_logger: logging.Logger) -> None:
+    """Install :class:`QuietClosesInOutages` on a pool's logger (once)."""
+    if not any(isinstance(each, QuietClosesInOutages) for each in pool_logger.filters):
+        pool_logger.addFilter(QuietClosesInOutages())

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from loft.db.engine import Database
 from loft.db.health import Health
 from loft.db.outages import outage
 from loft.errors import DatabaseUnavailable, NotFound
@@ -183,3 +184,31 @@ def test_a_connection_sqlalchemy_found_dead_is_an_outage() -> None:
                                   connection_invalidated=True)
     found = outage(wrapped, writing=True)
     assert found is not None and found.reason == "connection is closed"
+
+
+class _Unanswered:
+    """A driver connection whose polite close waits for a server that never answers, or fails another way."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def close(self) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(("error", "logged"), [
+    pytest.param(TimeoutError(), False, id="no-answer-in-an-outage"),
+    pytest.param(ConnectionResetError(104, "Connection reset by peer"), False, id="reset-in-an-outage"),
+    pytest.param(ValueError("a bug in a driver"), True, id="anything-else"),
+])
+def test_the_pool_failing_to_close_a_connection_in_an_outage_logs_no_traceback(
+        caplog: pytest.LogCaptureFixture, error: BaseException, logged: bool) -> None:
+    """SQLAlchemy's pool logs a connection it cannot close with its traceback at ERROR; in an outage (asyncpg has
+    aborted the connection, Loft has logged the outage once) that is noise; anything else is still reported."""
+    database = Database("postgresql+asyncpg://loft@127.0.0.1:9/none")  # never connects: the pool's own code runs
+    pool = database._async.sync_engine.pool  # type: ignore[union-attr]
+    with caplog.at_level(logging.WARNING):
+        pool._close_connection(_Unanswered(error))  # what the pool does with a connection returned in an outage
+    closing = [record for record in caplog.records if "closing connection" in record.getMessage()]
+    assert len(closing) == (1 if logged else 0), closing
+    assert all(record.exc_info for record in closing)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
-import phonenumbers
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.support import clients
+from tests.support.numbers import US_LOCAL, unused
 from tests.support.server import LoftServer
 
 
-def unused_number(template: str = "+1415#######") -> str:
-    """A valid number from ``template`` with each ``#`` a random digit: no other test will have bought it."""
-    while True:
-        candidate = "".join(str(secrets.randbelow(10)) if ch == "#" else ch for ch in template)
-        if phonenumbers.is_valid_number(phonenumbers.parse(candidate, None)):
-            return candidate
+def unused_number(template: str = US_LOCAL) -> str:
+    """A valid number from ``template`` (each ``#`` a random digit) that no other test of the run was given."""
+    return unused(template)
 
 
 def refused(call: Callable[[], Any]) -> TwilioRestException:
@@ -41,7 +37,7 @@ def service_sid(client: Client) -> str:
 def buy(client: Client) -> Callable[..., Any]:
     """Buy a number for the test's account (a US local one by default): ``buy()`` or ``buy("+44207183####")``."""
 
-    def bought(template: str = "+1415#######") -> Any:
+    def bought(template: str = US_LOCAL) -> Any:
         return client.incoming_phone_numbers.create(phone_number=unused_number(template))
 
     return bought

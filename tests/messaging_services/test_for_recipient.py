@@ -35,7 +35,7 @@ def test_the_pool_by_kind_for_a_recipient(loft: LoftServer, client: Client, othe
                                           buy: Callable[..., Any]) -> None:
     made = client.messaging.v1.services.create(friendly_name="delivery", validity_period=600, area_code_geomatch=False,
                                                status_callback="https://example.com/status")
-    numbers = [buy(), buy("+336########"), buy("+1212#######")]
+    numbers = [buy(), buy("+336########"), buy("+1646#######")]
     for number in numbers:
         client.messaging.v1.services(made.sid).phone_numbers.create(phone_number_sid=number.sid)
     alpha = client.messaging.v1.services(made.sid).alpha_senders.create(alpha_sender="Loft")

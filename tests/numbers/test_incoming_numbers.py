@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-import phonenumbers
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.support import clients
+from tests.support.numbers import is_valid, unused
 from tests.support.server import LoftServer
 
 
-def _valid(candidate: str) -> bool:
-    return bool(phonenumbers.is_valid_number(phonenumbers.parse(candidate, None)))
-
-
-def _unused(template: str) -> str:
-    """A valid number from ``template`` with each ``#`` a random digit: no other test will have bought it."""
-    while True:
-        candidate = "".join(str(secrets.randbelow(10)) if ch == "#" else ch for ch in template)
-        if _valid(candidate):
-            return candidate
-
-
 def us_number() -> str:
-    return _unused("+1415555####")
+    return unused("+1415555####")
 
 
 def uk_landline() -> str:
-    return _unused("+44207183####")
+    return unused("+44207183####")
 
 
 def french_mobile() -> str:
-    return _unused("+336########")
+    return unused("+336########")
 
 
 def _error(call: Any) -> TwilioRestException:
@@ -64,7 +51,7 @@ def test_create_with_phone_number_buys_that_number(client: Client) -> None:
 def test_create_with_area_code_gives_a_number_in_that_area(client: Client) -> None:
     number = client.incoming_phone_numbers.create(area_code="415")
     assert number.phone_number.startswith("+1415") and len(number.phone_number) == 12
-    assert _valid(number.phone_number)
+    assert is_valid(number.phone_number)
 
 
 def test_create_friendly_name_defaults_to_the_national_format(client: Client) -> None:
