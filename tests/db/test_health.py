@@ -208,7 +208,7 @@ def test_the_pool_failing_to_close_a_connection_in_an_outage_logs_no_traceback(
     database = Database("postgresql+asyncpg://loft@127.0.0.1:9/none")  # never connects: the pool's own code runs
     pool = database._async.sync_engine.pool  # type: ignore[union-attr]
     with caplog.at_level(logging.WARNING):
-        pool._close_connection(_Unanswered(error))  # what the pool does with a connection returned in an outage
+        pool._close_connection(_Unanswered(error))  # type: ignore[arg-type]  # what the pool does with a connection returned in an outage
     closing = [record for record in caplog.records if "closing connection" in record.getMessage()]
     assert len(closing) == (1 if logged else 0), closing
     assert all(record.exc_info for record in closing)
