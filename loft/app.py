@@ -1,19 +1,21 @@
 """The ASGI application: routes, middleware order and lifespan in one place.
 
-Middleware, outermost first:
+Middleware, outermost first (:func:`middleware` declares 0–2½; Starlette puts 1 outside them and 3 inside):
 
-0. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work;
-   then ``MessageCreates`` takes the busiest request past the rest.
 1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
+0. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work.
+0½. With ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
 2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
    is removed before routing, so each route is written once.
 2½. ``RequestMetrics`` (with ``LOFT_METRICS`` not ``off``): each request counted and timed under its route's
-   template (loft/metrics/requests.py; ``MessageCreates`` records its own).
+   template (loft/metrics/requests.py).
 3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies
    (a routing miss under ``/console``: the console's HTML error page).
 
-Just inside ``RequestLimits``, with ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see
-``loft.proxies``).
+Every request passes all of them, the busiest one too: ``POST …/Messages`` is a route of the router like any
+other (:class:`CreateRoute`, tried first), so a middleware added to the list cannot miss it. What the create
+path saves is inside the router: one regular expression instead of Starlette's route matching, and its endpoint
+called without Starlette's per-route request/response adapter and second exception wrapper.
 """
 
 from __future__ import annotations
@@ -21,17 +23,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loft import console, context, openapi, outbound, processes, proxies, startup
@@ -78,17 +79,16 @@ class TwilioFormat:
         await self.app(scope, receive, send)
 
 
-def in_twilio_format(scope: Scope, **more: Any) -> Scope:
+def in_twilio_format(scope: Scope) -> Scope:
     """A 2010-04-01 request's scope with the format suffix taken off its path, and the format and the path as
-    written kept in it (see :func:`loft.kit.render.format_of`); ``more`` keys too, in the same copy."""
+    written kept in it (see :func:`loft.kit.render.format_of`)."""
     path: str = scope["path"]
     fmt = "xml"
     for suffix, name in ((".json", "json"), (".xml", "xml")):
         if path.endswith(suffix):
             path, fmt = path[: -len(suffix)], name
             break
-    return {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt, render.PATH_KEY: scope["path"],
-            **more}
+    return {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt, render.PATH_KEY: scope["path"]}
 
 
 # Errors, as Twilio's error bodies (the one place that turns exceptions into HTTP answers) -----------------
@@ -130,51 +130,53 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render.error(render.format_of(request), error)
 
 
-async def error_response(request: Request, exc: Exception) -> Response:
-    """What the exception handlers below answer for ``exc`` (for the routes that do not go through Starlette's)."""
-    if isinstance(exc, (DatabaseUnavailable, DBAPIError)):
-        return await database_error(request, exc)
-    if isinstance(exc, TwilioApiError):
-        return await api_error(request, exc)
-    return await server_error(request, exc)
+class CreateRoute(Route):
+    """``POST …/Accounts/{AccountSid}/Messages``, the busiest request by far: a route of the router, behind every
+    middleware of :func:`middleware`, tried first, and cheaper than a :class:`~starlette.routing.Route` at the
+    two steps that are its own.
 
+    - Matching: one regular expression on a ``POST``'s path (the format suffix is already off it), no parameter
+      convertors, no copy of the scope's path parameters. Any other method falls through to the routes after it
+      (``GET`` lists; others are answered 405 by the list route).
+    - Answering: the endpoint gets a ``Request`` and its response is sent, without Starlette's
+      request/response adapter, which wraps the exception handlers around it a second time (the
+      ``ExceptionMiddleware`` of the stack already has): its errors get the same answers as every route's.
 
-class MessageCreates:
-    """Pure ASGI: ``POST …/Accounts/{AccountSid}/Messages[.json|.xml]``, the busiest request by far, straight to
-    its endpoint; everything else to ``app``.
-
-    Through Starlette's stack the same request passes seven layers (server-error and exception middleware, the
-    format middleware, the router trying routes, the route, its request/response adapter and its exception
-    wrapper): about a sixth of what a create costs. Here the endpoint gets the same ``Request`` (the path
-    parameter, and the path, wire format and path as written that ``TwilioFormat`` gives) and its errors the same
-    answers (:func:`error_response`).
+    Its template (``path``) is the list route's, under which request metrics count it.
     """
 
-    _PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages(\.json|\.xml)?$")
-    #: Its route's template, for request metrics (``recorder``).
-    ROUTE = "/2010-04-01/Accounts/{account_sid}/Messages"
+    _PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages$")
 
-    def __init__(self, app: ASGIApp, starlette: Starlette, recorder: Recorder | None = None) -> None:
-        self.app = app
-        self.starlette = starlette
-        self.recorder = recorder
+    def __init__(self, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__(path, endpoint, methods=["POST"])
+        self.answer = endpoint
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and scope["method"] == "POST":
             matched = self._PATH.match(scope["path"])
             if matched is not None:
-                start = time.perf_counter()
-                scope = in_twilio_format(scope, app=self.starlette, path_params={"account_sid": matched[1]})
-                request = Request(scope, receive)
-                try:
-                    response = await messages.create_message(request)
-                except Exception as exc:
-                    response = await error_response(request, exc)
-                await response(scope, receive, send)
-                if self.recorder is not None:
-                    self.recorder.record(self.ROUTE, "POST", response.status_code, time.perf_counter() - start)
-                return
-        await self.app(scope, receive, send)
+                return Match.FULL, {"endpoint": self.endpoint, "path_params": {"account_sid": matched[1]}}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+#: The create route (its template is the list route's: ``/2010-04-01/Accounts/{account_sid}/Messages``).
+CREATE = CreateRoute("/2010-04-01/Accounts/{account_sid}/Messages", messages.create_message)
+
+
+def middleware(settings: Settings, recorder: Recorder | None, routes: list[BaseRoute]) -> list[Middleware]:
+    """The layers every request passes on its way to the router, outermost first (see the module's docstring);
+    ``routes``: the router's, whose templates request metrics use. One list, given to Starlette: the create
+    route is in the router, so nothing added here can pass it by."""
+    return [
+        Middleware(RequestLimits, max_body=settings.max_body_bytes),
+        *([Middleware(proxies.behind, trusted=settings.trusted_proxies)] if settings.trusted_proxies else []),
+        Middleware(TwilioFormat),
+        *([Middleware(RequestMetrics, recorder=recorder, routes=routes)] if recorder is not None else []),
+    ]
 
 
 async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = True
@@ -270,30 +272,28 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
 
     own = [Route("/openapi.json", openapi.document),
            *([Route("/metrics", metrics_endpoint.scrape)] if settings.metrics_on else [])]
-    app = Starlette(
-        routes=[
-            # Starlette tries routes in order: the busiest (Messages) first. No two resources' paths overlap.
-            *messages.routes,
-            Route("/healthz", health),
-            Route("/readyz", ready),
-            *accounts.routes,
-            *numbers.routes,
-            *applications.routes,
-            *messaging_services.routes,
-            *sim.routes,
-            *usage.routes,
-            *carriers.routes,
-            *console.routes,
-            *own,
-        ],
+    routes: list[BaseRoute] = [
+        # Starlette tries routes in order: the busiest first (creates, then the rest of Messages). No two
+        # resources' paths overlap.
+        CREATE,
+        *messages.routes,
+        Route("/healthz", health),
+        Route("/readyz", ready),
+        *accounts.routes,
+        *numbers.routes,
+        *applications.routes,
+        *messaging_services.routes,
+        *sim.routes,
+        *usage.routes,
+        *carriers.routes,
+        *console.routes,
+        *own,
+    ]
+    recorder = Recorder() if settings.metrics_on else None
+    return Starlette(
+        routes=routes,
+        middleware=middleware(settings, recorder, routes),
         exception_handlers={TwilioApiError: api_error, HTTPException: http_error, DBAPIError: database_error,
                             DatabaseUnavailable: database_error, Exception: server_error},
         lifespan=lifespan,
     )
-    recorder = Recorder() if settings.metrics_on else None
-    if recorder is not None:
-        app.add_middleware(RequestMetrics, recorder=recorder, routes=app.routes)  # inside TwilioFormat
-    app.add_middleware(TwilioFormat)
-    return RequestLimits(proxies.behind(MessageCreates(app, app, recorder), settings.trusted_proxies),
-                         max_body=settings.max_body_bytes)
-

@@ -1,77 +1,159 @@
-"""The ASGI application's own routing: ``POST …/Messages`` goes straight to its endpoint (``MessageCreates``),
-and its errors are answered as Starlette's exception handlers answer every other route's."""
+"""The ASGI application's stack: every middleware of :func:`loft.app.middleware` sees every request, the busy
+``POST …/Messages`` included (a route of the router, :class:`loft.app.CreateRoute`), and the create's errors are
+answered by the exception handlers every route has."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loft import app as application
+from loft import serving
+from loft.config import Settings
 from loft.errors import InvalidParameter
-from loft.messages import endpoints
+from loft.kit import render
+from tests.support import clients
+from tests.support.server import free_port
+
+#: A sender every account may use without owning it (Twilio's magic test number).
+MAGIC_FROM = "+15005550006"
 
 
-def _post(path: str, endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[httpx.Response, list[str]]:
-    seen: list[str] = []
+class _Spy:
+    """Just outside one declared middleware: notes each HTTP request that reaches it, under the entry's name."""
 
-    async def inner(scope: Any, receive: Any, send: Any) -> None:
-        seen.append(scope["path"])
-        await PlainTextResponse("inner")(scope, receive, send)
+    def __init__(self, app: ASGIApp, *, entry: Middleware, seen: list[tuple[str, str, str]]) -> None:
+        factory, args, kwargs = entry
+        self.name = getattr(factory, "__name__", repr(factory))
+        self.inner: ASGIApp = factory(app, *args, **kwargs)
+        self.seen = seen
 
-    monkeypatch.setattr(endpoints, "create_message", endpoint)
-    asgi = application.MessageCreates(inner, None)  # type: ignore[arg-type]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # (the path as written: inside TwilioFormat, the scope's path has no format suffix)
+            self.seen.append((self.name, scope["method"], scope.get(render.PATH_KEY, scope["path"])))
+        await self.inner(scope, receive, send)
+
+
+@contextmanager
+def _serving(app: ASGIApp) -> Iterator[str]:
+    """``app`` served by uvicorn on ``loft serve``'s HTTP protocol, in a thread, at the returned base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            http=serving.protocol(serving.Limits()))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_every_declared_middleware_sees_a_create(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each entry of the declared list (all of them: metrics on, a trusted proxy) is wrapped in a spy; a message
+    created with the twilio SDK on a real server must have passed every one."""
+    seen: list[tuple[str, str, str]] = []
+    declared = application.middleware
+    names: list[str] = []
+
+    def spied(settings: Settings, recorder: Any, routes: Any) -> list[Middleware]:
+        entries = declared(settings, recorder, routes)
+        names.extend(getattr(entry.cls, "__name__", repr(entry.cls)) for entry in entries)
+        return [Middleware(_Spy, entry=entry, seen=seen) for entry in entries]
+
+    monkeypatch.setattr(application, "middleware", spied)
+    sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
+    settings = Settings(data_dir=tmp_path, account_sid=sid, auth_token=token,  # type: ignore[arg-type]
+                        trusted_proxies="127.0.0.1", workers=False)
+    with _serving(application.create_app(settings)) as url:
+        message = clients.sdk(url, sid, token).messages.create(to="+16502530001", from_=MAGIC_FROM, body="hi")
+    assert message.sid.startswith("SM")
+    assert {"RequestLimits", "behind", "TwilioFormat", "RequestMetrics"} <= set(names)
+    create = ("POST", f"/2010-04-01/Accounts/{sid}/Messages.json")
+    assert [name for name in names if (name, *create) not in seen] == []
+
+
+def _scope(method: str, path: str) -> Scope:
+    return {"type": "http", "method": method, "path": path}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/2010-04-01/Accounts/AC123/Messages/SM1"), ("GET", "/2010-04-01/Accounts/AC123/Messages"),
+    ("PUT", "/2010-04-01/Accounts/AC123/Messages"), ("POST", "/2010-04-01/Accounts/AC123/Calls"),
+    ("POST", "/2010-04-01/Accounts/AC123/Messages.csv"), ("POST", "/healthz")])
+def test_the_create_route_takes_only_creates(method: str, path: str) -> None:
+    """Anything else falls through to the routes after it (the format suffix is off the path by then)."""
+    assert application.CREATE.matches(_scope(method, path)) == (Match.NONE, {})
+
+
+def test_the_create_route_gives_the_endpoint_the_account_in_the_path() -> None:
+    match, child = application.CREATE.matches(_scope("POST", "/2010-04-01/Accounts/AC123/Messages"))
+    assert match is Match.FULL and child["path_params"] == {"account_sid": "AC123"}
+    assert application.CREATE.path == "/2010-04-01/Accounts/{account_sid}/Messages"  # its metrics label
+
+
+def _post(tmp_path: Path, path: str, endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> httpx.Response:
+    """``path`` posted to the whole application, its create endpoint replaced by ``endpoint``."""
+    monkeypatch.setattr(application.CREATE, "answer", endpoint)
+    asgi = application.create_app(Settings(data_dir=tmp_path))
 
     async def call() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://loft") as http:
+        transport = httpx.ASGITransport(app=asgi, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://loft") as http:
             return await http.post(path, data={"To": "+15558675310"})
 
-    return asyncio.run(call()), seen
+    return asyncio.run(call())
 
 
 @pytest.mark.parametrize(("suffix", "fmt"), [(".json", "json"), (".xml", "xml"), ("", "xml")])
 def test_message_creates_reach_their_endpoint_with_the_path_parameter_and_format(
-        suffix: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        suffix: str, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def endpoint(request: Request) -> Response:
         return PlainTextResponse(f"{request.path_params['account_sid']} {request.scope['loft.format']} "
                                  f"{request.scope['loft.path']}", status_code=201)
 
-    response, inner = _post(f"/2010-04-01/Accounts/AC123/Messages{suffix}", endpoint, monkeypatch)
+    response = _post(tmp_path, f"/2010-04-01/Accounts/AC123/Messages{suffix}", endpoint, monkeypatch)
     assert (response.status_code, response.text) == (201, f"AC123 {fmt} /2010-04-01/Accounts/AC123/Messages{suffix}")
-    assert inner == []
 
 
-@pytest.mark.parametrize("path", ["/2010-04-01/Accounts/AC123/Messages/SM1.json",
-                                  "/2010-04-01/Accounts/AC123/Calls.json", "/2010-04-01/Accounts/AC123/Messages.csv",
-                                  "/healthz"])
-def test_other_requests_go_to_the_application(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def endpoint(request: Request) -> Response:
-        raise AssertionError("not for this path")
-
-    response, inner = _post(path, endpoint, monkeypatch)
-    assert response.text == "inner" and inner == [path]
-
-
-def test_a_refused_create_is_answered_with_twilio_s_error_body(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_create_is_answered_with_twilio_s_error_body(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     async def endpoint(request: Request) -> Response:
         raise InvalidParameter(21604, "A 'To' phone number is required.")
 
-    response, _ = _post("/2010-04-01/Accounts/AC123/Messages.json", endpoint, monkeypatch)
+    response = _post(tmp_path, "/2010-04-01/Accounts/AC123/Messages.json", endpoint, monkeypatch)
     assert response.status_code == 400
     assert response.json() == {"code": 21604, "message": "A 'To' phone number is required.",
                                "more_info": "https://www.twilio.com/docs/errors/21604", "status": 400}
 
 
-def test_an_unexpected_error_is_a_500_body_without_a_traceback(monkeypatch: pytest.MonkeyPatch,
+def test_an_unexpected_error_is_a_500_body_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     async def endpoint(request: Request) -> Response:
         raise RuntimeError("the secret is 4242")
 
-    response, _ = _post("/2010-04-01/Accounts/AC123/Messages.xml", endpoint, monkeypatch)
+    response = _post(tmp_path, "/2010-04-01/Accounts/AC123/Messages.xml", endpoint, monkeypatch)
     assert response.status_code == 500
     assert "<Code>20500</Code>" in response.text
     assert "4242" not in response.text and "Traceback" not in response.text

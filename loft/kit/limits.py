@@ -1,6 +1,6 @@
 """What a request may be, checked before any work is done for it: the size of its body, and no NUL in its path or
-query string. :class:`RequestLimits` is the application's outermost layer, so every route (the API, the busy
-``POST …/Messages`` that bypasses Starlette's stack, the console, the simulator) is covered in this one place.
+query string. :class:`RequestLimits` is the application's outermost layer of its own (``loft.app.middleware``),
+so every route (the API, the busy ``POST …/Messages``, the console, the simulator) is covered in this one place.
 
 - A ``Content-Length`` over the limit is answered 413 at once, with ``Connection: close``: the application
   never starts, and the server reads no more of the body than it had buffered (uvicorn pauses reading at
@@ -106,15 +106,8 @@ def _nul_in(scope: Scope) -> InvalidParameter:
     return InvalidParameter(20001, "The query string contains a NUL character (%00)")
 
 
-def _format_of(path: str) -> render.Format:
-    """The format the application would answer ``path`` in (see ``loft.app.in_twilio_format``)."""
-    if path.startswith("/2010-04-01/") and not path.endswith(".json"):
-        return "xml"
-    return "json"
-
-
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: TwilioApiError, *, close: bool) -> None:
-    response = render.error(_format_of(scope["path"]), error)
+    response = render.error(render.format_for(scope["path"]), error)
     if close:
         response.headers["connection"] = "close"
     await response(scope, receive, send)

@@ -33,8 +33,17 @@ _PAGING_KEYS = ("first_page_uri", "end", "previous_page_uri", "uri", "page_size"
 
 
 def format_of(request: Request) -> Format:
-    fmt: Format = request.scope.get(FORMAT_KEY, "json")
-    return fmt
+    """The request's wire format, as ``loft.app.TwilioFormat`` chose it; outside that middleware (a server error
+    answered by the outermost layer), what it would choose."""
+    fmt: Format | None = request.scope.get(FORMAT_KEY)
+    return fmt or format_for(request.url.path)
+
+
+def format_for(path: str) -> Format:
+    """The format a request for ``path`` (as written) is answered in: XML on 2010-04-01 paths without ``.json``."""
+    if path.startswith("/2010-04-01/") and not path.endswith(".json"):
+        return "xml"
+    return "json"
 
 
 def requested_path(request: Request) -> str:

@@ -19,7 +19,7 @@ _FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 
 async def create_message(request: Request) -> Response:
-    """``POST Messages``: reached through :class:`loft.app.MessageCreates`, not through the routes below."""
+    """``POST Messages``: routed by :class:`loft.app.CreateRoute`, not by the routes below."""
     account = await auth.account_in_path(request)
     form = await forms.read(request)
     new = service.check(account, form)
