@@ -234,9 +234,9 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         elif settings.workers:
             loft.worker = Worker(loft)
             worker = asyncio.create_task(loft.worker.run(stop))
-        if settings.processes > 1 and not supervised:
+        if settings.api_processes > 1 and not supervised:
             children.append(processes.Children("loft serve", [processes.serve_command(settings)]
-                                               * (settings.processes - 1),
+                                               * (settings.api_processes - 1),
                                                env=processes.serve_environment(settings), ready=True))
         for group in children:
             await group.start()  # API children: once they are up, so that this process answers after them

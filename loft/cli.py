@@ -109,8 +109,9 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 8080).")] = None,
     data_dir: DataDir = None,
-    processes: Annotated[Optional[int], typer.Option(
-        min=1, max=64, help="API processes on this address, each delivering what it accepts (default 1).")] = None,
+    processes: Annotated[Optional[str], typer.Option(
+        help="API processes on this address, each delivering what it accepts: 1 to 64, or auto (as many as the "
+        "database scales with on this machine; default 1).")] = None,
     worker_processes: Annotated[Optional[int], typer.Option(
         min=0, max=64, help="loft worker processes to deliver in (default 0: in the API processes).")] = None,
     supervised: Supervised = False,
@@ -121,13 +122,14 @@ def serve(
     import uvicorn
 
     from loft import serving
-    from loft.processes import listening_socket, share_metrics
+    from loft.processes import auto_line, listening_socket, note_layout, share_metrics
 
     _use_config(config_file)
     with startup.reported(FLAGS):
         settings = _settings(data_dir, host=host, port=port, processes=processes, worker_processes=worker_processes)
         logs.configure(settings.log_format, settings.log_level)
         if not supervised:
+            note_layout(settings)
             share_metrics(settings)  # before anything imports prometheus-client (_start imports the app)
         started = None if supervised else _start(settings)
     if started is not None:
@@ -140,6 +142,8 @@ def serve(
         else:
             console.print(f"Main account {sid} (run [bold]loft credentials[/bold] to see its auth token).")
         console.print(f"Web console: {base_url}/console (sign in with the account SID and auth token)", soft_wrap=True)
+        if (line := auto_line(settings)) is not None:
+            console.print(line, soft_wrap=True, highlight=False)
     from loft.app import create_app  # (imports prometheus-client: after share_metrics)
 
     application = create_app(settings, supervised=supervised, ready_fd=ready_fd)
@@ -150,7 +154,7 @@ def serve(
     server = uvicorn.Server(config)
     # Several processes on one address share it through SO_REUSEPORT; the first checks that it is free.
     sockets = None
-    if supervised or settings.processes > 1:
+    if supervised or settings.api_processes > 1:
         try:
             sockets = [listening_socket(settings.host, settings.port, first=not supervised)]
             if ready_fd is not None:  # the server waits for this child: the kernel may give it connections already

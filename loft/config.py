@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     #: ``loft serve`` processes answering the API on the same address (the kernel spreads connections over
     #: them), each delivering what it accepts: 1 (default) is one process; on SQLite they take turns to write.
-    processes: int = Field(default=1, ge=1, le=64)
+    #: ``auto``: as many as the database scales with on this machine (:attr:`api_processes`).
+    processes: int | Literal["auto"] = 1
     #: Let ``loft serve`` deliver (turn off when separate ``loft worker`` processes do all of it).
     workers: bool = True
     #: ``loft worker`` processes that ``loft serve`` starts, wakes and restarts to deliver in; 0 (default)
@@ -220,6 +221,29 @@ class Settings(BaseSettings):
         file = (ConfigFile(settings_cls, Path(named)),) if named else ()
         return init_settings, env_settings, dotenv_settings, file_secret_settings, *file
 
+    @field_validator("processes", mode="before")
+    @classmethod
+    def _processes(cls, value: object) -> object:
+        """A number from 1 to 64 (as a number, or as text: the environment's), or ``auto`` in any case."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.lower() == "auto":
+                return "auto"
+            value = int(text) if text.isdigit() else None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+            raise ValueError("Must be a number of processes from 1 to 64, or auto")
+        return value
+
+    @property
+    def api_processes(self) -> int:
+        """How many API processes ``loft serve`` runs: ``processes``, or what ``auto`` picks for this database on
+        this machine (:func:`loft.processes.auto_processes`)."""
+        if self.processes != "auto":
+            return self.processes
+        from loft.processes import auto_processes
+
+        return auto_processes(self.resolved_database_url)
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _synchronous_mode(cls, value: str) -> str:
@@ -235,7 +259,7 @@ class Settings(BaseSettings):
             if self.delivery_processes:
                 raise ValueError("LOFT_WORKER_PROCESSES needs a database other processes can open (a file or "
                                  "PostgreSQL)")
-            if self.processes > 1:
+            if self.processes != "auto" and self.processes > 1:  # (auto is one process there)
                 raise ValueError("LOFT_PROCESSES needs a database other processes can open (a file or PostgreSQL)")
         return self
 

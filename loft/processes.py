@@ -22,6 +22,16 @@ connect once the server answers are spread over all the processes from their fir
 connection stays where it was opened). A child started again after it died listens only once it is up, as the
 kernel gives a socket that closes before it accepts nothing but resets.
 
+How many API processes: ``LOFT_PROCESSES=auto`` picks what the design scales to (:func:`auto_processes`). On
+PostgreSQL, one per core: the processes share nothing but the database, whose rows and locks they do not
+serialise on. On SQLite, one per core up to :data:`SQLITE_MOST_PROCESSES`: the processes take turns to write the
+file (one writer at a time, each committing and ``fsync``-ing its own transactions), so past a few of them they
+wait for the turn rather than answer. Measured (``wrk -c128``, create): 3,411 / 7,234 / 8,242 / 5,025 requests/s
+for 1 / 2 / 4 / 8 processes on 16 cores, and on 2 cores two processes beat one and three are slower than two
+(docs/deployment.md). An explicit number is honoured whatever the database, with a warning at start when it is
+past what ``auto`` would pick on SQLite (:func:`note_layout`): the operator may know their machine better than
+these figures, and a setting that silently became another number would be a surprise.
+
 A child that exits while the server runs is started again, after a pause that doubles from 1 s to 30 s while
 it keeps failing within a minute of its start. Children hold no credentials of their own: they read the
 account's auth token from the database, like the server.
@@ -32,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import math
 import os
 import shutil
 import signal
@@ -40,6 +51,7 @@ import sys
 import tempfile
 from asyncio.subprocess import PIPE, Process
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from loft.config import Settings
 
@@ -55,6 +67,61 @@ RESTART_MAX = 30.0
 STABLE_AFTER = 60.0
 #: How long stopping waits for children to finish their running jobs (a worker gives them 30 s) before a kill.
 STOP_GRACE = 40.0
+
+
+#: The most API processes ``auto`` runs on SQLite (see the module's docstring): 4 was the fastest of 1, 2, 4 and 8
+#: measured on 16 cores, 8 slower than 2.
+SQLITE_MOST_PROCESSES = 4
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity (``taskset``, a cpuset), and no more than a cgroup's
+    CPU quota allows (a container's ``--cpus``; cgroup v2's ``cpu.max``), rounded up."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return max(1, cores)
+    if quota != "max" and int(period) > 0:
+        cores = min(cores, math.ceil(int(quota) / int(period)))
+    return max(1, cores)
+
+
+def auto_processes(database_url: str, cores: int | None = None) -> int:
+    """What ``LOFT_PROCESSES=auto`` runs for the database at ``database_url`` (a resolved SQLAlchemy URL) on
+    ``cores`` cores (default: :func:`available_cores`): one per core, on SQLite no more than
+    :data:`SQLITE_MOST_PROCESSES`, and one for an in-memory SQLite database (no other process can open it)."""
+    cores = available_cores() if cores is None else cores
+    if not database_url.startswith("sqlite"):
+        return cores
+    if ":memory:" in database_url or database_url.endswith(":///"):
+        return 1
+    return min(cores, SQLITE_MOST_PROCESSES)
+
+
+def auto_line(settings: Settings) -> str | None:
+    """With ``LOFT_PROCESSES=auto``: a line for the server's start saying what it picked, and why."""
+    if settings.processes != "auto":
+        return None
+    count = settings.api_processes
+    sqlite = settings.resolved_database_url.startswith("sqlite")
+    return (f"LOFT_PROCESSES=auto: {count} API process{'' if count == 1 else 'es'} "
+            f"({f'SQLite: at most {SQLITE_MOST_PROCESSES}' if sqlite else 'PostgreSQL: one per core'}, "
+            f"{available_cores()} cores available)")
+
+
+def note_layout(settings: Settings) -> None:
+    """At a server's start: warn of an explicit number of API processes past what ``auto`` would pick on SQLite
+    (the number is honoured: see the module's docstring)."""
+    count = settings.api_processes
+    if settings.processes == "auto" or not settings.resolved_database_url.startswith("sqlite"):
+        return
+    best = auto_processes(settings.resolved_database_url)
+    if count > best:
+        log.warning("LOFT_PROCESSES=%d on SQLite: running %d API processes as asked, but past %d on this machine "
+                    "(%d cores) they are slower, not faster: they take turns to write the file and each fsyncs its "
+                    "own commits. LOFT_PROCESSES=auto runs %d; PostgreSQL scales further (docs/deployment.md)",
+                    count, count, best, available_cores(), best)
 
 
 def worker_command(settings: Settings, index: int = 0) -> list[str]:
@@ -282,7 +349,7 @@ def share_metrics(settings: Settings) -> None:
     by ``PROMETHEUS_MULTIPROC_DIR`` and removed once they have stopped (:func:`drop_shared_metrics`, or at exit).
     One process needs none (and counts in memory, whatever the environment said)."""
     global _shared_metrics
-    if not settings.metrics_on or (settings.processes == 1 and not settings.delivery_processes):
+    if not settings.metrics_on or (settings.api_processes == 1 and not settings.delivery_processes):
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         return
     _shared_metrics = tempfile.mkdtemp(prefix="loft-metrics-")

@@ -193,3 +193,78 @@ def test_processes_that_do_not_migrate_do_not_load_alembic() -> None:
                              "print('alembic' in sys.modules)"], capture_output=True, text=True, timeout=60,
                             check=True)
     assert loaded.stdout.strip() == "False"
+
+
+# LOFT_PROCESSES=auto -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("given", "read"), [("auto", "auto"), ("AUTO", "auto"), (" Auto ", "auto"), ("3", 3),
+                                             (" 64 ", 64), (1, 1)])
+def test_the_processes_setting_is_a_number_or_auto(given: object, read: object) -> None:
+    assert Settings(processes=given).processes == read  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("given", ["lots", "0", "65", "", "2.5", "-1", 0, 65, 2.5, True])
+def test_any_other_processes_setting_is_refused_saying_what_it_takes(given: object) -> None:
+    with pytest.raises(ValidationError, match="Must be a number of processes from 1 to 64, or auto"):
+        Settings(processes=given)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("args", "env", "shown"), [
+    (["--processes", "lots"], {}, "LOFT_PROCESSES (--processes) is lots: must be a number of processes from 1 to 64, "
+                                  "or auto"),
+    ([], {"LOFT_PROCESSES": "0"}, "LOFT_PROCESSES (--processes) is 0: must be a number of processes from 1 to 64, "
+                                  "or auto")])
+def test_a_wrong_processes_setting_stops_loft_serve_with_one_line(tmp_path: Path, args: list[str],
+                                                                  env: dict[str, str], shown: str) -> None:
+    server = make_server(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "loft", "serve", "--port", str(server.port), *args],
+                          env={**server.env(), **env}, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == shown
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_auto_is_one_process_per_core_on_postgresql_and_at_most_four_on_sqlite() -> None:
+    for cores, on_sqlite in ((1, 1), (2, 2), (4, 4), (16, processes.SQLITE_MOST_PROCESSES)):
+        assert processes.auto_processes("sqlite:////data/loft.db", cores) == on_sqlite
+        assert processes.auto_processes("postgresql+asyncpg://loft@db/loft", cores) == cores
+    assert processes.auto_processes("sqlite:///:memory:", 16) == 1  # no other process could open it
+
+
+def test_auto_reads_the_cores_this_process_may_run_on(tmp_path: Path) -> None:
+    """With its CPU affinity cut to one core (as ``taskset`` does), ``auto`` is one process."""
+    script = ("import os; from loft.config import Settings; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+              f"print(Settings(processes='auto', data_dir={str(tmp_path)!r}).api_processes)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "1"
+    assert Settings(processes="auto", data_dir=tmp_path).api_processes == min(processes.available_cores(), 4)
+    assert Settings(processes="auto", database_url="sqlite:///:memory:").api_processes == 1
+
+
+def test_more_processes_than_sqlite_scales_to_are_run_with_a_warning(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    best = processes.auto_processes(Settings(data_dir=tmp_path).resolved_database_url)
+    with caplog.at_level(logging.INFO, logger="loft.processes"):
+        processes.note_layout(Settings(processes="auto", data_dir=tmp_path))
+        processes.note_layout(Settings(processes=best, data_dir=tmp_path))
+        assert caplog.records == []
+        processes.note_layout(Settings(processes=best + 1, data_dir=tmp_path))
+        processes.note_layout(Settings(processes=best + 1, database_url="postgresql://loft@db/loft"))
+    (warning,) = caplog.records
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage().startswith(f"LOFT_PROCESSES={best + 1} on SQLite: running {best + 1} API processes "
+                                           f"as asked, but past {best} on this machine")
+    assert Settings(processes=best + 1, data_dir=tmp_path).api_processes == best + 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_loft_serve_processes_auto_runs_as_many_api_processes_as_auto_picks(
+        backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    url = request.getfixturevalue("own_postgres_database") if backend == "postgres" else None
+    server = make_server(tmp_path, url)
+    server.serve_args = ("--processes", "auto")
+    expected = processes.auto_processes(Settings(data_dir=tmp_path, database_url=url).resolved_database_url)
+    with server.running():
+        eventually(lambda: len(children.supervised(server, "serve")) == expected - 1, timeout=30)
+        assert f"LOFT_PROCESSES=auto: {expected} API process" in server.log()
+        assert httpx.get(f"{server.base_url}/readyz").status_code == 200

@@ -54,7 +54,7 @@ def accounts_in(data_dir: Path) -> list[tuple[str, int]]:
 # Settings ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("setting, value, words", [
-    pytest.param("LOFT_PROCESSES", "0", ["LOFT_PROCESSES", "--processes", "greater than or equal to 1"],
+    pytest.param("LOFT_PROCESSES", "0", ["LOFT_PROCESSES", "--processes", "is 0: must be a number of processes from 1 to 64, or auto"],
                  id="processes-0"),
     pytest.param("LOFT_PORT", "http", ["LOFT_PORT", "--port", "integer"], id="port-not-a-number"),
     pytest.param("LOFT_PORT", "70000", ["LOFT_PORT", "65535"], id="port-too-high"),

@@ -37,6 +37,8 @@ class LoftServer:
     #: --processes N`` starts, there on the server's port), on a port of its own so that a test can address it: it
     #: takes no part in the data dir's lock, and stops when its standard input closes.
     api_child: bool = False
+    #: More options of ``loft serve`` (``--processes auto`` …).
+    serve_args: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -60,7 +62,7 @@ class LoftServer:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "loft", "serve", "--port", str(self.port),
-                 *(["--supervised"] if self.api_child else [])],
+                 *(["--supervised"] if self.api_child else []), *self.serve_args],
                 env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.PIPE if self.api_child else None,
             )
