@@ -39,6 +39,8 @@ import httpx
 from aiohappyeyeballs import AddrInfoType
 from httpx_aiohttp import AiohttpTransport
 
+from loft.adapters import httpclient
+
 #: What Loft's requests say they are (Twilio's webhooks say the same).
 USER_AGENT = "TwilioProxy/1.1"
 
@@ -155,5 +157,6 @@ def client(guard: Guard) -> httpx.AsyncClient:
 
 def transport(client: httpx.AsyncClient) -> httpx.AsyncBaseTransport:
     """The one transport of a :func:`client` (it mounts no proxies): for requests that need none of the client's
-    auth, redirect and cookie handling, which would cost as much as the exchange and keep tenants' cookies."""
-    return client._transport
+    auth, redirect and cookie handling, which would cost as much as the exchange and keep tenants' cookies.
+    (httpx has no public accessor for it: :mod:`loft.adapters.httpclient`.)"""
+    return httpclient.transport_of(client)

@@ -140,9 +140,34 @@ class _Refused(Exception):
         self.error = error
 
 
+# uvicorn's and httptools' internals: LoftHttpProtocol is the one place in Loft that touches them ---------------
+
+
 class LoftHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol on a :class:`TurnWrites` transport, within :class:`Limits` (use
-    :func:`protocol` for a class with limits of its own)."""
+    :func:`protocol` for a class with limits of its own).
+
+    **Private uses** (see :mod:`loft.adapters`), checked against uvicorn 0.55.0 and httptools 0.9.0 (pins in
+    pyproject.toml; tests/test_adapters.py exercises each on the real libraries). uvicorn documents that
+    ``Config(http=...)`` takes a protocol class, not what the class it ships is made of:
+
+    - the class ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` and its constructor
+      ``(config, server_state, app_state, _loop=None)``;
+    - its state, read: ``connections`` (the server's set of open protocols), ``loop``, ``transport``, ``parser``,
+      ``headers`` and ``url`` (of the head being parsed), ``pipeline`` (requests read ahead), ``flow.read_paused``,
+      ``logger``, and ``cycle`` with its ``response_started``, ``response_complete``, ``disconnected`` and
+      ``message_event`` (set to end the application's wait for more of the body);
+    - its methods, called: ``_unset_keepalive_if_required``, ``_should_upgrade``, ``handle_websocket_upgrade``,
+      ``_unsupported_upgrade_warning``, ``send_400_response``;
+    - its methods, overridden and each calling uvicorn's: ``connection_made`` (with a :class:`TurnWrites` for
+      the transport: uvicorn writes only through ``write``, and reaches the rest through attributes that
+      :class:`TurnWrites` passes on), ``connection_lost``, ``on_message_begin``, ``on_headers_complete``,
+      ``on_message_complete``, ``on_response_complete``;
+    - ``data_received``: a copy of uvicorn's with the head's bytes counted and refused requests answered (the test
+      compares uvicorn's own with the version copied, so that a change there is seen);
+    - httptools: an exception raised in a parser callback leaves ``feed_data`` as ``HttpParserCallbackError`` with
+      the callback's exception as its ``__context__`` (how :class:`_Refused` gets through the parser).
+    """
 
     limits: ClassVar[Limits] = Limits()
     crowding: ClassVar[_Crowding] = _Crowding()
@@ -276,6 +301,9 @@ class LoftHttpProtocol(HttpToolsProtocol):
             self.cycle.message_event.set()
         self.transport.write(_answer(error))
         self.transport.close()
+
+
+# (end of uvicorn's internals) -------------------------------------------------------------------------------
 
 
 def protocol(limits: Limits) -> type[LoftHttpProtocol]:

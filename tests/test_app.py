@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -23,12 +18,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loft import app as application
-from loft import serving
 from loft.config import Settings
 from loft.errors import InvalidParameter
 from loft.kit import render
 from tests.support import clients
-from tests.support.server import free_port
+from tests.support.asgi import served
 
 #: A sender every account may use without owning it (Twilio's magic test number).
 MAGIC_FROM = "+15005550006"
@@ -50,26 +44,6 @@ class _Spy:
         await self.inner(scope, receive, send)
 
 
-@contextmanager
-def _serving(app: ASGIApp) -> Iterator[str]:
-    """``app`` served by uvicorn on ``loft serve``'s HTTP protocol, in a thread, at the returned base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            http=serving.protocol(serving.Limits()))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
 def test_every_declared_middleware_sees_a_create(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each entry of the declared list (all of them: metrics on, a trusted proxy) is wrapped in a spy; a message
     created with the twilio SDK on a real server must have passed every one."""
@@ -86,7 +60,7 @@ def test_every_declared_middleware_sees_a_create(tmp_path: Path, monkeypatch: py
     sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     settings = Settings(data_dir=tmp_path, account_sid=sid, auth_token=token,  # type: ignore[arg-type]
                         trusted_proxies="127.0.0.1", workers=False)
-    with _serving(application.create_app(settings)) as url:
+    with served(application.create_app(settings)) as (_, url):
         message = clients.sdk(url, sid, token).messages.create(to="+16502530001", from_=MAGIC_FROM, body="hi")
     assert message.sid.startswith("SM")
     assert {"RequestLimits", "behind", "TwilioFormat", "RequestMetrics"} <= set(names)

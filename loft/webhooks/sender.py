@@ -44,9 +44,9 @@ from urllib.parse import unquote, urlencode, urlsplit
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
-from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from loft import outbound
+from loft.adapters import httpclient
 from loft.outbound import USER_AGENT
 from loft.webhooks import overrides, signing
 from loft.webhooks.overrides import ConnectionPolicy
@@ -321,8 +321,7 @@ def _timeouts(policy: ConnectionPolicy) -> dict[str, float | None]:
 @functools.lru_cache(maxsize=256)
 def _aiohttp_timeout(policy: ConnectionPolicy) -> aiohttp.ClientTimeout:
     """What :class:`AiohttpTransport` makes of :func:`_timeouts`."""
-    return aiohttp.ClientTimeout(sock_connect=policy.connect_timeout, sock_read=policy.read_timeout,
-                                 connect=policy.connect_timeout)
+    return httpclient.aiohttp_timeout(_timeouts(policy))
 
 
 async def _exchange(client: httpx.AsyncClient, built: _Built, auth: httpx.Auth | None,
@@ -351,12 +350,11 @@ async def _straight(transport: AiohttpTransport, built: _Built) -> _Result:
 
     httpx's client (auth, redirects, cookies) has nothing to do for it, and building httpx's request and
     response around aiohttp's cost as much as the exchange itself (status callbacks: two per message).
-    aiohttp's errors become httpx's exactly as the transport makes them.
+    aiohttp's errors become httpx's exactly as the transport makes them (:mod:`loft.adapters.httpclient`).
     """
-    if not isinstance(transport.client, aiohttp.ClientSession):
-        transport.client = transport.get_client()
-    with map_aiohttp_exceptions():
-        async with transport.client.request(built.method, built.url, headers=built.headers, data=built.content,
+    session = httpclient.session_of(transport)
+    with httpclient.errors_as_httpx():
+        async with session.request(built.method, built.url, headers=built.headers, data=built.content,
                                             allow_redirects=False, compress=False,
                                             timeout=_aiohttp_timeout(built.policy)) as response:
             data = bytearray()
