@@ -1,15 +1,15 @@
 """The ASGI application: routes, middleware order and lifespan in one place.
 
-Middleware, outermost first (:func:`middleware` declares 0–2½; Starlette puts 1 outside them and 3 inside):
+Middleware, outermost first (:func:`middleware` declares 2–5; Starlette puts 1 outside them and 6 inside):
 
 1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
-0. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work.
-0½. With ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
-2. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
+2. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work.
+3. With ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
+4. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
    is removed before routing, so each route is written once.
-2½. ``RequestMetrics`` (with ``LOFT_METRICS`` not ``off``): each request counted and timed under its route's
+5. ``RequestMetrics`` (with ``LOFT_METRICS`` not ``off``): each request counted and timed under its route's
    template (loft/metrics/requests.py).
-3. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies
+6. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies
    (a routing miss under ``/console``: the console's HTML error page).
 
 Every request passes all of them, the busiest one too: ``POST …/Messages`` is a route of the router like any

@@ -110,7 +110,7 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 8080).")] = None,
     data_dir: DataDir = None,
     processes: Annotated[Optional[str], typer.Option(
-        help="API processes on this address, each delivering what it accepts: 1 to 64, or auto (as many as the "
+        metavar="N|auto", help="API processes on this address, each delivering what it accepts: 1 to 64, or auto (as many as the "
         "database scales with on this machine; default 1).")] = None,
     worker_processes: Annotated[Optional[int], typer.Option(
         min=0, max=64, help="loft worker processes to deliver in (default 0: in the API processes).")] = None,
