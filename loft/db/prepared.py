@@ -8,8 +8,8 @@ its SQL string with its parameters put in order and converted by the same type p
 so values go in and come out exactly as through SQLAlchemy (dates, JSON, booleans).
 
 On PostgreSQL the statement runs on the asyncpg connection of the caller's SQLAlchemy connection, in the
-transaction SQLAlchemy's asyncpg adapter keeps (see ``loft.db.engine._AsyncConn``); asyncpg prepares it once
-per connection and caches it.
+transaction SQLAlchemy's asyncpg adapter keeps (see ``loft.db.postgres.PostgresConn``); asyncpg prepares it
+once per connection and caches it.
 
 A statement that needs what this path does not do (parameters expanded at execution, defaults computed by Python
 functions, several parameter sets at once) is run through SQLAlchemy instead, so correctness never depends on
