@@ -9,16 +9,34 @@ backend is driven. :func:`open_database` picks the backend from the URL:
   path; any number of transactions at once.
 
 What this module holds is what both share: the interfaces, the contract of submitted works, and migrations.
+
+**The contract of submitted works** (:meth:`Database.submit`, :meth:`Database.submit_item`), which both backends
+enforce, so that a work written against one cannot quietly break on the other:
+
+- *A work awaits nothing but statements on its conn.* On SQLite the works of a group run back to back on the
+  loop's thread, one task holding the file for all of them: a work that waited for anything else (a lock, a
+  sleep, the network) would hold every writer of the process, and of the others. A work's coroutine is driven by
+  the engine, which checks each suspension: on SQLite there must be none at all (its statements never suspend);
+  on PostgreSQL each must happen inside a statement (:func:`statement` marks the methods of a :class:`Conn` that
+  may suspend). Any other raises :class:`ForbiddenAwait` at the await, in production as in tests: the check costs
+  a few instructions per suspension, and a work that waits is a bug that must not pass on PostgreSQL because it
+  would only hurt on SQLite.
+- *An item that fails leaves nothing behind.* A batch work returns an exception for an item it fails; whatever it
+  wrote meanwhile is rolled back with the rest of the batch, which is run again for the items that succeeded (on
+  SQLite, in a fresh savepoint; on PostgreSQL, where each item has a transaction of its own, the item's
+  transaction is rolled back). So a work may be run more than once for one item: it must have no effect but its
+  statements, and leave its items as it found them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar, overload
 
 import orjson
 from sqlalchemy import Connection, CursorResult, text
@@ -42,15 +60,24 @@ Work = Callable[["Conn"], Awaitable[T]]
 #: What :meth:`Database.submit_item` runs: the same, for many items at once; one result per item, in order, an
 #: exception for an item that failed (for which it wrote nothing).
 BatchWork = Callable[["Conn", list[I]], Awaitable[list[T | Exception]]]
+C = TypeVar("C", bound="Conn")
+P = ParamSpec("P")
+
+
+class ForbiddenAwait(RuntimeError):
+    """A submitted work awaited something other than a statement on its conn (see the module's docstring)."""
 
 
 class Conn:
     """A connection inside a transaction: what services run their statements on."""
 
-    __slots__ = ("dialect",)
+    __slots__ = ("dialect", "statements")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
+        #: Statements of this connection under way (see :func:`statement`): a work may be suspended only while
+        #: one is.
+        self.statements = 0
 
     @overload
     async def execute(self, statement: Prepared, parameters: _CoreAnyExecuteParams | None = None) -> Rows: ...
@@ -87,6 +114,71 @@ class Conn:
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         """Run ``fn`` with the underlying synchronous connection (e.g. Alembic's migrations)."""
         raise NotImplementedError
+
+
+def statement(method: Callable[Concatenate[C, P], Awaitable[T]]
+              ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, T]]:
+    """Mark a coroutine method of a :class:`Conn` as a statement: a submitted work may be suspended inside it
+    (waiting for the database's answer), and nowhere else. Every method of a connection class that may suspend
+    must be marked; a test holds each backend's to it."""
+
+    @functools.wraps(method)
+    async def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        self.statements += 1
+        try:
+            return await method(self, *args, **kwargs)
+        finally:
+            self.statements -= 1
+
+    run.is_statement = True  # type: ignore[attr-defined]
+    return run
+
+
+def fenced(step: Awaitable[T], conn: Conn) -> Awaitable[T]:
+    """``step`` (a work's coroutine), failing with :class:`ForbiddenAwait` at the first await that suspends it
+    outside a statement of ``conn``."""
+    return _Fenced(step, conn)
+
+
+class _Fenced:
+    """Drives a work's coroutine as ``await`` would (what it yields goes to the event loop, what the loop sends
+    or throws goes back to it), checking at each suspension that a statement of the conn is under way."""
+
+    __slots__ = ("_step", "_conn")
+
+    def __init__(self, step: Awaitable[Any], conn: Conn) -> None:
+        self._step = step
+        self._conn = conn
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        steps = self._step.__await__()
+        conn = self._conn
+        sent: Any = None
+        thrown: BaseException | None = None
+        while True:
+            try:
+                waited = steps.send(sent) if thrown is None else steps.throw(thrown)
+            except StopIteration as finished:
+                return finished.value
+            if not conn.statements:
+                refuse(steps, waited)
+            try:
+                sent, thrown = (yield waited), None
+            except BaseException as exc:  # cancelled, say: to the work, as await would
+                sent, thrown = None, exc
+
+
+def refuse(steps: Generator[Any, Any, Any], waited: Any) -> NoReturn:
+    """Fail a work suspended outside a statement, waiting for ``waited``: :class:`ForbiddenAwait` is raised in
+    it where it awaited (so that its traceback shows where), and it is closed."""
+    error = ForbiddenAwait(f"a submitted work waited for {waited!r}: it may only run statements on its conn")
+    try:
+        steps.throw(error)
+    except StopIteration:
+        pass  # it swallowed the error and returned: it fails all the same
+    finally:
+        steps.close()
+    raise error
 
 
 class Database(ABC):

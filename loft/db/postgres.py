@@ -30,7 +30,9 @@ from loft.db.engine import (
     I,
     T,
     Work,
+    fenced,
     json_dumps,
+    statement,
     upgrade,
 )
 from loft.db.prepared import FetchedRows, Plan, Prepared
@@ -43,6 +45,7 @@ class PostgresConn(Conn):
         super().__init__(conn.dialect)
         self._async = conn
 
+    @statement
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
         if isinstance(statement, Prepared):
             plan = self._plan(statement, parameters)
@@ -104,6 +107,7 @@ class PostgresConn(Conn):
             raise DBAPIError.instance(plan.sql, values, error, dbapi.Error, hide_parameters=True,
                                       connection_invalidated=invalidated, dialect=self.dialect) from exc
 
+    @statement
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         return await self._async.run_sync(fn)
 
@@ -144,14 +148,18 @@ class PostgresDatabase(Database):
 
     async def submit(self, work: Work[T]) -> T:
         async with self.write() as conn:
-            return await work(conn)
+            return await fenced(work(conn), conn)
 
     async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
-        """On PostgreSQL each item runs in a transaction of its own, as any number run at once there."""
+        """On PostgreSQL each item runs in a transaction of its own, as any number run at once there; an item the
+        work fails has its transaction rolled back."""
         async with self.write() as conn:
-            result = (await work(conn, [item]))[0]
-        if isinstance(result, Exception):
-            raise result
+            results = await fenced(work(conn, [item]), conn)
+            if len(results) != 1:
+                raise RuntimeError(f"{work!r} gave {len(results)} results for 1 item")
+            result = results[0]
+            if isinstance(result, Exception):
+                raise result  # within the block: nothing of it is committed
         return result
 
     def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:

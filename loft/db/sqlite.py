@@ -38,7 +38,7 @@ from sqlalchemy.sql.base import Executable
 
 from loft.db import files
 from loft.db import outages as unavailability
-from loft.db.engine import BatchWork, Conn, Database, I, T, Work, first_of, json_dumps, nothing, upgrade
+from loft.db.engine import BatchWork, Conn, Database, I, T, Work, first_of, json_dumps, nothing, refuse, upgrade
 from loft.db.prepared import Prepared
 
 #: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``SqliteDatabase._checkpoint``).
@@ -594,7 +594,8 @@ _KEEP = 16
 
 def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> None:
     """Run one work in a savepoint of ``group``, to its end (its statements never wait): what it returned goes to
-    ``group.done``; if it raised, none of its statements is kept and ``future`` gets the exception at once."""
+    ``group.done``; if it raised, or returned an exception (an item run alone by :func:`_run_together`), none of
+    its statements is kept and ``future`` gets the exception at once."""
     group.raw.execute("SAVEPOINT loft_writer")
     try:
         result = _to_the_end(work(group.conn))
@@ -603,37 +604,49 @@ def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> Non
             raise  # the group's transaction is lost: the caller gives it up, and fails every work of it
         future.set_exception(exc)
         return
-    group.raw.execute("RELEASE loft_writer")
-    if isinstance(result, Exception):  # an item run alone by _run_together
+    if isinstance(result, Exception):
+        if not _undo(group.raw, "loft_writer"):
+            raise result  # the failure that cost the group its transaction, most likely
         future.set_exception(result)
         return
+    group.raw.execute("RELEASE loft_writer")
     group.writers += 1
     group.done.append((future, result))
 
 
 def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[Any, asyncio.Future[Any]]]) -> None:
-    """Run a batch work for all ``items`` in one savepoint; if it raises, each item alone."""
-    group.raw.execute("SAVEPOINT loft_batch")
-    try:
-        results = _to_the_end(work(group.conn, [item for item, _ in items]))
-        if len(results) != len(items):
-            raise RuntimeError(f"{work!r} gave {len(results)} results for {len(items)} items")
-    except Exception:
-        if not _undo(group.raw, "loft_batch"):
+    """Run a batch work for all ``items`` in one savepoint; if it raises, each item alone.
+
+    If it fails some items, the savepoint is rolled back (whatever it wrote for them goes with it), those items
+    get their exceptions, and the work runs again, in a new savepoint, for the others; until it fails none (each
+    run has fewer items, so that is at most one run per item)."""
+    while items:
+        group.raw.execute("SAVEPOINT loft_batch")
+        try:
+            results = _to_the_end(work(group.conn, [item for item, _ in items]))
+            if len(results) != len(items):
+                raise RuntimeError(f"{work!r} gave {len(results)} results for {len(items)} items")
+        except Exception:
+            if not _undo(group.raw, "loft_batch"):
+                raise
+            for item, future in items:
+                _run_one(group, first_of(work, item), future)
+            return
+        except BaseException:
+            _undo(group.raw, "loft_batch")
             raise
-        for item, future in items:
-            _run_one(group, first_of(work, item), future)
-        return
-    except BaseException:
-        _undo(group.raw, "loft_batch")
-        raise
-    group.raw.execute("RELEASE loft_batch")
-    for (_, future), result in zip(items, results):
-        if isinstance(result, Exception):
+        failed = [(future, result) for (_, future), result in zip(items, results) if isinstance(result, Exception)]
+        if not failed:
+            group.raw.execute("RELEASE loft_batch")
+            for (_, future), result in zip(items, results):
+                group.writers += 1
+                group.done.append((future, result))
+            return
+        if not _undo(group.raw, "loft_batch"):
+            raise failed[0][1]  # the failure that cost the group its transaction, most likely
+        for future, result in failed:
             future.set_exception(result)
-        else:
-            group.writers += 1
-            group.done.append((future, result))
+        items = [(item, future) for (item, future), result in zip(items, results) if not isinstance(result, Exception)]
 
 
 def _undo(raw: Any, savepoint: str) -> bool:
@@ -648,14 +661,15 @@ def _undo(raw: Any, savepoint: str) -> bool:
 
 
 def _to_the_end(step: Awaitable[T]) -> T:
-    """Run a coroutine that never waits to its end, on the caller's stack: its result, or its exception."""
+    """Run a work's coroutine to its end on the caller's stack: its result, or its exception. Its statements
+    never suspend it: if anything does, it fails with :class:`loft.db.engine.ForbiddenAwait` (see the contract
+    of submitted works in :mod:`loft.db.engine`)."""
     steps = step.__await__()
     try:
         waited = next(steps)
     except StopIteration as finished:
         return finished.value  # type: ignore[no-any-return]
-    steps.close()
-    raise RuntimeError(f"a submitted work waited for {waited!r}: it may only run statements")
+    refuse(steps, waited)
 
 
 def _tell(group: _Group, failure: BaseException | None) -> None:
