@@ -40,11 +40,12 @@ from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar, overload
 
 import orjson
 from sqlalchemy import Connection, CursorResult, text
-from sqlalchemy.engine.interfaces import Dialect, _CoreAnyExecuteParams
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 
 from loft.db.health import Health
 from loft.db.prepared import Plan, Prepared, Rows
+from loft.db.private import ExecuteParams
 from loft.errors import DatabaseUnavailable
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,10 +81,10 @@ class Conn:
         self.statements = 0
 
     @overload
-    async def execute(self, statement: Prepared, parameters: _CoreAnyExecuteParams | None = None) -> Rows: ...
+    async def execute(self, statement: Prepared, parameters: ExecuteParams | None = None) -> Rows: ...
 
     @overload
-    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+    async def execute(self, statement: Executable, parameters: ExecuteParams | None = None
                       ) -> CursorResult[Any]: ...
 
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.base import Executable
 
 from loft.db import outages as unavailability
+from loft.db import private
 from loft.db.engine import (
     CONNECT_TIMEOUT,
     STATEMENT_TIMEOUT,
@@ -57,11 +58,7 @@ class PostgresConn(Conn):
 
     def _adapter(self) -> Any:
         """SQLAlchemy's asyncpg adapter under this connection, if it is the one this code knows."""
-        adapter = self._async.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
-        if all(hasattr(adapter, name) for name in ("_connection", "_transaction", "_start_transaction",
-                                                      "_handle_exception")):
-            return adapter
-        return None
+        return private.asyncpg_adapter(self._async.sync_connection.connection.dbapi_connection)  # type: ignore[union-attr]
 
     async def _run(self, plan: Plan, adapter: Any, parameters: Mapping[str, Any] | None) -> FetchedRows:
         """Run ``plan`` on the asyncpg connection itself, in the transaction the adapter keeps (begun the way
@@ -69,9 +66,7 @@ class PostgresConn(Conn):
         SQLAlchemy's, and a connection found dead is invalidated as SQLAlchemy would."""
         values = plan.values(parameters)
         try:
-            if adapter._transaction is None:
-                await adapter._start_transaction()
-            driver = adapter._connection
+            driver = await private.driver_in_transaction(adapter)
             if plan.row is None:
                 status = await driver.execute(plan.sql, *values)  # e.g. "UPDATE 1"
                 last = status.rsplit(" ", 1)[-1]
@@ -87,12 +82,7 @@ class PostgresConn(Conn):
             dbapi = self.dialect.loaded_dbapi
             error: Exception = exc
             if not isinstance(exc, dbapi.Error):
-                try:
-                    adapter._handle_exception(exc)
-                except dbapi.Error as translated:
-                    error = translated
-                except Exception:
-                    pass  # the operating system's and asyncio's errors, which SQLAlchemy leaves as they are
+                error = private.translated(adapter, exc)  # the OS's and asyncio's errors stay what they are
             lost = unavailability.outage(exc, writing=False) is not None
             invalidated = lost or self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
             if invalidated:
@@ -100,7 +90,7 @@ class PostgresConn(Conn):
                 # greenlet it is not closed politely) and the pool's older ones replaced at their next checkout.
                 sync = self._async.sync_connection
                 assert sync is not None
-                self._async.sync_engine.pool._invalidate(sync.connection, error)
+                private.invalidate_pool(self._async.sync_engine.pool, sync.connection, error)
                 await self._async.invalidate()
             if error is exc and not isinstance(exc, dbapi.Error):
                 raise
@@ -110,7 +100,6 @@ class PostgresConn(Conn):
     @statement
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         return await self._async.run_sync(fn)
-
 
 
 class PostgresDatabase(Database):
