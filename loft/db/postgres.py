@@ -40,6 +40,9 @@ from loft.db.prepared import FetchedRows, Plan, Prepared
 
 
 class PostgresConn(Conn):
+    """A pool connection inside a transaction. Each of its coroutine methods is a :func:`statement`: a submitted
+    work may be suspended in them only (``tests/db/test_batch_contract.py`` holds new ones to it)."""
+
     __slots__ = ("_async",)
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -102,6 +105,10 @@ class PostgresConn(Conn):
         return await self._async.run_sync(fn)
 
 
+class _RolledBack(Exception):
+    """Raised in a batch's transaction to roll it back: the work failed some of its items."""
+
+
 class PostgresDatabase(Database):
     """A PostgreSQL database: each transaction on a connection of the pool."""
 
@@ -140,16 +147,49 @@ class PostgresDatabase(Database):
             return await fenced(work(conn), conn)
 
     async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
-        """On PostgreSQL each item runs in a transaction of its own, as any number run at once there; an item the
-        work fails has its transaction rolled back."""
-        async with self.write() as conn:
-            results = await fenced(work(conn, [item]), conn)
-            if len(results) != 1:
-                raise RuntimeError(f"{work!r} gave {len(results)} results for 1 item")
-            result = results[0]
-            if isinstance(result, Exception):
-                raise result  # within the block: nothing of it is committed
+        """On PostgreSQL each item runs in a transaction of its own, as any number run at once there (see
+        :meth:`run_batch` for items that go together)."""
+        result = (await self.run_batch(work, [item]))[0]
+        if isinstance(result, Exception):
+            raise result
         return result
+
+    async def run_batch(self, work: BatchWork[I, T], items: list[I]) -> list[T | Exception]:
+        """Run ``work`` for ``items`` in one write transaction, held to the contract of batch works (see
+        :mod:`loft.db.engine`): each item's result once it is committed, or its exception.
+
+        If the work fails some items, the transaction is rolled back (with whatever the work wrote for them) and
+        the work runs again, in a new one, for the others, until it fails none: each run has fewer items. If it
+        raises (on PostgreSQL a failed statement spoils the whole transaction), each item runs alone and fails
+        alone; the exception of an item alone is what :meth:`write` raised (:class:`DatabaseUnavailable` …)."""
+        results: list[T | Exception | None] = [None] * len(items)
+        pending = list(range(len(items)))
+        while pending:
+            got: list[T | Exception] = []
+            try:
+                async with self.write() as conn:
+                    got = await fenced(work(conn, [items[index] for index in pending]), conn)
+                    if len(got) != len(pending):
+                        raise RuntimeError(f"{work!r} gave {len(got)} results for {len(pending)} items")
+                    if any(isinstance(result, Exception) for result in got):
+                        raise _RolledBack  # within the block: nothing of this run is committed
+            except _RolledBack:
+                for index, result in zip(pending, got):
+                    if isinstance(result, Exception):
+                        results[index] = result
+                pending = [index for index, result in zip(pending, got) if not isinstance(result, Exception)]
+                continue
+            except Exception as exc:
+                if len(pending) == 1:
+                    results[pending[0]] = exc
+                else:
+                    for index in pending:
+                        results[index] = (await self.run_batch(work, [items[index]]))[0]
+                return results  # type: ignore[return-value]  # every one set
+            for index, result in zip(pending, got):
+                results[index] = result
+            break
+        return results  # type: ignore[return-value]
 
     def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:
         return asyncio.ensure_future(self.submit_item(work, item))

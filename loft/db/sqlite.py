@@ -61,6 +61,9 @@ _ALONE = object()  # the item of a plain work
 
 
 class SqliteConn(Conn):
+    """A connection inside a transaction (or a group's savepoint). Its statements run to their end without
+    suspending: a submitted work on it is never suspended at all (see :func:`_to_the_end`)."""
+
     __slots__ = ("_sync",)
 
     def __init__(self, sync: Connection) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 
 from loft.db.engine import Conn, Database, ForbiddenAwait, open_database
-from loft.db.postgres import PostgresConn
+from loft.db.postgres import PostgresConn, PostgresDatabase
 from tests.conftest import fresh_database
 
 metadata = MetaData()
@@ -79,16 +79,22 @@ def test_an_item_a_batch_fails_leaves_nothing_behind(database: Database) -> None
         assert batch.calls == [[0, 1, 2, 3, 4, 5], [0, 2, 4]]
 
 
+async def _raising(conn: Conn, items: list[int]) -> list[int | Exception]:
+    """Writes a row for every item, then raises if it has more than one (as a statement of many rows that fails
+    would); alone, fails the odd ones."""
+    await conn.execute(insert(written), [{"item": item} for item in items])
+    if len(items) > 1:
+        raise RuntimeError("the batch as a whole failed")
+    return [ValueError("odd") if item % 2 else item for item in items]
+
+
 def test_an_item_run_alone_after_its_batch_raised_leaves_nothing_behind(database: Database) -> None:
     """A batch that raises runs again one item at a time; an item that fails alone keeps nothing either."""
     calls: list[list[int]] = []
 
     async def raising(conn: Conn, items: list[int]) -> list[int | Exception]:
         calls.append(items)
-        await conn.execute(insert(written), [{"item": item} for item in items])
-        if len(items) > 1:
-            raise RuntimeError("the batch as a whole failed")
-        return [ValueError("odd") if item % 2 else item for item in items]
+        return await _raising(conn, items)
 
     async def body() -> tuple[list[object], set[int]]:
         results = await asyncio.gather(*(database.submit_item(raising, item) for item in (2, 3)),
@@ -100,6 +106,26 @@ def test_an_item_run_alone_after_its_batch_raised_leaves_nothing_behind(database
     assert committed == {2}
     if database.is_sqlite:
         assert calls == [[2, 3], [2], [3]]
+
+
+def test_a_postgresql_batch_of_many_items_keeps_nothing_of_the_ones_it_fails(postgres_url: str) -> None:
+    """PostgreSQL runs items together through ``PostgresDatabase.run_batch``: the same rule as SQLite's groups."""
+    batch = _Batch()
+    with fresh_database(postgres_url) as url:
+        database = open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        assert isinstance(database, PostgresDatabase)
+
+        async def body() -> tuple[list[object], list[object], set[int]]:
+            results = await database.run_batch(batch, list(range(6)))
+            raising = await database.run_batch(_raising, [10, 11])
+            return list(results), list(raising), await _committed(database)
+
+        results, raising, committed = _run(database, body)
+    assert [result if isinstance(result, int) else type(result) for result in results] == [
+        0, ValueError, 20, ValueError, 40, ValueError]
+    assert batch.calls == [[0, 1, 2, 3, 4, 5], [0, 2, 4]]
+    assert raising[0] == 10 and isinstance(raising[1], ValueError)
+    assert committed == {0, 2, 4, 10}
 
 
 # A work awaits nothing but its conn's statements --------------------------------------------------------------
