@@ -43,7 +43,7 @@ from loft.applications import endpoints as applications
 from loft.carriers import endpoints as carriers
 from loft.config import Settings
 from loft.context import Loft
-from loft.db.engine import Database
+from loft.db.engine import open_database
 from loft.db.outages import outage
 from loft.delivery.carriers import plan
 from loft.delivery.carriers.hub import Carriers
@@ -188,9 +188,9 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = Tru
 
     The caller owns the returned ``Loft`` and closes it (``await loft.close()``).
     """
-    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous,
-                  connect_timeout=settings.database_connect_timeout,
-                  statement_timeout=settings.database_statement_timeout)
+    db = open_database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous,
+                       connect_timeout=settings.database_connect_timeout,
+                       statement_timeout=settings.database_statement_timeout)
     try:
         if migrate:
             await db.migrate()

@@ -1,72 +1,54 @@
-"""The database handle: write/read transactions on SQLite or PostgreSQL, and migrations on start.
+"""The database handle that services see: write/read transactions, submitted works, migrations on start.
 
-Services run statements on a :class:`Conn`, which hides how each backend is driven:
+Services run statements on a :class:`Conn`, and get transactions from a :class:`Database`, which hides how each
+backend is driven. :func:`open_database` picks the backend from the URL:
 
-- **PostgreSQL** through asyncpg (SQLAlchemy's async engine): any number of transactions at once.
-- **SQLite** through the standard ``sqlite3`` module (SQLAlchemy's sync engine), on the event loop's thread.
-  SQLite answers a statement on a local file in microseconds; handing each one to a thread and back (what an
-  async driver does) costs far more than the work. Only what may wait goes to a thread: ``COMMIT`` (an ``fsync``),
-  and ``BEGIN IMMEDIATE`` when another process holds the write lock (it is first tried without waiting).
+- **SQLite** (:mod:`loft.db.sqlite`): the standard ``sqlite3`` module on the event loop's thread, writers
+  sharing transactions by group commit.
+- **PostgreSQL** (:mod:`loft.db.postgres`): asyncpg, under SQLAlchemy's async engine and straight on the hot
+  path; any number of transactions at once.
 
-SQLite allows one writer at a time, so Loft's writers share it by **group commit**: within a process, writers
-take turns on an ``asyncio.Lock``; each runs its block inside a ``SAVEPOINT`` of one open ``BEGIN IMMEDIATE``
-transaction, and the writer that finds nobody queued behind it commits the whole group with one ``COMMIT``.
-A writer's ``write()`` returns only once its group is committed, so an answer sent after it is durable; a block
-that fails rolls back to its savepoint and leaves the others' work alone. Across processes (``loft serve
---processes N``, ``loft worker``), groups take turns on an ``flock`` of ``<database>-writer``: a process waiting
-for its turn sleeps in the kernel and is woken the moment the other's ``COMMIT`` is done, where SQLite's own
-busy handler polls with sleeps of up to 100 ms. ``BEGIN IMMEDIATE`` still guards the file against writers that
-take no turn (another program), which queue on the database lock instead of failing half-way. Reads run
-beside a writer thanks to WAL, and the log is copied into the database file (checkpointed) by a thread of its
-own once a second while writes go on, never inside a commit; the last frames are copied between two groups, so
-that the next group writes the log from its start again: the log holds about a second of writes, however long
-they go on.
+What this module holds is what both share: the interfaces, the contract of submitted works, and migrations.
+
+**The contract of submitted works** (:meth:`Database.submit`, :meth:`Database.submit_item`), which both backends
+enforce, so that a work written against one cannot quietly break on the other:
+
+- *A work awaits nothing but statements on its conn.* On SQLite the works of a group run back to back on the
+  loop's thread, one task holding the file for all of them: a work that waited for anything else (a lock, a
+  sleep, the network) would hold every writer of the process, and of the others. A work's coroutine is driven by
+  the engine, which checks each suspension: on SQLite there must be none at all (its statements never suspend);
+  on PostgreSQL each must happen inside a statement (:func:`statement` marks the methods of a :class:`Conn` that
+  may suspend). Any other raises :class:`ForbiddenAwait` at the await, in production as in tests: the check costs
+  a few instructions per suspension, and a work that waits is a bug that must not pass on PostgreSQL because it
+  would only hurt on SQLite.
+- *An item that fails leaves nothing behind.* A batch work returns an exception for an item it fails; whatever it
+  wrote meanwhile is rolled back with the rest of the batch, which is run again for the items that succeeded (on
+  SQLite, in a fresh savepoint; on PostgreSQL, where each item has a transaction of its own, the item's
+  transaction is rolled back). So a work may be run more than once for one item: it must have no effect but its
+  statements, and leave its items as it found them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import logging
-import os
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar, overload
 
 import orjson
-from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
-from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect, _CoreAnyExecuteParams
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy import Connection, CursorResult, text
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 
-from loft.db import files
-from loft.db import outages as unavailability
 from loft.db.health import Health
-from loft.db.prepared import FetchedRows, Plan, Prepared, Rows
+from loft.db.prepared import Plan, Prepared, Rows
+from loft.db.private import ExecuteParams
 from loft.errors import DatabaseUnavailable
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-#: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``Database._checkpoint``).
-CHECKPOINT_EVERY = 1.0
-#: How long the checkpoint that ends a log waits for readers and other processes' writers (seconds) before it
-#: leaves the log to grow until the next one: the writers of this process wait for it meanwhile.
-RESTART_WAIT = 0.02  # SQLite's busy handler sleeps 1, 2, 5, 10 ms: four looks
-#: The write-ahead log's file is cut back to this size after a burst (SQLite reuses it rather than truncating).
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
-#: Checkpoint passes beside the writers at most, before the one between two groups; and the number of frames
-#: (pages) below which one more pass is not worth it.
-PASSES = 4
-CLOSE_ENOUGH = 256
-_WRITE = "loft_write"
-#: How long a writer waits for another process's write lock before "database is locked" (milliseconds).
-BUSY_TIMEOUT_MS = 30_000
-#: A group commits at the latest after this many writers, to bound the wait of its first one.
-MAX_GROUP = 256
 #: PostgreSQL: seconds to open a connection, or to wait for one of the pool's (LOFT_DATABASE_CONNECT_TIMEOUT).
 CONNECT_TIMEOUT = 5.0
 #: PostgreSQL: seconds to wait for the answer to a statement (LOFT_DATABASE_STATEMENT_TIMEOUT).
@@ -79,22 +61,30 @@ Work = Callable[["Conn"], Awaitable[T]]
 #: What :meth:`Database.submit_item` runs: the same, for many items at once; one result per item, in order, an
 #: exception for an item that failed (for which it wrote nothing).
 BatchWork = Callable[["Conn", list[I]], Awaitable[list[T | Exception]]]
-_ALONE = object()  # the item of a plain work
+C = TypeVar("C", bound="Conn")
+P = ParamSpec("P")
+
+
+class ForbiddenAwait(RuntimeError):
+    """A submitted work awaited something other than a statement on its conn (see the module's docstring)."""
 
 
 class Conn:
     """A connection inside a transaction: what services run their statements on."""
 
-    __slots__ = ("dialect",)
+    __slots__ = ("dialect", "statements")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
+        #: Statements of this connection under way (see :func:`statement`): a work may be suspended only while
+        #: one is.
+        self.statements = 0
 
     @overload
-    async def execute(self, statement: Prepared, parameters: _CoreAnyExecuteParams | None = None) -> Rows: ...
+    async def execute(self, statement: Prepared, parameters: ExecuteParams | None = None) -> Rows: ...
 
     @overload
-    async def execute(self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+    async def execute(self, statement: Executable, parameters: ExecuteParams | None = None
                       ) -> CursorResult[Any]: ...
 
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
@@ -127,629 +117,125 @@ class Conn:
         raise NotImplementedError
 
 
-class _SqliteConn(Conn):
-    __slots__ = ("_sync",)
+def statement(method: Callable[Concatenate[C, P], Awaitable[T]]
+              ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, T]]:
+    """Mark a coroutine method of a :class:`Conn` as a statement: a submitted work may be suspended inside it
+    (waiting for the database's answer), and nowhere else. Every method of a connection class that may suspend
+    must be marked; a test holds each backend's to it."""
 
-    def __init__(self, sync: Connection) -> None:
-        super().__init__(sync.dialect)
-        self._sync = sync
-
-    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
-        if isinstance(statement, Prepared):
-            plan = self._plan(statement, parameters)
-            if plan is not None:
-                return plan.run(self._sync.connection.dbapi_connection, parameters)  # type: ignore[arg-type]
-            statement = statement.statement
-        return self._sync.execute(statement, parameters)
-
-    async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        plan = self._plan(statement, rows[0]) if len(rows) > 1 else None
-        if plan is None or " VALUES (" not in plan.sql:
-            return await super().insert_rows(statement, rows)
-        return plan.run_rows(self._sync.connection.dbapi_connection, rows).all()  # type: ignore[arg-type]
-
-    async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
-        plan = self._plan(statement, rows[0]) if rows else None
-        if plan is None or plan.row is not None:
-            return await super().execute_many(statement, rows)
-        return plan.run_many(self._sync.connection.dbapi_connection, rows)  # type: ignore[arg-type]
-
-    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
-        return fn(self._sync)
-
-
-class _AsyncConn(Conn):
-    __slots__ = ("_async",)
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        super().__init__(conn.dialect)
-        self._async = conn
-
-    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
-        if isinstance(statement, Prepared):
-            plan = self._plan(statement, parameters)
-            adapter = self._adapter() if plan is not None else None
-            if plan is not None and adapter is not None:
-                return await self._run(plan, adapter, parameters)
-            statement = statement.statement
-        return await self._async.execute(statement, parameters)
-
-    def _adapter(self) -> Any:
-        """SQLAlchemy's asyncpg adapter under this connection, if it is the one this code knows."""
-        adapter = self._async.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
-        if all(hasattr(adapter, name) for name in ("_connection", "_transaction", "_start_transaction",
-                                                      "_handle_exception")):
-            return adapter
-        return None
-
-    async def _run(self, plan: Plan, adapter: Any, parameters: Mapping[str, Any] | None) -> FetchedRows:
-        """Run ``plan`` on the asyncpg connection itself, in the transaction the adapter keeps (begun the way
-        SQLAlchemy begins it, so that SQLAlchemy commits or rolls it back as usual); errors come out as
-        SQLAlchemy's, and a connection found dead is invalidated as SQLAlchemy would."""
-        values = plan.values(parameters)
+    @functools.wraps(method)
+    async def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        self.statements += 1
         try:
-            if adapter._transaction is None:
-                await adapter._start_transaction()
-            driver = adapter._connection
-            if plan.row is None:
-                status = await driver.execute(plan.sql, *values)  # e.g. "UPDATE 1"
-                last = status.rsplit(" ", 1)[-1]
-                return plan.rows([], int(last) if last.isdigit() else -1)
-            if plan.results is None:  # the first run: learn the result columns' types from PostgreSQL
-                prepared = await driver.prepare(plan.sql)
-                plan.resolve(self.dialect, [attribute.type.oid for attribute in prepared.get_attributes()])
-                records = await prepared.fetch(*values)
-            else:
-                records = await driver.fetch(plan.sql, *values)
-            return plan.rows(records, len(records))
-        except Exception as exc:  # asyncpg's errors, translated the way SQLAlchemy translates them
-            dbapi = self.dialect.loaded_dbapi
-            error: Exception = exc
-            if not isinstance(exc, dbapi.Error):
-                try:
-                    adapter._handle_exception(exc)
-                except dbapi.Error as translated:
-                    error = translated
-                except Exception:
-                    pass  # the operating system's and asyncio's errors, which SQLAlchemy leaves as they are
-            lost = unavailability.outage(exc, writing=False) is not None
-            invalidated = lost or self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
-            if invalidated:
-                # What on_postgres_error has SQLAlchemy do: this connection closed at once (outside SQLAlchemy's
-                # greenlet it is not closed politely) and the pool's older ones replaced at their next checkout.
-                sync = self._async.sync_connection
-                assert sync is not None
-                self._async.sync_engine.pool._invalidate(sync.connection, error)
-                await self._async.invalidate()
-            if error is exc and not isinstance(exc, dbapi.Error):
-                raise
-            raise DBAPIError.instance(plan.sql, values, error, dbapi.Error, hide_parameters=True,
-                                      connection_invalidated=invalidated, dialect=self.dialect) from exc
+            return await method(self, *args, **kwargs)
+        finally:
+            self.statements -= 1
 
-    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
-        return await self._async.run_sync(fn)
+    run.is_statement = True  # type: ignore[attr-defined]
+    return run
 
 
-class _Turns:
-    """Whose turn it is to write, among the processes that share one SQLite file: an exclusive ``flock`` of a
-    file beside it, held from a group's ``BEGIN`` to the end of its ``COMMIT``.
+def fenced(step: Awaitable[T], conn: Conn) -> Awaitable[T]:
+    """``step`` (a work's coroutine), failing with :class:`ForbiddenAwait` at the first await that suspends it
+    outside a statement of ``conn``."""
+    return _Fenced(step, conn)
 
-    Taking a free turn costs a system call on the loop's thread; waiting for one is a thread's job (the kernel
-    wakes it when the other process lets go). A wait cut short by cancellation goes on in its thread: the next
-    :meth:`take` adopts it, and if nobody does, the turn is given back as soon as it arrives, never kept.
-    """
 
-    def __init__(self, path: str) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        self._wait: asyncio.Future[None] | None = None
-        self._orphaned = False
+class _Fenced:
+    """Drives a work's coroutine as ``await`` would (what it yields goes to the event loop, what the loop sends
+    or throws goes back to it), checking at each suspension that a statement of the conn is under way."""
 
-    async def take(self) -> None:
-        if self._wait is None:
+    __slots__ = ("_step", "_conn")
+
+    def __init__(self, step: Awaitable[Any], conn: Conn) -> None:
+        self._step = step
+        self._conn = conn
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        steps = self._step.__await__()
+        conn = self._conn
+        sent: Any = None
+        thrown: BaseException | None = None
+        while True:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                self._wait = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, self._fd, fcntl.LOCK_EX)
-                self._wait.add_done_callback(self._waited)
-        wait = self._wait
-        self._orphaned = False
-        try:
-            await asyncio.shield(wait)
-        except asyncio.CancelledError:
-            if not wait.done():
-                self._orphaned = True  # _waited gives the turn back when it comes
-            elif not wait.cancelled() and wait.exception() is None:
-                self.give_back()  # it came as this task was cancelled
-            raise
-
-    def _waited(self, wait: asyncio.Future[None]) -> None:
-        self._wait = None
-        if self._orphaned and not wait.cancelled() and wait.exception() is None:
-            self.give_back()
-        self._orphaned = False
-
-    def give_back(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        os.close(self._fd)  # gives back a turn still held, if any
+                waited = steps.send(sent) if thrown is None else steps.throw(thrown)
+            except StopIteration as finished:
+                return finished.value
+            if not conn.statements:
+                refuse(steps, waited)
+            try:
+                sent, thrown = (yield waited), None
+            except BaseException as exc:  # cancelled, say: to the work, as await would
+                sent, thrown = None, exc
 
 
-class _NoTurns:
-    """A database in memory has one process: nobody to take turns with."""
-
-    async def take(self) -> None:
-        return None
-
-    def give_back(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-@dataclass(eq=False)
-class _Group:
-    """Writers sharing one SQLite transaction; ``committed`` resolves when its ``COMMIT`` is done."""
-
-    sync: Connection
-    conn: _SqliteConn
-    raw: Any  # the sqlite3 connection under ``sync``: savepoints go straight to it
-    committed: asyncio.Future[None]
-    outages: int  # Health.outages when it began
-    changes: int  # rows its connection had written when it began
-    writers: int = 0
-    #: Works run in the group, with their results: given to their callers once it is committed (see _tell).
-    done: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
+def refuse(steps: Generator[Any, Any, Any], waited: Any) -> NoReturn:
+    """Fail a work suspended outside a statement, waiting for ``waited``: :class:`ForbiddenAwait` is raised in
+    it where it awaited (so that its traceback shows where), and it is closed."""
+    error = ForbiddenAwait(f"a submitted work waited for {waited!r}: it may only run statements on its conn")
+    try:
+        steps.throw(error)
+    except StopIteration:
+        pass  # it swallowed the error and returned: it fails all the same
+    finally:
+        steps.close()
+    raise error
 
 
-class Database:
-    """The database of a process. Its errors that say "not now" (see :func:`loft.db.outages.outage`) come out of every
-    transaction as :class:`DatabaseUnavailable`, and :attr:`health` hears when one succeeds again."""
+class Database(ABC):
+    """The database of a process. Its errors that say "not now" (see :func:`loft.db.outages.outage`) come out of
+    every transaction as :class:`DatabaseUnavailable`, and :attr:`health` hears when one succeeds again."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", connect_timeout: float = CONNECT_TIMEOUT,
-                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:
+    #: True for SQLite (one writer at a time, group commit), False for PostgreSQL.
+    is_sqlite: bool
+
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.is_sqlite = url.startswith("sqlite")
         self.health = Health()
         self._pinging: asyncio.Future[None] | None = None  # the check of ping() under way
-        self._connect_timeout = connect_timeout
-        self._writer = asyncio.Lock()
-        self._group: _Group | None = None
-        self._queued = 0  # SQLite writers waiting for the lock
-        self._tasks: set[asyncio.Task[None]] = set()  # commits and flushes running on their own
-        #: Waiting for the next run: (work, its item or _ALONE, the caller's future).
-        self._submitted: list[tuple[Any, Any, asyncio.Future[Any]]] = []
-        self._running: asyncio.Task[None] | None = None  # the task that runs them
-        self._sqlite: Engine | None = None
-        # SQLite connections kept open between transactions (a pool checkout costs more than a short read):
-        self._readers: list[Connection] = []
-        self._writers: list[Connection] = []  # marked for BEGIN IMMEDIATE
-        self._async: AsyncEngine | None = None
-        self._file: str | None = None  # the SQLite database file (None in memory)
-        self._checkpointer: sqlite3.Connection | None = None
-        self._checkpointing: asyncio.Task[None] | None = None
-        self._checkpointed_at = float("-inf")
-        self.checkpoints = 0  # checkpoints run (for tests and curious operators)
-        self._turns: _Turns | _NoTurns = _NoTurns()
-        #: FULL on a file: Loft itself makes the log durable after each COMMIT (see _finish), not SQLite within it.
-        self._syncs_log = False
-        self._unsynced: list[_Group] = []  # committed, on their way to the disk
-        self._syncing: asyncio.Task[None] | None = None
-        self._commits_on_loop = False
-        if self.is_sqlite:
-            path = url.split("///", 1)[-1].split("?", 1)[0]
-            if path and path != ":memory:":
-                files.prepare(path)  # the files 0600, before SQLite makes any
-                self._file = path
-                self._turns = _Turns(path + "-writer")
-                if sqlite_synchronous == "FULL":
-                    self._syncs_log, sqlite_synchronous = True, "NORMAL"
-            # A COMMIT that waits for no disk writes the log with a few calls to the kernel: quicker on the loop's
-            # thread than a hop to a thread and back, which holds the turn to write meanwhile (see _finish).
-            self._commits_on_loop = self._file is None or sqlite_synchronous in ("NORMAL", "OFF")
-            # Reads hold a connection across awaits: the pool must never make the loop's thread wait for one.
-            self._sqlite = create_engine(f"sqlite:///{path}", pool_size=8, max_overflow=-1, hide_parameters=True,
-                                         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
-                                                       "check_same_thread": False},
-                                         json_serializer=_json_dumps, json_deserializer=orjson.loads)
-            _sqlite_transactions(self._sqlite, sqlite_synchronous)
-        else:
-            # No pre-ping (a round trip per checkout, 15 % of the CPU per message): a connection PostgreSQL cut
-            # is noticed on use, the pool reconnects, and a request that meets it is answered 503.
-            # asyncpg's defaults wait 60 s for a connection and forever for an answer, and the pool 30 s for a free
-            # connection: a database that accepts connections and never answers would hold every request that long.
-            self._async = create_async_engine(
-                url, pool_size=10, max_overflow=10, pool_timeout=connect_timeout, hide_parameters=True,
-                connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
-                json_serializer=_json_dumps, json_deserializer=orjson.loads)
-            event.listen(self._async.sync_engine, "handle_error", unavailability.on_postgres_error)
-            pool_logger = self._async.sync_engine.pool.logger
-            if isinstance(pool_logger, logging.Logger):  # SQLAlchemy wraps it only for echo_pool, never set here
-                unavailability.quiet_closes_in_outages(pool_logger)
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
+    @abstractmethod
+    def write(self) -> AbstractAsyncContextManager[Conn]:
         """A transaction that is committed when the block ends without an exception, and rolled back otherwise."""
-        if self._async is not None:
-            outages = self.health.outages
-            try:
-                async with self._async.connect() as conn, conn.begin():
-                    yield _AsyncConn(conn)
-            except Exception as exc:
-                raise unavailability.translated(exc, writing=True)
-            if self.health.down:
-                self.health.answered(since=outages, writing=True)
-            return
-        try:
-            self._queued += 1
-            try:
-                await self._writer.acquire()
-            except BaseException:
-                self._queued -= 1
-                self._flush_later()
-                raise
-            self._queued -= 1
-            try:
-                if self._group is None:
-                    self._group = await self._open_group()
-                group = self._group
-                whole = False  # the group's transaction is still open, this writer's savepoint undone or released
-                try:
-                    group.raw.execute("SAVEPOINT loft_writer")
-                    try:
-                        yield group.conn
-                    except BaseException:
-                        whole = _undo(group.raw, "loft_writer")
-                        raise
-                    group.raw.execute("RELEASE loft_writer")
-                    whole = True
-                except BaseException as exc:
-                    if not whole:
-                        self._abandon(exc)
-                    raise
-                group.writers += 1
-            finally:
-                try:
-                    if self._group is not None and (self._queued == 0 or self._group.writers >= MAX_GROUP):
-                        await self._commit_group()
-                finally:
-                    self._writer.release()
-            await asyncio.shield(group.committed)
-        except Exception as exc:
-            raise unavailability.translated(exc, writing=True)
 
+    @abstractmethod
     async def submit(self, work: Work[T]) -> T:
         """Run ``work(conn)`` in a write transaction; what it returns, once that transaction is committed.
 
-        What :meth:`write` does for a block, for a function: on SQLite, the works submitted while a group runs
-        are run back to back, each in its savepoint, by one task, and committed together. A block of
-        :meth:`write` runs in its caller's task, which the loop resumes only after whatever else is ready to
-        run, so a group of blocks is held open (and other processes kept waiting for their turn) while requests
-        are parsed and answered in between; a group of works holds the file for its statements and its COMMIT.
-        ``work`` must only run statements on ``conn``: anything else it awaited would hold the whole group.
-
-        A work that raises takes back only its own statements, and its caller gets the exception at once. A
-        caller cancelled before its work ran leaves nothing written; one cancelled after, leaves it committed.
+        ``work`` must only run statements on ``conn``: on SQLite, anything else it awaited would hold every other
+        writer of the process. A work that raises takes back only its own statements, and its caller gets the
+        exception at once. A caller cancelled before its work ran leaves nothing written; one cancelled after,
+        leaves it committed.
         """
-        if self._async is not None:
-            async with self.write() as conn:
-                return await work(conn)
-        try:
-            result: T = await self._submit(work, _ALONE)
-        except Exception as exc:
-            raise unavailability.translated(exc, writing=True)
-        return result
 
+    @abstractmethod
     async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
-        """Run ``work(conn, items)`` for ``item`` with the other items submitted to the same ``work`` meanwhile,
-        in one write transaction; this item's result once it is committed (its exception, if it failed).
+        """Run ``work(conn, items)`` for ``item`` with the other items submitted to the same ``work`` meanwhile
+        (where the backend groups them), in one write transaction; this item's result once it is committed (its
+        exception, if it failed).
 
         One call for many items turns their statements into a few set-wise ones (``IN`` lists, many rows per
         ``INSERT``) where a work per item would run them all. ``work`` is held to what :meth:`submit` holds its
         works to, and must write nothing for an item it fails; if it raises, each item is run alone (and fails
-        alone). On PostgreSQL each item runs in a transaction of its own, as any number run at once there.
+        alone).
         """
-        if self._async is not None:
-            async with self.write() as conn:
-                result = (await work(conn, [item]))[0]
-            if isinstance(result, Exception):
-                raise result
-            return result
-        try:
-            mine: T = await self._submit(work, item)
-        except Exception as exc:
-            raise unavailability.translated(exc, writing=True)
-        return mine
 
+    @abstractmethod
     def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:
         """:meth:`submit_item` without waiting: the future of its result (for callers that keep no task). Its
         errors are the database's own, untranslated: see :func:`loft.db.outages.outage`."""
-        if self._async is not None:
-            return asyncio.ensure_future(self.submit_item(work, item))
-        return self._submit(work, item)
 
-    def _submit(self, work: Any, item: Any) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._submitted.append((work, item, future))
-        if self._running is None:
-            self._running = self._spawn(self._run_submitted())
-        return future
-
-    async def _run_submitted(self) -> None:
-        """Run the submitted works in groups until none is left (see :meth:`submit`). Their callers get their
-        results once the group is committed, and with FULL once its log is on the disk (:meth:`_finish`).
-
-        With FULL, works submitted while the log is being flushed wait for that flush to end before their group
-        begins: they would be answered only after the next flush anyway, and meanwhile more works join them, so
-        that one group, one COMMIT and one flush serve them all instead of a group for each turn of the loop
-        (each group writes its pages to the log again, and each COMMIT and flush costs the same however many
-        writers it serves). The turn to write is not held while they wait."""
-        try:
-            while self._submitted:
-                if self._syncing is not None:
-                    await asyncio.wait([self._syncing])
-                async with self._writer:  # behind any block of write() that holds the group
-                    if self._group is None:
-                        self._group = await self._open_group()  # may wait for another process's turn
-                    group = self._group
-                    room = MAX_GROUP - group.writers
-                    batch, self._submitted = self._submitted[:room], self._submitted[room:]
-                    together: dict[Any, list[tuple[Any, asyncio.Future[Any]]]] = {}
-                    try:
-                        for work, item, future in batch:
-                            if future.cancelled():
-                                continue
-                            if item is _ALONE:
-                                _run_one(group, work, future)
-                            else:
-                                together.setdefault(work, []).append((item, future))
-                        for work, items in together.items():
-                            _run_together(group, work, items)
-                    except BaseException as exc:  # the group's transaction is lost (e.g. SQLite rolled it back)
-                        self._abandon(exc)
-                        for _, _, future in batch:
-                            _fail(future, exc if isinstance(exc, Exception) else None)
-                        raise
-                    if self._queued == 0 or group.writers >= MAX_GROUP:
-                        await self._commit_group()
-                    # else: blocks of write() are queued: they go on with the group, and the last one commits it
-        except BaseException as exc:
-            failure = exc if isinstance(exc, Exception) else None
-            for _, _, future in self._submitted:
-                _fail(future, failure)
-            self._submitted.clear()
-            raise
-        finally:
-            self._running = None
-
-    async def _open_group(self) -> _Group:
-        assert self._sqlite is not None
-        sync = self._writers.pop() if self._writers else self._sqlite.connect().execution_options(**{_WRITE: True})
-        try:
-            await self._turns.take()
-        except BaseException:
-            _keep(self._writers, sync)
-            raise
-        try:
-            if _begin_now(sync.connection.dbapi_connection):
-                sync.begin()  # SQLAlchemy's transaction over the one just begun (see _on_begin)
-            else:
-                await asyncio.to_thread(sync.begin)  # a program that takes no turn holds the lock: wait on a thread
-        except BaseException:
-            self._turns.give_back()
-            sync.close()
-            raise
-        raw: Any = sync.connection.dbapi_connection
-        return _Group(sync, _SqliteConn(sync), raw, asyncio.get_running_loop().create_future(), self.health.outages,
-                      raw.total_changes)
-
-    def _abandon(self, failure: BaseException) -> None:
-        """Give up the open group after ``failure`` left its transaction unusable (SQLite rolls a whole
-        transaction back on some errors: a full disk, an I/O error): roll back what is left of it, and tell its
-        writers; the next writer opens a new group."""
-        group, self._group = self._group, None
-        if group is None:
-            return
-        try:
-            group.sync.rollback()
-        except Exception:
-            group.sync.invalidate()
-        finally:
-            self._turns.give_back()
-            _tell(group, failure)
-            _keep(self._writers, group.sync)
-
-    async def _commit_group(self) -> None:
-        """Commit the open group (the caller holds the writer lock) and tell its writers how it went.
-
-        The commit is a task of its own: a writer cancelled while it runs (a server shutting down) must not
-        leave its connection half-way through a ``COMMIT`` on another thread.
-        """
-        group, self._group = self._group, None
-        assert group is not None
-        await asyncio.shield(self._spawn(self._finish(group)))
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-
-        def done(finished: asyncio.Task[None]) -> None:
-            self._tasks.discard(finished)
-            if not finished.cancelled():
-                finished.exception()  # raised to whoever awaited it; nobody else needs to hear of it
-
-        task.add_done_callback(done)
-        return task
-
-    async def _finish(self, group: _Group) -> None:
-        """COMMIT the group and give the turn to write to the next process, then, once what it wrote is on the
-        disk, tell its writers. A COMMIT that waits for the disk (EXTRA) runs on a thread; one that does not runs
-        on the loop's thread: a hop to a thread and back would hold the turn for longer than the COMMIT's writes.
-
-        With ``synchronous=FULL`` SQLite would write the log and wait for the disk within the COMMIT, the file's
-        write lock held meanwhile. Instead the connections run at NORMAL (the COMMIT writes the log and returns),
-        the next group, of this process or another, goes on at once, and a syncer flushes the log (one
-        ``fsync`` for all the groups committed while the last one ran) before their writers hear of it: an
-        acknowledged write is as durable as with FULL, and the log is flushed in order, so an ``fsync`` that
-        makes a group durable makes every group before it durable too. (A reader may see a group a fraction
-        of a millisecond before its writers are answered.)
-        """
-        try:
-            if self._commits_on_loop:
-                self._commit(group.sync)
-            else:
-                await asyncio.to_thread(self._commit, group.sync)
-        except BaseException as exc:
-            _tell(group, exc)
-            raise
-        else:
-            if self._syncs_log:
-                self._unsynced.append(group)
-                if self._syncing is None:
-                    self._syncing = self._spawn(self._sync_log())
-            else:
-                _tell(group, None)
-            if self.health.down and group.raw.total_changes > group.changes:  # (a COMMIT of nothing proves nothing)
-                self.health.answered(since=group.outages, writing=True)
-            self._checkpoint_later()
-        finally:
-            _keep(self._writers, group.sync)
-
-    async def _sync_log(self) -> None:
-        """Flush the log to the disk while groups wait for it, each flush for all the groups committed before it."""
-        try:
-            while self._unsynced:
-                groups, self._unsynced = self._unsynced, []
-                try:
-                    await asyncio.to_thread(self._fsync_log)
-                except BaseException as exc:
-                    for group in groups:
-                        _tell(group, exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                else:
-                    for group in groups:
-                        _tell(group, None)
-        finally:
-            self._syncing = None
-
-    def _fsync_log(self) -> None:
-        """On a thread: ``fsync`` the write-ahead log (whatever descriptor wrote it: a flush is per file)."""
-        assert self._file is not None
-        try:
-            fd = os.open(self._file + "-wal", os.O_RDONLY)
-        except FileNotFoundError:  # SQLite removes the log only once all of it is checkpointed and synced
-            return
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _commit(self, sync: Connection) -> None:
-        """``COMMIT`` (with EXTRA, its ``fsync``: on a thread), or roll back if it fails; then the next process's
-        turn."""
-        try:
-            try:
-                sync.commit()
-            except BaseException:
-                sync.rollback()
-                raise
-        finally:
-            self._turns.give_back()
-
-    def _checkpoint_later(self) -> None:
-        """After a commit, at most once a second: copy the write-ahead log into the database file, on a thread
-        and a connection of its own, beside the writers. (SQLite's automatic checkpoint, switched off on Loft's
-        connections, runs inside the COMMIT that crosses its threshold, and every writer queued behind that
-        group waits for it.)"""
-        loop = asyncio.get_running_loop()
-        if self._file is None or self._checkpointing is not None:
-            return
-        if loop.time() - self._checkpointed_at < CHECKPOINT_EVERY:
-            return
-        self._checkpointed_at = loop.time()
-        self._checkpointing = self._spawn(self._checkpoint())
-
-    async def _checkpoint(self) -> None:
-        """Copy the log into the database file, and have the log start again.
-
-        SQLite writes the log from its start again only when a write transaction begins with every frame of it
-        copied. While writes go on, a checkpoint beside them never sees that moment (a group commits more frames
-        while it copies), and the log grows by every write, a gigabyte a minute under load. So the bulk is
-        copied beside the writers (PASSIVE, again while the last pass found much to copy), then the few frames
-        committed meanwhile are copied between two groups, with this process's writers held back and the turn
-        taken from other processes' (RESTART, which also waits for readers of the log and for programs that take
-        no turn, up to ``RESTART_WAIT``): about a millisecond a second under the benchmark's load.
-        """
-        try:
-            copied = 0
-            for _ in range(PASSES):  # each pass copies what was committed during the one before
-                now = await asyncio.to_thread(self._checkpoint_now, "PASSIVE")
-                if now - copied < CLOSE_ENOUGH:
-                    break
-                copied = now
-            async with self._between_groups():
-                await self._turns.take()  # and no other process's writer either
-                try:
-                    await asyncio.to_thread(self._checkpoint_now, "RESTART")
-                finally:
-                    self._turns.give_back()
-        finally:
-            self._checkpointing = None
-
-    def _checkpoint_now(self, mode: str) -> int:
-        """Checkpoint in ``mode``; the number of frames of the log now in the database file."""
-        assert self._file is not None
-        if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(self._file, timeout=RESTART_WAIT, isolation_level=None,
-                                                 check_same_thread=False)
-        # PASSIVE copies what no reader still needs, never waiting for (nor blocking) readers and writers. Neither
-        # mode raises when it has to stop short: it says so in its row, and the next checkpoint goes on from there.
-        _, _, copied = self._checkpointer.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-        if mode == "PASSIVE":
-            self.checkpoints += 1
-        return int(copied)
-
-    def _flush_later(self) -> None:
-        """A writer gave up waiting: if nobody is left to commit the open group, a task of its own does."""
-        if self._queued == 0 and self._group is not None and not self._writer.locked():
-            self._spawn(self._flush())
-
-    async def _flush(self) -> None:
-        async with self._between_groups():
-            pass
-
-    @asynccontextmanager
-    async def _between_groups(self) -> AsyncIterator[None]:
-        """This process's writer lock with no group open: every write of the process so far is committed, and
-        none begins before the block ends."""
-        async with self._writer:
-            if self._group is not None:
-                await self._commit_group()
-            yield
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Conn]:
+    @abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Conn]:
         """A read-only transaction: one consistent snapshot."""
-        outages = self.health.outages
-        try:
-            if self._async is not None:
-                async with self._async.connect() as conn, conn.begin():
-                    yield _AsyncConn(conn)
-            else:
-                assert self._sqlite is not None
-                sync = self._readers.pop() if self._readers else self._sqlite.connect()
-                try:
-                    with sync.begin():
-                        yield _SqliteConn(sync)
-                finally:
-                    _keep(self._readers, sync)
-        except Exception as exc:
-            raise unavailability.translated(exc, writing=False)
-        if self.health.down:
-            self.health.answered(since=outages, writing=False)
+
+    @abstractmethod
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision; concurrent starters take turns."""
+
+    @abstractmethod
+    async def dispose(self) -> None:
+        """Close every connection, after what is under way has finished."""
 
     async def ping(self, *, within: float) -> None:
         """Check that the database answers within ``within`` seconds (:class:`DatabaseUnavailable` if it does not):
@@ -764,191 +250,51 @@ class Database:
         try:
             await asyncio.wait_for(asyncio.shield(self._pinging), within)
         except TimeoutError:
-            raise DatabaseUnavailable(f"no answer to a check within {within:g} s", writing=self._async is None
+            raise DatabaseUnavailable(f"no answer to a check within {within:g} s", writing=self.is_sqlite
                                       ) from None
 
-    async def _ping(self) -> None:
-        if self._async is not None:
-            async with self.read() as conn:
-                await conn.execute(text("SELECT 1"))
-        else:
-            await self.submit(_nothing)
+    @abstractmethod
+    async def _ping(self) -> None: ...
 
     def _pinged(self, ping: asyncio.Future[None]) -> None:
         self._pinging = None
         if not ping.cancelled():
             ping.exception()  # told to whoever still waited for it
 
-    async def migrate(self) -> None:
-        """Bring the schema to the newest revision; concurrent starters take turns.
 
-        On PostgreSQL through a connection of its own without the statement timeout: a migration may take long
-        (an index on a large table), and waiting for another process's migration takes as long as it does."""
-        if self._async is not None:
-            migrating = create_async_engine(self.url, poolclass=NullPool,
-                                            connect_args={"timeout": self._connect_timeout})
-            try:
-                async with migrating.connect() as conn, conn.begin():
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(7406110)"))
-                    await conn.run_sync(_upgrade)
-            finally:
-                await migrating.dispose()
-            return
-        async with self.write() as sqlite_conn:
-            await sqlite_conn.run_sync(_upgrade)
+def open_database(url: str, *, sqlite_synchronous: str = "FULL", connect_timeout: float = CONNECT_TIMEOUT,
+                  statement_timeout: float = STATEMENT_TIMEOUT) -> Database:
+    """The database at ``url`` (``sqlite:///…`` or ``postgresql+asyncpg://…``); no connection is opened yet.
+    ``sqlite_synchronous`` is SQLite's (LOFT_SQLITE_SYNCHRONOUS), the timeouts PostgreSQL's."""
+    if url.startswith("sqlite"):
+        from loft.db.sqlite import SqliteDatabase  # each backend imports only what it needs
 
-    async def dispose(self) -> None:
-        self.health.close()
-        if self._async is not None:
-            await self._async.dispose()
-        if self._syncing is not None:
-            await asyncio.wait([self._syncing])
-        if self._checkpointing is not None:
-            await asyncio.wait([self._checkpointing])
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
-        if self._sqlite is not None:
-            for idle in (*self._readers, *self._writers):
-                idle.close()
-            self._readers.clear()
-            self._writers.clear()
-            self._sqlite.dispose()
-        self._turns.close()
+        return SqliteDatabase(url, synchronous=sqlite_synchronous)
+    from loft.db.postgres import PostgresDatabase
+
+    return PostgresDatabase(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
 
 
-#: Idle SQLite connections kept open, per kind (more are opened when more transactions run at once).
-_KEEP = 16
-
-
-def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> None:
-    """Run one work in a savepoint of ``group``, to its end (its statements never wait): what it returned goes to
-    ``group.done``; if it raised, none of its statements is kept and ``future`` gets the exception at once."""
-    group.raw.execute("SAVEPOINT loft_writer")
-    try:
-        result = _to_the_end(work(group.conn))
-    except BaseException as exc:
-        if not _undo(group.raw, "loft_writer") or not isinstance(exc, Exception):
-            raise  # the group's transaction is lost: the caller gives it up, and fails every work of it
-        future.set_exception(exc)
-        return
-    group.raw.execute("RELEASE loft_writer")
-    if isinstance(result, Exception):  # an item run alone by _run_together
-        future.set_exception(result)
-        return
-    group.writers += 1
-    group.done.append((future, result))
-
-
-def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[Any, asyncio.Future[Any]]]) -> None:
-    """Run a batch work for all ``items`` in one savepoint; if it raises, each item alone."""
-    group.raw.execute("SAVEPOINT loft_batch")
-    try:
-        results = _to_the_end(work(group.conn, [item for item, _ in items]))
-        if len(results) != len(items):
-            raise RuntimeError(f"{work!r} gave {len(results)} results for {len(items)} items")
-    except Exception:
-        if not _undo(group.raw, "loft_batch"):
-            raise
-        for item, future in items:
-            _run_one(group, _first_of(work, item), future)
-        return
-    except BaseException:
-        _undo(group.raw, "loft_batch")
-        raise
-    group.raw.execute("RELEASE loft_batch")
-    for (_, future), result in zip(items, results):
-        if isinstance(result, Exception):
-            future.set_exception(result)
-        else:
-            group.writers += 1
-            group.done.append((future, result))
-
-
-def _undo(raw: Any, savepoint: str) -> bool:
-    """Roll back to ``savepoint`` and release it; False if that failed: SQLite rolled the whole transaction back
-    itself (it does on a full disk, an I/O error, …), and the group's other writers lost their work too."""
-    try:
-        raw.execute(f"ROLLBACK TO {savepoint}")
-        raw.execute(f"RELEASE {savepoint}")
-    except sqlite3.Error:
-        return False
-    return True
-
-
-async def _nothing(conn: Conn) -> None:
+async def nothing(conn: Conn) -> None:
+    """A work that writes nothing (a check that a write transaction can begin and commit)."""
     await conn.execute(text("SELECT 1"))
 
 
-def _first_of(work: BatchWork[Any, Any], item: Any) -> Work[Any]:
+def first_of(work: BatchWork[Any, Any], item: Any) -> Work[Any]:
+    """A batch work for one item, as a work: its one result, an exception returned rather than raised."""
+
     async def alone(conn: Conn) -> Any:
         return (await work(conn, [item]))[0]
 
     return alone
 
 
-def _to_the_end(step: Awaitable[T]) -> T:
-    """Run a coroutine that never waits to its end, on the caller's stack: its result, or its exception."""
-    steps = step.__await__()
-    try:
-        waited = next(steps)
-    except StopIteration as finished:
-        return finished.value  # type: ignore[no-any-return]
-    steps.close()
-    raise RuntimeError(f"a submitted work waited for {waited!r}: it may only run statements")
-
-
-def _tell(group: _Group, failure: BaseException | None) -> None:
-    """Tell a group's writers that it is committed (and durable), or that it failed."""
-    if failure is None:
-        group.committed.set_result(None)
-        for future, result in group.done:
-            if not future.done():
-                future.set_result(result)
-        return
-    group.committed.set_exception(failure)
-    group.committed.exception()  # a group whose writers all failed has nobody waiting on it
-    for future, _ in group.done:
-        _fail(future, failure if isinstance(failure, Exception) else None)
-
-
-def _fail(future: asyncio.Future[Any], exc: Exception | None) -> None:
-    if not future.done():
-        if exc is None:
-            future.cancel()
-        else:
-            future.set_exception(exc)
-
-
-def _keep(idle: list[Connection], sync: Connection) -> None:
-    """Keep ``sync`` open for the next transaction, unless enough are kept or it is no longer usable."""
-    if sync.invalidated or sync.in_transaction() or len(idle) >= _KEEP:
-        sync.close()
-    else:
-        idle.append(sync)
-
-
-def _begin_now(raw: Any) -> bool:
-    """``BEGIN IMMEDIATE`` on the loop's thread if the write lock is free (nearly always, with one process): it
-    then costs microseconds, where a hop to a thread and back costs tens. False, with nothing begun, if another
-    process holds the lock: waiting for it is a thread's job."""
-    raw.execute("PRAGMA busy_timeout=0")
-    try:
-        raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY:
-            return False
-        raise
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return True
-
-
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _upgrade(connection: Connection) -> None:
+def upgrade(connection: Connection) -> None:
+    """Run Alembic's migrations to the newest revision on ``connection`` (inside the caller's transaction)."""
     # Imported here: only the process that migrates needs Alembic (~10 MB of memory in every other one).
     from alembic import command
     from alembic.config import Config
@@ -957,29 +303,3 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
-
-
-def _sqlite_transactions(engine: Engine, synchronous: str) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database._checkpoint_later does it, outside commits
-        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-        # A group's writers each run in a savepoint, whose journal of the pages they change would go to a temporary
-        # file past 64 KiB (an open and an unlink per group, two writes per page): kept in memory instead.
-        cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Straight to the driver: this runs for every transaction, and needs none of SQLAlchemy's statement work.
-        raw: Any = conn.connection.dbapi_connection
-        if raw.in_transaction:  # begun already, by _begin_now
-            return
-        raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")

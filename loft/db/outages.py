@@ -76,7 +76,7 @@ def translated(exc: Exception, *, writing: bool) -> Exception:
 
 def on_postgres_error(context: ExceptionContext) -> None:
     """An error of a statement SQLAlchemy runs (``BEGIN``, ``COMMIT``, any statement not run by
-    :meth:`loft.db.engine._AsyncConn._run`) that says the database is unavailable is a disconnect: the connection is closed at
+    :meth:`loft.db.postgres.PostgresConn._run`) that says the database is unavailable is a disconnect: the connection is closed at
     once and dropped, and the pool replaces the connections it opened before it at their next checkout (after an
     outage they are likely dead too, and each would otherwise fail a request of its own once the database is
     back). SQLAlchemy does so for the disconnects it recognizes; it does not recognize the operating system's

@@ -8,8 +8,8 @@ its SQL string with its parameters put in order and converted by the same type p
 so values go in and come out exactly as through SQLAlchemy (dates, JSON, booleans).
 
 On PostgreSQL the statement runs on the asyncpg connection of the caller's SQLAlchemy connection, in the
-transaction SQLAlchemy's asyncpg adapter keeps (see ``loft.db.engine._AsyncConn``); asyncpg prepares it once
-per connection and caches it.
+transaction SQLAlchemy's asyncpg adapter keeps (see ``loft.db.postgres.PostgresConn``); asyncpg prepares it
+once per connection and caches it.
 
 A statement that needs what this path does not do (parameters expanded at execution, defaults computed by Python
 functions, several parameter sets at once) is run through SQLAlchemy instead, so correctness never depends on
@@ -32,6 +32,8 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from loft.db import private
 
 _Processor = Callable[[Any], Any] | None
 #: Placeholder styles whose parameters are a plain sequence: sqlite3's ``?`` and asyncpg's ``$1``.
@@ -196,7 +198,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
             fixed[name] = bind.effective_value
     binds = tuple(_bind_processor(by_name[name].type.dialect_impl(dialect), dialect)
                   for name in compiled.positiontup)
-    columns = compiled._result_columns or []  # what SQLAlchemy itself builds result rows from
+    columns = private.result_columns(compiled)  # what SQLAlchemy itself builds result rows from
     row = _row_class([entry.keyname for entry in columns]) if columns else None
     plan = Plan(compiled.string, tuple(compiled.positiontup), fixed, binds, row,
                 tuple(entry.type for entry in columns), None)
@@ -219,9 +221,13 @@ def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
 def _bind_processor(kind: Any, dialect: Dialect) -> _Processor:
     """What SQLAlchemy converts a value of ``kind`` with, except for SQLite's timestamps: the same text, faster."""
     process: _Processor = kind.bind_processor(dialect)
-    if process is not None and type(kind) is SQLITE_DATETIME and kind._storage_format == SQLITE_DATETIME._storage_format:
+    if process is not None and type(kind) is SQLITE_DATETIME and private.storage_format(kind) == _DEFAULT_STAMP:
         return _SqliteStamp(process)
     return process
+
+
+#: How SQLite's ``DATETIME`` writes a timestamp unless told otherwise (what :class:`_SqliteStamp` writes).
+_DEFAULT_STAMP = private.storage_format(SQLITE_DATETIME)
 
 
 class _SqliteStamp:

@@ -1,4 +1,4 @@
-"""SQLite group commit (loft.db.engine.Database.write): many writers share one transaction, each in a savepoint;
+"""SQLite group commit (loft.db.sqlite): many writers share one transaction, each in a savepoint;
 ``write()`` returns only once the group is committed; a writer that fails takes only its own work back."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text
 
-from loft.db import engine
-from loft.db.engine import Database
+from loft.db import sqlite
+from loft.db.sqlite import SqliteDatabase
 from loft.db.tables import opt_outs
 from loft.kit import dates
 
@@ -35,11 +35,11 @@ def _committed(path: Path) -> set[str]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Database:
-    return Database(f"sqlite:///{tmp_path / 'loft.db'}")
+def database(tmp_path: Path) -> SqliteDatabase:
+    return SqliteDatabase(f"sqlite:///{tmp_path / 'loft.db'}")
 
 
-def test_concurrent_writers_share_commits_and_each_returns_committed(database: Database, tmp_path: Path) -> None:
+def test_concurrent_writers_share_commits_and_each_returns_committed(database: SqliteDatabase, tmp_path: Path) -> None:
     seen_after_return: dict[int, bool] = {}
     commits = 0
 
@@ -69,7 +69,7 @@ def test_concurrent_writers_share_commits_and_each_returns_committed(database: D
     assert 1 <= commits < 50  # grouped: fewer COMMITs than writers
 
 
-def test_a_failing_writer_takes_back_only_its_own_work(database: Database, tmp_path: Path) -> None:
+def test_a_failing_writer_takes_back_only_its_own_work(database: SqliteDatabase, tmp_path: Path) -> None:
     async def main() -> list[BaseException | None]:
         await database.migrate()
 
@@ -91,7 +91,7 @@ def test_a_failing_writer_takes_back_only_its_own_work(database: Database, tmp_p
     assert _committed(tmp_path / "loft.db") == {f"+1555000{i:04d}" for i in range(30) if i % 3}
 
 
-def test_a_cancelled_writer_leaves_the_group_to_be_committed(database: Database, tmp_path: Path) -> None:
+def test_a_cancelled_writer_leaves_the_group_to_be_committed(database: SqliteDatabase, tmp_path: Path) -> None:
     async def main() -> None:
         await database.migrate()
         entered = asyncio.Event()
@@ -120,7 +120,7 @@ def test_a_cancelled_writer_leaves_the_group_to_be_committed(database: Database,
     assert _committed(tmp_path / "loft.db") == {"+15550000001"}
 
 
-def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(database: Database, tmp_path: Path
+def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(database: SqliteDatabase, tmp_path: Path
                                                                          ) -> None:
     db_file = tmp_path / "loft.db"
     sizes: dict[str, int] = {}
@@ -136,7 +136,7 @@ def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(databas
         # Well under SQLite's own threshold (1,000 pages), in a few group commits, within the second.
         await asyncio.gather(*(writer(i) for i in range(500)))
         sizes["written"] = db_file.stat().st_size  # still in the log: nothing checkpointed inside commits
-        await asyncio.sleep(engine.CHECKPOINT_EVERY)
+        await asyncio.sleep(sqlite.CHECKPOINT_EVERY)
         async with database.write() as conn:
             await conn.execute(insert(opt_outs), _row(500))
         await _checkpointed(database, 2)
@@ -159,7 +159,7 @@ def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(databas
 ])
 def test_a_free_write_lock_is_taken_on_the_loop_and_only_a_wait_for_the_disk_goes_to_a_thread(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synchronous: str, on_threads: dict[str, int]) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'loft.db'}", sqlite_synchronous=synchronous)
+    database = SqliteDatabase(f"sqlite:///{tmp_path / 'loft.db'}", synchronous=synchronous)
     sent_to_threads: list[str] = []
     to_thread = asyncio.to_thread
 
@@ -181,7 +181,7 @@ def test_a_free_write_lock_is_taken_on_the_loop_and_only_a_wait_for_the_disk_goe
     assert len(_committed(tmp_path / "loft.db")) == 3
 
 
-def test_a_writer_waits_for_another_process_on_a_thread_not_on_the_loop(database: Database, tmp_path: Path
+def test_a_writer_waits_for_another_process_on_a_thread_not_on_the_loop(database: SqliteDatabase, tmp_path: Path
                                                                         ) -> None:
     ticks = 0
     seen: dict[str, object] = {}
@@ -229,7 +229,7 @@ def _log_restarts(db_file: Path) -> int:
 class _Writers:
     """``count`` writers inserting rows one transaction after another until stopped; how long each write took."""
 
-    def __init__(self, database: Database, count: int) -> None:
+    def __init__(self, database: SqliteDatabase, count: int) -> None:
         self.database = database
         self.count = count
         self.writing = True
@@ -250,12 +250,12 @@ class _Writers:
         await asyncio.gather(*self.tasks)
 
 
-def test_the_log_starts_again_while_writes_go_on(database: Database, tmp_path: Path,
+def test_the_log_starts_again_while_writes_go_on(database: SqliteDatabase, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite writes its log from the start again only when a write transaction begins with all of it copied to
     the database file. A checkpoint beside writers that never pause never gets there (each group commits more
     frames while it copies), and the log would grow for as long as they write."""
-    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 0.05)
+    monkeypatch.setattr(sqlite, "CHECKPOINT_EVERY", 0.05)
     db_file = tmp_path / "loft.db"
     seen: dict[str, int] = {}
 
@@ -280,10 +280,10 @@ def test_the_log_starts_again_while_writes_go_on(database: Database, tmp_path: P
 
 
 def test_a_reader_that_holds_its_snapshot_delays_the_log_s_new_start_not_the_writers(
-        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        database: SqliteDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pass that ends a log holds this process's writers back while it waits for readers of the log: it
     gives up after ``RESTART_WAIT`` and tries again a second later, rather than stalling the writers."""
-    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 0.05)
+    monkeypatch.setattr(sqlite, "CHECKPOINT_EVERY", 0.05)
     db_file = tmp_path / "loft.db"
     waits: list[float] = []
     seen: dict[str, int] = {}
@@ -316,7 +316,7 @@ def test_a_reader_that_holds_its_snapshot_delays_the_log_s_new_start_not_the_wri
     #                          busy timeout of an ordinary connection
 
 
-async def _checkpointed(database: Database, count: int) -> None:
+async def _checkpointed(database: SqliteDatabase, count: int) -> None:
     for _ in range(200):
         if database.checkpoints >= count:
             return
@@ -335,7 +335,7 @@ def _insert(i: int) -> Any:
     return work
 
 
-def test_submitted_works_run_together_and_each_returns_once_committed(database: Database, tmp_path: Path
+def test_submitted_works_run_together_and_each_returns_once_committed(database: SqliteDatabase, tmp_path: Path
                                                                        ) -> None:
     seen: dict[int, tuple[int, bool]] = {}
     commits = 0
@@ -364,7 +364,7 @@ def test_submitted_works_run_together_and_each_returns_once_committed(database: 
     assert commits == 1  # all submitted at once: one group, one COMMIT
 
 
-def test_a_failing_work_takes_back_only_its_own_statements(database: Database, tmp_path: Path) -> None:
+def test_a_failing_work_takes_back_only_its_own_statements(database: SqliteDatabase, tmp_path: Path) -> None:
     def work(i: int) -> Any:
         async def run(conn: Any) -> None:
             await conn.execute(insert(opt_outs), _row(i))
@@ -385,7 +385,7 @@ def test_a_failing_work_takes_back_only_its_own_statements(database: Database, t
 
 
 def test_a_work_that_waits_for_anything_but_its_statements_is_refused_and_leaves_nothing(
-        database: Database, tmp_path: Path) -> None:
+        database: SqliteDatabase, tmp_path: Path) -> None:
     async def waits(conn: Any) -> None:
         await conn.execute(insert(opt_outs), _row(1))
         await asyncio.sleep(0.01)  # would hold the whole group (and other processes' turn) meanwhile
@@ -402,7 +402,7 @@ def test_a_work_that_waits_for_anything_but_its_statements_is_refused_and_leaves
     assert _committed(tmp_path / "loft.db") == {"+15550000002"}
 
 
-def test_works_and_write_blocks_share_the_writer(database: Database, tmp_path: Path) -> None:
+def test_works_and_write_blocks_share_the_writer(database: SqliteDatabase, tmp_path: Path) -> None:
     async def main() -> None:
         await database.migrate()
 
@@ -450,12 +450,15 @@ def _let_go(other: subprocess.Popen[str]) -> None:
     assert other.stdout.readline() == "released\n"
 
 
-def test_a_writer_waits_for_another_process_s_turn_without_holding_up_the_loop(database: Database,
+def test_a_writer_waits_for_another_process_s_turn_without_holding_up_the_loop(database: SqliteDatabase,
                                                                                tmp_path: Path) -> None:
     db_file = tmp_path / "loft.db"
     seen: dict[str, object] = {}
 
     async def main() -> None:
+        # A checkpoint after the migration could hold the turn (on a thread) while the other process is started
+        # below, with the loop blocked reading that it holds the turn: neither would ever get it.
+        database._checkpoint_later = lambda: None  # type: ignore[method-assign]
         await database.migrate()
         with _other_process_holding_the_turn(db_file) as other:  # it holds no SQLite lock: only Loft's turn
             ticks = 0
@@ -483,7 +486,7 @@ def test_a_writer_waits_for_another_process_s_turn_without_holding_up_the_loop(d
     assert _committed(db_file) == {"+15550000001"}
 
 
-def test_a_turn_that_arrives_for_a_cancelled_writer_is_given_back(database: Database, tmp_path: Path) -> None:
+def test_a_turn_that_arrives_for_a_cancelled_writer_is_given_back(database: SqliteDatabase, tmp_path: Path) -> None:
     db_file = tmp_path / "loft.db"
     seen: dict[str, object] = {}
 
@@ -545,7 +548,7 @@ class _Batch:
         return results
 
 
-def test_items_submitted_together_run_in_one_call_and_each_gets_its_own_result(database: Database,
+def test_items_submitted_together_run_in_one_call_and_each_gets_its_own_result(database: SqliteDatabase,
                                                                                tmp_path: Path) -> None:
     batch = _Batch()
 
@@ -556,13 +559,14 @@ def test_items_submitted_together_run_in_one_call_and_each_gets_its_own_result(d
         return list(results)
 
     results = asyncio.run(main())
-    assert batch.calls == [list(range(10))]
+    # In one call; then again for the items that succeeded, without whatever the call wrote for the others.
+    assert batch.calls == [list(range(10)), list(range(0, 10, 2))]
     assert [r if isinstance(r, int) else type(r) for r in results] == [
         i * 10 if i % 2 == 0 else ValueError for i in range(10)]
     assert _committed(tmp_path / "loft.db") == {f"+1555000{i:04d}" for i in range(0, 10, 2)}
 
 
-def test_a_batch_that_raises_is_run_again_one_item_at_a_time(database: Database, tmp_path: Path) -> None:
+def test_a_batch_that_raises_is_run_again_one_item_at_a_time(database: SqliteDatabase, tmp_path: Path) -> None:
     batch = _Batch()
 
     async def main() -> list[object]:
@@ -580,7 +584,7 @@ def test_a_batch_that_raises_is_run_again_one_item_at_a_time(database: Database,
 # Durability: what is acknowledged is on the disk ------------------------------------------------------------
 
 
-def test_writers_are_answered_only_once_the_log_is_on_the_disk(database: Database, tmp_path: Path) -> None:
+def test_writers_are_answered_only_once_the_log_is_on_the_disk(database: SqliteDatabase, tmp_path: Path) -> None:
     """With FULL, SQLite's COMMIT returns before the disk has the log (the connections run at NORMAL, so that
     the next group need not wait for the disk): Loft's own flush of the log comes before any writer hears that
     its write is done. Works submitted while a flush runs wait for it, then go in one group: one COMMIT and one
@@ -632,7 +636,7 @@ def test_writers_are_answered_only_once_the_log_is_on_the_disk(database: Databas
 
 
 def test_with_normal_the_log_is_left_to_sqlite(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'loft.db'}", sqlite_synchronous="NORMAL")
+    database = SqliteDatabase(f"sqlite:///{tmp_path / 'loft.db'}", synchronous="NORMAL")
 
     def never() -> None:
         raise AssertionError("NORMAL: acknowledged after the COMMIT, without a flush of Loft's")
@@ -658,7 +662,7 @@ def _open_temporary_files() -> list[str]:
     return [name for name in names if "etilqs_" in name]
 
 
-def test_a_group_s_savepoints_keep_their_journal_in_memory(database: Database, tmp_path: Path,
+def test_a_group_s_savepoints_keep_their_journal_in_memory(database: SqliteDatabase, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Each writer of a group runs in a savepoint, which journals the pages it changes that the writers before it
     wrote; past 64 KiB SQLite would spill that journal to a temporary file (an open, an unlink and two writes per

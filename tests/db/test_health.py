@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from loft.db.engine import Database
 from loft.db.health import Health
 from loft.db.outages import outage
+from loft.db.postgres import PostgresDatabase
 from loft.errors import DatabaseUnavailable, NotFound
 
 
@@ -205,8 +205,8 @@ def test_the_pool_failing_to_close_a_connection_in_an_outage_logs_no_traceback(
         caplog: pytest.LogCaptureFixture, error: BaseException, logged: bool) -> None:
     """SQLAlchemy's pool logs a connection it cannot close with its traceback at ERROR; in an outage (asyncpg has
     aborted the connection, Loft has logged the outage once) that is noise; anything else is still reported."""
-    database = Database("postgresql+asyncpg://loft@127.0.0.1:9/none")  # never connects: the pool's own code runs
-    pool = database._async.sync_engine.pool  # type: ignore[union-attr]
+    database = PostgresDatabase("postgresql+asyncpg://loft@127.0.0.1:9/none")  # never connects: the pool's own code runs
+    pool = database._async.sync_engine.pool
     with caplog.at_level(logging.WARNING):
         pool._close_connection(_Unanswered(error))  # type: ignore[arg-type]  # what the pool does with a connection returned in an outage
     closing = [record for record in caplog.records if "closing connection" in record.getMessage()]

@@ -13,13 +13,13 @@ from pathlib import Path
 _SCRIPT = r'''
 import asyncio, json, resource, sys
 from sqlalchemy import text
-from loft.db.engine import Database
+from loft.db.engine import open_database
 
 BIG = "x" * 3_000_000  # more than SQLite's page cache: its pages go to the log before the COMMIT
 
 
 async def main(path):
-    db = Database(f"sqlite:///{path}")
+    db = open_database(f"sqlite:///{path}")
     await db.migrate()
 
     async def create(conn):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
-from loft.db.engine import Database
+from loft.db.engine import Database, open_database
 from loft.db.prepared import Prepared
 from tests.conftest import fresh_database
 
@@ -62,11 +62,11 @@ _MOMENT = datetime(2026, 11, 25, 14, 30, 15, 123456, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'prepared.db'}")
+        yield open_database(f"sqlite:///{tmp_path / 'prepared.db'}")
         return
     admin = request.getfixturevalue("postgres_url")
     with fresh_database(admin) as url:
-        yield Database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        yield open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
 
 
 def _run(database: Database, body: Any) -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loft.db.engine import Database
+from loft.db.engine import open_database
 from loft.delivery import outbox
 from loft.delivery.carriers import plan
 from loft.delivery.carriers.hub import Carriers
@@ -36,7 +36,7 @@ def _claimed(tmp_path: Path, claims: outbox.Claims) -> set[str]:
     file, and one for a carrier that no longer exists."""
 
     async def main() -> set[str]:
-        db = Database(f"sqlite:///{tmp_path / 'loft.db'}")
+        db = open_database(f"sqlite:///{tmp_path / 'loft.db'}")
         await db.migrate()
         async with db.write() as conn:
             await outbox.enqueue_rows(conn, [

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from loft.accounts.service import ensure_main
 from loft.config import Settings
-from loft.db.engine import Database
+from loft.db.engine import Database, open_database
 from loft.db.tables import messages
 from loft.delivery import lifecycle
 from loft.kit import dates
@@ -45,7 +45,7 @@ def _after_change_many(tmp_path: Path, count: int, moves: Moves, *, sent_meanwhi
     them all with ``change_many`` in a transaction of its own: the messages, what is stored after, the error."""
 
     async def main() -> tuple[list[Any], dict[str, tuple[str, int | None, bool]], Exception | None]:
-        db = Database(f"sqlite:///{tmp_path / 'loft.db'}")
+        db = open_database(f"sqlite:///{tmp_path / 'loft.db'}")
         await db.migrate()
         stored = await _stored(db, tmp_path, count)
         if sent_meanwhile is not None:

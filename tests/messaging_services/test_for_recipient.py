@@ -11,7 +11,7 @@ from typing import Any
 from twilio.rest import Client
 
 from loft.config import Settings
-from loft.db.engine import Database
+from loft.db.engine import open_database
 from loft.messaging_services import pool, service
 from tests.support.server import LoftServer
 
@@ -21,7 +21,7 @@ def _read(loft: LoftServer, work: Callable[[Any], Any]) -> Any:
     url = Settings(data_dir=loft.data_dir, database_url=loft.database_url).resolved_database_url
 
     async def main() -> Any:
-        db = Database(url)
+        db = open_database(url)
         try:
             async with db.read() as conn:
                 return await work(conn)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from twilio.rest import Client
 
-from loft.db.engine import Database
+from loft.db.engine import open_database
 from loft.delivery import outbox
 from loft.kit import dates
 from loft.sim import clock
@@ -231,7 +231,7 @@ def test_an_advance_takes_no_claimed_job_from_its_worker(tmp_path: Path, monkeyp
     monkeypatch.setattr(dates, "_ahead", timedelta(0))
 
     async def main() -> tuple[list[str], list[str]]:
-        db = Database(f"sqlite:///{tmp_path / 'loft.db'}")
+        db = open_database(f"sqlite:///{tmp_path / 'loft.db'}")
         await db.migrate()
         try:
             async with db.write() as conn:

@@ -1,0 +1,226 @@
+"""PostgreSQL: transactions through asyncpg, any number of them at once.
+
+Connections come from SQLAlchemy's async engine and its pool; hot statements (:class:`loft.db.prepared.Prepared`)
+run straight on the asyncpg connection underneath, in the transaction SQLAlchemy's asyncpg adapter keeps, so
+that SQLAlchemy begins, commits and rolls it back as usual (see :meth:`PostgresConn._run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.base import Executable
+
+from loft.db import outages as unavailability
+from loft.db import private
+from loft.db.engine import (
+    CONNECT_TIMEOUT,
+    STATEMENT_TIMEOUT,
+    BatchWork,
+    Conn,
+    Database,
+    I,
+    T,
+    Work,
+    fenced,
+    json_dumps,
+    statement,
+    upgrade,
+)
+from loft.db.prepared import FetchedRows, Plan, Prepared
+
+
+class PostgresConn(Conn):
+    """A pool connection inside a transaction. Each of its coroutine methods is a :func:`statement`: a submitted
+    work may be suspended in them only (``tests/db/test_batch_contract.py`` holds new ones to it)."""
+
+    __slots__ = ("_async",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn.dialect)
+        self._async = conn
+
+    @statement
+    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
+        if isinstance(statement, Prepared):
+            plan = self._plan(statement, parameters)
+            adapter = self._adapter() if plan is not None else None
+            if plan is not None and adapter is not None:
+                return await self._run(plan, adapter, parameters)
+            statement = statement.statement
+        return await self._async.execute(statement, parameters)
+
+    def _adapter(self) -> Any:
+        """SQLAlchemy's asyncpg adapter under this connection, if it is the one this code knows."""
+        return private.asyncpg_adapter(self._async.sync_connection.connection.dbapi_connection)  # type: ignore[union-attr]
+
+    async def _run(self, plan: Plan, adapter: Any, parameters: Mapping[str, Any] | None) -> FetchedRows:
+        """Run ``plan`` on the asyncpg connection itself, in the transaction the adapter keeps (begun the way
+        SQLAlchemy begins it, so that SQLAlchemy commits or rolls it back as usual); errors come out as
+        SQLAlchemy's, and a connection found dead is invalidated as SQLAlchemy would."""
+        values = plan.values(parameters)
+        try:
+            driver = await private.driver_in_transaction(adapter)
+            if plan.row is None:
+                status = await driver.execute(plan.sql, *values)  # e.g. "UPDATE 1"
+                last = status.rsplit(" ", 1)[-1]
+                return plan.rows([], int(last) if last.isdigit() else -1)
+            if plan.results is None:  # the first run: learn the result columns' types from PostgreSQL
+                prepared = await driver.prepare(plan.sql)
+                plan.resolve(self.dialect, [attribute.type.oid for attribute in prepared.get_attributes()])
+                records = await prepared.fetch(*values)
+            else:
+                records = await driver.fetch(plan.sql, *values)
+            return plan.rows(records, len(records))
+        except Exception as exc:  # asyncpg's errors, translated the way SQLAlchemy translates them
+            dbapi = self.dialect.loaded_dbapi
+            error: Exception = exc
+            if not isinstance(exc, dbapi.Error):
+                error = private.translated(adapter, exc)  # the OS's and asyncio's errors stay what they are
+            lost = unavailability.outage(exc, writing=False) is not None
+            invalidated = lost or self.dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
+            if invalidated:
+                # What on_postgres_error has SQLAlchemy do: this connection closed at once (outside SQLAlchemy's
+                # greenlet it is not closed politely) and the pool's older ones replaced at their next checkout.
+                sync = self._async.sync_connection
+                assert sync is not None
+                private.invalidate_pool(self._async.sync_engine.pool, sync.connection, error)
+                await self._async.invalidate()
+            if error is exc and not isinstance(exc, dbapi.Error):
+                raise
+            raise DBAPIError.instance(plan.sql, values, error, dbapi.Error, hide_parameters=True,
+                                      connection_invalidated=invalidated, dialect=self.dialect) from exc
+
+    @statement
+    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
+        return await self._async.run_sync(fn)
+
+
+class _RolledBack(Exception):
+    """Raised in a batch's transaction to roll it back: the work failed some of its items."""
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database: each transaction on a connection of the pool."""
+
+    is_sqlite = False
+
+    def __init__(self, url: str, *, connect_timeout: float = CONNECT_TIMEOUT,
+                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:
+        super().__init__(url)
+        self._connect_timeout = connect_timeout
+        # No pre-ping (a round trip per checkout, 15 % of the CPU per message): a connection PostgreSQL cut
+        # is noticed on use, the pool reconnects, and a request that meets it is answered 503.
+        # asyncpg's defaults wait 60 s for a connection and forever for an answer, and the pool 30 s for a free
+        # connection: a database that accepts connections and never answers would hold every request that long.
+        self._async = create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_timeout=connect_timeout, hide_parameters=True,
+            connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
+            json_serializer=json_dumps, json_deserializer=orjson.loads)
+        event.listen(self._async.sync_engine, "handle_error", unavailability.on_postgres_error)
+        pool_logger = self._async.sync_engine.pool.logger
+        if isinstance(pool_logger, logging.Logger):  # SQLAlchemy wraps it only for echo_pool, never set here
+            unavailability.quiet_closes_in_outages(pool_logger)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        outages = self.health.outages
+        try:
+            async with self._async.connect() as conn, conn.begin():
+                yield PostgresConn(conn)
+        except Exception as exc:
+            raise unavailability.translated(exc, writing=True)
+        if self.health.down:
+            self.health.answered(since=outages, writing=True)
+
+    async def submit(self, work: Work[T]) -> T:
+        async with self.write() as conn:
+            return await fenced(work(conn), conn)
+
+    async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
+        """On PostgreSQL each item runs in a transaction of its own, as any number run at once there (see
+        :meth:`run_batch` for items that go together)."""
+        result = (await self.run_batch(work, [item]))[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def run_batch(self, work: BatchWork[I, T], items: list[I]) -> list[T | Exception]:
+        """Run ``work`` for ``items`` in one write transaction, held to the contract of batch works (see
+        :mod:`loft.db.engine`): each item's result once it is committed, or its exception.
+
+        If the work fails some items, the transaction is rolled back (with whatever the work wrote for them) and
+        the work runs again, in a new one, for the others, until it fails none: each run has fewer items. If it
+        raises (on PostgreSQL a failed statement spoils the whole transaction), each item runs alone and fails
+        alone; the exception of an item alone is what :meth:`write` raised (:class:`DatabaseUnavailable` …)."""
+        results: list[T | Exception | None] = [None] * len(items)
+        pending = list(range(len(items)))
+        while pending:
+            got: list[T | Exception] = []
+            try:
+                async with self.write() as conn:
+                    got = await fenced(work(conn, [items[index] for index in pending]), conn)
+                    if len(got) != len(pending):
+                        raise RuntimeError(f"{work!r} gave {len(got)} results for {len(pending)} items")
+                    if any(isinstance(result, Exception) for result in got):
+                        raise _RolledBack  # within the block: nothing of this run is committed
+            except _RolledBack:
+                for index, result in zip(pending, got):
+                    if isinstance(result, Exception):
+                        results[index] = result
+                pending = [index for index, result in zip(pending, got) if not isinstance(result, Exception)]
+                continue
+            except Exception as exc:
+                if len(pending) == 1:
+                    results[pending[0]] = exc
+                else:
+                    for index in pending:
+                        results[index] = (await self.run_batch(work, [items[index]]))[0]
+                return results  # type: ignore[return-value]  # every one set
+            for index, result in zip(pending, got):
+                results[index] = result
+            break
+        return results  # type: ignore[return-value]
+
+    def submit_later(self, work: BatchWork[I, T], item: I) -> asyncio.Future[T]:
+        return asyncio.ensure_future(self.submit_item(work, item))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        outages = self.health.outages
+        try:
+            async with self._async.connect() as conn, conn.begin():
+                yield PostgresConn(conn)
+        except Exception as exc:
+            raise unavailability.translated(exc, writing=False)
+        if self.health.down:
+            self.health.answered(since=outages, writing=False)
+
+    async def _ping(self) -> None:
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def migrate(self) -> None:
+        """Through a connection of its own without the statement timeout: a migration may take long (an index on
+        a large table), and waiting for another process's migration takes as long as it does."""
+        migrating = create_async_engine(self.url, poolclass=NullPool,
+                                        connect_args={"timeout": self._connect_timeout})
+        try:
+            async with migrating.connect() as conn, conn.begin():
+                await conn.execute(text("SELECT pg_advisory_xact_lock(7406110)"))
+                await conn.run_sync(upgrade)
+        finally:
+            await migrating.dispose()
+
+    async def dispose(self) -> None:
+        self.health.close()
+        await self._async.dispose()
