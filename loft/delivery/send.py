@@ -17,6 +17,7 @@ from sqlalchemy import Row
 from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.context import Loft
+from loft.db import batches
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox
@@ -59,7 +60,7 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
         return
     if created is not None:
         try:
-            await loft.db.submit_item(send_handed, Handed(loft, job, created, account))
+            await batches.submit_item(loft.db, send_handed, Handed(loft, job, created, account))
         except lifecycle.Superseded:
             pass  # another worker took the job over after this one's lease ran out: it is the other's now
         return

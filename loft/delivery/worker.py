@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from loft.context import Loft
+from loft.db import batches
 from loft.db.outages import outage
 from loft.db.prepared import Record
 from loft.delivery import jobs, lifecycle, outbox, send
@@ -157,7 +158,8 @@ class Worker:
                 self._spawn(job, message)
             else:
                 self._sending += 1
-                sent = self.loft.db.submit_later(send.send_handed, send.Handed(self.loft, job, message, account))
+                sent = batches.submit_later(self.loft.db, send.send_handed,
+                                            send.Handed(self.loft, job, message, account))
                 sent.add_done_callback(partial(self._sent, job, outbox.recorded()))
             started += 1
         return started

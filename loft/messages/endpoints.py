@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from loft import context
 from loft.accounts import auth
+from loft.db import batches
 from loft.delivery import attempts as delivery_attempts
 from loft.errors import NotFound
 from loft.kit import forms, paging, render
@@ -26,7 +27,7 @@ async def create_message(request: Request) -> Response:
     loft = context.of(request)
     worker = loft.worker
     lease = worker.lease(new.to) if worker is not None else None
-    row, job = await loft.db.submit_item(service.create_many, service.Draft(account, new, loft.settings, lease))
+    row, job = await batches.submit_item(loft.db, service.create_many, service.Draft(account, new, loft.settings, lease))
     if worker is not None and job is not None:
         worker.take(job, row)  # this process's worker sends it, with no claim and no read of it
     else:

@@ -23,6 +23,7 @@ from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
+from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, Record, record_class
 from loft.db.tables import message_feedback, message_media, messages
@@ -205,7 +206,8 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
         status_callback_method=message.status_callback_method, application_sid=message.application_sid,
         validity_period=message.validity_period, options=message.options, moment=moment,
     ) for message in stored]
-    seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
+    seqs = {row.sid: row.seq for row in await many_rows.insert_rows(conn, _INSERT, messages, rows,
+                                                                      returning=("seq", "sid"))}
     for row in rows:
         metrics.reached(row["status"])
     media = [
