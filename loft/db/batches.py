@@ -28,7 +28,7 @@ T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 
 #: Batches of one work running at once in one process (each in a transaction of its own).
-IN_FLIGHT = 4
+IN_FLIGHT = 2
 #: Items in one batch at most (its statements' lists and rows grow with it).
 MAX_BATCH = 256
 
