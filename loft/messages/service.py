@@ -9,9 +9,10 @@ opt-outs are here.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
@@ -25,7 +26,7 @@ from loft.config import Settings
 from loft.db import pages, upsert
 from loft.db import rows as many_rows
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record, record_class
+from loft.db.prepared import Prepared, Record, list_length, listed, record_class, values_of
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import outbox, pacing
 from loft.delivery.carriers import plan as carrier_plan
@@ -244,6 +245,19 @@ def _carrier(settings: Settings, to: str) -> str | None:
 
 
 _BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
+
+
+@lru_cache(maxsize=None)
+def _by_sids(length: int) -> Prepared:
+    return Prepared(select(messages).where(messages.c.sid.in_(listed("sid", length))))
+
+
+async def load_many(conn: Conn, sids: Sequence[str]) -> dict[str, Record]:
+    """The messages among ``sids`` (any account's), by SID, in one query."""
+    if not sids:
+        return {}
+    found = await conn.execute(_by_sids(list_length(len(sids))), values_of("sid", list(sids)))
+    return {row.sid: row for row in found.all()}
 
 
 async def load(conn: Conn, sid: str) -> Record | None:

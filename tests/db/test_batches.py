@@ -116,7 +116,7 @@ def test_many_rows_come_back_as_one_at_a_time(database: Database, count: int) ->
         async with database.write() as conn:
             returned = await rows.insert_rows(conn, _ONE, items, written, returning=("id", "name"))
         async with database.read() as conn:
-            stored = (await conn.execute(select(items).order_by(items.c.id))).all()
+            stored = list((await conn.execute(select(items).order_by(items.c.id))).all())
         return returned, stored
 
     returned, stored = _run(database, body)
