@@ -2,7 +2,7 @@
 
 It runs inside ``loft serve``, in the ``loft worker`` processes that ``loft serve`` starts (both woken at once
 after the API commits new work: see :mod:`loft.processes`), or in ``loft worker`` processes started
-by hand (which poll). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
+by hand (which poll, and on PostgreSQL are woken by notifications too: :mod:`loft.delivery.wakeups`). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
 send job then fails its message with 30008 so that nothing stays queued forever.
 """
 
@@ -22,7 +22,7 @@ from loft.context import Loft
 from loft.db import batches
 from loft.db.outages import outage
 from loft.db.prepared import Record
-from loft.delivery import jobs, lifecycle, outbox, send
+from loft.delivery import jobs, lifecycle, outbox, send, wakeups
 from loft.delivery.carriers.plan import SIM
 from loft.delivery.outbox import Job
 from loft.kit import dates
@@ -88,9 +88,13 @@ class Worker:
         from loft.messages.intake import Intake
 
         await self.loft.carriers.start(self.loft, Intake(self.loft))
+        # On PostgreSQL, other processes' new sends wake it (LISTEN/NOTIFY), not only the poll.
+        listening = None if self.loft.db.is_sqlite else asyncio.create_task(wakeups.listen(self.loft))
         try:
             await self._run_until(stop)
         finally:
+            if listening is not None:
+                listening.cancel()
             await self.loft.carriers.stop()
 
     async def _run_until(self, stop: asyncio.Event) -> None:

@@ -28,7 +28,7 @@ from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, Record, list_length, listed, record_class, values_of
 from loft.db.tables import message_feedback, message_media, messages
-from loft.delivery import outbox, pacing
+from loft.delivery import outbox, pacing, wakeups
 from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import InvalidParameter, NotFound, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids
@@ -93,13 +93,16 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
             results.append(None)
         except TwilioApiError as refused:
             results.append(refused)
-    stored = iter(await store_many(conn, [_Message(
+    created = await store_many(conn, [_Message(
         draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
         lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls else None, row=draft.row,
-    ) for draft, leaves_at in going]))
+    ) for draft, leaves_at in going])
+    if any(job is None for _, job in created):
+        await wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken at the commit
+    stored = iter(created)
     return [next(stored) if result is None else result for result in results]
 
 
