@@ -443,8 +443,15 @@ def e2e_postgres(options: Options, run_dir: Path, index: int, receiver: Receiver
     try:
         server.start()
         sender = buy_number(server)
+        url = database_url(options.postgres_url, name)
+        before = asyncio.run(_database_counts(url, name))
         result = _deliver(options, receiver, [server.url], sender, count=options.e2e_messages,
                           timeout=options.e2e_timeout, meter=bench_cpu.Meter([server], name))
+        after = asyncio.run(_database_counts(url, name))
+        # What PostgreSQL did per message: transactions committed, rows written (its own statistics, which it
+        # reports with a delay of up to a second or so: approximate).
+        result["postgres_per_message"] = {key: round((after[key] - before[key]) / max(1, result["created"]), 2)
+                                          for key in after}
         result["sender"] = sender
         result["concurrency"] = options.e2e_concurrency
         result["database"] = "postgresql"
@@ -543,6 +550,21 @@ async def _admin(url: str, statement: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _database_counts(url: str, name: str) -> dict[str, int]:
+    """PostgreSQL's counters for database ``name``, a second later (backends publish them at most once a second,
+    and an idle one within ten: approximate)."""
+    import asyncpg
+
+    await asyncio.sleep(1.0)
+    conn = await asyncpg.connect(url)
+    try:
+        found = await conn.fetchrow("SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted "
+                                    "FROM pg_stat_database WHERE datname = $1", name)
+        return {key: int(found[key] or 0) for key in found.keys()} if found else {}
     finally:
         await conn.close()
 

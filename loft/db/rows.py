@@ -33,6 +33,12 @@ def _statement(table: Table, keys: tuple[str, ...], count: int, returning: tuple
     return Prepared(statement)
 
 
+@lru_cache(maxsize=None)
+def _names(keys: tuple[str, ...], count: int) -> tuple[str, ...]:
+    """The parameter names of :func:`_statement`'s rows, row after row."""
+    return tuple(f"{key}__{index}" for index in range(count) for key in keys)
+
+
 def _chunks(count: int) -> list[int]:
     """``count`` as a sum of powers of two up to :data:`MOST`, largest first."""
     sizes = []
@@ -59,8 +65,8 @@ async def insert_rows(conn: Conn, single: Prepared, table: Table, rows: Sequence
     returned: list[Any] = []
     start = 0
     for size in _chunks(len(rows)):
-        parameters = {f"{key}__{index}": row[key] for index, row in enumerate(rows[start:start + size])
-                      for key in keys}
+        values = [row[key] for row in rows[start:start + size] for key in keys]
+        parameters = dict(zip(_names(keys, size), values))
         result = await conn.execute(_statement(table, keys, size, tuple(returning)), parameters)
         if returning:
             returned.extend(result.all())
