@@ -27,8 +27,9 @@ from loft.db.engine import BatchWork, Database
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 
-#: Batches of one work running at once in one process (each in a transaction of its own).
-IN_FLIGHT = 2
+#: Batches of one work running at once in one process (each in a transaction of its own). One measured best: the
+#: next batch gathers everything submitted while one runs, and the fewer, larger batches cost less CPU per item.
+IN_FLIGHT = 1
 #: Items in one batch at most (its statements' lists and rows grow with it).
 MAX_BATCH = 256
 
