@@ -31,8 +31,9 @@ log = logging.getLogger("loft.worker")
 
 CHANNEL = "loft_outbox"
 _NOTIFY = Prepared(text(f"SELECT pg_notify('{CHANNEL}', '')"))
-#: Seconds to wait before connecting again after the listening connection failed, at most (doubling from 0.5).
-RECONNECT_MAX = 30.0
+#: Seconds to wait before connecting again after the listening connection failed, at most (doubling from 0.5; the
+#: worker backs off as far while the database is unavailable).
+RECONNECT_MAX = 5.0
 #: Seconds to wait for the listening connection to open.
 CONNECT_TIMEOUT = 5.0
 
@@ -71,7 +72,8 @@ async def listen(loft: Loft) -> None:
             loft.wake()  # what was recorded while nobody listened
             pause = 0.5
             await lost.wait()
-            log.info("the connection that listens for new work was lost: polling until it is back")
+            # (an outage is told by the database's health, in a few lines: see loft.db.health)
+            log.debug("the connection that listens for new work was lost: polling until it is back")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the poll goes on meanwhile; the database's health tells about outages
