@@ -3,7 +3,7 @@
 :meth:`loft.db.engine.Conn.insert_rows` and :meth:`~loft.db.engine.Conn.execute_many` write many rows in one
 statement on SQLite, and one statement per row on PostgreSQL, each a round trip and a statement for the server to
 run. Here, on PostgreSQL, the rows go in ``INSERT … VALUES (…), (…), … [RETURNING …]`` statements of 1, 2, 4 …
-:data:`MOST` rows (a batch of 37 is three statements: 32 + 4 + 1), each a :class:`Prepared` statement, so that
+:data:`MOST` rows (a batch of 37 is four statements: 16 + 16 + 4 + 1), each a :class:`Prepared` statement, so that
 a process prepares at most a few shapes per table and asyncpg's statement cache keeps them. Values go in as
 they go in one row at a time (the same type processors). SQLite keeps its own path.
 """
@@ -19,8 +19,10 @@ from sqlalchemy import Table, bindparam, insert
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared
 
-#: Rows in one statement at most (PostgreSQL takes up to 32,767 parameters per statement).
-MOST = 64
+#: Rows in one statement at most. asyncpg keeps a prepared statement only if its SQL is shorter than 15 KiB
+#: (``max_cacheable_statement_size``): longer ones are parsed and described by PostgreSQL at every run, which cost
+#: more than the round trips saved. 16 rows of ``messages`` are about 6 KiB of SQL.
+MOST = 16
 
 
 @lru_cache(maxsize=None)
