@@ -5,7 +5,10 @@ proxy_headers=False)``: default loop and HTTP implementation, i.e. uvloop and ht
 ``wrk`` against it measures the ceiling of an ASGI hot path on this machine. It parses the body the way Loft
 does (``urllib.parse.parse_qsl``) and answers 201 with a small JSON object.
 
-    python -m bench.baseline --port 8090
+With ``--processes N`` (N > 1) uvicorn runs N worker processes on the port (its own supervisor: one socket,
+shared), so that the baseline gets as many processes as the ``loft serve`` it is compared with.
+
+    python -m bench.baseline --port 8090 [--processes 2]
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, proxy_headers=False)
+    if args.processes > 1:
+        uvicorn.run("bench.baseline:app", host="127.0.0.1", port=args.port, log_level=args.log_level,
+                    proxy_headers=False, workers=args.processes)
+    else:
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, proxy_headers=False)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,14 @@ SPECS = [
     Spec("create", "Loft ÷ baseline", lambda r: 100 * r["ratio"] if "ratio" in r else None, "%", (">=", 50)),
     Spec("create", "CPU of `loft serve` (and any worker process it starts) while saturated (100 % = one core)",
          _get("loft", "server_cpu_percent"), "%", digits=0),
+    Spec("create", "processes of `loft serve` (the baseline runs as many uvicorn workers)", _get("processes"), "",
+         digits=0),
+    Spec("create", "CPU of the baseline while saturated (100 % = one core)", _get("baseline", "server_cpu_percent"),
+         "%", digits=0),
+    Spec("create", "baseline requests/s per core used", _get("per_core", "baseline"), "/s", digits=0),
+    Spec("create", "Loft requests/s per core used", _get("per_core", "loft"), "/s", digits=0),
+    Spec("create", "Loft ÷ baseline at equal CPU (per core used)",
+         lambda r: 100 * r["ratio_per_core"] if r.get("ratio_per_core") is not None else None, "%", (">=", 50)),
     Spec("create", "Loft p50 at saturation (wrk)", _get("loft", "p50_ms"), "ms", digits=2),
     Spec("create", "Loft p99 at saturation (wrk)", _get("loft", "p99_ms"), "ms", digits=2),
     Spec("create", "fixed offered load = ½ saturating rate (requests/s)", _get("fixed_rate", "offered_rps"), "/s",
@@ -60,7 +68,14 @@ SPECS = [
          (">=", 1000), digits=0),
     Spec("e2e", "creates/s while sending (64 clients)", _get("create_rps"), "/s", digits=0),
     Spec("e2e", "generator event-loop lag p99", _get("generator_loop_lag_p99_ms"), "ms", digits=2),
+    Spec("e2e", "CPU per message: every Loft process (user + system)", _get("cpu", "cpu_ms_per_message"), "ms",
+         digits=3),
     Spec("e2e", "SQLite's log file (`loft.db-wal`) after the run", _get("wal_mb"), "MB", digits=0),
+    Spec("e2e-pg", "messages/s, first create → last `delivered` callback", _get("messages_per_second"), "/s",
+         digits=0),
+    Spec("e2e-pg", "CPU per message: Loft's processes + the database's PostgreSQL backends",
+         _get("cpu", "cpu_ms_per_message"), "ms", digits=3),
+    Spec("e2e-pg", "… of which PostgreSQL's backends", _get("cpu", "postgres_cpu_ms_per_message"), "ms", digits=3),
     Spec("list", "page 1 p50", _get("page1_p50_ms"), "ms", digits=2),
     Spec("list", "page 1 p99", _get("page1_p99_ms"), "ms", ("<", 10), digits=2),
     Spec("list", "deep pages p50", _get("deep_p50_ms"), "ms", digits=2),
@@ -71,10 +86,16 @@ SPECS = [
     Spec("scaleout", "2 API + 2 workers: messages/s (PostgreSQL)", _get("2+2", "messages_per_second"), "/s",
          digits=0),
     Spec("scaleout", "2+2 ÷ 1+1", _get("speedup"), "×", digits=2),
+    Spec("scaleout", "1+1: CPU per message (Loft + PostgreSQL backends)", _get("1+1", "cpu", "cpu_ms_per_message"),
+         "ms", digits=3),
+    Spec("scaleout", "2+2: CPU per message (Loft + PostgreSQL backends)", _get("2+2", "cpu", "cpu_ms_per_message"),
+         "ms", digits=3),
 ]
 
-TITLES = {"create": "create", "e2e": "end to end (SQLite)", "list": "list", "memory": "memory",
-          "scaleout": "scale-out"}
+TITLES = {"create": "create", "e2e": "end to end (SQLite)", "e2e-pg": "end to end (PostgreSQL)", "list": "list",
+          "memory": "memory", "scaleout": "scale-out"}
+#: PostgreSQL's CPU per message end to end, at most this many times SQLite's (issue #20).
+PG_OVER_SQLITE = 1.2
 
 
 def _passes(value: float, target: tuple[str, float]) -> bool:
@@ -108,7 +129,8 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
         values = [v for v in (spec.value(run) for run in runs) if v is not None]
         value = median(values) if values else None
         note = ""
-        if spec.scenario == "e2e" and spec.target and any(run.get("timed_out") for run in runs):
+        if spec.scenario in ("e2e", "e2e-pg") and "messages/s" in spec.metric and any(
+                run.get("timed_out") for run in runs):
             note = "timed out: " + "; ".join(f"{run['delivered_once'] + run['delivered_more_than_once']:,} of "
                                              f"{run['messages']:,} delivered in {run['seconds']:.0f} s"
                                              for run in runs if run.get("timed_out"))
@@ -118,9 +140,11 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
             if late:
                 note = "timed out: " + "; ".join(f"{r['delivered_once']:,} of {r['messages']:,} delivered" for r in late)
         rows.append(_row(spec.scenario, spec.metric, value, values, spec.unit, spec.digits, spec.target, note))
-        if spec.scenario == "e2e" and spec.target:  # completeness, right under the rate
-            rows.append(_check_row("e2e", "all callbacks received, exactly one `delivered` per message",
+        if spec.scenario in ("e2e", "e2e-pg") and "messages/s" in spec.metric:  # completeness, under the rate
+            rows.append(_check_row(spec.scenario, "all callbacks received, exactly one `delivered` per message",
                                    [bool(run.get("complete")) for run in runs], runs))
+        if spec.scenario == "e2e-pg" and spec.metric.startswith("… of which"):
+            rows.append(_pg_over_sqlite(scenarios))
         if spec.scenario == "list" and spec.metric == "page 1 p50" and runs:
             last = runs[-1]
             rows.insert(len(rows) - 1, {
@@ -144,6 +168,22 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
         for name, values in rss.items():
             rows.append(_row("memory", f"… in {TITLES.get(name, name)}", max(values), values, "MB", 0, None, ""))
     return rows
+
+
+def _pg_over_sqlite(scenarios: dict[str, list[Run]]) -> dict[str, Any]:
+    """PostgreSQL's CPU per message over SQLite's, run by run (run N of each ran back to back, with the same
+    messages and receiver); the median of those ratios."""
+    def per_message(run: Run) -> float | None:
+        return _get("cpu", "cpu_ms_per_message")(run) if run.get("complete") else None
+
+    ratios = []
+    for sqlite_run, pg_run in zip(scenarios.get("e2e", []), scenarios.get("e2e-pg", [])):
+        sqlite_ms, pg_ms = per_message(sqlite_run), per_message(pg_run)
+        if sqlite_ms and pg_ms is not None:
+            ratios.append(pg_ms / sqlite_ms)
+    return _row("e2e-pg", "PostgreSQL ÷ SQLite: CPU per message end to end (run by run)",
+                median(ratios) if ratios else None, ratios, "×", 2, ("<=", PG_OVER_SQLITE),
+                "" if ratios else "needs complete runs of both e2e and e2e-pg")
 
 
 def _row(scenario: str, metric: str, value: float | None, values: list[float], unit: str, digits: int,
@@ -170,9 +210,12 @@ def one_line(name: str, run: Run) -> str:
         return (f"baseline {run['baseline']['rps']:,.0f}/s, Loft {run['loft']['rps']:,.0f}/s "
                 f"({100 * run['ratio']:.1f}%); at {fixed['offered_rps']:,.0f}/s p50 {fixed['p50_ms']:.1f} ms, "
                 f"p99 {fixed['p99_ms']:.1f} ms; RSS {run['peak_rss_mb'] or 0:.0f} MB")
-    if name == "e2e":
+    if name in ("e2e", "e2e-pg"):
+        used = run.get("cpu") or {}
         return (f"{run['delivered_once']:,}/{run['messages']:,} delivered once, {run['messages_per_second']:,.0f} "
                 f"messages/s over {run['seconds']:.1f} s (creates {run['create_rps']:,.0f}/s)"
+                + (f", CPU {used['cpu_ms_per_message']:.3f} ms/message (PostgreSQL "
+                   f"{used['postgres_cpu_ms_per_message']:.3f}), {used['cores_used']:.2f} cores" if used else "")
                 + ("  TIMED OUT" if run["timed_out"] else ""))
     if name == "list":
         return (f"page 1 p50/p99 {run['page1_p50_ms']:.1f}/{run['page1_p99_ms']:.1f} ms, deep pages "
@@ -337,6 +380,17 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "  `delivered` callback − time of the first create). The run checks every created SID received exactly one",
         "  `delivered` callback. A run has a time limit; one that hits it is reported as timed out (what was",
         "  delivered, over the time taken) and not repeated.",
+        "- **end to end (PostgreSQL)** — the same, with the same messages and receiver in the same run, on a fresh",
+        "  PostgreSQL database (`LOFT_DATABASE_URL`), with the same layout of `loft serve` as on SQLite.",
+        "- **CPU per message** (end to end, scale-out) — user + system CPU time, from `/proc`, sampled every",
+        "  0.2 s from the first create to the last callback (`bench/cpu.py`): every Loft process (with its",
+        "  children), and on PostgreSQL the backends serving the scenario's database (found by their command",
+        "  line), divided by the messages. PostgreSQL's shared processes (WAL writer, checkpointer) serve every",
+        "  database of the server and are left out (they are in the JSON file). The generator and the receiver",
+        "  are not counted. PostgreSQL ÷ SQLite pairs run N of each (they ran back to back).",
+        "- **per core used** (create) — requests/s divided by the cores the server's processes used while",
+        "  saturated (user + system CPU time over the run's length): the baseline and Loft at equal CPU. The",
+        "  baseline runs as many uvicorn worker processes as `loft serve` has processes.",
         "- **SQLite's log file** (create, end to end) — the size of `loft.db-wal` when the scenario ends: SQLite",
         "  reuses the file from its start once a checkpoint has copied all of it, so it stays near a second of",
         "  writes; a log that never started again would grow with every write.",
@@ -359,7 +413,8 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "are in the JSON file.",
     ]
     lines += _details(results["scenarios"])
-    for scenario, load in (("create", "the create load"), ("e2e", "the end-to-end load")):
+    for scenario, load in (("create", "the create load"), ("e2e", "the end-to-end load"),
+                           ("e2e-pg", "the end-to-end load on PostgreSQL")):
         profile = next((run.get("profile") for run in results["scenarios"].get(scenario, []) if run.get("profile")),
                        None)
         if profile:
@@ -373,8 +428,8 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
     lines += ["", "## Running it", "", "```sh", "source .venv/bin/activate",
               "python -m bench            # the full run (~15 min), rewrites this file and bench/results/latest.json",
               "python -m bench --quick    # a smoke run (~4 min): prints the table, writes bench/results/quick.json",
-              "python -m bench --help     # runs, sizes, --only create,e2e,list,scaleout, --profile, …", "```",
-              "", "It needs `wrk` (`apt-get install wrk`) and, for scale-out, a PostgreSQL server it may create",
+              "python -m bench --help     # runs, sizes, --only create,e2e,e2e-pg,list,scaleout, --profile, …", "```",
+              "", "It needs `wrk` (`apt-get install wrk`) and, for e2e-pg and scale-out, a PostgreSQL server it may create",
               "databases on (`--postgres-url`, default `postgresql://postgres@127.0.0.1:5432/test`; `--no-postgres`",
               "skips it).", ""]
     return "\n".join(lines)

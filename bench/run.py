@@ -34,7 +34,9 @@ from bench.scenarios import Options
 RESULTS = procs.ROOT / "bench" / "results"
 DOC = procs.ROOT / "docs" / "benchmarks.md"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-ALL = ("create", "e2e", "list", "scaleout")
+ALL = ("create", "e2e", "e2e-pg", "list", "scaleout")
+#: The scenarios that need PostgreSQL.
+POSTGRES = ("e2e-pg", "scaleout")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -52,7 +54,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="async clients of the end-to-end senders (default 64)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES,
                         help=f"a PostgreSQL database to connect to for CREATE/DROP DATABASE (default {DEFAULT_POSTGRES})")
-    parser.add_argument("--no-postgres", action="store_true", help="skip the scale-out scenario")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL scenarios (e2e-pg, scaleout)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile loft serve with py-spy under the create and end-to-end loads (extra, unmeasured runs)")
     parser.add_argument("--create-without-worker", action="store_true",
@@ -126,15 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     receiver: scenarios.Receiver | None = None
     try:
         postgres_version = None
-        if "scaleout" in wanted and options.postgres_url:
+        needing = [name for name in wanted if name in POSTGRES]
+        if needing and options.postgres_url:
             try:
                 postgres_version = asyncio.run(scenarios.postgres_version(options.postgres_url))
-            except Exception as exc:  # noqa: BLE001 - reported, and the scenario is skipped
-                results["skipped"]["scaleout"] = f"PostgreSQL at {options.postgres_url} unavailable: {exc}"
-                wanted.remove("scaleout")
-        elif "scaleout" in wanted:
-            results["skipped"]["scaleout"] = "--no-postgres"
-            wanted.remove("scaleout")
+            except Exception as exc:  # noqa: BLE001 - reported, and the scenarios are skipped
+                for name in needing:
+                    results["skipped"][name] = f"PostgreSQL at {options.postgres_url} unavailable: {exc}"
+                    wanted.remove(name)
+        else:
+            for name in needing:
+                results["skipped"][name] = "--no-postgres"
+                wanted.remove(name)
         results["machine"] = machine.describe(postgres_version)
         say(f"Loft benchmarks: {runs} run(s) of {', '.join(wanted)}; logs and data dirs in {work}")
         seeded = None
@@ -145,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                                "size_mb": round(seeded.path.stat().st_size / 2**20, 1)}
             if not seeded.cached:
                 say(f"  seeded in {seeded.seconds:.0f} s")
-        if "e2e" in wanted or "scaleout" in wanted:
+        if "e2e" in wanted or "e2e-pg" in wanted or "scaleout" in wanted:
             receiver = scenarios.Receiver(work).start()
         timed_out: set[str] = set()
         took: dict[str, float] = {}
@@ -173,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                     elif name == "e2e":
                         assert receiver is not None
                         outcome = scenarios.e2e(options, run_dir, index, receiver)
+                    elif name == "e2e-pg":
+                        assert receiver is not None
+                        outcome = scenarios.e2e_postgres(options, run_dir, index, receiver)
                     elif name == "list":
                         assert seeded is not None
                         outcome = scenarios.list_pages(options, run_dir, index, seeded)
@@ -229,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _timed_out(name: str, outcome: dict[str, Any]) -> bool:
-    if name == "e2e":
+    if name in ("e2e", "e2e-pg"):
         return bool(outcome.get("timed_out"))
     if name == "scaleout":
         return any(isinstance(v, dict) and v.get("timed_out") for v in outcome.values())

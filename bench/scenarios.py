@@ -5,7 +5,11 @@ returns a plain dict of raw results (what ``bench/results/*.json`` holds for one
   the open-loop generator at half of Loft's saturating rate.
 - ``e2e``: N messages with a StatusCallback, from the first create to the last ``delivered`` callback.
 - ``list``: filtered list pages (To + DateSent range) over a large seeded database, page 1 and deep pages.
+- ``e2e-pg``: the e2e scenario on a fresh PostgreSQL database, the same layout of ``loft serve`` as on SQLite.
 - ``scaleout``: the e2e scenario on PostgreSQL with 1 API + 1 worker process, then 2 + 2.
+
+The end-to-end scenarios also measure the CPU time each message costs: every Loft process, and on PostgreSQL
+the backends serving the scenario's database (:mod:`bench.cpu`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import httpx
 import orjson
 
 from bench import closedloop, openloop, procs, seed, wrk
+from bench import cpu as bench_cpu
 from bench.client import Connection, address, basic_auth, build, run_async
 from bench.stats import percentile
 
@@ -139,10 +144,22 @@ def problems(*servers: procs.Proc) -> list[str]:
 # create ----------------------------------------------------------------------------------------------------
 
 
+def loft_processes(server: procs.Proc) -> int:
+    """How many processes ``loft serve`` runs (itself, its API children and its ``loft worker`` children)."""
+    return len(procs.tree(server.pid))
+
+
 def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
-    baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir).start()
     config = loft_config(options, run_dir / "create")
     server = config.serve(workers=not options.create_without_worker).start()
+    # The baseline gets as many processes as Loft has (API and worker processes alike): equal means to spend.
+    processes = loft_processes(server)
+    try:
+        baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir,
+                                "--processes", str(processes)).start()
+    except BaseException:
+        server.stop()
+        raise
     database = run_dir / "create" / "loft.db"
 
     def drain(timeout: float) -> tuple[bool, float]:
@@ -184,15 +201,22 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
         if options.profile_dir is not None and index == 0:
             profile = profile_create(options, server, targets["loft"], body)
         rss = record_rss(options, "create", server)
+        base_cpu, loft_cpu = _mean(cpu["baseline"]), _mean(cpu["loft"])
+        per_core = bench_cpu.per_core
         return {
             "wal_mb": wal_mb(database),
+            "processes": processes,
+            # Requests/s per core used (100 % of a core = 1): the two compared at equal CPU.
+            "per_core": {"baseline": _round(per_core(base_rps, base_cpu)), "loft": _round(per_core(loft.rps, loft_cpu))},
             "sender": sender,
             "in_process_worker": not options.create_without_worker,
             "body_chars": len(BODY),
             "baseline": {"rps": round(base_rps, 1), "before_and_after": [_wrk_dict(result) for result in bases],
-                         "server_cpu_percent": _mean(cpu["baseline"])},
-            "loft": _wrk_dict(loft) | {"server_cpu_percent": _mean(cpu["loft"])},
+                         "server_cpu_percent": base_cpu},
+            "loft": _wrk_dict(loft) | {"server_cpu_percent": loft_cpu},
             "ratio": loft.rps / base_rps if base_rps else 0.0,
+            "ratio_per_core": (per_core(loft.rps, loft_cpu) or 0.0) / (per_core(base_rps, base_cpu) or 1.0)
+            if per_core(base_rps, base_cpu) else None,
             "after_saturation": drained,
             "fixed_rate": {
                 "offered_rps": round(rate, 1),
@@ -217,6 +241,10 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
     finally:
         server.stop()
         baseline.stop()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -313,11 +341,14 @@ class Receiver:
 
 
 def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: str, *, count: int,
-             timeout: float) -> dict[str, Any]:
+             timeout: float, meter: bench_cpu.Meter | None = None) -> dict[str, Any]:
     """Send ``count`` messages with a StatusCallback (alternating over ``targets``) and wait for every
-    ``delivered`` callback; check that each created message got exactly one."""
+    ``delivered`` callback; check that each created message got exactly one. With ``meter``, the CPU time
+    of the processes it watches, from the first create to the last callback (and the grace after it)."""
     receiver.reset()
     callback = receiver.callback_url
+    if meter is not None:
+        meter.start()
     started = time.monotonic()
     deadline = started + timeout
 
@@ -333,6 +364,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
         stats = receiver.stats()
     # A short grace period: a duplicate callback would arrive just after the last one expected.
     time.sleep(0.5)
+    usage = meter.stop() if meter is not None else None
     stats = receiver.stats()
     seen = receiver.statuses()
     delivered_once = sum(1 for sid in created if seen.get(sid, []).count("delivered") == 1)
@@ -348,7 +380,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
     else:  # timed out or lost callbacks: what got through, over the whole allowed time (a lower bound)
         elapsed = (last or time.monotonic()) - first if first else 0.0
         rate = (delivered_once + delivered_twice) / elapsed if elapsed > 0 else 0.0
-    return {
+    return ({} if usage is None else {"cpu": usage.as_dict(len(created))}) | {
         "messages": count,
         "created": len(created),
         "create_failed": sent.failed,
@@ -378,9 +410,10 @@ def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict
     try:
         sender = buy_number(server)
         result = _deliver(options, receiver, [server.url], sender, count=options.e2e_messages,
-                          timeout=options.e2e_timeout)
+                          timeout=options.e2e_timeout, meter=bench_cpu.Meter([server]))
         result["sender"] = sender
         result["concurrency"] = options.e2e_concurrency
+        result["database"] = "sqlite"
         result["peak_rss_mb"] = record_rss(options, "e2e", server)
         result["wal_mb"] = wal_mb(run_dir / "e2e" / "loft.db")
         result["problems"] = problems(server)
@@ -396,6 +429,41 @@ def _profiled_e2e(options: Options, receiver: Receiver, server: procs.Proc, send
     count = max(2000, options.e2e_messages // 4)
     result = _deliver(options, receiver, [server.url], sender, count=count, timeout=options.e2e_timeout)
     return f"{count:,} messages end to end ({result['messages_per_second']:.0f} messages/s while sampled)"
+
+
+def e2e_postgres(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
+    """The e2e scenario on a fresh PostgreSQL database: the same messages, the same receiver, the same layout of
+    ``loft serve`` (``--processes``, ``--worker-processes``) as on SQLite; CPU counts the database's backends."""
+    assert options.postgres_url
+    name = f"loft_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(options.postgres_url, f'CREATE DATABASE "{name}"'))
+    config = loft_config(options, run_dir / "e2e-pg")
+    config.database_url = database_url(options.postgres_url, name)
+    server = config.serve()
+    try:
+        server.start()
+        sender = buy_number(server)
+        url = database_url(options.postgres_url, name)
+        before = asyncio.run(_database_counts(url, name))
+        result = _deliver(options, receiver, [server.url], sender, count=options.e2e_messages,
+                          timeout=options.e2e_timeout, meter=bench_cpu.Meter([server], name))
+        after = asyncio.run(_database_counts(url, name))
+        # What PostgreSQL did per message: transactions committed, rows written (its own statistics, which it
+        # reports with a delay of up to a second or so: approximate).
+        result["postgres_per_message"] = {key: round((after[key] - before[key]) / max(1, result["created"]), 2)
+                                          for key in after}
+        result["sender"] = sender
+        result["concurrency"] = options.e2e_concurrency
+        result["database"] = "postgresql"
+        result["peak_rss_mb"] = record_rss(options, "e2e-pg", server)
+        result["problems"] = problems(server)
+        if options.profile_dir is not None and index == 0:
+            result["profile"] = profiled(options, server, "e2e-pg", 8,
+                                         lambda: _profiled_e2e(options, receiver, server, sender))
+        return result
+    finally:
+        server.stop()
+        asyncio.run(_admin(options.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # list ------------------------------------------------------------------------------------------------------
@@ -486,6 +554,21 @@ async def _admin(url: str, statement: str) -> None:
         await conn.close()
 
 
+async def _database_counts(url: str, name: str) -> dict[str, int]:
+    """PostgreSQL's counters for database ``name``, a second later (backends publish them at most once a second,
+    and an idle one within ten: approximate)."""
+    import asyncpg
+
+    await asyncio.sleep(1.0)
+    conn = await asyncpg.connect(url)
+    try:
+        found = await conn.fetchrow("SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted "
+                                    "FROM pg_stat_database WHERE datname = $1", name)
+        return {key: int(found[key] or 0) for key in found.keys()} if found else {}
+    finally:
+        await conn.close()
+
+
 async def postgres_version(url: str) -> str:
     import asyncpg
 
@@ -522,7 +605,7 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             _wait_workers(started)
             sender = buy_number(servers[0])
             result = _deliver(options, receiver, [s.url for s in servers], sender, count=options.scale_messages,
-                              timeout=options.scale_timeout)
+                              timeout=options.scale_timeout, meter=bench_cpu.Meter(started, name))
             result["sender"] = sender
             result["peak_rss_mb"] = {proc.name: proc.peak_rss_mb() for proc in started}
             for server in servers:

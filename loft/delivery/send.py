@@ -63,7 +63,7 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
         except lifecycle.Superseded:
             pass  # another worker took the job over after this one's lease ran out: it is the other's now
         return
-    message = await loft.db.submit(lambda conn: _start(loft, conn, job, account))
+    message = await loft.db.submit_item(start_claimed, Claimed(loft, job, account))
     if message is None:
         return
     fetched = await media.fetch_outbound(loft, message)
@@ -95,21 +95,55 @@ async def checked(conn: Conn, job: Job, account: Account | None) -> Record | Non
     return message
 
 
-async def _start(loft: Loft, conn: Conn, job: Job, account: Account | None) -> Record | None:
-    """The send's first transaction: the checks, then the hand-over itself when there is no media to fetch
-    first (None: the job is done), else ``sending`` (the message, whose media is to be fetched)."""
-    message = await checked(conn, job, account)
-    if message is None:
-        return None
-    if message.status == "queued":
-        if not message.num_media:
-            # Nothing to wait for outside the database: hand over in this same transaction
-            # (``sending`` would be seen by nobody, and is silent anyway).
-            await _hand_over(loft, conn, message, [])
-            await outbox.complete(conn, job)
-            return None
-        await lifecycle.change(conn, message, "sending")
-    return message
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A send claimed from the outbox (for the simulator), with its account."""
+
+    loft: Loft
+    job: Job
+    account: Account | None
+
+
+async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None | Exception]:
+    """The first transaction of claimed sends, for many at once (one read of their messages, one hand-over):
+    for each, the checks (:func:`checked`), then the hand-over itself when there is no media to fetch first
+    (None: the job is done), else ``sending`` (the message, whose media is to be fetched). A message that moved
+    meanwhile (another worker's hand-over) raises :class:`lifecycle.Superseded`, and the batch runs again one
+    send at a time (:meth:`loft.db.postgres.PostgresDatabase.submit_item`), where only that one fails."""
+    found = await message_service.load_many(conn, [send.job.subject_sid for send in sends])
+    opted_out = await optout.opted_out(conn, [
+        (message.from_addr, message.to_addr) for message in found.values()
+        if message.status == "queued" and not message.options.get("auto_reply")])
+    results: list[Record | None | Exception] = []
+    finished: list[Job] = []
+    leaving: list[Record] = []
+    for send in sends:
+        message = found.get(send.job.subject_sid)
+        if message is None or message.status not in ("queued", "sending"):
+            finished.append(send.job)  # gone, or left already
+            results.append(None)
+            continue
+        if message.status == "queued":
+            refusal = _refused(message, send.account, opted_out)
+            if refusal is not None:
+                await lifecycle.change(conn, message, "failed", error_code=refusal)
+                finished.append(send.job)
+                results.append(None)
+                continue
+            if not message.num_media:
+                # Nothing to wait for outside the database: hand over in this same transaction
+                # (``sending`` would be seen by nobody, and is silent anyway).
+                leaving.append(message)
+                finished.append(send.job)
+                results.append(None)
+                continue
+            await lifecycle.change(conn, message, "sending")
+        results.append(message)
+    if leaving:
+        receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
+        await _handed_over(conn, list(zip(leaving, receipts)))
+    await outbox.complete_all(conn, finished)
+    return results
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 It runs inside ``loft serve``, in the ``loft worker`` processes that ``loft serve`` starts (both woken at once
 after the API commits new work: see :mod:`loft.processes`), or in ``loft worker`` processes started
-by hand (which poll). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
+by hand (which poll, and on PostgreSQL are woken by notifications too: :mod:`loft.delivery.wakeups`). A job that raises is retried with exponential backoff and, after ``MAX_ATTEMPTS``, dropped — a
 send job then fails its message with 30008 so that nothing stays queued forever.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 from loft.context import Loft
 from loft.db.outages import outage
 from loft.db.prepared import Record
-from loft.delivery import jobs, lifecycle, outbox, send
+from loft.delivery import jobs, lifecycle, outbox, send, wakeups
 from loft.delivery.carriers.plan import SIM
 from loft.delivery.outbox import Job
 from loft.kit import dates
@@ -87,9 +87,13 @@ class Worker:
         from loft.messages.intake import Intake
 
         await self.loft.carriers.start(self.loft, Intake(self.loft))
+        # On PostgreSQL, other processes' new sends wake it (LISTEN/NOTIFY), not only the poll.
+        listening = None if self.loft.db.is_sqlite else asyncio.create_task(wakeups.listen(self.loft))
         try:
             await self._run_until(stop)
         finally:
+            if listening is not None:
+                listening.cancel()
             await self.loft.carriers.stop()
 
     async def _run_until(self, stop: asyncio.Event) -> None:
@@ -157,7 +161,8 @@ class Worker:
                 self._spawn(job, message)
             else:
                 self._sending += 1
-                sent = self.loft.db.submit_later(send.send_handed, send.Handed(self.loft, job, message, account))
+                sent = self.loft.db.submit_later(send.send_handed,
+                                            send.Handed(self.loft, job, message, account))
                 sent.add_done_callback(partial(self._sent, job, outbox.recorded()))
             started += 1
         return started

@@ -9,9 +9,10 @@ opt-outs are here.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
@@ -23,10 +24,11 @@ from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
+from loft.db import rows as many_rows
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record, record_class
+from loft.db.prepared import Prepared, Record, list_length, listed, record_class, values_of
 from loft.db.tables import message_feedback, message_media, messages
-from loft.delivery import outbox, pacing
+from loft.delivery import outbox, pacing, wakeups
 from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import InvalidParameter, NotFound, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids
@@ -91,13 +93,16 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
             results.append(None)
         except TwilioApiError as refused:
             results.append(refused)
-    stored = iter(await store_many(conn, [_Message(
+    created = await store_many(conn, [_Message(
         draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
         lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls else None, row=draft.row,
-    ) for draft, leaves_at in going]))
+    ) for draft, leaves_at in going])
+    if any(job is None for _, job in created):
+        await wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken at the commit
+    stored = iter(created)
     return [next(stored) if result is None else result for result in results]
 
 
@@ -205,7 +210,8 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
         status_callback_method=message.status_callback_method, application_sid=message.application_sid,
         validity_period=message.validity_period, options=message.options, moment=moment,
     ) for message in stored]
-    seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
+    seqs = {row.sid: row.seq for row in await many_rows.insert_rows(conn, _INSERT, messages, rows,
+                                                                      returning=("seq", "sid"))}
     for row in rows:
         metrics.reached(row["status"])
     media = [
@@ -242,6 +248,19 @@ def _carrier(settings: Settings, to: str) -> str | None:
 
 
 _BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
+
+
+@lru_cache(maxsize=None)
+def _by_sids(length: int) -> Prepared:
+    return Prepared(select(messages).where(messages.c.sid.in_(listed("sid", length))))
+
+
+async def load_many(conn: Conn, sids: Sequence[str]) -> dict[str, Record]:
+    """The messages among ``sids`` (any account's), by SID, in one query."""
+    if not sids:
+        return {}
+    found = await conn.execute(_by_sids(list_length(len(sids))), values_of("sid", list(sids)))
+    return {row.sid: row for row in found.all()}
 
 
 async def load(conn: Conn, sid: str) -> Record | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from loft import metrics
+from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared
 from loft.db.tables import webhook_attempts
@@ -25,11 +26,24 @@ REDIRECT = "redirect"
 
 async def record(conn: Conn, *, account_sid: str, message_sid: str, kind: str,
                  request: WebhookRequest, outcome: Outcome) -> None:
+    for row in rows(account_sid=account_sid, message_sid=message_sid, kind=kind, request=request, outcome=outcome):
+        await conn.execute(_RECORD, row)  # one row at a time: the prepared statement's fast path
+
+
+async def record_rows(conn: Conn, recorded: list[dict[str, Any]]) -> None:
+    """Record the attempts of :func:`rows` (of many requests), in as few statements as the database allows."""
+    await many_rows.insert_rows(conn, _RECORD, webhook_attempts, recorded)
+
+
+def rows(*, account_sid: str, message_sid: str, kind: str, request: WebhookRequest,
+         outcome: Outcome) -> list[dict[str, Any]]:
+    """The rows that record ``outcome``'s attempts (counted in the metrics as they are made)."""
     moment = dates.now()
     params = [list(pair) for pair in request.params]
-    for attempt in outcome.attempts:  # one row at a time: the prepared statement's fast path
+    made = []
+    for attempt in outcome.attempts:
         metrics.webhook_attempt(kind, attempt.error_code)
-        await conn.execute(_RECORD, {
+        made.append({
             "account_sid": account_sid,
             "message_sid": message_sid,
             "kind": kind,
@@ -45,6 +59,7 @@ async def record(conn: Conn, *, account_sid: str, message_sid: str, kind: str,
             "error_message": attempt.error_message,
             "date_created": moment,
         })
+    return made
 
 
 async def for_message(conn: Conn, message_sid: str) -> list[dict[str, Any]]:

@@ -38,14 +38,18 @@ async def handle(loft: Loft, job: Job) -> None:
         for event in events(job):
             request = _request(job, event, addresses, account.auth_token)
             sent.append((request, await sender.send(loft.http, request)))
-    await loft.db.submit(lambda conn: _record(conn, job, sent))
+    recorded = [row for request, outcome in sent
+                for row in attempts.rows(account_sid=job.account_sid, message_sid=job.subject_sid,
+                                         kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)]
+    await loft.db.submit_item(_record, (job, recorded))
 
 
-async def _record(conn: Conn, job: Job, sent: list[tuple[sender.WebhookRequest, sender.Outcome]]) -> None:
-    for request, outcome in sent:
-        await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid,
-                              kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
-    await outbox.complete(conn, job)
+async def _record(conn: Conn, done: list[tuple[Job, list[dict[str, Any]]]]) -> list[None | Exception]:
+    """The attempts of the callbacks sent by ``done``'s jobs, and the jobs completed: a few statements for all
+    (the jobs that finish meanwhile are recorded together: :meth:`loft.db.engine.Database.submit_item`)."""
+    await attempts.record_rows(conn, [row for _, recorded in done for row in recorded])
+    await outbox.complete_all(conn, [job for job, _ in done])
+    return [None] * len(done)
 
 
 def _request(job: Job, event: Mapping[str, Any], addresses: tuple[str, str], auth_token: str
