@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -48,6 +49,7 @@ from loft.db.prepared import Plan, Prepared, Rows
 from loft.db.private import ExecuteParams
 from loft.errors import DatabaseUnavailable
 
+log = logging.getLogger("loft.db")
 _MIGRATIONS = Path(__file__).parent / "migrations"
 #: PostgreSQL: seconds to open a connection, or to wait for one of the pool's (LOFT_DATABASE_CONNECT_TIMEOUT).
 CONNECT_TIMEOUT = 5.0
@@ -72,13 +74,23 @@ class ForbiddenAwait(RuntimeError):
 class Conn:
     """A connection inside a transaction: what services run their statements on."""
 
-    __slots__ = ("dialect", "statements")
+    __slots__ = ("dialect", "statements", "hooks")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         #: Statements of this connection under way (see :func:`statement`): a work may be suspended only while
         #: one is.
         self.statements = 0
+        #: What :meth:`after_commit` was given, in order (the engine drops what a rolled-back work gave).
+        self.hooks: list[Callable[[], None]] = []
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` once what this work wrote is committed; never if it is rolled back (a failed work, an
+        item its batch failed, a run of a batch that failed some other item, a lost transaction). For what
+        must happen once per committed change and cannot be undone, such as counting it in a metric: counted
+        inside a work, a batch run again would count it twice. Hooks run on the event loop's thread, must not
+        block, and what they raise is logged, never given to the work's caller (whose work is committed)."""
+        self.hooks.append(hook)
 
     @overload
     async def execute(self, statement: Prepared, parameters: ExecuteParams | None = None) -> Rows: ...
@@ -115,6 +127,16 @@ class Conn:
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         """Run ``fn`` with the underlying synchronous connection (e.g. Alembic's migrations)."""
         raise NotImplementedError
+
+
+def run_hooks(hooks: list[Callable[[], None]]) -> None:
+    """Call the :meth:`Conn.after_commit` hooks of a committed transaction (and forget them)."""
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:
+            log.exception("a hook run after a commit failed")
+    hooks.clear()
 
 
 def statement(method: Callable[Concatenate[C, P], Awaitable[T]]

@@ -40,6 +40,7 @@ from loft.db.engine import (
     Work,
     fenced,
     json_dumps,
+    run_hooks,
     statement,
     upgrade,
 )
@@ -154,11 +155,13 @@ class PostgresDatabase(Database):
         outages = self.health.outages
         try:
             async with self._async.connect() as conn, conn.begin():
-                yield PostgresConn(conn)
+                mine = PostgresConn(conn)
+                yield mine
         except Exception as exc:
             raise unavailability.translated(exc, writing=True)
         if self.health.down:
             self.health.answered(since=outages, writing=True)
+        run_hooks(mine.hooks)
 
     async def submit(self, work: Work[T]) -> T:
         async with self.write() as conn:

@@ -38,7 +38,20 @@ from sqlalchemy.sql.base import Executable
 
 from loft.db import files
 from loft.db import outages as unavailability
-from loft.db.engine import BatchWork, Conn, Database, I, T, Work, first_of, json_dumps, nothing, refuse, upgrade
+from loft.db.engine import (
+    BatchWork,
+    Conn,
+    Database,
+    I,
+    T,
+    Work,
+    first_of,
+    json_dumps,
+    nothing,
+    refuse,
+    run_hooks,
+    upgrade,
+)
 from loft.db.prepared import Prepared
 
 #: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``SqliteDatabase._checkpoint``).
@@ -232,10 +245,11 @@ class SqliteDatabase(Database):
                 whole = False  # the group's transaction is still open, this writer's savepoint undone or released
                 try:
                     group.raw.execute("SAVEPOINT loft_writer")
+                    hooked = len(group.conn.hooks)
                     try:
                         yield group.conn
                     except BaseException:
-                        whole = _undo(group.raw, "loft_writer")
+                        whole = _undo(group, "loft_writer", hooked)
                         raise
                     group.raw.execute("RELEASE loft_writer")
                     whole = True
@@ -600,15 +614,16 @@ def _run_one(group: _Group, work: Work[Any], future: asyncio.Future[Any]) -> Non
     ``group.done``; if it raised, or returned an exception (an item run alone by :func:`_run_together`), none of
     its statements is kept and ``future`` gets the exception at once."""
     group.raw.execute("SAVEPOINT loft_writer")
+    hooked = len(group.conn.hooks)
     try:
         result = _to_the_end(work(group.conn))
     except BaseException as exc:
-        if not _undo(group.raw, "loft_writer") or not isinstance(exc, Exception):
+        if not _undo(group, "loft_writer", hooked) or not isinstance(exc, Exception):
             raise  # the group's transaction is lost: the caller gives it up, and fails every work of it
         future.set_exception(exc)
         return
     if isinstance(result, Exception):
-        if not _undo(group.raw, "loft_writer"):
+        if not _undo(group, "loft_writer", hooked):
             raise result  # the failure that cost the group its transaction, most likely
         future.set_exception(result)
         return
@@ -625,18 +640,19 @@ def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[An
     run has fewer items, so that is at most one run per item)."""
     while items:
         group.raw.execute("SAVEPOINT loft_batch")
+        hooked = len(group.conn.hooks)
         try:
             results = _to_the_end(work(group.conn, [item for item, _ in items]))
             if len(results) != len(items):
                 raise RuntimeError(f"{work!r} gave {len(results)} results for {len(items)} items")
         except Exception:
-            if not _undo(group.raw, "loft_batch"):
+            if not _undo(group, "loft_batch", hooked):
                 raise
             for item, future in items:
                 _run_one(group, first_of(work, item), future)
             return
         except BaseException:
-            _undo(group.raw, "loft_batch")
+            _undo(group, "loft_batch", hooked)
             raise
         failed = [(future, result) for (_, future), result in zip(items, results) if isinstance(result, Exception)]
         if not failed:
@@ -645,19 +661,21 @@ def _run_together(group: _Group, work: BatchWork[Any, Any], items: list[tuple[An
                 group.writers += 1
                 group.done.append((future, result))
             return
-        if not _undo(group.raw, "loft_batch"):
+        if not _undo(group, "loft_batch", hooked):
             raise failed[0][1]  # the failure that cost the group its transaction, most likely
         for future, result in failed:
             future.set_exception(result)
         items = [(item, future) for (item, future), result in zip(items, results) if not isinstance(result, Exception)]
 
 
-def _undo(raw: Any, savepoint: str) -> bool:
-    """Roll back to ``savepoint`` and release it; False if that failed: SQLite rolled the whole transaction back
+def _undo(group: _Group, savepoint: str, hooked: int) -> bool:
+    """Roll back to ``savepoint`` and release it, with the :meth:`~loft.db.engine.Conn.after_commit` hooks given
+    since (``hooked`` were given before it); False if that failed: SQLite rolled the whole transaction back
     itself (it does on a full disk, an I/O error, …), and the group's other writers lost their work too."""
+    del group.conn.hooks[hooked:]
     try:
-        raw.execute(f"ROLLBACK TO {savepoint}")
-        raw.execute(f"RELEASE {savepoint}")
+        group.raw.execute(f"ROLLBACK TO {savepoint}")
+        group.raw.execute(f"RELEASE {savepoint}")
     except sqlite3.Error:
         return False
     return True
@@ -679,6 +697,7 @@ def _tell(group: _Group, failure: BaseException | None) -> None:
     """Tell a group's writers that it is committed (and durable), or that it failed."""
     if failure is None:
         group.committed.set_result(None)
+        run_hooks(group.conn.hooks)
         for future, result in group.done:
             if not future.done():
                 future.set_result(result)

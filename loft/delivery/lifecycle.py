@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -86,7 +86,7 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
     elif (await conn.execute(_UPDATE_FROM, {**values, "expected_status": expected})).rowcount != 1:
         raise Superseded(f"message {message.sid} is no longer {expected}")
     if status != message.status:
-        metrics.reached(status)
+        conn.after_commit(partial(metrics.reached, status))
     announced = event(message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
     if announce and announced is not None:
         await announce_all(conn, message, [announced])
@@ -113,7 +113,7 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
         raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
     for (expected, status, _), sids in moves.items():
         if status != expected:
-            metrics.reached(status, len(sids))
+            conn.after_commit(partial(metrics.reached, status, len(sids)))
 
 
 @lru_cache(maxsize=None)

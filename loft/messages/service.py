@@ -12,7 +12,7 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
@@ -212,8 +212,11 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
     ) for message in stored]
     seqs = {row.sid: row.seq for row in await many_rows.insert_rows(conn, _INSERT, messages, rows,
                                                                       returning=("seq", "sid"))}
+    counted: dict[str, int] = {}
     for row in rows:
-        metrics.reached(row["status"])
+        counted[row["status"]] = counted.get(row["status"], 0) + 1
+    for status, count in counted.items():
+        conn.after_commit(partial(metrics.reached, status, count))
     media = [
         {
             "sid": sids.new("ME"),
@@ -309,7 +312,7 @@ async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDi
         values["date_updated"] = dates.now()
         await conn.execute(update(messages).where(messages.c.sid == sid).values(**values))
         if "status" in values:
-            metrics.reached(values["status"])
+            conn.after_commit(partial(metrics.reached, values["status"]))
     return await get(conn, account, sid, path=path)
 
 

@@ -203,3 +203,43 @@ def test_every_method_of_postgresql_connections_that_may_suspend_is_marked_a_sta
            if inspect.iscoroutinefunction(member) and not name.startswith("_")}  # helpers run inside a statement
     assert {"execute", "run_sync"} <= set(own)
     assert [name for name, member in own.items() if not getattr(member, "is_statement", False)] == []
+
+
+# What follows a commit happens once, and only for what was committed -----------------------------------------
+
+
+def test_after_commit_hooks_run_once_for_what_was_committed(database: Database) -> None:
+    """A batch run again (it failed some items) or a work that fails gives its hooks up with its writes: a
+    metric counted in a hook counts each committed change once (counted inside the work, a run again counted
+    the others twice)."""
+    hooked: list[int] = []
+
+    async def batch(conn: Conn, items: list[int]) -> list[int | Exception]:
+        await conn.execute(insert(written), [{"item": item} for item in items])
+        for item in items:
+            conn.after_commit(lambda item=item: hooked.append(item))  # type: ignore[misc]
+        return [ValueError(f"item {item} is odd") if item % 2 else item for item in items]
+
+    async def failing(conn: Conn) -> None:
+        await conn.execute(insert(written), [{"item": 100}])
+        conn.after_commit(lambda: hooked.append(100))
+        raise RuntimeError("refused after its write")
+
+    async def body() -> tuple[set[int], list[int]]:
+        await asyncio.gather(*(database.submit_item(batch, item) for item in range(6)), return_exceptions=True)
+        with pytest.raises(RuntimeError):
+            await database.submit(failing)
+        with pytest.raises(LookupError):
+            async with database.write() as conn:
+                await conn.execute(insert(written), [{"item": 200}])
+                conn.after_commit(lambda: hooked.append(200))
+                raise LookupError("a block that fails")
+        async with database.write() as conn:
+            await conn.execute(insert(written), [{"item": 300}])
+            conn.after_commit(lambda: hooked.append(300))
+            assert hooked.count(300) == 0  # not before the commit
+        return await _committed(database), list(hooked)
+
+    committed, hooks = _run(database, body)
+    assert committed == {0, 2, 4, 300}
+    assert sorted(hooks) == [0, 2, 4, 300]  # each once, and none for what was rolled back
