@@ -52,7 +52,9 @@ class Worker:
     A send created in the process of an in-process worker with room to spare is recorded already claimed by it
     (:meth:`lease`), and handed over once committed (:meth:`take`): it starts at once, with no claim and no read
     of the message. Should the process die first, the lease runs out and any worker takes the job over, as it
-    would a claimed job of a dead worker.
+    would a claimed job of a dead worker. The status callbacks of such a send are recorded the same way, under a
+    lease of this worker in the send's transaction, and run in the send's slot once it commits: no claim, and
+    no update of their row (:func:`loft.delivery.send.send_handed`).
     """
 
     def __init__(self, loft: Loft) -> None:
