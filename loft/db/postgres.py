@@ -46,6 +46,9 @@ from loft.db.engine import (
 )
 from loft.db.prepared import FetchedRows, Plan, Prepared
 
+#: Connections each process keeps to PostgreSQL at most (the most it had at once before: 10 and 10 overflow).
+POOL_SIZE = 20
+
 
 class PostgresConn(Conn):
     """A pool connection inside a transaction. Each of its coroutine methods is a :func:`statement`: a submitted
@@ -137,8 +140,11 @@ class PostgresDatabase(Database):
         # is noticed on use, the pool reconnects, and a request that meets it is answered 503.
         # asyncpg's defaults wait 60 s for a connection and forever for an answer, and the pool 30 s for a free
         # connection: a database that accepts connections and never answers would hold every request that long.
+        # All POOL_SIZE connections are kept once opened, none beyond: overflow connections would be closed as soon
+        # as they are returned, and a burst would then open and close a connection (a PostgreSQL backend, a fork
+        # and its catalog caches warming up again) again and again.
         self._async = create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_timeout=connect_timeout, hide_parameters=True,
+            url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=connect_timeout, hide_parameters=True,
             connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
             json_serializer=json_dumps, json_deserializer=orjson.loads)
         event.listen(self._async.sync_engine, "handle_error", unavailability.on_postgres_error)

@@ -141,8 +141,11 @@ async def announce_all(conn: Conn, message: Row[Any], events: list[Event]) -> No
     await announce_many(conn, [(message, events)])
 
 
-async def announce_many(conn: Conn, announced: Sequence[tuple[Row[Any], list[Event]]]) -> None:
-    """:func:`announce_all` for many messages, recorded in one statement."""
+async def announce_many(conn: Conn, announced: Sequence[tuple[Row[Any], list[Event]]], *,
+                        lease: outbox.Lease | None = None) -> dict[str, outbox.Job]:
+    """:func:`announce_all` for many messages, recorded in one statement. With ``lease``, the jobs are recorded
+    claimed already by that worker, which is given them in memory once committed (as a send handed over is:
+    see :func:`outbox.enqueue`); returned by message SID (none for a message with nowhere to send them)."""
     jobs = []
     for message, events in announced:
         target = await callback_url(conn, message) if events else None
@@ -153,5 +156,11 @@ async def announce_many(conn: Conn, announced: Sequence[tuple[Row[Any], list[Eve
         jobs.append((message.sid, message.account_sid, {
             "events": [{**event, "token": tokens.hex(20)} for event in events], "url": url, "method": method,
             "from": message.from_addr, "to": message.to_addr}))
-    if jobs:
+    if not jobs:
+        return {}
+    if lease is None:
         await outbox.enqueue_many(conn, outbox.CALLBACK, jobs)
+        return {}
+    recorded = await outbox.enqueue_rows(conn, [outbox.NewJob(outbox.CALLBACK, sid, account_sid, payload=payload,
+                                                              lease=lease) for sid, account_sid, payload in jobs])
+    return {job.subject_sid: job for job in recorded}

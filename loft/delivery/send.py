@@ -46,9 +46,12 @@ def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[st
     return None
 
 
-async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> None:
+async def handle_send(loft: Loft, job: Job, created: Record | None = None, *,
+                      lease: outbox.Lease | None = None) -> Job | None:
     """Send the job's message. ``created``: the message as its create wrote it, handed over with the job by the
-    API of this process (a message without media, for a carrier that takes it within the transaction)."""
+    API of this process (a message without media, for a carrier that takes it within the transaction); its
+    status callbacks are then recorded under ``lease``, and their job returned for the worker to run
+    (:func:`send_handed`)."""
     # Read as authentication reads it (a suspension made through this process applies at once, one made
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
@@ -56,27 +59,27 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None) -> No
         from loft.delivery import handoff
 
         await handoff.send_to(loft, job, account)
-        return
+        return None
     if created is not None:
         try:
-            await loft.db.submit_item(send_handed, Handed(loft, job, created, account))
+            return await loft.db.submit_item(send_handed, Handed(loft, job, created, account, lease))
         except lifecycle.Superseded:
-            pass  # another worker took the job over after this one's lease ran out: it is the other's now
-        return
+            return None  # another worker took the job over after this one's lease ran out: it is the other's now
     message = await loft.db.submit_item(start_claimed, Claimed(loft, job, account))
     if message is None:
-        return
+        return None
     fetched = await media.fetch_outbound(loft, message)
     async with loft.db.write() as conn:
         if not await outbox.complete_claimed(conn, [job]):
-            return  # its lease ran out meanwhile and another worker took the send over: the other's now
+            return None  # its lease ran out meanwhile and another worker took the send over: the other's now
         message = await message_service.load(conn, job.subject_sid)
         if message is None or message.status != "sending":
-            return
+            return None
         if isinstance(fetched, int):
             await lifecycle.change(conn, message, "failed", error_code=fetched, expected="sending")
         else:
             await _hand_over(loft, conn, message, fetched)
+    return None
 
 
 async def checked(conn: Conn, job: Job, account: Account | None) -> Record | None:
@@ -148,21 +151,27 @@ async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None 
 
 @dataclass(frozen=True, slots=True)
 class Handed:
-    """A send handed over in memory (``Worker.take``): its job, the message as created, its account."""
+    """A send handed over in memory (``Worker.take``): its job, the message as created, its account, and the
+    lease under which its status callbacks are recorded for the same worker (None: for any worker to claim)."""
 
     loft: Loft
     job: Job
     message: Record
     account: Account | None
+    lease: outbox.Lease | None = None
 
 
-async def send_handed(conn: Conn, sends: list[Handed]) -> list[None | Exception]:
+async def send_handed(conn: Conn, sends: list[Handed]) -> list[Job | None | Exception]:
     """Sends handed over in memory, in one transaction and a few statements for all of them, without reading the
     messages again: only the send changes a queued message, and a job is its worker's only while its claim is
     (else another worker took it over, with its message: :class:`lifecycle.Superseded` for that one). Completing
-    the jobs first settles that."""
+    the jobs first settles that.
+
+    Each send's result is the job of its status callbacks when it was recorded under the send's lease, for the
+    worker to run once this commits (as it ran the send: no claim, no update of the job's row); should the
+    worker die first, that lease runs out and any worker takes the job over."""
     ours = await outbox.complete_claimed(conn, [send.job for send in sends])
-    results: list[None | Exception] = [
+    results: list[Job | None | Exception] = [
         None if send.job.id in ours else lifecycle.Superseded(f"job {send.job.id} was taken over by another worker")
         for send in sends
     ]
@@ -178,7 +187,13 @@ async def send_handed(conn: Conn, sends: list[Handed]) -> list[None | Exception]
             leaving.append(send.message)
     if leaving:
         receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
-        await _handed_over(conn, list(zip(leaving, receipts)))
+        # One lease for all: that of their worker (sends of several workers in one process: any worker's jobs).
+        leases = {send.lease.worker if send.lease else None for send in sends}
+        lease = sends[0].lease if len(leases) == 1 else None
+        callbacks = await _handed_over(conn, list(zip(leaving, receipts)), lease=lease)
+        for index, send in enumerate(sends):
+            if results[index] is None:
+                results[index] = callbacks.get(send.message.sid)
     return results
 
 
@@ -188,7 +203,8 @@ async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], media_urls: list
     await _handed_over(conn, [(message, receipt)])
 
 
-async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]]) -> None:
+async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]], *,
+                       lease: outbox.Lease | None = None) -> dict[str, Job]:
     """Record that the carrier has these messages: ``sent`` and the delivery report to come, or, for a report due
     at once (the simulator's default), the final status in the same transaction: one update from ``queued`` (or
     ``sending``) to it, for all of them, and both callbacks of each in one job, which sends ``sent`` first. Each
@@ -198,10 +214,10 @@ async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]]
     await lifecycle.change_many(conn, [(message, receipt.outcome, receipt.error_code)
                                        for message, receipt in at_once], moment=moment, date_sent=moment)
     dlr = intake.dlr_date(moment)
-    await lifecycle.announce_many(conn, [(message, [event for event in (
+    callbacks = await lifecycle.announce_many(conn, [(message, [event for event in (
         lifecycle.event(message, "sent"),
         lifecycle.event(message, receipt.outcome, error_code=receipt.error_code, raw_dlr_done_date=dlr),
-    ) if event is not None]) for message, receipt in at_once])
+    ) if event is not None]) for message, receipt in at_once], lease=lease)
     for message, receipt in sent:
         if receipt is not None and receipt.delay_ms <= 0:
             continue
@@ -212,6 +228,7 @@ async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]]
                 at=moment + timedelta(milliseconds=receipt.delay_ms),
                 payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
             )
+    return callbacks
 
 
 async def handle_receipt(loft: Loft, job: Job) -> None:

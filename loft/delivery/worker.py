@@ -52,7 +52,9 @@ class Worker:
     A send created in the process of an in-process worker with room to spare is recorded already claimed by it
     (:meth:`lease`), and handed over once committed (:meth:`take`): it starts at once, with no claim and no read
     of the message. Should the process die first, the lease runs out and any worker takes the job over, as it
-    would a claimed job of a dead worker.
+    would a claimed job of a dead worker. The status callbacks of such a send are recorded the same way, under a
+    lease of this worker in the send's transaction, and run in the send's slot once it commits: no claim, and
+    no update of their row (:func:`loft.delivery.send.send_handed`).
     """
 
     def __init__(self, loft: Loft) -> None:
@@ -76,7 +78,7 @@ class Worker:
         over, and the simulator takes it (a send handed over is one transaction; a network carrier's is not)."""
         if not self._accepting or len(self._handed) >= self.concurrency or self.loft.carriers.route(to) != SIM:
             return None  # it would wait: leave it in the outbox for whichever worker is free first
-        return outbox.Lease(self.name, dates.real_now() + self.lease_for)
+        return self._lease()
 
     def take(self, job: Job, message: Record) -> None:
         """Run ``job`` (a send leased by :meth:`lease`, committed) for ``message``, as soon as a slot is free."""
@@ -162,7 +164,7 @@ class Worker:
             else:
                 self._sending += 1
                 sent = self.loft.db.submit_later(send.send_handed,
-                                            send.Handed(self.loft, job, message, account))
+                                                 send.Handed(self.loft, job, message, account, self._lease()))
                 sent.add_done_callback(partial(self._sent, job, outbox.recorded()))
             started += 1
         return started
@@ -170,13 +172,20 @@ class Worker:
     def _busy(self) -> int:
         return len(self._running) + self._sending
 
-    def _sent(self, job: Job, recorded: int, sent: asyncio.Future[None]) -> None:
+    def _lease(self) -> outbox.Lease:
+        return outbox.Lease(self.name, dates.real_now() + self.lease_for)
+
+    def _sent(self, job: Job, recorded: int, sent: asyncio.Future[Job | None]) -> None:
         self._sending -= 1
         failure = None if sent.cancelled() else sent.exception()
         if failure is not None and not isinstance(failure, lifecycle.Superseded):
             _failed(self.loft, failure, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid,
                     job.attempts)
             self._track(self._give_back(job))
+        elif failure is None and (callbacks := sent.result()) is not None:
+            # Its status callbacks, recorded under this worker's lease: they take the send's slot at once.
+            self._spawn(callbacks, None)
+            return
         self._slot_freed(recorded)
 
     def _slot_freed(self, recorded: int) -> None:
@@ -222,9 +231,10 @@ class Worker:
     async def _run(self, job: Job, message: Record | None) -> None:
         recorded = outbox.recorded()
         self._holding[job.id] = job
+        callbacks = None
         try:
             if message is not None:
-                await send.handle_send(self.loft, job, message)
+                callbacks = await send.handle_send(self.loft, job, message, lease=self._lease())
             else:
                 handler = jobs.handler(job.kind)
                 if handler is None:
@@ -236,7 +246,10 @@ class Worker:
             await self._give_back(job)
         finally:
             self._holding.pop(job.id, None)
-            self._slot_freed(recorded)
+            if callbacks is None:
+                self._slot_freed(recorded)
+        if callbacks is not None:  # its status callbacks, recorded under this worker's lease: in the same slot
+            await self._run(callbacks, None)
 
     async def _give_back_handed(self) -> None:
         """Stopping: the handed-over sends not started yet are left to whichever worker claims them next."""

@@ -1,5 +1,6 @@
 """Sends handed from the API to its own process's worker in memory: recorded already claimed (a lease), never
-handed to a carrier twice, and given back when the server stops before starting them.
+handed to a carrier twice, given back when the server stops before starting them, and followed by their
+status callbacks in the same worker, with no claim.
 
 The server's worker gets one slot (``LOFT_WORKER_CONCURRENCY=1``), held for seconds by a status callback to
 a slow receiver, so that a send handed over meanwhile waits in memory where the tests can look at it.
@@ -152,3 +153,23 @@ def test_stopping_gives_back_the_sends_handed_over_but_not_started(
     api = connect(server)
     eventually(lambda: api.status(sid) == "delivered", timeout=20)  # at once, not after the 120 s lease
     assert api.inbox("+15558700006") == [sid]
+
+
+def test_the_status_callbacks_of_a_handed_over_send_are_handed_to_the_same_worker(
+        server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
+    api = connect(server)
+    api.hold_the_worker(receiver)
+    receiver.answer("/held", Answer(status=204, delay=3.0))
+    handed = api.send("+15558700007", StatusCallback=receiver.url("/held"))  # leased to the worker, in memory
+    left = api.send("+15558700008")  # in the outbox, due before the callbacks of the first are recorded
+    # Its callbacks are recorded under the send's lease and run in the send's slot, with no claim: ahead of the
+    # send waiting in the outbox, which a claim would have taken first (it is older).
+    receiver.wait_for(lambda requests: any(r.path == "/held" for r in requests))
+    assert api.status(left) == "queued"
+    assert api.status(handed) == "delivered"
+    eventually(lambda: api.status(left) == "delivered", timeout=SLOW + 20)
+    eventually(lambda: [r.param("MessageStatus") for r in receiver.to("/held")] == ["sent", "delivered"],
+               timeout=20)
+    assert api.inbox("+15558700007") == [handed]
+    assert api.inbox("+15558700008") == [left]
+    assert "Traceback" not in server.log()
