@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import traceback
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,31 +14,16 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 from loft.db.engine import Conn, Database, ForbiddenAwait, open_database
 from loft.db.postgres import PostgresConn, PostgresDatabase
 from tests.conftest import fresh_database
+from tests.support.databases import run_on
 
 metadata = MetaData()
 written = Table("contract_written", metadata, Column("item", Integer, primary_key=True), Column("note", String(16)))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield open_database(f"sqlite:///{tmp_path / 'contract.db'}")
-        return
-    admin = request.getfixturevalue("postgres_url")
-    with fresh_database(admin) as url:
-        yield open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
 
 
 def _run(database: Database, body: Any) -> Any:
-    async def main() -> Any:
-        async with database.write() as conn:
-            await conn.run_sync(metadata.create_all)
-        try:
-            return await body()
-        finally:
-            await database.dispose()
-
-    return asyncio.run(main())
+    return run_on(database, metadata, body)
 
 
 async def _committed(database: Database) -> set[int]:

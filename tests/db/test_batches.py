@@ -7,18 +7,16 @@ fails fails alone and leaves nothing behind; rows written many to a statement co
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
 
 from loft.db import rows
-from loft.db.engine import Conn, Database, open_database
+from loft.db.engine import Conn, Database
 from loft.db.prepared import Prepared
-from tests.conftest import fresh_database
+from tests.support.databases import run_on
 
 metadata = MetaData()
 items = Table(
@@ -34,25 +32,10 @@ _ONE = Prepared(insert(items).returning(items.c.id, items.c.name))
 _MOMENT = datetime(2026, 12, 5, 4, 30, 15, 123456, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield open_database(f"sqlite:///{tmp_path / 'batches.db'}")
-        return
-    with fresh_database(request.getfixturevalue("postgres_url")) as url:
-        yield open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
 
 
 def _run(database: Database, body: Any) -> Any:
-    async def main() -> Any:
-        async with database.write() as conn:
-            await conn.run_sync(metadata.create_all)
-        try:
-            return await body()
-        finally:
-            await database.dispose()
-
-    return asyncio.run(main())
+    return run_on(database, metadata, body)
 
 
 async def _txid(conn: Conn) -> str:

@@ -3,10 +3,7 @@ exactly what SQLAlchemy gives for the same statement (values in, rows out, error
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
-from loft.db.engine import Database, open_database
+from loft.db.engine import Database
 from loft.db.prepared import Prepared
-from tests.conftest import fresh_database
+from tests.support.databases import run_on
 
 metadata = MetaData()
 things = Table(
@@ -59,26 +56,10 @@ _TOUCH = Prepared(update(things).where(things.c.name == bindparam("target")))
 _MOMENT = datetime(2026, 11, 25, 14, 30, 15, 123456, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield open_database(f"sqlite:///{tmp_path / 'prepared.db'}")
-        return
-    admin = request.getfixturevalue("postgres_url")
-    with fresh_database(admin) as url:
-        yield open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
 
 
 def _run(database: Database, body: Any) -> Any:
-    async def main() -> Any:
-        async with database.write() as conn:
-            await conn.run_sync(metadata.create_all)
-        try:
-            return await body()
-        finally:
-            await database.dispose()
-
-    return asyncio.run(main())
+    return run_on(database, metadata, body)
 
 
 def _plain(row: Any) -> dict[str, Any]:
