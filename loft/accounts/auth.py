@@ -24,7 +24,7 @@ from typing import Any
 from starlette.requests import Request
 
 from loft import context
-from loft.accounts import credentials, keys, service, throttle
+from loft.accounts import keys, service, throttle
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
@@ -138,47 +138,14 @@ async def _key(loft: Loft, sid: str) -> tuple[str, str] | None:
     return key
 
 
-#: Reads of the credential cache's misses under way, by process state and SID: callers that miss the same SID
-#: meanwhile wait for that read rather than each reading (when an entry expires under load, every request and
-#: job of the moment misses it at once; on PostgreSQL each read takes a connection, past the pool's size).
-_reading: dict[tuple[int, str], asyncio.Future[Any]] = {}
-
-
 async def _cached(loft: Loft, sid: str, read: Callable[[Conn], Awaitable[Any]]) -> Any:
     """What ``read`` finds for ``sid``, from the credential cache when it is fresh there."""
-    value = loft.credentials.get(sid)
-    if value is not None:
-        return value
-    key = (id(loft), sid)
-    pending = _reading.get(key)
-    if pending is not None:
-        try:
-            return await asyncio.shield(pending)
-        except asyncio.CancelledError:
-            if not pending.cancelled():
-                raise  # this caller was cancelled
-            # the reader was: read here instead
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    _reading[key] = future
-    try:
-        seen = credentials.generation()
+
+    async def reading() -> Any:
         async with loft.db.read() as conn:
-            value = await read(conn)
-        if value is not None:
-            loft.credentials.put(sid, value, generation=seen)
-    except BaseException as exc:
-        if isinstance(exc, Exception):
-            future.set_exception(exc)
-            future.exception()  # (nobody may be waiting for it)
-        else:
-            future.cancel()
-        raise
-    else:
-        future.set_result(value)
-    finally:
-        if _reading.get(key) is future:
-            del _reading[key]
-    return value
+            return await read(conn)
+
+    return await loft.credentials.fetch(sid, reading)
 
 
 async def account_in_path(request: Request, *, keys_allowed: bool = True) -> Account:

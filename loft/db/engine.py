@@ -112,7 +112,8 @@ class Conn:
 
     async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Run a one-row ``INSERT … RETURNING`` for each of ``rows`` (all with the same names); what ``RETURNING``
-        gives for all of them, in no particular order. On SQLite, one statement inserts them all."""
+        gives for all of them, in no particular order. Both databases write many rows to a statement (SQLite all of
+        them, PostgreSQL up to 16), which :meth:`execute_many` does too for a one-row ``INSERT``."""
         returned: list[Any] = []
         for parameters in rows:
             returned.extend((await self.execute(statement, parameters)).all())

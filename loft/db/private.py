@@ -24,6 +24,8 @@ Checked against SQLAlchemy 2.1.9 and asyncpg 0.32.0:
   (``keyname``, ``type``, …), from which SQLAlchemy itself builds result rows.
 - ``DATETIME._storage_format`` (``sqlalchemy.dialects.sqlite``): how SQLite's ``DATETIME`` writes a timestamp as
   text, to check that a column uses the default one before writing it faster.
+- ``ValuesBase._values`` and ``ValuesBase._multi_values`` (``sqlalchemy.sql.dml``): the values an ``INSERT``
+  was given by ``.values()``, which a statement of many rows built from its table alone would drop.
 - ``_CoreAnyExecuteParams`` (``sqlalchemy.engine.interfaces``): the type of a statement's parameters, for
   annotations only.
 
@@ -39,6 +41,7 @@ from typing import Any
 from sqlalchemy.engine.interfaces import _CoreAnyExecuteParams
 from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import ValuesBase
 
 #: The parameters of a statement, as :meth:`sqlalchemy.engine.Connection.execute` takes them.
 ExecuteParams = _CoreAnyExecuteParams
@@ -91,3 +94,8 @@ def storage_format(kind: Any) -> str:
     """How a SQLite ``DATETIME`` type (or its class: the default) writes its values (a ``%``-format over the
     timestamp's parts)."""
     return kind._storage_format  # type: ignore[no-any-return]
+
+
+def has_values(statement: ValuesBase) -> bool:
+    """Whether ``statement`` was given values of its own (``insert(table).values(…)``)."""
+    return bool(statement._values or statement._multi_values)

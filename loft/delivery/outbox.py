@@ -24,7 +24,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
-from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import outbox
@@ -184,7 +183,7 @@ async def enqueue_rows(conn: Conn, jobs: Sequence[NewJob]) -> list[Job]:
     """:func:`enqueue` for many jobs, in one statement; the jobs, in order (one per subject and kind)."""
     moment = dates.now()
     rows = [_row(job, moment) for job in jobs]
-    returned = await many_rows.insert_rows(conn, _ENQUEUE_ALL, outbox, rows, returning=("id", "subject_sid", "kind"))
+    returned = await conn.insert_rows(_ENQUEUE_ALL, rows)
     ids = {(row.subject_sid, row.kind): row.id for row in returned}
     return [Job(ids[job.subject_sid, job.kind], job.kind, job.subject_sid, job.account_sid, job.payload or {},
                 row["attempts"], row["claimed_by"], job.carrier) for job, row in zip(jobs, rows)]
@@ -225,8 +224,8 @@ async def renew(conn: Conn, worker: str, jobs: Sequence[Job], *, until: datetime
 async def enqueue_many(conn: Conn, kind: str, jobs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     """Record jobs of one ``kind``, due now, for any worker to claim: (subject SID, account SID, payload) each."""
     moment = dates.now()
-    await many_rows.insert_rows(conn, _ENQUEUE_ROWS, outbox, [_row(NewJob(kind, subject, account, payload=payload),
-                                                                   moment) for subject, account, payload in jobs])
+    await conn.execute_many(_ENQUEUE_ROWS, [_row(NewJob(kind, subject, account, payload=payload), moment)
+                                            for subject, account, payload in jobs])
 
 
 @lru_cache(maxsize=None)

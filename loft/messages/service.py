@@ -24,7 +24,6 @@ from loft.accounts.service import API_VERSION, Account
 from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
-from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, Record, list_length, listed, record_class, values_of
 from loft.db.tables import message_feedback, message_media, messages
@@ -210,8 +209,7 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
         status_callback_method=message.status_callback_method, application_sid=message.application_sid,
         validity_period=message.validity_period, options=message.options, moment=moment,
     ) for message in stored]
-    seqs = {row.sid: row.seq for row in await many_rows.insert_rows(conn, _INSERT, messages, rows,
-                                                                      returning=("seq", "sid"))}
+    seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
     counted: dict[str, int] = {}
     for row in rows:
         counted[row["status"]] = counted.get(row["status"], 0) + 1

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from loft import metrics
-from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared
 from loft.db.tables import webhook_attempts
@@ -32,7 +31,7 @@ async def record(conn: Conn, *, account_sid: str, message_sid: str, kind: str,
 
 async def record_rows(conn: Conn, recorded: list[dict[str, Any]]) -> None:
     """Record the attempts of :func:`rows` (of many requests), in as few statements as the database allows."""
-    await many_rows.insert_rows(conn, _RECORD, webhook_attempts, recorded)
+    await conn.execute_many(_RECORD, recorded)
 
 
 def rows(*, account_sid: str, message_sid: str, kind: str, request: WebhookRequest,

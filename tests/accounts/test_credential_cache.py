@@ -3,6 +3,7 @@ process applies at once, a change made by another process sharing the database w
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -69,3 +70,65 @@ def test_a_deleted_key_stops_working_at_once(loft: LoftServer, account: tuple[st
     with pytest.raises(TwilioRestException) as refused:
         with_key.api.v2010.account.balance.fetch()
     assert refused.value.status == 401
+
+
+def test_callers_missing_the_same_sid_share_one_read() -> None:
+    """Misses of one SID at the same moment make one read; the others wait for it. A failed read fails its
+    waiters too (and is not kept); a cancelled reader leaves its waiters to read for themselves."""
+
+    async def body() -> None:
+        cache = credentials.CredentialCache()
+        reads: list[str] = []
+        gate = asyncio.Event()
+
+        async def read() -> str:
+            reads.append("read")
+            await gate.wait()
+            return "account"
+
+        callers = [asyncio.ensure_future(cache.fetch("AC1", read)) for _ in range(5)]
+        await asyncio.sleep(0)
+        gate.set()
+        assert await asyncio.gather(*callers) == ["account"] * 5
+        assert reads == ["read"]
+        assert await cache.fetch("AC1", read) == "account" and reads == ["read"]  # kept
+
+        async def broken() -> str:
+            await asyncio.sleep(0)
+            raise ConnectionError("database away")
+
+        failing = [asyncio.ensure_future(cache.fetch("AC2", broken)) for _ in range(3)]
+        outcomes = await asyncio.gather(*failing, return_exceptions=True)
+        assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+        assert cache.get("AC2") is None
+
+        stuck = asyncio.Event()
+
+        async def stalled() -> str:
+            await stuck.wait()
+            return "never"
+
+        reader = asyncio.ensure_future(cache.fetch("AC3", stalled))
+        await asyncio.sleep(0)
+        waiter = asyncio.ensure_future(cache.fetch("AC3", read))
+        await asyncio.sleep(0)
+        reader.cancel()
+        gate.set()
+        assert await waiter == "account"
+        assert reads == ["read", "read"]
+
+    asyncio.run(body())
+
+
+def test_a_value_read_across_a_change_is_not_kept() -> None:
+    async def body() -> None:
+        cache = credentials.CredentialCache()
+
+        async def read() -> str:
+            credentials.changed()  # an account written while it was being read
+            return "stale"
+
+        assert await cache.fetch("AC1", read) == "stale"
+        assert cache.get("AC1") is None
+
+    asyncio.run(body())

@@ -1,4 +1,4 @@
-"""Batches on PostgreSQL (PostgresDatabase.submit_item) and many rows per INSERT (loft.db.rows), against a real database.
+"""Batches on PostgreSQL (PostgresDatabase.submit_item) and many rows per INSERT (Conn.insert_rows), against a real database.
 
 Items of one batch work submitted together share one transaction (where each had its own before); one that
 fails fails alone and leaves nothing behind; rows written many to a statement come back as one at a time would.
@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
 
-from loft.db import rows
 from loft.db.engine import Conn, Database
 from loft.db.prepared import Prepared
 from tests.support.databases import run_on
@@ -48,8 +47,8 @@ async def _store(conn: Conn, names: list[str]) -> list[str | Exception]:
     """A batch work: one row per name; a name starting with "bad" is refused (nothing written for it)."""
     txid = await _txid(conn)
     good = [name for name in names if not name.startswith("bad")]
-    await rows.insert_rows(conn, _ONE, items, [{"name": name, "at": _MOMENT, "options": None, "txid": txid}
-                                               for name in good], returning=("id", "name"))
+    await conn.insert_rows(_ONE, [{"name": name, "at": _MOMENT, "options": None, "txid": txid}
+                                for name in good])
     return [ValueError(name) if name.startswith("bad") else txid for name in names]
 
 
@@ -97,7 +96,7 @@ def test_many_rows_come_back_as_one_at_a_time(database: Database, count: int) ->
         written = [{"name": f"row{n}", "at": _MOMENT, "options": {"n": n, "list": [1, None]} if n % 2 else None,
                     "txid": None} for n in range(count)]
         async with database.write() as conn:
-            returned = await rows.insert_rows(conn, _ONE, items, written, returning=("id", "name"))
+            returned = await conn.insert_rows(_ONE, written)
         async with database.read() as conn:
             stored = list((await conn.execute(select(items).order_by(items.c.id))).all())
         return returned, stored

@@ -153,3 +153,10 @@ def test_sqlites_datetime_storage_format() -> None:
                       "microsecond": 7} == "2026-12-05 04:05:06.000007"  # what _SqliteStamp writes instead
     custom = SQLITE_DATETIME(storage_format="%(year)04d")  # type: ignore[no-untyped-call]
     assert private.storage_format(custom) == "%(year)04d"
+
+
+def test_an_inserts_own_values_are_seen() -> None:
+    assert not private.has_values(kept.insert())
+    assert not private.has_values(kept.insert().returning(kept.c.id))
+    assert private.has_values(kept.insert().values(name="x"))
+    assert private.has_values(kept.insert().values([{"name": "x"}, {"name": "y"}]))

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import Row, insert, select
 
-from loft.db import rows as many_rows
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import accounts, handset_inbox, handsets
@@ -93,5 +92,5 @@ class SimCarrier:
                 outcome="delivered" if outcome == "delivered" else "undelivered", delay_ms=delay_ms,
                 error_code=error_code))
         if received:
-            await many_rows.insert_rows(conn, _DELIVER, handset_inbox, received)
+            await conn.execute_many(_DELIVER, received)
         return receipts
