@@ -22,7 +22,6 @@ they go on.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -53,6 +52,7 @@ from loft.db.engine import (
     upgrade,
 )
 from loft.db.prepared import Prepared
+from loft.db.turns import NoTurns, Turns
 
 #: Seconds between checkpoints of SQLite's write-ahead log while writes go on (see ``SqliteDatabase._checkpoint``).
 CHECKPOINT_EVERY = 1.0
@@ -108,65 +108,6 @@ class SqliteConn(Conn):
 
 
 
-class _Turns:
-    """Whose turn it is to write, among the processes that share one SQLite file: an exclusive ``flock`` of a
-    file beside it, held from a group's ``BEGIN`` to the end of its ``COMMIT``.
-
-    Taking a free turn costs a system call on the loop's thread; waiting for one is a thread's job (the kernel
-    wakes it when the other process lets go). A wait cut short by cancellation goes on in its thread: the next
-    :meth:`take` adopts it, and if nobody does, the turn is given back as soon as it arrives, never kept.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        self._wait: asyncio.Future[None] | None = None
-        self._orphaned = False
-
-    async def take(self) -> None:
-        if self._wait is None:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                self._wait = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, self._fd, fcntl.LOCK_EX)
-                self._wait.add_done_callback(self._waited)
-        wait = self._wait
-        self._orphaned = False
-        try:
-            await asyncio.shield(wait)
-        except asyncio.CancelledError:
-            if not wait.done():
-                self._orphaned = True  # _waited gives the turn back when it comes
-            elif not wait.cancelled() and wait.exception() is None:
-                self.give_back()  # it came as this task was cancelled
-            raise
-
-    def _waited(self, wait: asyncio.Future[None]) -> None:
-        self._wait = None
-        if self._orphaned and not wait.cancelled() and wait.exception() is None:
-            self.give_back()
-        self._orphaned = False
-
-    def give_back(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        os.close(self._fd)  # gives back a turn still held, if any
-
-
-class _NoTurns:
-    """A database in memory has one process: nobody to take turns with."""
-
-    async def take(self) -> None:
-        return None
-
-    def give_back(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
 @dataclass(eq=False)
 class _Group:
     """Writers sharing one SQLite transaction; ``committed`` resolves when its ``COMMIT`` is done."""
@@ -206,7 +147,7 @@ class SqliteDatabase(Database):
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = float("-inf")
         self.checkpoints = 0  # checkpoints run (for tests and curious operators)
-        self._turns: _Turns | _NoTurns = _NoTurns()
+        self._turns: Turns | NoTurns = NoTurns()
         #: FULL on a file: Loft itself makes the log durable after each COMMIT (see _finish), not SQLite within it.
         self._syncs_log = False
         self._unsynced: list[_Group] = []  # committed, on their way to the disk
@@ -215,7 +156,7 @@ class SqliteDatabase(Database):
         if path and path != ":memory:":
             files.prepare(path)  # the files 0600, before SQLite makes any
             self._file = path
-            self._turns = _Turns(path + "-writer")
+            self._turns = Turns(path + "-writer")
             if synchronous == "FULL":
                 self._syncs_log, synchronous = True, "NORMAL"
         # A COMMIT that waits for no disk writes the log with a few calls to the kernel: quicker on the loop's
