@@ -190,7 +190,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = Tru
     """
     db = open_database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous,
                        connect_timeout=settings.database_connect_timeout,
-                       statement_timeout=settings.database_statement_timeout)
+                       statement_timeout=settings.database_statement_timeout,
+                       pool_size=settings.database_pool_size)
     try:
         if migrate:
             await db.migrate()

@@ -38,11 +38,12 @@ FLAGS = {"data_dir": "--data-dir", "host": "--host", "port": "--port", "processe
          "worker_processes": "--worker-processes"}
 
 
-def _prepare(settings: Settings) -> None:
-    """The checks of every command that opens the store, before it creates anything (see loft/startup.py)."""
+def _prepare(settings: Settings) -> int | None:
+    """The checks of every command that opens the store, before it creates anything (see loft/startup.py); the
+    connections PostgreSQL allows (None: SQLite)."""
     carrier_plan.load(settings.carriers_file)
     startup.check_directories(settings)
-    asyncio.run(startup.check_database(settings))
+    return asyncio.run(startup.check_database(settings))
 
 
 async def _main_account(settings: Settings) -> tuple[str, str, bool]:
@@ -58,7 +59,7 @@ def _start(settings: Settings) -> tuple[str, str, bool]:
     listen), the directories and the database, the data dir's lock (held until this process ends), then the main
     account. A mistake stops it here, in a line or two (loft/startup.py)."""
     startup.check_port(settings.host, settings.port)
-    _prepare(settings)
+    startup.check_pools(settings, _prepare(settings))
     startup.hold_serve_lock(settings)
     return asyncio.run(_main_account(settings))
 

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     #: PostgreSQL: seconds to wait for the answer to a statement before answering 503 (0: no limit). Migrations
     #: run without it.
     database_statement_timeout: float = Field(default=10.0, ge=0, le=3600)
+    #: PostgreSQL: connections each process keeps open at most (opened as needed, then kept). All processes of a
+    #: deployment together must stay within the server's ``max_connections``: ``loft serve`` warns when they
+    #: would not (docs/deployment.md).
+    database_pool_size: int = Field(default=20, ge=1, le=1000)
     #: ``FULL`` makes every commit survive power loss, not just a crash of the process.
     sqlite_synchronous: str = "FULL"
     log_level: str = "info"

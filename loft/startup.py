@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
+import logging
 import os
 import re
 import socket
@@ -39,6 +40,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from loft.errors import ConfigurationError, DatabaseUnavailable
+
+log = logging.getLogger("loft.startup")
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -253,24 +256,45 @@ def sqlite_file(settings: Settings) -> Path | None:
 # PostgreSQL ------------------------------------------------------------------------------------------------
 
 
-async def check_database(settings: Settings) -> None:
-    """PostgreSQL answers, has the database and lets the user in (one connection, closed at once); SQLite: nothing
-    to check before opening it."""
+async def check_database(settings: Settings) -> int | None:
+    """PostgreSQL answers, has the database and lets the user in (one connection, closed at once); the connections
+    it allows ordinary users (``max_connections`` less those reserved to superusers), for :func:`check_pools`.
+    SQLite: nothing to check before opening it (None)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        return
+        return None
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
 
     engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": settings.database_connect_timeout})
     try:
-        async with engine.connect():
-            pass
+        async with engine.connect() as conn:
+            found = (await conn.execute(text(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('max_connections', 'superuser_reserved_connections', 'reserved_connections')"))).all()
     except Exception as exc:
         raise ConfigurationError(postgres_problem(exc, make_url(url), settings.database_connect_timeout)) from None
     finally:
         await engine.dispose()
+    limits = {str(name): int(value) for name, value in found}
+    return limits["max_connections"] - limits.get("superuser_reserved_connections", 0) - limits.get(
+        "reserved_connections", 0)
+
+
+def check_pools(settings: Settings, allowed: int | None) -> None:
+    """At a server's start on PostgreSQL: warn when its processes' pools, full, would hold more connections than
+    the server allows (``allowed``): under load the last ones would be refused ("too many clients") and their
+    requests answered 503. Other servers of the deployment share the same limit: the docs say how to count."""
+    if allowed is None:
+        return
+    processes = settings.api_processes + settings.delivery_processes
+    wanted = processes * settings.database_pool_size
+    if wanted > allowed:
+        log.warning("%d processes × LOFT_DATABASE_POOL_SIZE=%d may open %d connections to PostgreSQL, which allows "
+                    "%d: lower LOFT_DATABASE_POOL_SIZE to %d or raise max_connections (docs/deployment.md)",
+                    processes, settings.database_pool_size, wanted, allowed, max(1, allowed // processes))
 
 
 def postgres_problem(exc: BaseException, url: URL, timeout: float) -> str:

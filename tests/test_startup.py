@@ -180,6 +180,41 @@ def test_a_user_postgresql_refuses_is_named(postgres_url: str, tmp_path: Path) -
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.postgres
+def test_pools_past_what_postgresql_allows_are_warned_of_and_the_pool_size_is_used(
+        postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``loft serve`` on PostgreSQL compares its processes' pools with ``max_connections``: a layout that could
+    open more connections than the server allows is warned of with the size that would fit."""
+    import asyncio
+    import logging
+
+    from loft import startup
+    from loft.config import Settings
+    from loft.db.engine import open_database
+
+    def settings(**values: object) -> Settings:
+        return Settings(data_dir=tmp_path, database_url=postgres_url, **values)  # type: ignore[arg-type]
+
+    allowed = asyncio.run(startup.check_database(settings()))
+    assert allowed is not None and 0 < allowed <= 10_000
+    with caplog.at_level(logging.WARNING, logger="loft.startup"):
+        startup.check_pools(settings(), allowed)  # one process of 20 connections
+        assert not caplog.records
+        startup.check_pools(settings(processes=2, worker_processes=1, database_pool_size=allowed), allowed)
+    [warning] = caplog.records
+    assert f"3 processes × LOFT_DATABASE_POOL_SIZE={allowed}" in warning.getMessage()
+    assert f"lower LOFT_DATABASE_POOL_SIZE to {allowed // 3}" in warning.getMessage()
+
+    async def pool_size() -> int:
+        database = open_database(settings().resolved_database_url, pool_size=3)
+        try:
+            return int(database._async.pool.size())  # type: ignore[attr-defined]
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(pool_size()) == 3
+
+
 def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()

@@ -286,16 +286,17 @@ class Database(ABC):
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "FULL", connect_timeout: float = CONNECT_TIMEOUT,
-                  statement_timeout: float = STATEMENT_TIMEOUT) -> Database:
+                  statement_timeout: float = STATEMENT_TIMEOUT, pool_size: int | None = None) -> Database:
     """The database at ``url`` (``sqlite:///…`` or ``postgresql+asyncpg://…``); no connection is opened yet.
-    ``sqlite_synchronous`` is SQLite's (LOFT_SQLITE_SYNCHRONOUS), the timeouts PostgreSQL's."""
+    ``sqlite_synchronous`` is SQLite's (LOFT_SQLITE_SYNCHRONOUS), the timeouts and the pool's size PostgreSQL's."""
     if url.startswith("sqlite"):
         from loft.db.sqlite import SqliteDatabase  # each backend imports only what it needs
 
         return SqliteDatabase(url, synchronous=sqlite_synchronous)
     from loft.db.postgres import PostgresDatabase
 
-    return PostgresDatabase(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
+    return PostgresDatabase(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout,
+                            pool_size=pool_size)
 
 
 async def nothing(conn: Conn) -> None:

@@ -47,7 +47,7 @@ from loft.db.engine import (
 )
 from loft.db.prepared import FetchedRows, Plan, Prepared
 
-#: Connections each process keeps to PostgreSQL at most (the most it had at once before: 10 and 10 overflow).
+#: Connections each process keeps to PostgreSQL at most by default (LOFT_DATABASE_POOL_SIZE).
 POOL_SIZE = 20
 #: Rows in one ``INSERT`` at most (:meth:`PostgresConn.insert_rows`). asyncpg keeps a prepared statement only if
 #: its SQL is shorter than 15 KiB (``max_cacheable_statement_size``): longer ones are parsed and described by
@@ -160,18 +160,18 @@ class PostgresDatabase(Database):
     is_sqlite = False
 
     def __init__(self, url: str, *, connect_timeout: float = CONNECT_TIMEOUT,
-                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:
+                 statement_timeout: float = STATEMENT_TIMEOUT, pool_size: int | None = None) -> None:
         super().__init__(url)
         self._connect_timeout = connect_timeout
         # No pre-ping (a round trip per checkout, 15 % of the CPU per message): a connection PostgreSQL cut
         # is noticed on use, the pool reconnects, and a request that meets it is answered 503.
         # asyncpg's defaults wait 60 s for a connection and forever for an answer, and the pool 30 s for a free
         # connection: a database that accepts connections and never answers would hold every request that long.
-        # All POOL_SIZE connections are kept once opened, none beyond: overflow connections would be closed as soon
+        # All the pool's connections are kept once opened, none beyond: overflow connections would be closed as soon
         # as they are returned, and a burst would then open and close a connection (a PostgreSQL backend, a fork
         # and its catalog caches warming up again) again and again.
         self._async = create_async_engine(
-            url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=connect_timeout, hide_parameters=True,
+            url, pool_size=pool_size or POOL_SIZE, max_overflow=0, pool_timeout=connect_timeout, hide_parameters=True,
             connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout or None},
             json_serializer=json_dumps, json_deserializer=orjson.loads)
         event.listen(self._async.sync_engine, "handle_error", unavailability.on_postgres_error)
