@@ -67,7 +67,7 @@ def test_a_service_is_created_configured_pooled_and_deleted(page: Page, account:
     form.get_by_label("Status callback URL").fill(bot.url("/status"))
     form.get_by_label("Sticky sender").uncheck()
     form.get_by_label("Validity period").fill("600")
-    shoot(page, "services")
+    shoot(page, "services", full_page=True)
     form.get_by_role("button", name="Create").click()
     assert "Created the Messaging Service Reminders" in flash(page)
     expect(page).to_have_url(re.compile(r"/console/services/MG[0-9a-f]{32}$"))
