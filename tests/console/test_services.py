@@ -116,6 +116,11 @@ def test_a_service_is_created_configured_pooled_and_deleted(page: Page, account:
     assert [a.alpha_sender for a in client.messaging.v1.services(sid).alpha_senders.list()] == ["Loft"]
     assert [n.sid for n in other.phone_numbers.list()] == [taken.sid]
 
+    # The number's own page says whose pool it is in, and where its messages go.
+    page.locator("#senders").get_by_role("link", name=mine.phone_number).click()
+    expect(page.locator("#number-service")).to_contain_text("the service uses the number's own webhook")
+    page.locator("#number-service").get_by_role("link", name="Reminders").click()
+
     page.locator("#senders tbody tr", has_text=mine.phone_number).get_by_role("button", name="Remove").click()
     assert f"Removed {mine.phone_number} from the pool" in flash(page)
     expect(page.locator("#senders")).not_to_contain_text(mine.phone_number)
@@ -259,3 +264,20 @@ def test_every_form_needs_the_csrf_token(page: Page, account: tuple[str, str], c
     assert [n.sid for n in service.phone_numbers.list()] == [number.sid]
     assert service.alpha_senders.list() == []
     assert client.messages(message).fetch().status == "scheduled"
+
+
+def test_a_services_name_is_shown_as_text(page: Page, account: tuple[str, str], client: Client) -> None:
+    name = "<script>window.__pwned = 1</script><b>bold</b>"
+    created = client.messaging.v1.services.create(friendly_name=name)
+    number = client.incoming_phone_numbers.create(area_code="415")
+    created.phone_numbers.create(phone_number_sid=number.sid)
+    sign_in(page, *account)
+    nav(page, "Messaging Services")
+    expect(page.locator("#services")).to_contain_text(name)
+    page.get_by_role("link", name=name).click()
+    expect(page.locator("h1")).to_have_text(name)
+    page.goto(f"/console/numbers/{number.sid}")
+    expect(page.locator("#number-service")).to_contain_text(name)
+    expect(page.locator("#number-service")).to_contain_text("are stored and go to no webhook")
+    assert page.locator("main script, main b").count() == 0
+    assert page.evaluate("window.__pwned") is None
