@@ -1,4 +1,5 @@
-"""Phone numbers: the account's numbers, search and buy, and messaging configuration (webhook or TwiML app)."""
+"""Phone numbers: the account's numbers, search and buy, and messaging configuration (webhook or TwiML app; a
+number's page says which Messaging Service's pool it is in, whose request URL may take its messages)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from loft.console.web import Visit
 from loft.db.engine import Conn
 from loft.errors import InvalidParameter, TwilioApiError
 from loft.kit import paging
+from loft.messaging_services import pool
+from loft.messaging_services import service as services
 from loft.numbers import available, catalogue, service
 
 _OFFERS = 10
@@ -65,7 +68,9 @@ async def show(visit: Visit) -> Response:
     async with visit.loft.db.read() as conn:
         row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
         apps, _ = await applications.page(conn, visit.account, {}, _ALL)
-    return visit.render("number.html", number=row, apps=apps)
+        pooled_in = await pool.service_of(conn, row.sid)
+        in_service = await services.find(conn, visit.account.sid, pooled_in) if pooled_in else None
+    return visit.render("number.html", number=row, apps=apps, in_service=in_service)
 
 
 async def configure(visit: Visit) -> Response:

@@ -1,8 +1,8 @@
 """``/console``: sign in and out, the dashboard, and every page's route.
 
 Each page calls the services (``loft/*/service.py``) directly with the request's database connections, as
-the API endpoints do; the feature pages live beside this module (``numbers``, ``apps``, ``log``, ``phone``,
-``team``, ``usage``). A path under ``/console`` that none of them has is answered by :func:`web.missing` (see
+the API endpoints do; the feature pages live beside this module (``numbers``, ``apps``, ``services``, ``log``,
+``scheduled``, ``phone``, ``team``, ``usage``). A path under ``/console`` that none of them has is answered by :func:`web.missing` (see
 ``loft.app.http_error``).
 """
 
@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from loft.console import apps, log, numbers, phone, sessions, team, usage, web
+from loft.console import apps, log, numbers, phone, scheduled, services, sessions, team, usage, web
 from loft.console.web import Visit
 from loft.errors import InvalidParameter, PermissionDenied, TooManyRequests, Unauthenticated
 from loft.kit import forms
@@ -91,6 +91,8 @@ routes: list[BaseRoute] = [
     Route("/console/signout", web.action(signout), methods=["POST"]),
     *numbers.routes,
     *apps.routes,
+    *services.routes,
+    *scheduled.routes,  # before the log's "/console/messages/{sid}"
     *log.routes,
     *phone.routes,
     *team.routes,

@@ -1,5 +1,6 @@
-"""Reads only the console needs (the API has no such list): the filtered message log, a handset's thread with
-one Loft number, the handsets an account has talked to, and the accounts the account switcher offers."""
+"""Reads only the console needs (the API has no such list): the filtered message log, the scheduled messages
+with the time each will leave, a handset's thread with one Loft number, the handsets an account has talked to, the
+accounts the account switcher offers, and which pool each of an account's senders is in."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import ColumnElement, Row, func, or_, select
 
 from loft.db import pages
 from loft.db.engine import Conn
-from loft.db.tables import accounts, handset_inbox, message_media, messages
+from loft.db.tables import accounts, handset_inbox, message_media, messages, messaging_service_senders, outbox
+from loft.delivery import outbox as jobs
 from loft.kit import dates, paging, phone
 
 PAGE_SIZE = 50
@@ -54,6 +56,39 @@ async def message_log(conn: Conn, account_sid: str, wanted: LogFilter,
     return await pages.fetch(conn, messages, where=[messages.c.account_sid == account_sid, *wanted.conditions()],
                              order=("seq",), descending=True,
                              request=paging.PageRequest(PAGE_SIZE, max(page, 0), None))
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """A scheduled message, and when it is due to leave (its send job's time; None: it has no job)."""
+
+    message: Row[Any]
+    send_at: datetime | None
+
+
+async def scheduled(conn: Conn, account_sid: str, page: int) -> tuple[list[Scheduled], bool]:
+    """The account's messages whose status is ``scheduled``, the soonest due first, PAGE_SIZE at a time."""
+    due = (select(outbox.c.subject_sid, func.min(outbox.c.available_at).label("send_at"))
+           .where(outbox.c.account_sid == account_sid, outbox.c.kind == jobs.SEND)
+           .group_by(outbox.c.subject_sid).subquery())
+    rows = (await conn.execute(
+        select(messages, due.c.send_at).outerjoin(due, due.c.subject_sid == messages.c.sid)
+        .where(messages.c.account_sid == account_sid, messages.c.status == "scheduled")
+        .order_by(due.c.send_at.is_(None), due.c.send_at, messages.c.seq)
+        .limit(PAGE_SIZE + 1).offset(max(page, 0) * PAGE_SIZE)
+    )).all()
+    found = [Scheduled(row, dates.as_utc(row.send_at) if row.send_at is not None else None)
+             for row in rows[:PAGE_SIZE]]
+    return found, len(rows) > PAGE_SIZE
+
+
+async def pools_of(conn: Conn, account_sid: str) -> dict[str, str]:
+    """The account's senders that are in a Messaging Service's pool (a number's ``PN…`` …) → that service's SID."""
+    rows = (await conn.execute(
+        select(messaging_service_senders.c.sid, messaging_service_senders.c.service_sid)
+        .where(messaging_service_senders.c.account_sid == account_sid)
+    )).all()
+    return {row.sid: row.service_sid for row in rows}
 
 
 @dataclass(frozen=True, slots=True)

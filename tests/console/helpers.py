@@ -18,7 +18,7 @@ DOCS = ROOT / "docs" / "screenshots"
 #: The pages docs/console.md shows.
 DOCS_SET = frozenset({"signin", "dashboard", "numbers-search", "number", "apps", "phone", "messages",
                       "message-inbound", "message-reply", "keys", "subaccounts", "usage",
-                      "acting-as-subaccount"})
+                      "acting-as-subaccount", "services", "service", "scheduled"})
 
 
 def shoot(page: Page, name: str, *, full_page: bool = False) -> Path:
