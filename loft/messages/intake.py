@@ -3,8 +3,10 @@
 The simulator's handsets, an SMSC's ``deliver_sm`` and a relayed upstream's webhooks all end here:
 
 - :func:`accept` stores an inbound message for the account that owns the number it was sent to, with the opt-out
-  keywords applied (and their auto-reply queued); its webhook job (the number's SmsUrl, or its Application's)
-  is recorded with it, and TwiML replies follow from there (:mod:`loft.webhooks.inbound`).
+  keywords applied (and their auto-reply queued); a number in a Messaging Service's pool gives the message that
+  service's SID (``messaging_service_sid``, as Twilio sets it), which routes it; its webhook job (the service's
+  InboundRequestUrl, the number's SmsUrl, or its Application's) is recorded with it, and TwiML replies follow
+  from there (:mod:`loft.webhooks.inbound`).
 - :func:`apply_report` finds the hand-off a carrier's report is about by the carrier's reference, records the
   part's outcome, and moves the message to its final status once its parts say so: a message sent in parts is
   delivered when every part is, undelivered (or failed) as soon as one part is. Reports may come in any order:
@@ -36,6 +38,7 @@ from loft.delivery.carriers.base import Incoming, Outcome, Report
 from loft.kit import dates
 from loft.messages import optout
 from loft.messages import service as messages
+from loft.messaging_services import pool
 
 if TYPE_CHECKING:
     from loft.context import Loft
@@ -58,8 +61,10 @@ def dlr_date(moment: datetime) -> str:
 async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str, to: str, body: str,
                  media_urls: list[str], options: dict[str, Any] | None = None, auto_reply: bool = True) -> Record:
     """Store a message a phone sent to ``to`` (a number of ``account_sid``): ``received`` (``receiving`` while
-    its media is fetched), its webhook job with it; an opt-out keyword (STOP, START, HELP …) is applied and
-    answered by its auto-reply (unless ``auto_reply`` is False: the carrier's network answered it already)."""
+    its media is fetched), with the service whose pool holds ``to`` (if any) and its webhook job; an opt-out
+    keyword (STOP, START, HELP …) is applied and answered by its auto-reply (unless ``auto_reply`` is False: the
+    carrier's network answered it already)."""
+    service_sid = await pool.service_of_number(conn, account_sid, to)
     word = optout.keyword(body) if not media_urls else None
     extra = dict(options or {})
     if word is not None:
@@ -67,7 +72,7 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
     message, _ = await messages.store(
         conn, settings, account_sid=account_sid, direction="inbound", from_=from_, to=to, body=body,
         media_urls=media_urls, mms=bool(media_urls), status="receiving" if media_urls else "received",
-        options=extra or None,
+        options=extra or None, messaging_service_sid=service_sid,
     )
     if word is not None:
         await optout.apply(conn, word, sender=to, recipient=from_, account_sid=account_sid)

@@ -156,6 +156,8 @@ class _Message:
     validity_period: int = DEFAULT_VALIDITY
     options: dict[str, Any] | None = None
     send_at: datetime | None = None
+    #: Inbound: the service whose pool holds the number it was sent to.
+    messaging_service_sid: str | None = None
     lease: outbox.Lease | None = None
     row: dict[str, Any] | None = None  # its row, if made already (see Draft.row)
 
@@ -163,7 +165,7 @@ class _Message:
 def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to: str, body: str, mms: bool,
          num_media: int, status: str, status_callback: str | None, status_callback_method: str,
          application_sid: str | None, validity_period: int, options: dict[str, Any] | None,
-         moment: datetime) -> dict[str, Any]:
+         moment: datetime, messaging_service_sid: str | None = None) -> dict[str, Any]:
     """A new message's row of ``messages``."""
     count = 1 if mms else segments.count(body)
     return {
@@ -183,6 +185,7 @@ def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to
         "status_callback": status_callback,
         "status_callback_method": status_callback_method,
         "application_sid": application_sid,
+        "messaging_service_sid": messaging_service_sid,
         "validity_period": validity_period,
         "options": options or {},
         "date_created": moment,
@@ -208,6 +211,7 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
         status=message.status, status_callback=message.status_callback,
         status_callback_method=message.status_callback_method, application_sid=message.application_sid,
         validity_period=message.validity_period, options=message.options, moment=moment,
+        messaging_service_sid=message.messaging_service_sid,
     ) for message in stored]
     seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
     counted: dict[str, int] = {}
@@ -237,8 +241,8 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
     ) for message, row in zip(stored, rows)])
     # What a read of each row would give, without the read: the values written, the sequence number, and the
     # columns a new message leaves empty.
-    return [(_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, messaging_service_sid=None,
-                     date_sent=None, **row), job if message.lease is not None else None)
+    return [(_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, date_sent=None, **row),
+             job if message.lease is not None else None)
             for message, row, job in zip(stored, rows, jobs)]
 
 

@@ -27,13 +27,14 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 import phonenumbers
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from loft.accounts import service as account_service
 from loft.accounts.service import Account
 from loft.db import pages
 from loft.db.engine import Conn
+from loft.db.prepared import Prepared
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.db.tables import messaging_service_senders as senders
 from loft.errors import InvalidParameter, NotFound
@@ -145,6 +146,20 @@ async def service_of(conn: Conn, sender_sid: str) -> str | None:
     """The SID of the service whose pool holds the sender ``sender_sid`` (a number's ``PN…`` …), if any."""
     found: str | None = (await conn.execute(select(senders.c.service_sid)
                                             .where(senders.c.sid == sender_sid))).scalar()
+    return found
+
+
+_SERVICE_OF_NUMBER = Prepared(
+    select(senders.c.service_sid).select_from(numbers.join(senders, senders.c.sid == numbers.c.sid))
+    .where(numbers.c.phone_number == bindparam("number"), numbers.c.account_sid == bindparam("account_sid"))
+)
+
+
+async def service_of_number(conn: Conn, account_sid: str, number: str) -> str | None:
+    """The SID of the service whose pool holds ``account_sid``'s number ``number`` (E.164), if any: what an inbound
+    message to it is routed by. One statement, on the numbers' unique ``phone_number`` and the pool's key."""
+    found: str | None = (await conn.execute(_SERVICE_OF_NUMBER, {"number": number, "account_sid": account_sid})
+                         ).scalar()
     return found
 
 

@@ -1,7 +1,12 @@
-"""Inbound messages: route to the number's (or its Application's) URL, fall back, follow TwiML.
+"""Inbound messages: route to the service's, the number's or its Application's URL, fall back, follow TwiML.
 
-Routing follows Twilio: a number's ``SmsApplicationSid`` wins over its own ``SmsUrl``. The request carries
-Twilio's inbound parameters, signed. On a connection failure, a timeout, a non-2xx answer or TwiML that
+Routing follows Twilio: a message to a number in a Messaging Service's pool (it carries the service's SID, see
+:func:`loft.messages.intake.accept`) goes to the service's ``InboundRequestUrl`` and ``FallbackUrl``; with the
+service's ``UseInboundWebhookOnNumber`` the number's own webhook wins, when it has one (a number without one
+leaves the service's URLs in place: Twilio documents the number's URL as *overriding* the service's). A service
+without an ``InboundRequestUrl`` routes nowhere: the message is stored, and no request is made. Otherwise a
+number's ``SmsApplicationSid`` wins over its own ``SmsUrl``. The request carries Twilio's inbound parameters
+(``MessagingServiceSid`` too, for a pool number), signed. On a connection failure, a timeout, a non-2xx answer or TwiML that
 cannot be used, the fallback URL is requested with ``ErrorCode`` and ``ErrorUrl`` added. ``<Message>`` verbs
 become ``outbound-reply`` messages on the normal outbound path; ``<Redirect>`` fetches the next document (at
 most 50 per reply session: 14106); more than 15 replies between the same two numbers in 30 seconds are cut
@@ -29,6 +34,8 @@ from loft.kit import dates, phone
 from loft.messages import media as media_content
 from loft.messages import service as message_service
 from loft.messages import validation
+from loft.messaging_services import service as services
+from loft.messaging_services.service import Service
 from loft.webhooks import attempts, sender, twiml
 
 MAX_DOCUMENTS = 50
@@ -54,6 +61,24 @@ class Session:
 
 
 async def route_for(conn: Conn, message: Row[Any]) -> Route | None:
+    """Where ``message``'s webhook goes (None, or a route without a URL: nowhere); see the module's docstring."""
+    service = None
+    if message.messaging_service_sid:
+        service = await services.find(conn, message.account_sid, message.messaging_service_sid)
+    if service is not None and not service.use_inbound_webhook_on_number:
+        return _service_route(service)
+    own = await _number_route(conn, message)
+    if service is not None and (own is None or not own.url):
+        return _service_route(service)
+    return own
+
+
+def _service_route(service: Service) -> Route:
+    return Route(service.inbound_request_url, service.inbound_method, service.fallback_url, service.fallback_method)
+
+
+async def _number_route(conn: Conn, message: Row[Any]) -> Route | None:
+    """The number's webhook: its Application's, if it has one, else its own."""
     number = (
         await conn.execute(
             select(incoming_phone_numbers).where(incoming_phone_numbers.c.phone_number == message.to_addr,
@@ -102,6 +127,8 @@ def parameters(message: Row[Any], media: list[tuple[str, str]]) -> list[tuple[st
     ]
     for index, (url, content_type) in enumerate(media):
         params += [(f"MediaUrl{index}", url), (f"MediaContentType{index}", content_type)]
+    if message.messaging_service_sid:
+        params.append(("MessagingServiceSid", message.messaging_service_sid))
     if message.options.get("opt_out_type"):
         params.append(("OptOutType", str(message.options["opt_out_type"])))
     return params
