@@ -139,6 +139,22 @@ def test_a_handset_texting_the_number_upstream_reaches_the_tenants_webhook_signe
     assert line.upstream_sim.inbox(handset) == []
 
 
+def test_a_message_from_upstream_to_a_pool_number_goes_to_the_tenant_s_messaging_service(
+        line: Line, receiver: Receiver) -> None:
+    """Carriers end where the simulator's handsets do: the service's URL wins, and the message is the service's."""
+    number = line.tenant.incoming_phone_numbers.list(phone_number=line.number)[0].update(
+        sms_url=receiver.url("/number"))
+    service = line.tenant.messaging.v1.services.create(friendly_name="relayed", inbound_request_url=receiver.url("/mg"))
+    line.tenant.messaging.v1.services(service.sid).phone_numbers.create(phone_number_sid=number.sid)
+    line.upstream_sim.text(relay.destination(), line.number, "to the service")
+
+    call = receiver.wait_for(lambda got: len(got) >= 1)[0]
+    assert call.path == "/mg" and call.param("MessagingServiceSid") == service.sid
+    assert RequestValidator(line.tenant_auth[1]).validate(receiver.url("/mg"), call.params,
+                                                          call.headers["x-twilio-signature"])
+    assert line.tenant.messages(str(call.param("MessageSid"))).fetch().messaging_service_sid == service.sid
+
+
 def test_a_stop_from_upstream_opts_out_here_without_a_second_auto_reply(line: Line, receiver: Receiver) -> None:
     line.tenant.incoming_phone_numbers.list(phone_number=line.number)[0].update(sms_url=receiver.url("/sms"))
     handset = relay.destination()

@@ -26,6 +26,12 @@ def _reply(text: str) -> Answer:
     return Answer(body=str(response), content_type="text/xml")
 
 
+def _failing_over(receiver: Receiver, primary: str, fallback: str, text: str) -> None:
+    """``primary`` answers 500; ``fallback`` replies ``text``."""
+    receiver.answer(primary, Answer(status=500, body="boom"))
+    receiver.answer(fallback, _reply(text))
+
+
 def _pooled(client: Client, service_sid: str, buy: Callable[..., Any], **number_settings: Any) -> Any:
     """A new number of the account, with ``number_settings`` (``sms_url`` …), in the service's pool."""
     number = buy()
@@ -86,8 +92,7 @@ def test_the_service_s_method_get_signs_the_url_with_its_query(
 def test_a_failing_service_url_falls_back_to_the_service_s_fallback_url(
         client: Client, account: tuple[str, str], service_sid: str, buy: Callable[..., Any], sim: Sim,
         receiver: Receiver) -> None:
-    receiver.answer("/primary", Answer(status=500, body="boom"))
-    receiver.answer("/fallback", _reply("from the service's fallback"))
+    _failing_over(receiver, "/primary", "/fallback", "from the service's fallback")
     client.messaging.v1.services(service_sid).update(inbound_request_url=receiver.url("/primary"),
                                                      fallback_url=receiver.url("/fallback"), fallback_method="POST")
     number = _pooled(client, service_sid, buy, sms_fallback_url=receiver.url("/number-fallback"))
@@ -104,8 +109,7 @@ def test_a_failing_service_url_falls_back_to_the_service_s_fallback_url(
 def test_with_use_inbound_webhook_on_number_the_number_s_own_urls_win(
         client: Client, account: tuple[str, str], service_sid: str, buy: Callable[..., Any], sim: Sim,
         receiver: Receiver) -> None:
-    receiver.answer("/number", Answer(status=500, body="boom"))
-    receiver.answer("/number-fallback", _reply("from the number's fallback"))
+    _failing_over(receiver, "/number", "/number-fallback", "from the number's fallback")
     client.messaging.v1.services(service_sid).update(inbound_request_url=receiver.url("/service"),
                                                      fallback_url=receiver.url("/service-fallback"),
                                                      use_inbound_webhook_on_number=True)
