@@ -185,9 +185,9 @@ def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to
         "status_callback": status_callback,
         "status_callback_method": status_callback_method,
         "application_sid": application_sid,
-        "messaging_service_sid": messaging_service_sid,
         "validity_period": validity_period,
         "options": options or {},
+        "messaging_service_sid": messaging_service_sid,
         "date_created": moment,
         "date_updated": moment,
     }
