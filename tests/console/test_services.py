@@ -118,6 +118,10 @@ def test_a_service_is_created_configured_pooled_and_deleted(page: Page, account:
 
     # The number's own page says whose pool it is in, and where its messages go.
     page.locator("#senders").get_by_role("link", name=mine.phone_number).click()
+    expect(page.locator("#number-service")).to_contain_text(
+        "would use the number's own webhook, but none is set here: its messages go to the service's request URL")
+    client.incoming_phone_numbers(mine.sid).update(sms_url="https://example.com/own")
+    page.reload()
     expect(page.locator("#number-service")).to_contain_text("the service uses the number's own webhook")
     page.locator("#number-service").get_by_role("link", name="Reminders").click()
 
