@@ -1,0 +1,120 @@
+"""The Bot Framework channel end to end, with a real botbuilder-python bot: the customer's setup (a TwiML App whose
+SmsUrl is the bot's ``sms_url``, bound to a number), a virtual handset texting the number, the bot's replies
+reaching the handset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from tests.support.bot import Bot
+from tests.support.numbers import US_LOCAL, unused
+from tests.support.server import LoftServer
+from tests.support.sim import Sim
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+def bot() -> Iterator[Bot]:
+    with Bot().running() as running:
+        yield running
+
+
+@pytest.fixture
+def api(loft: LoftServer, account: tuple[str, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=loft.base_url, auth=account, timeout=30) as http:
+        yield http
+
+
+def connect(api: httpx.Client, client: Client, account: tuple[str, str], sender: str, endpoint: str) -> dict[str, Any]:
+    """The seed's setup: a bot connection, a TwiML App whose SmsUrl is its sms_url, the number bound to it."""
+    created = api.post(f"/loft/v1/Accounts/{account[0]}/Bots",
+                       data={"FriendlyName": "echo", "MessagingEndpoint": endpoint})
+    assert created.status_code == 201, created.text
+    bot: dict[str, Any] = created.json()
+    app = client.applications.create(friendly_name="My TwiML app", sms_url=bot["sms_url"])
+    number = client.incoming_phone_numbers.list(phone_number=sender)[0]
+    client.incoming_phone_numbers(number.sid).update(sms_application_sid=app.sid)
+    return bot
+
+
+def bodies(sim: Sim, handset: str, count: int) -> list[str]:
+    inbox = eventually(lambda: len(found := sim.inbox(handset)) >= count and found, timeout=30)
+    return [message["body"] for message in reversed(inbox)]  # the inbox is newest first
+
+
+def test_the_bot_echoes_a_text_through_the_seed_s_setup(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, bot: Bot) -> None:
+    connect(api, client, account, sender, bot.endpoint)
+    handset = unused(US_LOCAL)
+    inbound = sim.text(handset, sender, "hello bot")
+    assert bodies(sim, handset, 1) == ["Echo: hello bot"]
+    reply = client.messages.list(to=handset)[0]
+    assert reply.from_ == sender and reply.body == "Echo: hello bot"
+    log = api.get(f"/loft/v1/Accounts/{account[0]}/Messages/{inbound['sid']}/Webhooks").json()["webhooks"]
+    assert [(entry["kind"], entry["status_code"]) for entry in log][-1] == ("bot", 201)
+
+
+def test_two_replies_arrive_in_order(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, bot: Bot) -> None:
+    connect(api, client, account, sender, bot.endpoint)
+    handset = unused(US_LOCAL)
+    sim.text(handset, sender, "two")
+    assert bodies(sim, handset, 2) == ["first reply", "second reply"]
+
+
+def test_cards_become_numbered_choices_and_attachments_media(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, bot: Bot) -> None:
+    connect(api, client, account, sender, bot.endpoint)
+    handset = unused(US_LOCAL)
+    sim.text(handset, sender, "card")
+    assert bodies(sim, handset, 1) == ["Pizza?\nPick one\n1. Margherita\n2. Diavola"]
+    sim.text(handset, sender, "picture")
+    eventually(lambda: len(client.messages.list(to=handset)) >= 2, timeout=30)
+    picture = [m for m in client.messages.list(to=handset) if m.body == "an owl"][0]
+    assert picture.num_media == "1"
+    assert [media.uri for media in client.messages(picture.sid).media.list()]
+
+
+def test_a_proactive_message_reaches_the_phone(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, bot: Bot) -> None:
+    connect(api, client, account, sender, bot.endpoint)
+    handset = unused(US_LOCAL)
+    sim.text(handset, sender, "hi")
+    bodies(sim, handset, 1)
+    assert bot.notify("your pizza is on its way") == 1
+    assert bodies(sim, handset, 2) == ["Echo: hi", "your pizza is on its way"]
+
+
+def test_the_bot_is_tried_again_once_it_is_up(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim) -> None:
+    down = Bot()
+    connect(api, client, account, sender, down.endpoint)
+    handset = unused(US_LOCAL)
+    inbound = sim.text(handset, sender, "are you there")
+    path = f"/loft/v1/Accounts/{account[0]}/Messages/{inbound['sid']}/Webhooks"
+    failed = eventually(lambda: [entry for entry in api.get(path).json()["webhooks"] if entry["kind"] == "bot"],
+                        timeout=30)
+    assert failed[0]["error_code"] == 11205 and sim.inbox(handset) == []
+    with down.running():
+        assert bodies(sim, handset, 1) == ["Echo: are you there"]
+
+
+def test_a_request_not_signed_by_the_account_is_refused(
+        loft: LoftServer, api: httpx.Client, client: Client, account: tuple[str, str], sender: str,
+        main_client: Client) -> None:
+    created = api.post(f"/loft/v1/Accounts/{account[0]}/Bots",
+                       data={"MessagingEndpoint": "http://127.0.0.1:9/api/messages"}).json()
+    url = created["sms_url"]
+    params = {"From": "+15558675310", "To": sender, "Body": "forged", "MessageSid": "SM" + "0" * 32}
+    for signature in ("", RequestValidator(loft.auth_token).compute_signature(url, params), "bogus"):
+        response = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature} if signature else {})
+        assert response.status_code == 403, response.text
+    good = RequestValidator(account[1]).compute_signature(url, params)
+    response = httpx.post(url, data=params, headers={"X-Twilio-Signature": good})
+    assert response.status_code == 200 and response.text.endswith("<Response/>")

@@ -1,0 +1,90 @@
+"""A real botbuilder-python bot (tests/support/botvenv/echo_bot.py) in a subprocess on 127.0.0.1.
+
+botbuilder pins its own aiohttp, which need not be Loft's, so the bot runs in a virtual environment of its own:
+``tests/support/botvenv/.venv``, made by :func:`install` (or scripts/test) when it is missing or
+requirements.txt changed since it was made (the same stamp scripts/test checks). Only PyPI is needed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import free_port
+
+FOLDER = Path(__file__).with_name("botvenv")
+REQUIREMENTS = FOLDER / "requirements.txt"
+VENV = FOLDER / ".venv"
+STAMP = VENV / ".installed-from"
+PYTHON = VENV / "bin" / "python"
+
+
+def install() -> None:
+    """Make the bot's venv when it is missing or requirements.txt changed (two runs at once take turns)."""
+    with REQUIREMENTS.open("rb") as requirements:
+        fcntl.flock(requirements, fcntl.LOCK_EX)
+        wanted = hashlib.sha256(requirements.read()).hexdigest()
+        if STAMP.is_file() and STAMP.read_text().strip() == wanted:
+            return
+        for command in ([sys.executable, "-m", "venv", "--clear", str(VENV)],
+                        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r",
+                         str(REQUIREMENTS)]):
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+        STAMP.write_text(wanted + "\n")
+
+
+@dataclass
+class Bot:
+    """The echo bot on a port of its own; :meth:`running` starts it (again, on the same port)."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/messages"
+
+    @contextmanager
+    def running(self) -> Iterator[Bot]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def start(self) -> None:
+        install()
+        self.process = subprocess.Popen([str(PYTHON), str(FOLDER / "echo_bot.py"), str(self.port)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], 60)
+        line = self.process.stdout.readline() if ready else ""
+        if "listening" not in line:
+            self.stop()
+            raise RuntimeError(f"the bot did not start: {line!r}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            self.process = None
+
+    def notify(self, text: str) -> int:
+        """Send ``text`` proactively to every conversation the bot has seen; how many."""
+        response = httpx.post(f"http://127.0.0.1:{self.port}/api/notify", json={"text": text}, timeout=60)
+        assert response.status_code == 200, response.text
+        sent: int = response.json()["sent"]
+        return sent
