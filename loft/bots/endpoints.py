@@ -43,25 +43,25 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 async def create_bot(call: Call) -> Answer:
     row = await service.create(call.conn, call.loft.box, call.account, call.params)
-    return v1.Resource(service.render(row, call.origin), status=201)
+    return v1.Resource(service.render(row, call.origin, call.loft.box), status=201)
 
 
 async def list_bots(call: Call) -> Answer:
     request = paging.parse(call.params)
     rows, more = await service.page(call.conn, call.account, request)
-    return v1.page(key="bots", records=[service.render(row, call.origin) for row in rows], origin=call.origin,
-                   path=f"/loft/v1/Accounts/{call.account.sid}/Bots", filters=[], request=request, has_next=more)
+    records = [service.render(row, call.origin, call.loft.box) for row in rows]
+    return v1.page(key="bots", records=records, origin=call.origin, path=f"/loft/v1/Accounts/{call.account.sid}/Bots", filters=[], request=request, has_next=more)
 
 
 async def fetch_bot(call: Call) -> Answer:
     row = await service.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
-    return v1.Resource(service.render(row, call.origin))
+    return v1.Resource(service.render(row, call.origin, call.loft.box))
 
 
 async def update_bot(call: Call) -> Answer:
     row = await service.configure(call.conn, call.loft.box, call.account, call.path_params["sid"], call.params,
                                   path=call.path)
-    return v1.Resource(service.render(row, call.origin))
+    return v1.Resource(service.render(row, call.origin, call.loft.box))
 
 
 async def delete_bot(call: Call) -> Answer:

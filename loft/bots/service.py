@@ -115,7 +115,7 @@ def connector_url(origin: str, box: SecretBox, sid: str) -> str:
     return f"{origin}/loft/botframework/{sid}/{connector_key(box, sid)}/"
 
 
-def render(row: Row[Any], origin: str) -> dict[str, Any]:
+def render(row: Row[Any], origin: str, box: SecretBox) -> dict[str, Any]:
     r = row._mapping
     return {
         "sid": r["sid"],
@@ -125,6 +125,7 @@ def render(row: Row[Any], origin: str) -> dict[str, Any]:
         "microsoft_app_id": r["microsoft_app_id"],
         "microsoft_app_tenant_id": r["microsoft_app_tenant_id"],
         "sms_url": sms_url(origin, row),
+        "service_url": connector_url(origin, box, r["sid"]),
         "date_created": v1.date(r["date_created"]),
         "date_updated": v1.date(r["date_updated"]),
         "url": f"{origin}/loft/v1/Accounts/{r['account_sid']}/Bots/{r['sid']}",

@@ -4,6 +4,7 @@ reaching the handset."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from twilio.rest import Client
 
 from tests.support.bot import Bot
 from tests.support.numbers import US_LOCAL, unused
+from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
 from tests.support.sim import Sim
 from tests.support.waiting import eventually
@@ -89,6 +91,34 @@ def test_a_proactive_message_reaches_the_phone(
     bodies(sim, handset, 1)
     assert bot.notify("your pizza is on its way") == 1
     assert bodies(sim, handset, 2) == ["Echo: hi", "your pizza is on its way"]
+
+
+def test_the_bot_starts_a_conversation_with_a_phone(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, bot: Bot) -> None:
+    connected = connect(api, client, account, sender, bot.endpoint)
+    handset = unused(US_LOCAL)
+    conversation = bot.start_conversation(connected["service_url"], sender, handset, "a table for two is free")
+    assert conversation == f"{handset}|{sender}"
+    assert bodies(sim, handset, 1) == ["a table for two is free"]
+
+
+def test_one_conversation_per_phone_and_number(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, receiver: Receiver) -> None:
+    """The Activity as the bot receives it (captured by a receiver standing in for the bot)."""
+    connect(api, client, account, sender, receiver.url("/api/messages"))
+    handset = unused(US_LOCAL)
+    first = sim.text(handset, sender, "one")
+    sim.text(handset, sender, "two")
+    calls = receiver.wait_for(lambda found: len(found) >= 2)
+    activities = [json.loads(call.body) for call in calls]
+    assert activities[0]["conversation"] == activities[1]["conversation"] == {"id": f"{handset}|{sender}",
+                                                                             "isGroup": False}
+    activity = activities[0]
+    assert activity["type"] == "message" and activity["channelId"] == "sms" and activity["id"] == first["sid"]
+    assert activity["from"]["id"] == handset and activity["recipient"]["id"] == sender
+    assert activity["text"] == "one" and activity["channelData"]["MessageSid"] == first["sid"]
+    assert activity["serviceUrl"].startswith(f"{api.base_url}".rstrip("/") + "/loft/botframework/")
+    assert "authorization" not in calls[0].headers  # botbuilder's local mode: no token at all
 
 
 def test_the_bot_is_tried_again_once_it_is_up(

@@ -88,3 +88,11 @@ class Bot:
         assert response.status_code == 200, response.text
         sent: int = response.json()["sent"]
         return sent
+
+    def start_conversation(self, service_url: str, number: str, phone: str, text: str) -> str:
+        """Start a conversation of ``number`` with ``phone`` saying ``text`` (``create_conversation``); its id."""
+        response = httpx.post(f"http://127.0.0.1:{self.port}/api/start", timeout=60,
+                              json={"service_url": service_url, "number": number, "phone": phone, "text": text})
+        assert response.status_code == 200, response.text
+        conversation: str = response.json()["conversation"]
+        return conversation

@@ -5,7 +5,8 @@
 Run with the venv of tests/support/botvenv: ``python echo_bot.py PORT``. It answers ``Echo: <text>``; ``two``
 gets two replies, ``card`` a hero card with two buttons, ``picture`` an image attachment. ``POST /api/notify``
 (JSON ``{"text": …}``) sends a proactive message, through ``continue_conversation``, to every conversation the
-bot has seen. It logs each turn's text on stdout. No app id: botbuilder's local mode (no tokens).
+bot has seen; ``POST /api/start`` starts one with a phone (``create_conversation``). Replies begin with a typing
+indicator. It logs each turn's text on stdout. No app id: botbuilder's local mode (no tokens).
 """
 
 import sys
@@ -13,7 +14,15 @@ import sys
 from aiohttp import web
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import CardAction, ConversationReference, HeroCard
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    CardAction,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+    HeroCard,
+)
 
 
 class Config:
@@ -46,6 +55,7 @@ class EchoBot(ActivityHandler):
             await turn_context.send_activity(MessageFactory.content_url(
                 "https://demo.twilio.com/owl.png", "image/png", text="an owl"))
         else:
+            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
             await turn_context.send_activity(f"Echo: {text}")
 
 
@@ -67,7 +77,23 @@ async def notify(request: web.Request) -> web.Response:
     return web.json_response({"sent": len(REFERENCES)})
 
 
+async def start(request: web.Request) -> web.Response:
+    """Start a conversation with a phone: ``{"service_url", "number", "phone", "text"}``."""
+    given = await request.json()
+    started = {}
+
+    async def say(turn_context: TurnContext) -> None:
+        started["conversation"] = turn_context.activity.conversation.id
+        await turn_context.send_activity(given["text"])
+
+    parameters = ConversationParameters(bot=ChannelAccount(id=given["number"]),
+                                        members=[ChannelAccount(id=given["phone"])], is_group=False)
+    await ADAPTER.create_conversation(Config.APP_ID, say, parameters, "sms", given["service_url"])
+    return web.json_response(started)
+
+
 APP = web.Application()
+APP.router.add_post("/api/start", start)
 APP.router.add_post("/api/messages", messages)
 APP.router.add_post("/api/notify", notify)
 
