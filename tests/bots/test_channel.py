@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.support.bot import Bot
+from tests.support.bot import Bot, ScriptBot
 from tests.support.numbers import US_LOCAL, unused
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
@@ -148,3 +149,15 @@ def test_a_request_not_signed_by_the_account_is_refused(
     good = RequestValidator(account[1]).compute_signature(url, params)
     response = httpx.post(url, data=params, headers={"X-Twilio-Signature": good})
     assert response.status_code == 200 and response.text.endswith("<Response/>")
+
+
+def test_the_documented_ten_line_bot_echoes(
+        tmp_path: Path, api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim) -> None:
+    document = (Path(__file__).parents[2] / "docs" / "bots.md").read_text()
+    script = tmp_path / "echo.py"
+    script.write_text(document.split("```python\n", 1)[1].split("```", 1)[0])
+    with ScriptBot(script=script).running() as documented:
+        connect(api, client, account, sender, documented.endpoint)
+        handset = unused(US_LOCAL)
+        sim.text(handset, sender, "from the docs")
+        assert bodies(sim, handset, 1) == ["Echo: from the docs"]

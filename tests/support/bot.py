@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import select
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.server import free_port
+from tests.support.waiting import eventually
 
 FOLDER = Path(__file__).with_name("botvenv")
 REQUIREMENTS = FOLDER / "requirements.txt"
@@ -96,3 +98,25 @@ class Bot:
         assert response.status_code == 200, response.text
         conversation: str = response.json()["conversation"]
         return conversation
+
+
+@dataclass
+class ScriptBot(Bot):
+    """A bot of a script of one's own (docs/bots.md's echo bot), its port written ``3978`` in it; ready once it
+    accepts connections."""
+
+    script: Path = FOLDER / "echo_bot.py"
+
+    def start(self) -> None:
+        install()
+        source = self.script.read_text().replace("3978", str(self.port))
+        self.process = subprocess.Popen([str(PYTHON), "-c", source], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        eventually(self._listening, timeout=60)
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the bot exited: {self.process.stdout.read() if self.process.stdout else ''}")
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
