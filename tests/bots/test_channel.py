@@ -161,3 +161,27 @@ def test_the_documented_ten_line_bot_echoes(
         handset = unused(US_LOCAL)
         sim.text(handset, sender, "from the docs")
         assert bodies(sim, handset, 1) == ["Echo: from the docs"]
+
+
+def test_the_connector_takes_only_the_bot_s_own_key_and_the_account_s_numbers(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str) -> None:
+    created = api.post(f"/loft/v1/Accounts/{account[0]}/Bots",
+                       data={"MessagingEndpoint": "http://127.0.0.1:9/api/messages"}).json()
+    service_url: str = created["service_url"]
+    phone = unused(US_LOCAL)
+    activity = {"type": "message", "text": "hello"}
+    forged = service_url.rstrip("/").rsplit("/", 1)[0] + "/" + "A" * 32 + "/"
+    conversation = f"{phone}|{sender}".replace("+", "%2B").replace("|", "%7C")
+    response = httpx.post(f"{forged}v3/conversations/{conversation}/activities", json=activity)
+    assert response.status_code == 404
+    stranger = unused(US_LOCAL).replace("+", "%2B")
+    response = httpx.post(f"{service_url}v3/conversations/{phone.replace('+', '%2B')}%7C{stranger}/activities",
+                          json=activity)
+    assert response.status_code == 400 and response.json()["code"] == 21606
+    response = httpx.post(f"{service_url}v3/conversations/not-sms/activities", json=activity)
+    assert response.status_code == 400 and response.json()["code"] == 20001
+    assert client.messages.list(to=phone) == []
+    typing = httpx.post(f"{service_url}v3/conversations/{conversation}/activities", json={"type": "typing"})
+    assert typing.status_code == 200 and client.messages.list(to=phone) == []
+    sent = httpx.post(f"{service_url}v3/conversations/{conversation}/activities/SM0", json=activity)
+    assert sent.status_code == 200 and [m.sid for m in client.messages.list(to=phone)] == [sent.json()["id"]]
