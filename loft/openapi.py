@@ -323,6 +323,33 @@ _PATHS: dict[str, Any] = {
                           "404": _error("No such bot, or the wrong key (20404)")},
         },
     } for tail, operation, status, summary, parameters in _CONNECTOR_OPERATIONS},
+    "/loft/botframework/v1/.well-known/openidconfiguration": {"get": {
+        "operationId": "botOpenIdConfiguration", "tags": ["Bots"], "security": [],
+        "summary": "Loft's OpenID metadata for bots with an app id (their TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)",
+        "responses": {"200": _json("issuer and jwks_uri", {"type": "object", "required": ["issuer", "jwks_uri"]})},
+    }},
+    "/loft/botframework/v1/.well-known/keys": {"get": {
+        "operationId": "botSigningKeys", "tags": ["Bots"], "security": [],
+        "summary": "The JWKS of the keys Loft signs Activities with (RS256, endorsed for sms)",
+        "responses": {"200": _json("The keys", {"type": "object", "required": ["keys"]})},
+    }},
+    "/loft/b2c_botframework/v2.0/.well-known/openid-configuration": {"get": {
+        "operationId": "botAuthorityConfiguration", "tags": ["Bots"], "security": [],
+        "summary": "The discovery document of the bots' token authority (their TO_CHANNEL_FROM_BOT_LOGIN_URL), "
+                   "as MSAL reads it",
+        "responses": {"200": _json("Its endpoints", {"type": "object", "required": ["token_endpoint"]})},
+    }},
+    "/loft/b2c_botframework/oauth2/v2.0/token": {"post": {
+        "operationId": "botToken", "tags": ["Bots"], "security": [],
+        "summary": "OAuth 2 client credentials: a token for a bot connection's app id and password",
+        "requestBody": _form({"grant_type": {"type": "string", "const": "client_credentials"},
+                              "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                              "scope": {"type": "string"}}, ["grant_type", "client_id", "client_secret"]),
+        "responses": {"200": _json("The token", {"type": "object", "required": ["access_token", "token_type",
+                                                                                 "expires_in"]}),
+                      "401": _json("Not a bot's app id and password", {
+                          "type": "object", "required": ["error"], "properties": {"error": {"const": "invalid_client"}}})},
+    }},
     "/carriers/{Name}/inbound": {
         "parameters": [_CARRIER, *_SIGNED],
         "post": {

@@ -28,9 +28,9 @@ from starlette.routing import Route
 from loft import context
 from loft.accounts import auth
 from loft.accounts.service import Account
-from loft.bots import activities, service, tasks
+from loft.bots import activities, identity, service, tasks
 from loft.delivery import outbox
-from loft.errors import InvalidParameter, NotFound, PermissionDenied
+from loft.errors import InvalidParameter, NotFound, PermissionDenied, TwilioApiError
 from loft.kit import crypto, endpoint, forms, paging, render, v1
 from loft.kit.endpoint import Answer, Call
 from loft.messages import service as messages
@@ -110,8 +110,11 @@ async def _connector_caller(request: Request) -> tuple[Account, Mapping[str, Any
     async with loft.db.read() as conn:
         bot = await service.find(conn, sid)
     account = await auth.lookup(loft, bot.account_sid) if bot is not None else None
-    if account is None:
+    if bot is None or account is None:
         raise NotFound(request.url.path)
+    if bot.microsoft_app_id and identity.app_id_of(loft, request.headers.get("authorization")) != bot.microsoft_app_id:
+        raise TwilioApiError(20003, "This bot has an app id: its calls need a token of Loft's token endpoint for "
+                                    "it (docs/bots.md)", 401)
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:
@@ -162,6 +165,31 @@ async def create_conversation(request: Request) -> Response:
     return render.json_response(answer, 201)
 
 
+def _origin(request: Request) -> str:
+    return v1.origin(request, context.of(request).settings.public_url)
+
+
+async def openid_configuration(request: Request) -> Response:
+    return render.json_response(identity.openid_configuration(_origin(request)), 200)
+
+
+async def signing_keys(request: Request) -> Response:
+    return render.json_response(await identity.keys(context.of(request)), 200)
+
+
+async def authority_configuration(request: Request) -> Response:
+    return render.json_response(identity.authority_configuration(_origin(request)), 200)
+
+
+async def token(request: Request) -> Response:
+    """OAuth 2 client credentials for a bot connection's app id and password (as Azure AD answers MSAL)."""
+    issued = await identity.issue(context.of(request), await forms.read(request), _origin(request))
+    if issued is None:
+        return render.json_response({"error": "invalid_client",
+                                     "error_description": "No bot connection has this app id and password"}, 401)
+    return render.json_response(issued, 200)
+
+
 routes = [
     endpoint.route(_BASE, list_bots),
     endpoint.route(_BASE, create_bot, method="POST"),
@@ -172,4 +200,9 @@ routes = [
     Route(_CONNECTOR, create_conversation, methods=["POST"]),
     Route(_CONNECTOR + "/{conversation}/activities", send_to_conversation, methods=["POST"]),
     Route(_CONNECTOR + "/{conversation}/activities/{reply_to}", reply_to_activity, methods=["POST"]),
+    Route("/loft/botframework/v1/.well-known/openidconfiguration", openid_configuration, methods=["GET"]),
+    Route("/loft/botframework/v1/.well-known/keys", signing_keys, methods=["GET"]),
+    Route(identity.AUTHORITY_PATH + "/v2.0/.well-known/openid-configuration", authority_configuration,
+          methods=["GET"]),
+    Route(identity.AUTHORITY_PATH + "/oauth2/v2.0/token", token, methods=["POST"]),
 ]

@@ -14,7 +14,7 @@ import json
 import logging
 from datetime import timedelta
 
-from loft.bots import activities, service
+from loft.bots import activities, identity, service
 from loft.context import Loft
 from loft.delivery import jobs, outbox
 from loft.delivery.outbox import Job
@@ -41,8 +41,13 @@ async def post_activity(loft: Loft, job: Job) -> None:
     params = [(str(name), str(value)) for name, value in job.payload["params"]]
     activity = activities.inbound(params, service_url=str(job.payload["service_url"]), bot_name=bot.friendly_name)
     token = hashlib.sha256(f"{job.account_sid}:{job.subject_sid}:bot".encode()).hexdigest()[:40]
+    headers: tuple[tuple[str, str], ...] = ()
+    if bot.microsoft_app_id:  # without one, no header at all: botbuilder's local mode fails on any
+        signed = await identity.activity_token(loft, app_id=bot.microsoft_app_id,
+                                               service_url=str(job.payload["service_url"]))
+        headers = (("Authorization", f"Bearer {signed}"),)
     request = sender.WebhookRequest(url=bot.messaging_endpoint, method="POST", params=params, auth_token="",
-                                    idempotency_token=token, json=json.dumps(activity))
+                                    idempotency_token=token, json=json.dumps(activity), headers=headers)
     outcome = await sender.send(loft.http, request)
     async with loft.db.write() as conn:
         await attempts.record(conn, account_sid=job.account_sid, message_sid=job.subject_sid, kind=BOT,

@@ -411,3 +411,13 @@ bots = Table(
     _stamp("date_created"),
     _stamp("date_updated"),
 )
+
+#: The RSA keys Loft signs bots' Activities with (loft/bots/identity.py), sealed; the JWKS lists them all, the
+#: oldest signs (two processes that made one at once both stay valid).
+bot_signing_keys = Table(
+    "bot_signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_key_sealed", Text, nullable=False),
+    _stamp("date_created"),
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import select
 import socket
 import subprocess
@@ -52,6 +53,8 @@ class Bot:
 
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
+    #: Added to the bot's environment (its app id and password, where it finds Loft's identity provider …).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
@@ -68,7 +71,8 @@ class Bot:
     def start(self) -> None:
         install()
         self.process = subprocess.Popen([str(PYTHON), str(FOLDER / "echo_bot.py"), str(self.port)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env={**os.environ, **self.env})
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], 60)
         line = self.process.stdout.readline() if ready else ""

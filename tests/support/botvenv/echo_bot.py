@@ -6,9 +6,11 @@ Run with the venv of tests/support/botvenv: ``python echo_bot.py PORT``. It answ
 gets two replies, ``card`` a hero card with two buttons, ``picture`` an image attachment. ``POST /api/notify``
 (JSON ``{"text": …}``) sends a proactive message, through ``continue_conversation``, to every conversation the
 bot has seen; ``POST /api/start`` starts one with a phone (``create_conversation``). Replies begin with a typing
-indicator. It logs each turn's text on stdout. No app id: botbuilder's local mode (no tokens).
+indicator. It logs each turn's text on stdout. Without ``MicrosoftAppId`` in its environment: botbuilder's local mode (no
+tokens); with it, and the four settings of docs/bots.md, it trusts Loft as its channel's identity provider.
 """
 
+import os
 import sys
 
 from aiohttp import web
@@ -27,10 +29,15 @@ from botbuilder.schema import (
 
 class Config:
     PORT = int(sys.argv[1])
-    APP_ID = ""
-    APP_PASSWORD = ""
+    APP_ID = os.environ.get("MicrosoftAppId", "")
+    APP_PASSWORD = os.environ.get("MicrosoftAppPassword", "")
     APP_TYPE = "MultiTenant"
     APP_TENANTID = ""
+    # Loft as the channel's identity provider (docs/bots.md); unset, Azure's.
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = os.environ.get("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL")
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = os.environ.get("TO_BOT_FROM_CHANNEL_TOKEN_ISSUER")
+    TO_CHANNEL_FROM_BOT_LOGIN_URL = os.environ.get("TO_CHANNEL_FROM_BOT_LOGIN_URL")
+    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = os.environ.get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
 
 
 ADAPTER = CloudAdapter(ConfigurationBotFrameworkAuthentication(Config()))

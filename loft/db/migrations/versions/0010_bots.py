@@ -5,7 +5,7 @@ Revises: 0009
 Create Date: 2026-12-05 21:40:00.000000
 
 One row per bot an account connected: its messaging endpoint and, for the authenticated mode, its app id and
-sealed password.
+sealed password; and the RSA keys Loft signs those bots' Activities with.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('sid', name=op.f('pk_bots'))
     )
     op.create_index(op.f('ix_bots_account_sid'), 'bots', ['account_sid'], unique=False)
+    op.create_table('bot_signing_keys',
+    sa.Column('kid', sa.String(length=64), nullable=False),
+    sa.Column('private_key_sealed', sa.Text(), nullable=False),
+    sa.Column('date_created', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('kid', name=op.f('pk_bot_signing_keys'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('bot_signing_keys')
     op.drop_index(op.f('ix_bots_account_sid'), table_name='bots')
     op.drop_table('bots')
