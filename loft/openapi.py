@@ -65,6 +65,10 @@ _BOT_FORM = _form({"FriendlyName": {"type": "string", "maxLength": 255},
                                          "example": "http://127.0.0.1:3978/api/messages"},
                    "MicrosoftAppId": {"type": "string"}, "MicrosoftAppPassword": {"type": "string"},
                    "MicrosoftAppTenantId": {"type": "string"}})
+_BOT_SMS_ANSWERS = {"200": {"description": "Taken (or a retry of one taken): no reply by TwiML",
+                            "content": {"text/xml": {"schema": {"type": "string"}}}},
+                    "403": _error("No signature, or not the account's (20003): nothing forwarded"),
+                    "404": _error("No such bot connection (20404)")}
 _CONNECTOR = "/loft/botframework/{BotSid}/{Key}/v3/conversations"
 _CONVERSATION = ("Conversation", "\"{phone}|{number}\", URL-encoded", "%2B15558675310%7C%2B14155550100")
 _CONNECTOR_OPERATIONS = [
@@ -303,10 +307,12 @@ _PATHS: dict[str, Any] = {
                        "message Activity is posted to the bot after",
             "requestBody": _form({"From": {"type": "string"}, "To": {"type": "string"}, "Body": {"type": "string"},
                                   "MessageSid": {"type": "string"}}, ["From", "To"]),
-            "responses": {"200": {"description": "Taken: no reply by TwiML",
-                                  "content": {"text/xml": {"schema": {"type": "string"}}}},
-                          "403": _error("No signature, or not the account's (20003): nothing forwarded"),
-                          "404": _error("No such bot connection (20404)")},
+            "responses": _BOT_SMS_ANSWERS,
+        },
+        "get": {
+            "operationId": "botSmsGet", "tags": ["Bots"], "security": [],
+            "summary": "The bot's sms_url for an SmsMethod of GET: the parameters in the query, signed with the URL",
+            "responses": _BOT_SMS_ANSWERS,
         },
     },
     **{_CONNECTOR + tail: {

@@ -29,16 +29,17 @@ from loft import context
 from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.bots import activities, identity, service, tasks
+from loft.carriers import service as retries
+from loft.carriers.endpoints import EMPTY_TWIML, IDEMPOTENCY_HEADER
 from loft.delivery import outbox
 from loft.errors import InvalidParameter, NotFound, PermissionDenied, TwilioApiError
-from loft.kit import crypto, endpoint, forms, paging, render, v1
+from loft.kit import crypto, endpoint, forms, paging, render, sids, v1
 from loft.kit.endpoint import Answer, Call
 from loft.messages import service as messages
 from loft.webhooks import signing
 
 _BASE = "/loft/v1/Accounts/{account_sid}/Bots"
 _CONNECTOR = "/loft/botframework/{bot_sid}/{key}/v3/conversations"
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 async def create_bot(call: Call) -> Answer:
@@ -78,25 +79,30 @@ def _signed_urls(request: Request, public_url: str | None, base_url: str) -> lis
 
 
 async def take_sms(request: Request) -> Response:
-    """A bot's ``sms_url``: verify, record the Activity's job, answer an empty ``<Response/>``."""
+    """A bot's ``sms_url``: verify, record the Activity's job, answer an empty ``<Response/>``.
+
+    ``GET`` (an ``SmsMethod`` of GET) carries the parameters in the query, signed as part of the URL. A retry of a
+    request taken already (the same ``I-Twilio-Idempotency-Token``) is answered alike and records nothing."""
     loft = context.of(request)
     account = await auth.lookup(loft, request.path_params["account_sid"])
-    form = await forms.read(request)
-    params = form.multi_items()
+    if request.method == "GET":
+        params, signed = list(request.query_params.multi_items()), []
+    else:
+        params = signed = (await forms.read(request)).multi_items()
     given = request.headers.get(signing.HEADER) or ""
     urls = _signed_urls(request, loft.settings.public_url, loft.settings.base_url)
     if account is None or not given or not any(
-            crypto.same(signing.signature(account.auth_token, url, params), given) for url in urls):
+            crypto.same(signing.signature(account.auth_token, url, signed), given) for url in urls):
         raise PermissionDenied(f"The {signing.HEADER} header is {'wrong' if given else 'missing'}: this request "
                                "was not signed with the bot's account's auth token")
     sid = request.path_params["sid"]
     async with loft.db.write() as conn:
         await service.get(conn, account.sid, sid, path=render.requested_path(request))
-        await outbox.enqueue(conn, tasks.BOT, subject_sid=form.get("MessageSid") or secrets.token_hex(17),
-                             account_sid=account.sid, payload={
-                                 "bot": sid, "params": [list(pair) for pair in params],
-                                 "service_url": service.connector_url(v1.origin(request, loft.settings.public_url),
-                                                                      loft.box, sid)})
+        if await retries.first_time(conn, f"bot:{sid}", request.headers.get(IDEMPOTENCY_HEADER)):
+            await outbox.enqueue(conn, tasks.BOT, subject_sid=dict(params).get("MessageSid") or sids.new("SM"),
+                                 account_sid=account.sid, payload={
+                                     "bot": sid, "params": [list(pair) for pair in params],
+                                     "service_url": service.connector_url(_origin(request), loft.box, sid)})
     loft.wake()
     return Response(EMPTY_TWIML, media_type="text/xml")
 
@@ -196,7 +202,7 @@ routes = [
     endpoint.route(_BASE + "/{sid}", fetch_bot),
     endpoint.route(_BASE + "/{sid}", update_bot, method="POST"),
     endpoint.route(_BASE + "/{sid}", delete_bot, method="DELETE"),
-    Route(_BASE + "/{sid}/Sms", take_sms, methods=["POST"]),
+    Route(_BASE + "/{sid}/Sms", take_sms, methods=["POST", "GET"]),
     Route(_CONNECTOR, create_conversation, methods=["POST"]),
     Route(_CONNECTOR + "/{conversation}/activities", send_to_conversation, methods=["POST"]),
     Route(_CONNECTOR + "/{conversation}/activities/{reply_to}", reply_to_activity, methods=["POST"]),

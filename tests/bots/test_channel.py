@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -16,10 +17,13 @@ from twilio.rest import Client
 
 from tests.support.bot import Bot, ScriptBot
 from tests.support.numbers import US_LOCAL, unused
-from tests.support.receiver import Receiver
+from tests.support.receiver import Answer, Receiver
 from tests.support.server import LoftServer
 from tests.support.sim import Sim
 from tests.support.waiting import eventually
+
+#: A 1×1 PNG.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
 
 
 @pytest.fixture
@@ -185,3 +189,35 @@ def test_the_connector_takes_only_the_bot_s_own_key_and_the_account_s_numbers(
     assert typing.status_code == 200 and client.messages.list(to=phone) == []
     sent = httpx.post(f"{service_url}v3/conversations/{conversation}/activities/SM0", json=activity)
     assert sent.status_code == 200 and [m.sid for m in client.messages.list(to=phone)] == [sent.json()["id"]]
+
+
+def test_media_reach_the_bot_as_attachments(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, sim: Sim, receiver: Receiver
+) -> None:
+    receiver.answer("/owl.png", Answer(raw=PNG, content_type="image/png"))
+    connect(api, client, account, sender, receiver.url("/api/messages"))
+    handset = unused(US_LOCAL)
+    sim.text(handset, sender, "look", media=[receiver.url("/owl.png")])
+    call = receiver.wait_for(lambda found: any(c.path == "/api/messages" for c in found))
+    activity = json.loads([c for c in call if c.path == "/api/messages"][0].body)
+    assert activity["text"] == "look" and activity["channelData"]["NumMedia"] == "1"
+    assert [a["contentType"] for a in activity["attachments"]] == ["image/png"]
+    assert activity["attachments"][0]["contentUrl"] == activity["channelData"]["MediaUrl0"]
+
+
+def test_an_sms_method_of_get_and_a_retried_request(
+        api: httpx.Client, client: Client, account: tuple[str, str], sender: str, receiver: Receiver) -> None:
+    bot = api.post(f"/loft/v1/Accounts/{account[0]}/Bots",
+                   data={"MessagingEndpoint": receiver.url("/api/messages")}).json()
+    validator = RequestValidator(account[1])
+    params = {"From": "+15558675310", "To": sender, "Body": "by get", "MessageSid": "SM" + "1" * 32}
+    url = bot["sms_url"] + "?" + urlencode(params)
+    signature = validator.compute_signature(url, {})
+    headers = {"X-Twilio-Signature": signature, "I-Twilio-Idempotency-Token": "once"}
+    assert httpx.get(url, headers=headers).status_code == 200
+    assert httpx.get(url, headers=headers).status_code == 200  # a retry: taken already
+    after = {**params, "Body": "after", "MessageSid": "SM" + "2" * 32}
+    signature = validator.compute_signature(bot["sms_url"], after)
+    assert httpx.post(bot["sms_url"], data=after, headers={"X-Twilio-Signature": signature}).status_code == 200
+    calls = receiver.wait_for(lambda found: any(json.loads(c.body)["text"] == "after" for c in found))
+    assert sorted(json.loads(c.body)["text"] for c in calls) == ["after", "by get"]
