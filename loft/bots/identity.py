@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import select
 
 from loft.context import Loft
+from loft.db import upsert
 from loft.db.tables import bot_signing_keys, bots
 from loft.kit import crypto, dates
 
@@ -86,6 +87,7 @@ async def _signing_key(loft: Loft) -> tuple[str, rsa.RSAPrivateKey]:
     if found is not None:
         return found
     async with loft.db.write() as conn:
+        await upsert.lock(conn, "bot-signing-keys")  # one key made, even by processes starting together
         row = (await conn.execute(select(bot_signing_keys).order_by(bot_signing_keys.c.date_created,
                                                                     bot_signing_keys.c.kid).limit(1))).first()
         if row is None:
