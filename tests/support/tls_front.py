@@ -23,7 +23,8 @@ from cryptography.x509.oid import NameOID
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
-def _certificate(folder: Path) -> tuple[Path, Path]:
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, written in ``folder`` (valid a day)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
@@ -43,7 +44,7 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
 class TlsFront:
     def __init__(self, target: str, folder: Path) -> None:
-        self.certificate, key = _certificate(folder)
+        self.certificate, key = self_signed(folder)
         front = self
 
         class Forward(BaseHTTPRequestHandler):
