@@ -121,6 +121,28 @@ def test_get_appends_params_to_query_and_signs_url_alone(url: str, sent: str) ->
     assert outcome.attempts[0].url == sent
 
 
+def test_a_json_body_goes_unsigned_with_its_headers() -> None:
+    """Bot Framework Activities (loft/bots): JSON, no X-Twilio-Signature, the headers given (a bearer token)."""
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201)
+
+    async def go() -> Outcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+            return await send(client, WebhookRequest(url="https://bot.example/api/messages", method="POST",
+                                                     params=PARAMS, auth_token=TOKEN, idempotency_token="i",
+                                                     json='{"type": "message"}',
+                                                     headers=(("Authorization", "Bearer t"),)))
+
+    outcome = asyncio.run(go())
+    [request] = seen
+    assert outcome.ok and request.content == b'{"type": "message"}'
+    assert request.headers["Content-Type"] == "application/json" and request.headers["Authorization"] == "Bearer t"
+    assert "X-Twilio-Signature" not in request.headers and request.headers["I-Twilio-Idempotency-Token"] == "i"
+
+
 def test_get_without_params_keeps_url() -> None:
     outcome, [request] = deliver(ok, "https://h.example/in?k=v", method="GET", params=[])
     assert str(request.url) == "https://h.example/in?k=v"
