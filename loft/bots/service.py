@@ -56,6 +56,9 @@ async def create(conn: Conn, box: SecretBox, account: Account, form: Mapping[str
     moment = dates.now()
     sid = sids.new("BT")
     values = settings_from(form, box, creating=True)
+    if values.get("microsoft_app_id") and not values.get("microsoft_app_password_sealed"):
+        raise InvalidParameter(20001, "MicrosoftAppPassword is required with MicrosoftAppId (the bot's credentials "
+                                      "for its tokens)")
     values.setdefault("friendly_name", None)
     values["friendly_name"] = values["friendly_name"] or sid
     await conn.execute(bots.insert().values(sid=sid, account_sid=account.sid, date_created=moment,

@@ -67,6 +67,8 @@ def test_the_password_is_stored_sealed(loft: LoftServer, api: httpx.Client, acco
     pytest.param({"MessagingEndpoint": "ftp://bot/api/messages"}, "MessagingEndpoint", id="not-http"),
     pytest.param({"MessagingEndpoint": "not a url"}, "MessagingEndpoint", id="not-a-url"),
     pytest.param({"MessagingEndpoint": "http://bot/api", "FriendlyName": "x" * 256}, "FriendlyName", id="too-long"),
+    pytest.param({"MessagingEndpoint": "http://bot/api", "MicrosoftAppId": "a"}, "MicrosoftAppPassword",
+                 id="app-id-without-password"),
 ])
 def test_bad_input_is_400_naming_the_field(api: httpx.Client, account: tuple[str, str], form: dict[str, str],
                                           named: str) -> None:
