@@ -99,10 +99,12 @@ async def take_sms(request: Request) -> Response:
     async with loft.db.write() as conn:
         await service.get(conn, account.sid, sid, path=render.requested_path(request))
         if await retries.first_time(conn, f"bot:{sid}", request.headers.get(IDEMPOTENCY_HEADER)):
-            await outbox.enqueue(conn, tasks.BOT, subject_sid=dict(params).get("MessageSid") or sids.new("SM"),
-                                 account_sid=account.sid, payload={
-                                     "bot": sid, "params": [list(pair) for pair in params],
-                                     "service_url": service.connector_url(_origin(request), loft.box, sid)})
+            # The tries are logged with the message, if it is the account's (never in another account's log).
+            message = await messages.load(conn, dict(params).get("MessageSid", ""))
+            subject = message.sid if message is not None and message.account_sid == account.sid else sids.new("SM")
+            payload = {"bot": sid, "params": [list(pair) for pair in params],
+                       "service_url": service.connector_url(_origin(request), loft.box, sid)}
+            await outbox.enqueue(conn, tasks.BOT, subject_sid=subject, account_sid=account.sid, payload=payload)
     loft.wake()
     return Response(EMPTY_TWIML, media_type="text/xml")
 
