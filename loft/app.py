@@ -40,6 +40,7 @@ from loft.accounts import endpoints as accounts
 from loft.accounts import service as account_service
 from loft.accounts.throttle import Throttle
 from loft.applications import endpoints as applications
+from loft.bots import endpoints as bots
 from loft.carriers import endpoints as carriers
 from loft.config import Settings
 from loft.context import Loft
@@ -283,6 +284,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         *accounts.routes,
         *numbers.routes,
         *applications.routes,
+        *bots.routes,
         *messaging_services.routes,
         *sim.routes,
         *usage.routes,

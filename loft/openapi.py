@@ -60,10 +60,55 @@ _UNSIGNED = {"400": _error("A parameter the webhook must have is missing (20001)
              "403": _error("No signature, or not the upstream's (20003): nothing stored"),
              "404": _error("The carriers file has no relay of that name (20404)")}
 _HANDSET = _path_parameter("PhoneNumber", "The handset's number, E.164 (write the + as %2B)", "+15558675310")
+_BOT_FORM = _form({"FriendlyName": {"type": "string", "maxLength": 255},
+                   "MessagingEndpoint": {"type": "string", "format": "uri",
+                                         "example": "http://127.0.0.1:3978/api/messages"},
+                   "MicrosoftAppId": {"type": "string"}, "MicrosoftAppPassword": {"type": "string"},
+                   "MicrosoftAppTenantId": {"type": "string"}})
+_BOT_SMS_ANSWERS = {"200": {"description": "Taken (or a retry of one taken): no reply by TwiML",
+                            "content": {"text/xml": {"schema": {"type": "string"}}}},
+                    "403": _error("No signature, or not the account's (20003): nothing forwarded"),
+                    "404": _error("No such bot connection (20404)")}
+_CONNECTOR = "/loft/botframework/{BotSid}/{Key}/v3/conversations"
+_CONVERSATION = ("Conversation", "\"{phone}|{number}\", URL-encoded", "%2B15558675310%7C%2B14155550100")
+_CONNECTOR_OPERATIONS = [
+    ("", "botCreateConversation", "201", "CreateConversation: the bot's number (bot.id) with one phone (members)",
+     []),
+    ("/{Conversation}/activities", "botSendToConversation", "200",
+     "SendToConversation: a message Activity becomes an SMS or MMS from the number to the phone", [_CONVERSATION]),
+    ("/{Conversation}/activities/{ActivityId}", "botReplyToActivity", "200",
+     "ReplyToActivity: as SendToConversation", [_CONVERSATION, ("ActivityId", "The Activity replied to", "SM0")]),
+]
 _AUTHENTICATED: list[dict[str, list[str]]] = [{"accountSidAuthToken": []}]
 _REFUSED = {"401": _error("No or wrong credentials (20003)"), "404": _error("Not found (20404)")}
 
 _SCHEMAS: dict[str, Any] = {
+    "Bot": {
+        "type": "object", "description": "A Bot Framework bot connected to SMS (docs/bots.md); its password is never "
+                                        "returned",
+        "required": ["sid", "account_sid", "friendly_name", "messaging_endpoint", "sms_url", "service_url", "url"],
+        "properties": {"sid": {"type": "string", "pattern": "^BT[0-9a-f]{32}$"}, "account_sid": {"type": "string"},
+                       "friendly_name": {"type": "string"}, "messaging_endpoint": {"type": "string", "format": "uri"},
+                       "microsoft_app_id": {"type": ["string", "null"]},
+                       "microsoft_app_tenant_id": {"type": ["string", "null"]},
+                       "sms_url": {"type": "string", "format": "uri",
+                                   "description": "The SmsUrl to give a TwiML App or a number"},
+                       "service_url": {"type": "string", "format": "uri",
+                                       "description": "Loft's connector for this bot: the serviceUrl of the "
+                                                      "Activities it receives, for conversations it starts"},
+                       "date_created": {"type": "string", "format": "date-time"},
+                       "date_updated": {"type": "string", "format": "date-time"},
+                       "url": {"type": "string", "format": "uri"}},
+    },
+    "BotPage": {
+        "type": "object", "required": ["bots", "meta"],
+        "properties": {"bots": {"type": "array", "items": {"$ref": "#/components/schemas/Bot"}},
+                       "meta": {"type": "object"}},
+    },
+    "ResourceResponse": {
+        "type": "object", "required": ["id"], "description": "The Bot Framework's answer: the new Activity's id",
+        "properties": {"id": {"type": "string"}, "activityId": {"type": "string"}},
+    },
     "Error": {
         "type": "object", "description": "Twilio's error body",
         "required": ["code", "message", "more_info", "status"],
@@ -104,7 +149,7 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"webhooks": {"type": "array", "items": {
             "type": "object",
             "properties": {
-                "kind": {"type": "string", "enum": ["status_callback", "inbound", "fallback", "redirect"]},
+                "kind": {"type": "string", "enum": ["status_callback", "inbound", "fallback", "redirect", "bot"]},
                 "attempt": {"type": "integer"}, "url": {"type": "string"}, "method": {"type": "string"},
                 "request_params": {"type": "object", "additionalProperties": {"type": "string"}},
                 "idempotency_token": {"type": "string"}, "status_code": {"type": ["integer", "null"]},
@@ -210,6 +255,107 @@ _PATHS: dict[str, Any] = {
                           "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
         },
     },
+    "/loft/v1/Accounts/{AccountSid}/Bots": {
+        "parameters": [_path_parameter("AccountSid", "The bots' account", "AC" + "0" * 32)],
+        "get": {
+            "operationId": "listBots", "tags": ["Bots"], "security": _AUTHENTICATED,
+            "summary": "The account's bot connections, oldest first",
+            "responses": {"200": _json("A page of bots", _ref("BotPage")),
+                          "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
+        },
+        "post": {
+            "operationId": "createBot", "tags": ["Bots"], "security": _AUTHENTICATED,
+            "summary": "Connect a Bot Framework bot: its sms_url is the SmsUrl to give a TwiML App or a number",
+            "requestBody": _BOT_FORM,
+            "responses": {"201": _json("The connection", _ref("Bot")),
+                          "400": _error("MessagingEndpoint missing or not an http(s) URL, a value too long (20001)"),
+                          "403": _error("Out of the credentials' reach, or the account is not active"), **_REFUSED},
+        },
+    },
+    "/loft/v1/Accounts/{AccountSid}/Bots/{BotSid}": {
+        "parameters": [_path_parameter("AccountSid", "The bot's account", "AC" + "0" * 32),
+                       _path_parameter("BotSid", "The bot connection", "BT" + "0" * 32)],
+        "get": {
+            "operationId": "fetchBot", "tags": ["Bots"], "security": _AUTHENTICATED,
+            "summary": "One bot connection",
+            "responses": {"200": _json("The connection", _ref("Bot")),
+                          "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
+        },
+        "post": {
+            "operationId": "updateBot", "tags": ["Bots"], "security": _AUTHENTICATED,
+            "summary": "Change a bot connection (only the parameters given change)",
+            "requestBody": _BOT_FORM,
+            "responses": {"200": _json("The connection", _ref("Bot")),
+                          "400": _error("MessagingEndpoint not an http(s) URL, a value too long (20001)"),
+                          "403": _error("Out of the credentials' reach, or the account is not active"), **_REFUSED},
+        },
+        "delete": {
+            "operationId": "deleteBot", "tags": ["Bots"], "security": _AUTHENTICATED,
+            "summary": "Disconnect the bot: its sms_url and connector answer 404 from then on",
+            "responses": {"204": {"description": "Deleted"},
+                          "403": _error("The account is out of the credentials' reach (20003)"), **_REFUSED},
+        },
+    },
+    "/loft/v1/Accounts/{AccountSid}/Bots/{BotSid}/Sms": {
+        "parameters": [_path_parameter("AccountSid", "The bot's account", "AC" + "0" * 32),
+                       _path_parameter("BotSid", "The bot connection", "BT" + "0" * 32),
+                       {**_SIGNED[0], "description": "Signed with the bot's account's auth token, as Loft signs "
+                                                     "inbound-message webhooks"}],
+        "post": {
+            "operationId": "botSms", "tags": ["Bots"], "security": [],
+            "summary": "The bot's sms_url: an inbound-message webhook, answered with an empty <Response/>; the "
+                       "message Activity is posted to the bot after",
+            "requestBody": _form({"From": {"type": "string"}, "To": {"type": "string"}, "Body": {"type": "string"},
+                                  "MessageSid": {"type": "string"}}, ["From", "To"]),
+            "responses": _BOT_SMS_ANSWERS,
+        },
+        "get": {
+            "operationId": "botSmsGet", "tags": ["Bots"], "security": [],
+            "summary": "The bot's sms_url for an SmsMethod of GET: the parameters in the query, signed with the URL",
+            "responses": _BOT_SMS_ANSWERS,
+        },
+    },
+    **{_CONNECTOR + tail: {
+        "parameters": [_path_parameter("BotSid", "The bot connection", "BT" + "0" * 32),
+                       _path_parameter("Key", "The bot's connector key (part of its Activities' serviceUrl)", "k"),
+                       *[_path_parameter(name, text, example) for name, text, example in parameters]],
+        "post": {
+            "operationId": operation, "tags": ["Bots"], "security": [],
+            "summary": summary,
+            "requestBody": {"required": True, "content": {_JSON: {"schema": {"type": "object"}}}},
+            "responses": {status: _json("The Bot Framework's ResourceResponse", _ref("ResourceResponse")),
+                          "400": _error("Not an SMS conversation, or the send refused as POST Messages refuses it "
+                                        "(Twilio's code)"),
+                          "404": _error("No such bot, or the wrong key (20404)")},
+        },
+    } for tail, operation, status, summary, parameters in _CONNECTOR_OPERATIONS},
+    "/loft/botframework/v1/.well-known/openidconfiguration": {"get": {
+        "operationId": "botOpenIdConfiguration", "tags": ["Bots"], "security": [],
+        "summary": "Loft's OpenID metadata for bots with an app id (their TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)",
+        "responses": {"200": _json("issuer and jwks_uri", {"type": "object", "required": ["issuer", "jwks_uri"]})},
+    }},
+    "/loft/botframework/v1/.well-known/keys": {"get": {
+        "operationId": "botSigningKeys", "tags": ["Bots"], "security": [],
+        "summary": "The JWKS of the keys Loft signs Activities with (RS256, endorsed for sms)",
+        "responses": {"200": _json("The keys", {"type": "object", "required": ["keys"]})},
+    }},
+    "/loft/b2c_botframework/v2.0/.well-known/openid-configuration": {"get": {
+        "operationId": "botAuthorityConfiguration", "tags": ["Bots"], "security": [],
+        "summary": "The discovery document of the bots' token authority (their TO_CHANNEL_FROM_BOT_LOGIN_URL), "
+                   "as MSAL reads it",
+        "responses": {"200": _json("Its endpoints", {"type": "object", "required": ["token_endpoint"]})},
+    }},
+    "/loft/b2c_botframework/oauth2/v2.0/token": {"post": {
+        "operationId": "botToken", "tags": ["Bots"], "security": [],
+        "summary": "OAuth 2 client credentials: a token for a bot connection's app id and password",
+        "requestBody": _form({"grant_type": {"type": "string", "const": "client_credentials"},
+                              "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                              "scope": {"type": "string"}}, ["grant_type", "client_id", "client_secret"]),
+        "responses": {"200": _json("The token", {"type": "object", "required": ["access_token", "token_type",
+                                                                                 "expires_in"]}),
+                      "401": _json("Not a bot's app id and password", {
+                          "type": "object", "required": ["error"], "properties": {"error": {"const": "invalid_client"}}})},
+    }},
     "/carriers/{Name}/inbound": {
         "parameters": [_CARRIER, *_SIGNED],
         "post": {
@@ -281,6 +427,7 @@ DOCUMENT: dict[str, Any] = {
     "tags": [{"name": "Simulator", "description": "Virtual handsets (docs/simulator.md)"},
              {"name": "Webhooks", "description": "The webhook attempt log"},
              {"name": "Carriers", "description": "What a relayed upstream sends back, signed (docs/carriers.md)"},
+             {"name": "Bots", "description": "Bot Framework bots on SMS (docs/bots.md)"},
              {"name": "Operations", "description": "Health, readiness, metrics (docs/deployment.md)"}],
     "paths": _PATHS,
     "components": {

@@ -395,3 +395,29 @@ sim_clock = Table(
     #: When it was last advanced, by the wall clock.
     _stamp("date_updated"),
 )
+
+#: Bot Framework connections (loft/bots): a botbuilder bot that an account's numbers talk to, Loft being its SMS
+#: channel. The app password is sealed (loft/kit/crypto.py) and never returned.
+bots = Table(
+    "bots",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("friendly_name", String(255), nullable=False),
+    Column("messaging_endpoint", Text, nullable=False),
+    Column("microsoft_app_id", String(255)),
+    Column("microsoft_app_password_sealed", Text),
+    Column("microsoft_app_tenant_id", String(255)),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+)
+
+#: The RSA keys Loft signs bots' Activities with (loft/bots/identity.py), sealed; the JWKS lists them all, the
+#: oldest signs (two processes that made one at once both stay valid).
+bot_signing_keys = Table(
+    "bot_signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_key_sealed", Text, nullable=False),
+    _stamp("date_created"),
+)

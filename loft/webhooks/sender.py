@@ -69,6 +69,10 @@ class WebhookRequest:
     auth_token: str  # signs X-Twilio-Signature
     idempotency_token: str  # I-Twilio-Idempotency-Token, the same on every retry
     expect_twiml: bool = False  # inbound-message webhooks; the sender returns body and content type as-is
+    #: A JSON body to POST instead of the form (Bot Framework Activities: loft/bots), unsigned, with ``headers``;
+    #: ``params`` are then only what the attempt log shows.
+    json: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,10 @@ class _Built:
 
 
 def _build(request: WebhookRequest, target: _Target) -> _Built:
+    if request.json is not None:
+        headers = {"I-Twilio-Idempotency-Token": request.idempotency_token, "User-Agent": USER_AGENT,
+                   "Accept": "*/*", "Content-Type": "application/json", **dict(request.headers)}
+        return _Built("POST", target.url, headers, request.json.encode("utf-8"), target.policy)
     signed_params = request.params if request.method == "POST" else []
     headers = {
         signing.HEADER: signing.signature(request.auth_token, target.url, signed_params),

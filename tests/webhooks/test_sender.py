@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import datetime
 import hashlib
-import ipaddress
 import socket
 import ssl
 import tempfile
@@ -23,16 +21,13 @@ from urllib.request import parse_http_list
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twilio.request_validator import RequestValidator
 
 from loft import outbound
 from loft.webhooks import sender
 from loft.webhooks.sender import Outcome, WebhookRequest, send
 from tests.support import receiver as receivers
+from tests.support.tls_front import self_signed
 from tests.webhooks.test_signing import MultiParams
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -124,6 +119,28 @@ def test_get_appends_params_to_query_and_signs_url_alone(url: str, sent: str) ->
     assert "Content-Type" not in request.headers
     assert RequestValidator(TOKEN).validate(sent, {}, request.headers["X-Twilio-Signature"])
     assert outcome.attempts[0].url == sent
+
+
+def test_a_json_body_goes_unsigned_with_its_headers() -> None:
+    """Bot Framework Activities (loft/bots): JSON, no X-Twilio-Signature, the headers given (a bearer token)."""
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201)
+
+    async def go() -> Outcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+            return await send(client, WebhookRequest(url="https://bot.example/api/messages", method="POST",
+                                                     params=PARAMS, auth_token=TOKEN, idempotency_token="i",
+                                                     json='{"type": "message"}',
+                                                     headers=(("Authorization", "Bearer t"),)))
+
+    outcome = asyncio.run(go())
+    [request] = seen
+    assert outcome.ok and request.content == b'{"type": "message"}'
+    assert request.headers["Content-Type"] == "application/json" and request.headers["Authorization"] == "Bearer t"
+    assert "X-Twilio-Signature" not in request.headers and request.headers["I-Twilio-Idempotency-Token"] == "i"
 
 
 def test_get_without_params_keeps_url() -> None:
@@ -410,20 +427,8 @@ def _closed_port() -> int:
 
 def _self_signed_tls() -> ssl.SSLContext:
     """A server context whose certificate (for 127.0.0.1) no client trusts."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-                   .not_valid_after(now + datetime.timedelta(hours=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False)
-                   .sign(key, hashes.SHA256()))
     with tempfile.TemporaryDirectory() as folder:
-        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
-        cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        cert_file, key_file = self_signed(Path(folder))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert_file, key_file)
     return context

@@ -1,0 +1,1 @@
+"""Bot Framework channel: botbuilder bots talk SMS through Loft (docs/bots.md)."""
