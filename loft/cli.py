@@ -149,7 +149,7 @@ def serve(
 
     application = create_app(settings, supervised=supervised, ready_fd=ready_fd)
     limits = dataclasses.replace(serving.Limits.of(settings), max_connections=serving.fit_file_limit(settings))
-    log_config = logs.config(settings.log_format, settings.log_level) or uvicorn.config.LOGGING_CONFIG
+    log_config = logs.server_config(settings.log_format, settings.log_level, uvicorn.config.LOGGING_CONFIG)
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                             proxy_headers=False, http=serving.protocol(limits), log_config=log_config)
     server = uvicorn.Server(config)

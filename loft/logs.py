@@ -12,18 +12,38 @@ that reach the root logger — is one line on standard error::
 whatever a client controls (a path with a line break in it stays on its line) and writes ASCII only, so a line
 is valid JSON whatever bytes the client sent. The same records are logged in both formats: uvicorn's at
 ``LOFT_LOG_LEVEL``, everything else from ``WARNING`` up (as Python's last-resort handler shows them in text).
+
+A path may hold a secret: the Bot Framework connector's key (``/loft/botframework/{BotSid}/{Key}/…``: a bot in
+botbuilder's local mode sends no credentials but its ``serviceUrl``). Access lines show it as ``…`` in both
+formats (:class:`HiddenSecrets`).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import logging.config
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 #: uvicorn's access records carry these, in this order, as their arguments.
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+#: The parts of request paths that are credentials, hidden in access lines.
+_SECRET_IN_PATH = re.compile(r"^(/loft/botframework/[^/?]+/)[^/?]+")
+
+
+class HiddenSecrets(logging.Filter):
+    """Hides the secrets of request paths (:data:`_SECRET_IN_PATH`) in uvicorn's access records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == len(_ACCESS_FIELDS) \
+                and isinstance(record.args[2], str):
+            hidden = _SECRET_IN_PATH.sub(r"\1…", record.args[2])
+            if hidden != record.args[2]:
+                record.args = (*record.args[:2], hidden, *record.args[3:])
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -60,11 +80,25 @@ def config(log_format: str, level: str) -> dict[str, Any] | None:
         "version": 1,
         "disable_existing_loggers": False,  # Loft's modules have made theirs already
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"secrets": {"()": HiddenSecrets}},
         "handlers": {"json": handler},
         "loggers": {"uvicorn": uvicorn, "uvicorn.error": {"level": level.upper()},
-                    "uvicorn.access": {**uvicorn}},
+                    "uvicorn.access": {**uvicorn, "filters": ["secrets"]}},
         "root": {"handlers": ["json"], "level": "WARNING"},
     }
+
+
+def server_config(log_format: str, level: str, uvicorns: dict[str, Any]) -> dict[str, Any]:
+    """The logging configuration of ``loft serve``: :func:`config`, or for ``text`` uvicorn's own (``uvicorns``),
+    access lines filtered by :class:`HiddenSecrets` in both."""
+    wanted = config(log_format, level)
+    if wanted is not None:
+        return wanted
+    text = copy.deepcopy(uvicorns)
+    text.setdefault("filters", {})["secrets"] = {"()": HiddenSecrets}
+    access = text.setdefault("loggers", {}).setdefault("uvicorn.access", {})
+    access["filters"] = [*access.get("filters", []), "secrets"]
+    return text
 
 
 def configure(log_format: str, level: str) -> None:

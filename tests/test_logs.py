@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from loft.logs import JsonFormatter
 from tests.conftest import make_server
@@ -95,6 +96,23 @@ def test_the_default_log_format_stays_uvicorn_s_text(tmp_path: Path) -> None:
         eventually(lambda: '"GET /healthz HTTP/1.1" 200' in out.read_text(), timeout=10)
     assert "INFO:     Uvicorn running on" in log.read_text()
     assert not any(line.startswith("{") for line in [*log.read_text().splitlines(), *out.read_text().splitlines()])
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_bot_connectors_key_in_a_path_is_hidden_in_access_lines(tmp_path: Path, log_format: str) -> None:
+    """The connector's key is a credential carried in its path (botbuilder's local mode sends nothing else):
+    access lines show ``…`` in its place, in both formats."""
+    key = "k3yThatMustNotBeLogged"
+    with serving(tmp_path, LOFT_LOG_FORMAT=log_format) as (server, log):
+        answer = httpx.post(f"{server.base_url}/loft/botframework/BT00000000000000000000000000000000/{key}"
+                            "/v3/conversations", json={})
+        assert answer.status_code in (401, 403, 404)
+        where = log if log_format == "json" else tmp_path / "stdout.log"
+        eventually(lambda: "/loft/botframework/BT00000000000000000000000000000000/…/v3/conversations"
+                   in where.read_text(encoding="utf-8", errors="replace")
+                   or "/loft/botframework/BT00000000000000000000000000000000/\\u2026/v3/conversations"
+                   in where.read_text(), timeout=10)
+    assert key not in log.read_text() + (tmp_path / "stdout.log").read_text()
 
 
 def test_a_record_with_an_exception_is_one_line_with_its_traceback_escaped() -> None:
