@@ -3,8 +3,8 @@
 A sender is an RCS agent, ``sender_id`` ``rcs:<agent>`` (letters, digits, ``_`` and ``-``, up to
 :data:`MAX_AGENT` characters), unique in Loft as in Twilio (a second one with the same id: 20001). Its ``profile``
 (what a handset shows of the business: name, description, logo, colours, phone numbers, emails, websites …) and
-``webhook`` (``callback_url``, ``fallback_url``, ``status_callback_url`` and their methods) are Twilio's fields,
-checked and stored as given (``null``: not given). WhatsApp senders (``whatsapp:+…``) need Meta, which Loft does
+``webhook`` (``callback_url``, ``fallback_url``, ``status_callback_url`` and their methods, ``POST`` unless given)
+are Twilio's fields, checked and stored as given (``null``: not given). WhatsApp senders (``whatsapp:+…``) need Meta, which Loft does
 not have: refused, saying so.
 
 Status: Twilio answers a create ``202`` with ``CREATING`` while Google and the carriers launch the agent; the
@@ -261,7 +261,8 @@ def render(sender: ChannelSender, origin: str) -> dict[str, Any]:
         "status": sender.status,
         "sender_id": sender.sender_id,
         "configuration": None,
-        "webhook": {key: sender.webhook.get(key) for key in _WEBHOOK_KEYS},
+        "webhook": {key: sender.webhook.get(key, "POST" if key in _WEBHOOK_METHODS else None)
+                    for key in _WEBHOOK_KEYS},
         "profile": {key: sender.profile.get(key) for key in _PROFILE_KEYS},
         "properties": None,
         "offline_reasons": None,

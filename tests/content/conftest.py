@@ -9,7 +9,7 @@ import pytest
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
-from tests.messaging_services.conftest import other_client, refused  # noqa: F401 - fixtures and helpers shared
+from tests.messaging_services.conftest import other_client  # noqa: F401 - a fixture shared
 
 TEXT: dict[str, Any] = {"twilio/text": {"body": "Hello {{1}}, your order {{order_id}} ships today"}}
 

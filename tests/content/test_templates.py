@@ -13,7 +13,8 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
-from tests.content.conftest import TEXT, refused, request
+from tests.content.conftest import TEXT
+from tests.messaging_services.conftest import refused
 from tests.support import clients
 from tests.support.server import LoftServer
 
@@ -126,13 +127,15 @@ def test_legacy_content_is_an_empty_list(client: Client, create: Callable[..., A
     assert client.content.v1.legacy_contents.list() == []
 
 
-def test_a_template_needs_a_language_and_types(client: Client) -> None:
-    for body, field in ((request(TEXT, language=None), "language"),  # type: ignore[arg-type]
-                        (ContentList.ContentCreateRequest({"language": "en"}), "types"),
-                        (request(TEXT, language="English"), "language"),
-                        (request({}), "types")):
-        error = refused(lambda body=body: client.content.v1.contents.create(body))
-        assert (error.status, error.code) == (400, 20001) and field in error.msg, error.msg
+@pytest.mark.parametrize(("body", "field"), [
+    pytest.param({"types": TEXT}, "language", id="no-language"),
+    pytest.param({"language": "en"}, "types", id="no-types"),
+    pytest.param({"language": "English", "types": TEXT}, "language", id="bad-language"),
+    pytest.param({"language": "en", "types": {}}, "types", id="empty-types"),
+])
+def test_a_template_needs_a_language_and_types(client: Client, body: dict[str, Any], field: str) -> None:
+    error = refused(lambda: client.content.v1.contents.create(ContentList.ContentCreateRequest(body)))
+    assert (error.status, error.code) == (400, 20001) and field in error.msg, error.msg
 
 
 def test_a_body_that_is_not_a_json_object_is_refused(loft: LoftServer, account: tuple[str, str]) -> None:

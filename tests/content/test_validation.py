@@ -10,7 +10,8 @@ import httpx
 import pytest
 from twilio.rest import Client
 
-from tests.content.conftest import refused, request
+from tests.content.conftest import request
+from tests.messaging_services.conftest import refused
 from tests.support import clients
 from tests.support.server import LoftServer
 
