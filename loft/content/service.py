@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, update
 
 from loft.accounts import service as account_service
 from loft.accounts.service import Account
 from loft.content import render, types
-from loft.db import pages
+from loft.db import owned
 from loft.db.engine import Conn
 from loft.db.tables import contents
 from loft.errors import InvalidParameter, NotFound
@@ -104,10 +104,7 @@ async def create(conn: Conn, account: Account, changes: Mapping[str, Any]) -> Co
 
 async def find(conn: Conn, account_sid: str, sid: str) -> Content | None:
     """The template ``sid`` if it is ``account_sid``'s."""
-    if not sids.is_sid(sid, "HX"):
-        return None
-    row = (await conn.execute(select(contents).where(contents.c.sid == sid,
-                                                     contents.c.account_sid == account_sid))).first()
+    row = await owned.find(conn, contents, "HX", sid, account_sid)
     return Content.of(row) if row is not None else None
 
 
@@ -133,8 +130,7 @@ async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
 
 
 async def page(conn: Conn, account: Account, request: paging.PageRequest) -> tuple[list[Content], bool]:
-    rows, more = await pages.fetch(conn, contents, where=[contents.c.account_sid == account.sid],
-                                   order=("date_created", "sid"), descending=False, request=request)
+    rows, more = await owned.page(conn, contents, account.sid, request)
     return [Content.of(row) for row in rows], more
 
 

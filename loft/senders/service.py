@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loft.accounts import service as account_service
 from loft.accounts.service import Account
-from loft.db import pages
+from loft.db import owned
 from loft.db.engine import Conn
 from loft.db.tables import channel_senders as senders
 from loft.db.tables import messaging_service_senders as pools
@@ -197,10 +197,7 @@ async def bring_online(conn: Conn, sid: str) -> None:
 
 async def find(conn: Conn, account_sid: str, sid: str) -> ChannelSender | None:
     """The sender ``sid`` if it is ``account_sid``'s."""
-    if not sids.is_sid(sid, "XE"):
-        return None
-    row = (await conn.execute(select(senders).where(senders.c.sid == sid,
-                                                    senders.c.account_sid == account_sid))).first()
+    row = await owned.find(conn, senders, "XE", sid, account_sid)
     return ChannelSender.of(row) if row is not None else None
 
 
@@ -240,8 +237,7 @@ def channel(query: Mapping[str, str]) -> str:
 
 async def page(conn: Conn, account: Account, request: paging.PageRequest) -> tuple[list[ChannelSender], bool]:
     """A page of the account's (RCS) senders, oldest first."""
-    rows, more = await pages.fetch(conn, senders, where=[senders.c.account_sid == account.sid],
-                                   order=("date_created", "sid"), descending=False, request=request)
+    rows, more = await owned.page(conn, senders, account.sid, request)
     return [ChannelSender.of(row) for row in rows], more
 
 
