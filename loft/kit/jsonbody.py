@@ -3,7 +3,8 @@
 twilio-python sends these with ``Content-Type: application/json`` and every field of its request model, the ones
 the caller left out as ``null``: a ``null`` means "not given". The body's size is bounded at the
 edge (:mod:`loft.kit.limits`); a NUL character is refused anywhere in it, as in a form (PostgreSQL stores no NUL
-in text). Anything but a JSON object is a 400 (20001) saying so, never a 500.
+in text), and so is a lone surrogate (``\\ud800``, no character at all: no database stores it) and a body nested
+too deeply for Python's parser. Anything but a JSON object is a 400 (20001) saying so, never a 500.
 """
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ async def read(request: Request) -> dict[str, Any]:
         return {}
     try:
         document = json.loads(raw)
+    except RecursionError:
+        raise InvalidParameter(20001, "The request body is nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidParameter(20001, f"The request body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InvalidParameter(20001, "The request body must be a JSON object")
     if b"\\u0000" in raw or b"\x00" in raw:
         raise InvalidParameter(20001, "The request body contains a NUL character")
+    if b"\\u" in raw:  # an escaped lone surrogate (\ud800) is no character: no database could store its text
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidParameter(20001, "The request body holds an invalid \\u escape (a lone surrogate)") \
+                from None
     return document
 

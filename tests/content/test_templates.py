@@ -138,9 +138,15 @@ def test_a_template_needs_a_language_and_types(client: Client, body: dict[str, A
     assert (error.status, error.code) == (400, 20001) and field in error.msg, error.msg
 
 
-def test_a_body_that_is_not_a_json_object_is_refused(loft: LoftServer, account: tuple[str, str]) -> None:
+@pytest.mark.parametrize("body", [
+    pytest.param(b"{not json", id="not-json"),
+    pytest.param(b"[1, 2]", id="not-an-object"),
+    pytest.param(b'{"language": "en\\u0000"}', id="nul"),
+    pytest.param(b"[" * 100_000, id="nested-too-deeply"),
+    pytest.param(b'{"language": "en", "types": {"twilio/text": {"body": "\\ud800"}}}', id="lone-surrogate"),
+    pytest.param('{"language": "\u00e9"}'.encode("latin-1"), id="not-utf-8"),
+])
+def test_a_body_that_is_not_a_json_object_is_refused(loft: LoftServer, account: tuple[str, str], body: bytes) -> None:
     with httpx.Client(base_url=loft.base_url, auth=account, timeout=30) as http:
-        for body in (b"{not json", b"[1, 2]", b'{"language": "en\\u0000"}'):
-            answer = clients.checked(http.post("/v1/Content", content=body,
-                                               headers={"Content-Type": "application/json"}))
-            assert (answer.status_code, answer.json()["code"]) == (400, 20001), body
+        answer = clients.checked(http.post("/v1/Content", content=body, headers={"Content-Type": "application/json"}))
+    assert (answer.status_code, answer.json()["code"]) == (400, 20001)
