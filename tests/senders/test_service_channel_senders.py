@@ -10,7 +10,10 @@ from typing import Any
 
 from twilio.rest import Client
 
+from loft.messaging_services import pool
+from loft.messaging_services import service as services
 from tests.messaging_services.conftest import refused
+from tests.messaging_services.test_for_recipient import _read as read_database
 from tests.support.server import LoftServer
 
 
@@ -55,3 +58,20 @@ def test_a_deleted_sender_leaves_the_pool_and_a_removed_one_may_join_again(
     assert pool(kept.sid).delete() is True
     assert pool.create(sid=kept.sid).sid == kept.sid
     assert client.messaging.v2.channels_senders(kept.sid).fetch().sender_id == kept.sender_id
+
+
+def test_the_delivery_side_finds_the_rcs_sender_in_the_pool(loft: LoftServer, client: Client, service_sid: str,
+                                                             create_sender: Callable[..., Any]) -> None:
+    """What sending content will read: ``pool.for_recipient`` gives the service's RCS sender with its address."""
+    sender = create_sender()
+    client.messaging.v1.services(service_sid).channel_senders.create(sid=sender.sid)
+
+    async def read(conn: Any) -> Any:
+        found = await services.find(conn, client.account_sid, service_sid)
+        assert found is not None
+        return await pool.for_recipient(conn, found, "+14155550100"), await pool.service_of(conn, sender.sid)
+
+    found, holder = read_database(loft, read)
+    assert [(each.sid, each.address, each.kind) for each in found.channel_senders] == [
+        (sender.sid, sender.sender_id, "channel_sender")]
+    assert holder == service_sid
