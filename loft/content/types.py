@@ -90,11 +90,12 @@ def _card_has_title_and_more(card: Mapping[str, Any], where: str) -> None:
         raise InvalidParameter(20001, f"{where} needs a subtitle, media or actions besides its title")
 
 
-def _action(types: tuple[str, ...], *, type_required: bool = True, extra: tuple[str, ...] = ()) -> Shape:
-    fields: dict[str, Text | Texts | Objects] = {"type": Text(required=type_required, choices=types),
+def _action(types: tuple[str, ...], **extra: Text) -> Shape:
+    """A button: its ``type`` (one of ``types``), ``title``, and the target its type needs."""
+    fields: dict[str, Text | Texts | Objects] = {"type": Text(required=True, choices=types),
                                                   "title": Text(required=True)}
-    fields.update({name: Text() for name in ("url", "phone", "code", "id", *extra)})
-    return Shape(fields, rule=_action_needs_its_target)
+    fields.update({name: Text() for name in ("url", "phone", "code", "id")})
+    return Shape({**fields, **extra}, rule=_action_needs_its_target)
 
 
 _CAROUSEL_CARD = Shape({"title": Text(), "body": Text(required=True), "media": Text(required=True),
@@ -113,14 +114,13 @@ SCHEMAS: Final[dict[str, Shape]] = {
                            required=True)}),
     "twilio/card": Shape({"title": Text(), "subtitle": Text(), "media": Texts(),
                           "actions": Objects(_action(("URL", "PHONE_NUMBER", "QUICK_REPLY", "COPY_CODE", "VOICE_CALL"),
-                                                     extra=("webview_size",)))},
+                                                     webview_size=Text(choices=("TALL", "FULL", "HALF", "NONE"))))},
                          rule=_card_has_title_and_more),
     "twilio/carousel": Shape({"body": Text(required=True), "cards": Objects(_CAROUSEL_CARD, required=True)}),
     "twilio/list-picker": Shape({"body": Text(required=True), "button": Text(required=True),
                                  "items": Objects(Shape({"id": Text(required=True), "item": Text(required=True),
                                                          "description": Text()}), required=True)}),
 }
-_WEBVIEW_SIZES: Final = ("TALL", "FULL", "HALF", "NONE")
 
 
 def check(types: Any) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def _object(value: Any, shape: Shape, where: str) -> dict[str, Any]:
             continue
         item = given[name]
         if isinstance(kind, Text):
-            checked[name] = _text(item, here, kind.choices or (_WEBVIEW_SIZES if name == "webview_size" else ()))
+            checked[name] = _text(item, here, kind.choices)
         elif isinstance(kind, Texts):
             checked[name] = [_text(each, f"{here}[{index}]") for index, each in enumerate(_list(item, here, kind.most))]
         else:
