@@ -6,6 +6,7 @@ another account's not found; every bad field refused naming it; responses checke
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -122,3 +123,19 @@ def test_a_bad_sender_is_refused_naming_the_field(loft: LoftServer, account: tup
     assert (answer.status_code, answer.json()["code"]) == (400, 20001)
     assert message in answer.json()["message"], answer.json()["message"]
     assert client.messaging.v2.channels_senders.list(channel="rcs") == []
+
+
+def test_concurrent_creates_of_one_sender_id_make_one_sender(loft: LoftServer, account: tuple[str, str],
+                                                             client: Client) -> None:
+    """Racing creates of the same ``sender_id``: one is answered 202, the others 400 (20001), none 500."""
+    sender_id = agent()
+
+    def create(_: int) -> httpx.Response:
+        with httpx.Client(base_url=loft.base_url, auth=account, timeout=30) as http:
+            return clients.checked(http.post("/v2/Channels/Senders", json={"sender_id": sender_id}))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(create, range(8)))
+    assert sorted(answer.status_code for answer in answers) == [202] + [400] * 7
+    assert {answer.json()["code"] for answer in answers if answer.status_code == 400} == {20001}
+    assert [each.sender_id for each in client.messaging.v2.channels_senders.list(channel="rcs")] == [sender_id]
