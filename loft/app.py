@@ -43,6 +43,7 @@ from loft.applications import endpoints as applications
 from loft.bots import endpoints as bots
 from loft.carriers import endpoints as carriers
 from loft.config import Settings
+from loft.content import endpoints as content
 from loft.context import Loft
 from loft.db.engine import open_database
 from loft.db.outages import outage
@@ -58,6 +59,7 @@ from loft.messaging_services import endpoints as messaging_services
 from loft.metrics import endpoint as metrics_endpoint
 from loft.metrics.requests import Recorder, RequestMetrics
 from loft.numbers import endpoints as numbers
+from loft.senders import endpoints as senders
 from loft.sim import clock
 from loft.sim import endpoints as sim
 from loft.usage import endpoints as usage
@@ -286,6 +288,8 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         *applications.routes,
         *bots.routes,
         *messaging_services.routes,
+        *content.routes,
+        *senders.routes,
         *sim.routes,
         *usage.routes,
         *carriers.routes,

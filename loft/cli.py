@@ -88,7 +88,9 @@ def _print_credentials(settings: Settings, sid: str, token: str, *, base_url: st
     console.print("    from twilio.rest import Client", markup=False, highlight=False)
     console.print(f'    client = Client("{sid}", "{token}")', markup=False, highlight=False, soft_wrap=True)
     console.print(f'    client.api.base_url = "{base_url}"', markup=False, highlight=False, soft_wrap=True)
-    console.print(f'    client.messaging.base_url = "{base_url}"  # Messaging Services (/v1)', markup=False,
+    console.print(f'    client.messaging.base_url = "{base_url}"  # Messaging Services (/v1), Senders (/v2)',
+                  markup=False, highlight=False, soft_wrap=True)
+    console.print(f'    client.content.base_url = "{base_url}"  # Content templates (/v1/Content)', markup=False,
                   highlight=False, soft_wrap=True)
     console.print()
 

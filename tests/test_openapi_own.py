@@ -34,7 +34,7 @@ def _own_routes(tmp_path: Path) -> set[tuple[str, str]]:
         app = app.app
     found = set()
     for route in app.routes:
-        if not isinstance(route, Route) or route.path.startswith(("/2010-04-01/", "/v1/", "/console")):
+        if not isinstance(route, Route) or route.path.startswith(("/2010-04-01/", "/v1/", "/v2/", "/console")):
             continue
         for method in route.methods or ():
             if method != "HEAD":

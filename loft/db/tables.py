@@ -385,6 +385,39 @@ messaging_service_senders = Table(
     Index("ix_messaging_service_senders_service_kind", "service_sid", "kind", "date_created", "sid"),
 )
 
+#: Content templates (``HX…``, Content API v1, loft/content/): their types validated, as the client gave them
+#: (``null`` fields left out), and the WhatsApp approval request, if one was made (Loft approves it at once).
+contents = Table(
+    "contents",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
+    Column("friendly_name", String(255)),
+    Column("language", String(16), nullable=False),
+    Column("variables", JSON, nullable=False),
+    Column("types", JSON, nullable=False),
+    Column("approval", JSON),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+    Index("ix_contents_account_created", "account_sid", "date_created", "sid"),
+)
+
+#: Channel senders (``XE…``, messaging v2 ``/v2/Channels/Senders``, loft/senders/): RCS agents. ``sender_id`` is
+#: ``rcs:<agent>``, unique in Loft as in Twilio; ``status`` moves from ``CREATING`` to ``ONLINE`` by an outbox job.
+channel_senders = Table(
+    "channel_senders",
+    metadata,
+    Column("sid", String(34), primary_key=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
+    Column("sender_id", String(64), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("profile", JSON),
+    Column("webhook", JSON),
+    _stamp("date_created"),
+    _stamp("date_updated"),
+    Index("ix_channel_senders_account_created", "account_sid", "date_created", "sid"),
+)
+
 #: The simulator's clock (loft/sim/clock.py): how far Loft's "now" is ahead of the wall clock, in whole seconds.
 #: One row (``id`` 1), made by its first advance; it only grows.
 sim_clock = Table(

@@ -13,7 +13,9 @@ An endpoint is then only its work, ``async def work(call: Call) -> Answer``, rou
   (:func:`loft.accounts.auth.account_in_path`); the v1 domains have no account in their paths and act for the
   credential's own account (``who=auth.principal``).
 - **Parameters**: a ``POST``'s form body, otherwise the query string (:attr:`Call.params`); path parameters are
-  ``call.path_params``.
+  ``call.path_params``. The JSON APIs (Content v1, messaging v2: ``json=True``) read a ``POST``'s or ``PUT``'s
+  body as one JSON object instead, :attr:`Call.document` (:mod:`loft.kit.jsonbody`), and ``params`` is then the
+  query string.
 - **Transaction**: a write for any method but ``GET``, a read for ``GET``. The endpoint owns it: the work's
   services only read and write, and an error the work raises rolls everything back.
 - **Answer**: anything with ``response(request)`` — :class:`loft.kit.render.Resource`, ``Page`` and
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -36,7 +39,9 @@ from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
-from loft.kit import forms, render, v1
+from loft.kit import forms, jsonbody, render, v1
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class Answer(Protocol):
@@ -56,6 +61,8 @@ class Call:
     params: Mapping[str, str]
     #: A connection in the endpoint's transaction.
     conn: Conn
+    #: The JSON body of a ``POST`` or ``PUT`` to a JSON API (``route(..., json=True)``); empty otherwise.
+    document: Mapping[str, Any]
 
     @property
     def loft(self) -> Loft:
@@ -81,16 +88,21 @@ Work = Callable[[Call], Awaitable[Answer]]
 Who = Callable[[Request], Awaitable[Account]]
 
 
-def route(path: str, work: Work, *, method: str = "GET", who: Who = auth.account_in_path) -> Route:
-    """A Starlette route for ``method`` on ``path`` that runs ``work`` for the account ``who`` finds."""
+def route(path: str, work: Work, *, method: str = "GET", who: Who = auth.account_in_path, json: bool = False
+          ) -> Route:
+    """A Starlette route for ``method`` on ``path`` that runs ``work`` for the account ``who`` finds; ``json``:
+    the body is a JSON object (:attr:`Call.document`), not a form."""
     writes = method != "GET"
+    reads_json = json and method in ("POST", "PUT")
 
     async def endpoint(request: Request) -> Response:
         account = await who(request)
-        params: Mapping[str, Any] = await forms.read(request) if method == "POST" else request.query_params
+        document: Mapping[str, Any] = await jsonbody.read(request) if reads_json else _EMPTY
+        params: Mapping[str, Any] = (await forms.read(request) if method == "POST" and not json
+                                     else request.query_params)
         db = context.of(request).db
         async with (db.write() if writes else db.read()) as conn:
-            answer = await work(Call(request, account, params, conn))
+            answer = await work(Call(request, account, params, conn, document))
         return answer.response(request)
 
     endpoint.__name__ = endpoint.__qualname__ = work.__name__

@@ -1,6 +1,8 @@
 """The wire shape of Twilio's v1 domains (messaging, content …), which is not 2010-04-01's.
 
-- **JSON only**, no format suffix; requests are form-encoded as in 2010-04-01 (:mod:`loft.kit.forms`).
+- **JSON only**, no format suffix; requests are form-encoded as in 2010-04-01 (:mod:`loft.kit.forms`), but for
+  the Content API and the messaging v2 Senders, whose bodies are JSON (:mod:`loft.kit.jsonbody`). The v2 Senders
+  answer in this same shape.
 - **Dates** are ISO 8601 in UTC, ``2015-07-30T20:12:31Z`` (twilio-python reads them with
   ``deserialize.iso8601_datetime``), not RFC 2822: :func:`date`.
 - **URLs are absolute**: a resource's ``url``, its ``links`` and the paging links, where twilio-python follows

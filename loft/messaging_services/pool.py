@@ -11,7 +11,8 @@ Adding a sender, Twilio's rules and codes:
   only digits (20001); a service has one at most (20001: delete it to add another);
 - a **destination alphanumeric sender** (``AlphaSender``, ``IsoCountryCode``): the same, for one country (or, with
   no country, for any); the same one twice in a service is refused (20001);
-- a **channel sender** (``XE…``) comes with RCS, which Loft does not have yet: there is none to add (21421).
+- a **channel sender** (``Sid``, ``XE…``) must be one of the account's RCS senders (:mod:`loft.senders`; else
+  21421), in no pool yet (21712).
 
 A pool's senders are all of its service's account. A number released or moved to another account leaves the pool,
 and so does every sender of a deleted service. :func:`for_recipient` is the pool as the delivery side sees it when
@@ -41,6 +42,7 @@ from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, paging, phone, sids, v1
 from loft.messaging_services import service as services
 from loft.messaging_services.service import Service
+from loft.senders import service as channel_senders
 
 Kind = Literal["phone_number", "short_code", "alpha_sender", "destination_alpha_sender", "channel_sender"]
 
@@ -116,7 +118,7 @@ class Pool:
     destination_alpha_senders: tuple[Sender, ...]
     #: The service's AlphaSender, if it has one.
     alpha_senders: tuple[Sender, ...]
-    #: Channel senders (RCS …): none until Loft has channels.
+    #: Channel senders (RCS agents, ``rcs:<agent>``).
     channel_senders: tuple[Sender, ...]
 
 
@@ -210,13 +212,21 @@ async def add_short_code(conn: Conn, account: Account, service_sid: str, short_c
 
 async def add_channel_sender(conn: Conn, account: Account, service_sid: str, sender_sid: str, *, path: str
                              ) -> Sender:
-    """Channel senders (RCS, WhatsApp) do not exist in Loft yet: whatever ``sender_sid`` is, there is no such one."""
-    await _changing(conn, account, service_sid, path=path)
+    """Add the account's channel sender ``sender_sid`` (an RCS sender, ``XE…``, :mod:`loft.senders`) to the pool."""
+    service = await _changing(conn, account, service_sid, path=path)
     sender_sid = sender_sid.strip()
     if not sender_sid:
         raise InvalidParameter(20001, "Missing required parameter Sid in the post body")
-    raise InvalidParameter(21421, f"Sid {sender_sid} is not a channel sender of account {account.sid} (Loft has no "
-                                  "channel senders yet)")
+    channel_sender = await channel_senders.find(conn, account.sid, sender_sid)
+    if channel_sender is None:
+        raise InvalidParameter(21421, f"Sid {sender_sid} is not a channel sender of account {account.sid}")
+    present = await _present(conn, sender_sid)
+    if present is not None:
+        raise InvalidParameter(21712, f"Sender {channel_sender.sender_id} is associated with a Messaging Service "
+                                      f"already ({present.service_sid})")
+    return await _insert(conn, service, sid=sender_sid, kind="channel_sender", address=channel_sender.sender_id,
+                         country=None, capabilities=[],
+                         taken=f"Sender {channel_sender.sender_id} is associated with another Messaging Service")
 
 
 async def add_alpha_sender(conn: Conn, account: Account, service_sid: str, alpha_sender: str, *, path: str

@@ -128,12 +128,13 @@ def test_credentials_command_prints_working_sdk_code(loft: LoftServer) -> None:
     assert loft.account_sid in out and loft.auth_token in out
     code = [line.strip() for line in out.splitlines()
             if line.strip().startswith(("from twilio.rest import", "client = Client(", "client.api.base_url",
-                                        "client.messaging.base_url"))]
-    assert len(code) == 4, out
+                                        "client.messaging.base_url", "client.content.base_url"))]
+    assert len(code) == 5, out
     namespace: dict[str, Any] = {}
     exec("\n".join(code), namespace)  # noqa: S102 - the command's own output, run as a user would paste it
     client: Client = namespace["client"]
-    assert client.api.base_url == client.messaging.base_url == loft.base_url
+    assert client.api.base_url == client.messaging.base_url == client.content.base_url == loft.base_url
     client.http_client = clients.SpecCheckingHttpClient()
     assert client.api.accounts(loft.account_sid).fetch().sid == loft.account_sid
     assert isinstance(client.messaging.v1.services.list(limit=1), list)
+    assert isinstance(client.content.v1.contents.list(limit=1), list)

@@ -1,6 +1,6 @@
 """A service's sender pool through the SDK: ``PhoneNumbers``, ``AlphaSenders``, ``DestinationAlphaSenders``,
-``ShortCodes`` and ``ChannelSenders`` (the last two have nothing to add in Loft yet), and Twilio's codes for what a
-pool refuses (21421, 21712, 21714, 21715)."""
+``ShortCodes`` and ``ChannelSenders`` (Loft has no short codes to add; RCS senders join in tests/senders/), and
+Twilio's codes for what a pool refuses (21421, 21712, 21714, 21715)."""
 
 from __future__ import annotations
 
@@ -136,8 +136,9 @@ def test_destination_alpha_senders_are_for_a_country_or_any_and_listed_by_it(cli
     assert refused(client.messaging.v1.services(service_sid).alpha_senders(german.sid).fetch).code == 20404
 
 
-def test_short_codes_and_channel_senders_have_nothing_to_add_yet(client: Client, service_sid: str) -> None:
-    """Loft provisions no short codes, and channel senders come with RCS: empty lists, nothing to add (21421)."""
+def test_short_codes_and_unknown_channel_senders_cannot_be_added(client: Client, service_sid: str) -> None:
+    """Loft provisions no short codes, and a channel sender must be one of the account's RCS senders (made with
+    ``/v2/Channels/Senders``, tests/senders/): empty lists, and 21421 for SIDs that are none."""
     service = client.messaging.v1.services(service_sid)
     assert service.short_codes.list() == [] and service.channel_senders.list() == []
     for call in (lambda: service.short_codes.create(short_code_sid="SC" + "a" * 32),

@@ -1,5 +1,7 @@
 """Check every response against Twilio's own OpenAPI descriptions (tests/twilio-oai/, vendored):
-``twilio_api_v2010.json`` for ``/2010-04-01/…``, ``twilio_messaging_v1.json`` for ``/v1/…``.
+``twilio_api_v2010.json`` for ``/2010-04-01/…``, ``twilio_content_v1.json`` for ``/v1/Content…`` (and
+``ContentAndApprovals``, ``LegacyContent``), ``twilio_messaging_v1.json`` for the rest of ``/v1/…`` and
+``twilio_messaging_v2.json`` for ``/v2/…``.
 
 Known spec quirks are handled as reference/twilio-oai-quirks.md says: 2010-04-01's ``*_uri`` fields are relative
 (the ``uri`` format is not asserted there), ``nullable`` is OAS 3.0's (the OAS 3.0 validator understands it), and
@@ -26,8 +28,9 @@ from loft.openapi import DOCUMENT
 
 _SPECS = Path(__file__).resolve().parents[1] / "twilio-oai"
 SPEC_PATH = _SPECS / "twilio_api_v2010.json"
-#: Path prefix → the spec that describes it.
-DOMAINS = {"/2010-04-01/": "twilio_api_v2010", "/v1/": "twilio_messaging_v1"}
+#: Path prefix → the spec that describes it, the first that matches (``/v1/Content…`` before the rest of ``/v1/``).
+DOMAINS = {"/2010-04-01/": "twilio_api_v2010", "/v1/Content": "twilio_content_v1",
+           "/v1/LegacyContent": "twilio_content_v1", "/v1/": "twilio_messaging_v1", "/v2/": "twilio_messaging_v2"}
 RFC2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 
 _formats = FormatChecker(formats=())
