@@ -1,7 +1,7 @@
 """content and channel senders: Content API templates (HX…) and RCS channel senders (XE…)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010_bots
 Create Date: 2026-12-05 21:45:00.000000
 
 The Content API v1's templates (loft/content/) and the messaging v2 API's channel senders (loft/senders/), which a
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011'
+down_revision: str | None = '0010_bots'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
