@@ -125,7 +125,7 @@ async def _services(conn: Conn, drafts: list[Draft]) -> Mapping[str, Service]:
 
 def _through(draft: Draft, service: Service | None) -> Draft:
     """A send through ``service`` (None: not found) with the service's settings applied: its status callback when
-    the send names none, the shorter of the two validity periods, its smart encoding (unless ``SmartEncoded``
+    the send names none (nor an Application), the shorter of the two validity periods, its smart encoding (unless ``SmartEncoded``
     says otherwise). Another account's service is not found, a parent's included (21705)."""
     new = draft.new
     if service is None or service.account_sid != draft.account.sid:
@@ -136,7 +136,9 @@ def _through(draft: Draft, service: Service | None) -> Draft:
         encoded = segments.smart_encode(body)
         body = encoded if segments.is_gsm7(encoded) else body
     options = new.options if new.send_at is None else {**new.options, "send_at": dates.iso8601(new.send_at)}
-    changed = replace(new, body=body, status_callback=new.status_callback or service.status_callback,
+    # What the send names itself (a StatusCallback, an Application's) wins over the service's default.
+    callback = new.status_callback or (None if new.application_sid else service.status_callback)
+    changed = replace(new, body=body, status_callback=callback,
                       validity_period=min(new.validity_period, service.validity_period), options=options)
     return Draft(draft.account, changed, draft.settings, draft.lease)
 

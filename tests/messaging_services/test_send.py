@@ -211,3 +211,35 @@ def test_the_service_s_smart_encoding_applies(client: Client, service_sid: str, 
     client.messaging.v1.services(service_sid).update(smart_encoding=False)
     plain = client.messages.create(to="+15558672011", messaging_service_sid=service_sid, body="“quoted”")
     assert plain.body == "“quoted”"
+
+
+def test_an_application_s_status_callback_wins_over_the_service_s(client: Client, service_sid: str,
+                                                                  buy: Callable[..., Any],
+                                                                  receiver: Receiver) -> None:
+    _pool(client, service_sid, buy())
+    client.messaging.v1.services(service_sid).update(status_callback=receiver.url("/service"))
+    application = client.applications.create(friendly_name="app",
+                                             message_status_callback=receiver.url("/application"))
+    client.messages.create(to="+15558672012", messaging_service_sid=service_sid, body="app's",
+                           application_sid=application.sid)
+    receiver.wait_for(lambda requests: len([r for r in requests if r.path == "/application"]) >= 3)
+    assert receiver.to("/service") == []
+
+
+def test_a_from_number_with_a_service_is_sent_from_it_with_the_service_s_settings(
+        client: Client, service_sid: str, buy: Callable[..., Any], receiver: Receiver) -> None:
+    pooled, own = buy(), buy()
+    _pool(client, service_sid, pooled)
+    client.messaging.v1.services(service_sid).update(status_callback=receiver.url("/service"))
+
+    created = client.messages.create(to="+15558672013", from_=own.phone_number, messaging_service_sid=service_sid,
+                                     body="mine")
+
+    assert (created.status, created.from_, created.messaging_service_sid) == (
+        "queued", own.phone_number, service_sid)
+    got = receiver.wait_for(lambda requests: len(requests) >= 2)
+    assert [(r.param("MessageStatus"), r.param("MessagingServiceSid")) for r in got] == [
+        ("sent", service_sid), ("delivered", service_sid)]
+    answer = refused(lambda: client.messages.create(to="+15558672013", from_="+14155550199",
+                                                    messaging_service_sid=service_sid, body="not mine"))
+    assert (answer.status, answer.code) == (400, 21606)
