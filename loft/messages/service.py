@@ -107,8 +107,9 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
-        lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls and draft.row["status"] == "queued"
-        else None, row=draft.row,
+        lease=draft.lease if (leaves_at <= dates.now() and not draft.new.media_urls
+                              and draft.row["status"] == "queued") else None,
+        row=draft.row,
     ) for draft, leaves_at in going])
     if any(job is None for _, job in created):
         await wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken at the commit
@@ -125,8 +126,8 @@ async def _services(conn: Conn, drafts: list[Draft]) -> Mapping[str, Service]:
 
 def _through(draft: Draft, service: Service | None) -> Draft:
     """A send through ``service`` (None: not found) with the service's settings applied: its status callback when
-    the send names none (nor an Application), the shorter of the two validity periods, its smart encoding (unless ``SmartEncoded``
-    says otherwise). Another account's service is not found, a parent's included (21705)."""
+    the send names none (nor an Application), the shorter of the two validity periods, its smart encoding (unless
+    ``SmartEncoded`` says otherwise). Another account's service is not found, a parent's included (21705)."""
     new = draft.new
     if service is None or service.account_sid != draft.account.sid:
         raise InvalidParameter(21705, f"The Messaging Service Sid {new.messaging_service_sid} is invalid: it is "
