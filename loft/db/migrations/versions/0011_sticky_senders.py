@@ -1,11 +1,11 @@
 """messaging sticky senders: the sender a Messaging Service last sent to each recipient from
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011_sticky_senders
+Revises: 0010_bots
 Create Date: 2026-12-05 21:30:00.000000
 
 A message sent through a service keeps its recipient's sender while the service's sticky_sender is on
-(loft/delivery/selection.py). Named for its content: another branch may also add a 0010; the lead orders them.
+(loft/delivery/selection.py). Named for its content: another branch may add one after 0010_bots too.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011_sticky_senders'
+down_revision: str | None = '0010_bots'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
