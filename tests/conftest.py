@@ -11,7 +11,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -99,6 +99,25 @@ def server_of_its_own(request: pytest.FixtureRequest, tmp: Path, **env: str) -> 
     return server
 
 
+@contextmanager
+def module_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                  name: str) -> Iterator[LoftServer]:
+    """A running Loft of one module's own (for a module-scoped ``loft`` fixture parametrized ``sqlite`` /
+    ``postgres``, in place of the session's), for tests that move its clock: moving the session's would move it
+    under every other test."""
+    with ExitStack() as stack:
+        url = (stack.enter_context(fresh_database(request.getfixturevalue("postgres_url")))
+               if request.param == "postgres" else None)
+        server = make_server(tmp_path_factory.mktemp(f"{name}-{request.param}"), url)
+        yield stack.enter_context(server.running())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def own(request: pytest.FixtureRequest, tmp_path: Path) -> LoftServer:
+    """A Loft of the test's own (not started), on each backend, for what needs settings or a restart."""
+    return server_of_its_own(request, tmp_path)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LoftServer, LoftServer]]:
     """Two API processes sharing one database: two ``loft serve`` on one PostgreSQL database; on SQLite, where one
@@ -151,6 +170,16 @@ def receiver() -> Iterator[receivers.Receiver]:
         yield started
     finally:
         started.close()
+
+
+@pytest.fixture
+def main_sim(loft: LoftServer) -> Iterator[Sim]:
+    """The simulator API with the main account's auth token (the credentials that move the clock)."""
+    simulator = Sim(loft.base_url, (loft.account_sid, loft.auth_token))
+    try:
+        yield simulator
+    finally:
+        simulator.http.close()
 
 
 @pytest.fixture

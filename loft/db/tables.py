@@ -418,6 +418,19 @@ channel_senders = Table(
     Index("ix_channel_senders_account_created", "account_sid", "date_created", "sid"),
 )
 
+#: Sticky sender: the sender a Messaging Service last sent to a recipient from (loft/delivery/selection.py), kept
+#: while it is used; one that left the pool, or unused for a year, is chosen again.
+messaging_sticky_senders = Table(
+    "messaging_sticky_senders",
+    metadata,
+    Column("service_sid", String(34), ForeignKey("messaging_services.sid", ondelete="CASCADE"), primary_key=True),
+    Column("recipient", String(64), primary_key=True),
+    #: The pool's sender (``messaging_service_senders.sid``) and what it sends as.
+    Column("sender_sid", String(34), nullable=False),
+    Column("address", String(64), nullable=False),
+    _stamp("date_updated"),
+)
+
 #: The simulator's clock (loft/sim/clock.py): how far Loft's "now" is ahead of the wall clock, in whole seconds.
 #: One row (``id`` 1), made by its first advance; it only grows.
 sim_clock = Table(

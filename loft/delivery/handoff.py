@@ -21,6 +21,7 @@ instead, which a gateway must not.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -51,7 +52,7 @@ async def send_to(loft: Loft, job: Job, account: Account | None) -> None:
     if carrier is None:  # not run here: the carriers file changed since the send was recorded
         await loft.db.submit(lambda conn: _route_again(loft, conn, job))
         return
-    message = await loft.db.submit(lambda conn: _ready(conn, job, account))
+    message = await loft.db.submit(lambda conn: _ready(conn, job, account, loft.settings.rates))
     if message is None:
         return
     urls: list[str] = []
@@ -79,8 +80,8 @@ async def send_to(loft: Loft, job: Job, account: Account | None) -> None:
     await loft.db.submit(lambda conn: _accepted(conn, job, message, carrier, accepted))
 
 
-async def _ready(conn: Conn, job: Job, account: Account | None) -> Record | None:
-    message = await sending.checked(conn, job, account)
+async def _ready(conn: Conn, job: Job, account: Account | None, rates: Mapping[str, float]) -> Record | None:
+    message = await sending.checked(conn, job, account, rates)
     if message is not None and message.num_media and message.status == "queued":
         await lifecycle.change(conn, message, "sending", expected="queued")
         message = await message_service.load(conn, job.subject_sid)

@@ -1,8 +1,10 @@
 """Status changes of a message, each recorded with its status callback in one transaction.
 
-Outbound: ``queued → sending → sent → delivered | undelivered``, or ``failed`` before it leaves. A callback
+Outbound: ``queued → sending → sent → delivered | undelivered``, or ``failed`` before it leaves; through a
+Messaging Service, ``accepted`` (or ``scheduled``, which may become ``canceled``) before ``queued``. A callback
 is due on every change after creation (``sending`` is silent, as it is in practice at Twilio) to the
-message's ``StatusCallback``, else to its Application's ``MessageStatusCallback``.
+message's ``StatusCallback`` (its service's when it named none), else to its Application's
+``MessageStatusCallback``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ ERROR_MESSAGES = {
     21211: "Invalid 'To' Phone Number",
     21212: "Invalid 'From' Phone Number",
     21610: "Attempt to send to unsubscribed recipient",
+    21703: "Messaging Service has no sender for this recipient",
+    21704: "Messaging Service contains no phone numbers",
+    21705: "Messaging Service does not exist",
     30001: "Queue overflow",
     30002: "Account suspended",
     30003: "Unreachable destination handset",
@@ -153,9 +158,11 @@ async def announce_many(conn: Conn, announced: Sequence[tuple[Row[Any], list[Eve
             continue
         url, method = target
         # From and To travel with the job, so that sending it needs no read of the message.
-        jobs.append((message.sid, message.account_sid, {
-            "events": [{**event, "token": tokens.hex(20)} for event in events], "url": url, "method": method,
-            "from": message.from_addr, "to": message.to_addr}))
+        payload = {"events": [{**event, "token": tokens.hex(20)} for event in events], "url": url, "method": method,
+                   "from": message.from_addr, "to": message.to_addr}
+        if message.messaging_service_sid is not None:
+            payload["service"] = message.messaging_service_sid  # the callbacks carry MessagingServiceSid
+        jobs.append((message.sid, message.account_sid, payload))
     if not jobs:
         return {}
     if lease is None:

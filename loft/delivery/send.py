@@ -8,8 +8,9 @@ over twice. A message with nothing to fetch (no media) goes from ``queued`` to `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -19,7 +20,7 @@ from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
 from loft.db.prepared import Record
-from loft.delivery import lifecycle, outbox
+from loft.delivery import lifecycle, outbox, selection
 from loft.delivery.carriers.base import Predicted
 from loft.delivery.outbox import Job
 from loft.kit import dates
@@ -37,6 +38,8 @@ async def _refusal(conn: Conn, message: Row[Any], account: Account | None) -> in
 def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[str, str]]) -> int | None:
     """:func:`_refusal`, given the (sender, recipient) pairs that are opted out."""
     age = dates.now() - dates.as_utc(message.date_created)
+    if "send_at" in message.options:  # scheduled: valid from the moment it was to leave
+        age = dates.now() - datetime.fromisoformat(message.options["send_at"])
     if age > timedelta(seconds=message.validity_period):
         return 30036
     if account is None or account.status != "active":
@@ -82,10 +85,37 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None, *,
     return None
 
 
-async def checked(conn: Conn, job: Job, account: Account | None) -> Record | None:
+async def _choose(conn: Conn, job: Job, message: Record, account: Account | None,
+                  rates: Mapping[str, float]) -> selection.Assigned | None:
+    """A send through a Messaging Service, due: its checks, then its sender (:func:`selection.assign`). None when
+    the job is done (it failed: recorded) or put back until its sender's slot (its ``queued`` announced)."""
+    refusal = _refused(message, account, set())
+    assigned = None if refusal is not None else await selection.assign(conn, message, rates=rates)
+    if refusal is not None:
+        await lifecycle.change(conn, message, "failed", error_code=refusal, expected=message.status)
+    if assigned is None:
+        await outbox.complete(conn, job)
+        return None
+    if assigned.leaves_at > dates.now():
+        if assigned.event is not None:
+            await lifecycle.announce_all(conn, assigned.message, [assigned.event])
+        await outbox.defer(conn, job, delay=assigned.leaves_at - dates.now())
+        return None
+    return assigned
+
+
+async def checked(conn: Conn, job: Job, account: Account | None, rates: Mapping[str, float]) -> Record | None:
     """The checks a send makes before it leaves, in its first transaction: the message if it may leave, else
-    None (the job is done: the message is gone, left already, or failed a check, which is recorded)."""
+    None (the job is done: the message is gone, left already, or failed a check, which is recorded; or, through a
+    Messaging Service, it waits for its sender's slot)."""
     message = await message_service.load(conn, job.subject_sid)
+    if message is not None and message.status in selection.CHOOSING:
+        chosen = await _choose(conn, job, message, account, rates)
+        if chosen is None:
+            return None
+        if chosen.event is not None:
+            await lifecycle.announce_all(conn, chosen.message, [chosen.event])
+        message = chosen.message
     if message is None or message.status not in ("queued", "sending"):
         await outbox.complete(conn, job)
         return None
@@ -120,8 +150,20 @@ async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None 
     results: list[Record | None | Exception] = []
     finished: list[Job] = []
     leaving: list[Record] = []
+    first: dict[str, lifecycle.Event] = {}  # queued, announced first with the events of the hand-over
     for send in sends:
         message = found.get(send.job.subject_sid)
+        if message is not None and message.status in selection.CHOOSING:
+            chosen = await _choose(conn, send.job, message, send.account, send.loft.settings.rates)
+            if chosen is None:
+                results.append(None)
+                continue
+            message = chosen.message
+            if chosen.event is not None:
+                if message.num_media:
+                    await lifecycle.announce_all(conn, message, [chosen.event])
+                else:
+                    first[message.sid] = chosen.event
         if message is None or message.status not in ("queued", "sending"):
             finished.append(send.job)  # gone, or left already
             results.append(None)
@@ -144,7 +186,7 @@ async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None 
         results.append(message)
     if leaving:
         receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
-        await _handed_over(conn, list(zip(leaving, receipts)))
+        await _handed_over(conn, list(zip(leaving, receipts)), first=first)
     await outbox.complete_all(conn, finished)
     return results
 
@@ -204,24 +246,31 @@ async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], media_urls: list
 
 
 async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]], *,
-                       lease: outbox.Lease | None = None) -> dict[str, Job]:
+                       lease: outbox.Lease | None = None,
+                       first: Mapping[str, lifecycle.Event] | None = None) -> dict[str, Job]:
     """Record that the carrier has these messages: ``sent`` and the delivery report to come, or, for a report due
     at once (the simulator's default), the final status in the same transaction: one update from ``queued`` (or
     ``sending``) to it, for all of them, and both callbacks of each in one job, which sends ``sent`` first. Each
-    change is made from the status the message was read in (:class:`lifecycle.Superseded` if it had moved)."""
+    change is made from the status the message was read in (:class:`lifecycle.Superseded` if it had moved).
+    ``first``: by message SID, an event not recorded yet that the callbacks announce before these (``queued``,
+    when a service's sender was chosen in this transaction)."""
+    first = first or {}
     moment = dates.now()
     at_once = [(message, receipt) for message, receipt in sent if receipt is not None and receipt.delay_ms <= 0]
     await lifecycle.change_many(conn, [(message, receipt.outcome, receipt.error_code)
                                        for message, receipt in at_once], moment=moment, date_sent=moment)
     dlr = intake.dlr_date(moment)
     callbacks = await lifecycle.announce_many(conn, [(message, [event for event in (
+        first.get(message.sid),
         lifecycle.event(message, "sent"),
         lifecycle.event(message, receipt.outcome, error_code=receipt.error_code, raw_dlr_done_date=dlr),
     ) if event is not None]) for message, receipt in at_once], lease=lease)
     for message, receipt in sent:
         if receipt is not None and receipt.delay_ms <= 0:
             continue
-        await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment, expected=message.status)
+        announced = await lifecycle.change(conn, message, "sent", moment=moment, date_sent=moment,
+                                           expected=message.status, announce=False)
+        await lifecycle.announce_all(conn, message, [event for event in (first.get(message.sid), announced) if event])
         if receipt is not None:
             await outbox.enqueue(
                 conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -27,12 +27,14 @@ from loft.db import pages, upsert
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, Record, list_length, listed, record_class, values_of
 from loft.db.tables import message_feedback, message_media, messages
-from loft.delivery import outbox, pacing, wakeups
+from loft.delivery import lifecycle, outbox, pacing, wakeups
 from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import InvalidParameter, NotFound, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids
 from loft.messages import optout, pricing
 from loft.messages.validation import DEFAULT_VALIDITY, MAGIC_VALID_FROM, NewMessage, validate
+from loft.messaging_services import service as messaging_services
+from loft.messaging_services.service import Service
 from loft.numbers import service as numbers
 
 #: Not yet final: such a message cannot be deleted or redacted.
@@ -41,6 +43,8 @@ IN_FLIGHT = frozenset({"queued", "sending", "accepted", "scheduled", "receiving"
 BILLED = frozenset({"sent", "delivered", "undelivered", "received", "read"})
 #: Loft's error code for acting on a message that is still in flight (Twilio documents no number for it).
 STILL_IN_FLIGHT = 20009
+#: Twilio's code for canceling a message that is not (or no longer) scheduled.
+NOT_SCHEDULED = 30409
 
 def check(account: Account, form: MultiDict) -> NewMessage:
     """Everything about a send that needs no database, in Twilio's order: the account may send, the form is valid."""
@@ -64,13 +68,16 @@ class Draft:
 
     def __post_init__(self) -> None:
         new = self.new
+        status = "queued"
+        if new.messaging_service_sid is not None:  # the sender is chosen when it leaves (loft.delivery.selection)
+            status = "scheduled" if new.send_at is not None else "queued" if new.from_ else "accepted"
         object.__setattr__(self, "row", _row(self.settings, account_sid=self.account.sid, direction="outbound-api",
                                              from_=new.from_, to=new.to, body=new.body, mms=new.mms,
-                                             num_media=len(new.media_urls), status="queued",
+                                             num_media=len(new.media_urls), status=status,
                                              status_callback=new.status_callback, status_callback_method="POST",
                                              application_sid=new.application_sid,
                                              validity_period=new.validity_period, options=new.options,
-                                             moment=dates.now()))
+                                             moment=dates.now(), messaging_service_sid=new.messaging_service_sid))
 
 
 Created = tuple[Record, "outbox.Job | None"]
@@ -84,10 +91,13 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
     owned = await numbers.owned_senders(conn, [(draft.account.sid, draft.new.from_) for draft in drafts
                                                if draft.new.from_.startswith("+")])
     opted_out = await optout.opted_out(conn, [(draft.new.from_, draft.new.to) for draft in drafts])
+    through = await _services(conn, drafts)
     results: list[Created | Exception | None] = []
     going: list[tuple[Draft, datetime]] = []
     for draft in drafts:
         try:
+            if draft.new.messaging_service_sid is not None:
+                draft = _through(draft, through.get(draft.new.messaging_service_sid))
             going.append((draft, await _admit(conn, draft, owned, opted_out)))
             results.append(None)
         except TwilioApiError as refused:
@@ -97,7 +107,9 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
-        lease=draft.lease if leaves_at <= dates.now() and not draft.new.media_urls else None, row=draft.row,
+        lease=draft.lease if (leaves_at <= dates.now() and not draft.new.media_urls
+                              and draft.row["status"] == "queued") else None,
+        row=draft.row,
     ) for draft, leaves_at in going])
     if any(job is None for _, job in created):
         await wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken at the commit
@@ -105,10 +117,43 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
     return [next(stored) if result is None else result for result in results]
 
 
+async def _services(conn: Conn, drafts: list[Draft]) -> Mapping[str, Service]:
+    """The Messaging Services the drafts are sent through, by SID (whichever account's): one query, none for a
+    batch with no draft sent through a service."""
+    wanted = {draft.new.messaging_service_sid for draft in drafts if draft.new.messaging_service_sid is not None}
+    return await messaging_services.find_many(conn, wanted) if wanted else {}
+
+
+def _through(draft: Draft, service: Service | None) -> Draft:
+    """A send through ``service`` (None: not found) with the service's settings applied: its status callback when
+    the send names none (nor an Application), the shorter of the two validity periods, its smart encoding (unless
+    ``SmartEncoded`` says otherwise). Another account's service is not found, a parent's included (21705)."""
+    new = draft.new
+    if service is None or service.account_sid != draft.account.sid:
+        raise InvalidParameter(21705, f"The Messaging Service Sid {new.messaging_service_sid} is invalid: it is "
+                                      "not a Messaging Service of this account.")
+    body = new.body
+    if service.smart_encoding and new.options.get("smart_encoded") is not False:
+        encoded = segments.smart_encode(body)
+        body = encoded if segments.is_gsm7(encoded) else body
+    options = new.options if new.send_at is None else {**new.options, "send_at": dates.iso8601(new.send_at)}
+    # What the send names itself (a StatusCallback, an Application's) wins over the service's default.
+    callback = new.status_callback or (None if new.application_sid else service.status_callback)
+    changed = replace(new, body=body, status_callback=callback,
+                      validity_period=min(new.validity_period, service.validity_period), options=options)
+    return Draft(draft.account, changed, draft.settings, draft.lease)
+
+
 async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Record],
                  opted_out: set[tuple[str, str]]) -> datetime:
     """The checks of one send that need the database (given what one query for all found); when it may leave."""
     account, new = draft.account, draft.new
+    if new.messaging_service_sid is not None and (not new.from_ or new.send_at is not None):
+        # Its sender is chosen, checked and paced when it leaves (loft.delivery.selection).
+        if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
+            raise InvalidParameter(20001,
+                                   f"ApplicationSid {new.application_sid} is not an Application of this account")
+        return new.send_at or dates.now()
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:
         sender_type = "local"
@@ -301,21 +346,27 @@ async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDi
         if status != "canceled":
             raise InvalidParameter(20001, f"Status can only be updated to 'canceled', not '{status}'")
         if row.status != "scheduled":
-            raise InvalidParameter(STILL_IN_FLIGHT if row.status in IN_FLIGHT else 20001,
-                                   f"Message {sid} cannot be canceled: only a scheduled message can be, and its status is {row.status}")
-        values["status"] = "canceled"
+            raise _not_cancelable(row)
     if "Body" in form:
         if form["Body"] != "":
             raise InvalidParameter(20001, "Body can only be updated to an empty string, which redacts the message")
-        if row.status in IN_FLIGHT and "status" not in values:
+        if row.status in IN_FLIGHT and status is None:
             raise InvalidParameter(STILL_IN_FLIGHT, f"Message {sid} cannot be redacted while it is {row.status}")
         values["body"] = ""
+    if status is not None:
+        try:  # from scheduled only: its send may be leaving at this moment (the send's job finds it canceled)
+            await lifecycle.change(conn, row, "canceled", expected="scheduled")
+        except lifecycle.Superseded:
+            raise _not_cancelable(await get(conn, account, sid, path=path)) from None
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(messages).where(messages.c.sid == sid).values(**values))
-        if "status" in values:
-            conn.after_commit(partial(metrics.reached, values["status"]))
     return await get(conn, account, sid, path=path)
+
+
+def _not_cancelable(row: Row[Any]) -> InvalidParameter:
+    return InvalidParameter(NOT_SCHEDULED, f"Message {row.sid} cannot be canceled: only a scheduled message can be, "
+                                           f"and its status is {row.status}")
 
 
 async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
@@ -343,7 +394,7 @@ def render(row: Row[Any]) -> dict[str, Any]:
         "direction": r["direction"],
         "error_code": r["error_code"],
         "error_message": r["error_message"],
-        "from": r["from_addr"],
+        "from": r["from_addr"] or None,  # a service's message before its sender is chosen has none
         "messaging_service_sid": r["messaging_service_sid"],
         "num_media": str(r["num_media"]),
         "num_segments": str(r["num_segments"]),

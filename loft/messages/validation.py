@@ -9,12 +9,13 @@ concerns the sender alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.datastructures import MultiDict
 
 from loft.errors import InvalidParameter, NotImplementedByLoft
-from loft.kit import forms, phone, segments, sids, urls
+from loft.kit import dates, forms, phone, segments, sids, urls
 
 MAX_BODY = 1600
 MAX_MEDIA = 10
@@ -35,6 +36,10 @@ MAGIC_FROM = {
 }
 MAGIC_VALID_FROM = "+15005550006"
 _CHANNELS = ("whatsapp:", "messenger:", "rcs:", "fbm:", "line:", "kakao:", "viber:")
+#: How far ahead a scheduled message may be sent (``SendAt``): Twilio's pages disagree (300 s or 900 s at least,
+#: 7 or 35 days at most); Loft takes the widest window they describe, so that whatever works at Twilio works here.
+SCHEDULE_AT_LEAST = timedelta(seconds=300)
+SCHEDULE_AT_MOST = timedelta(days=35)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,10 @@ class NewMessage:
     application_sid: str | None
     validity_period: int
     options: dict[str, Any]
+    #: The Messaging Service it is sent through (``MessagingServiceSid``, or ``From`` = the service's SID).
+    messaging_service_sid: str | None = None
+    #: When a scheduled message is to leave (``ScheduleType=fixed`` + ``SendAt``); None: at once.
+    send_at: datetime | None = None
 
 
 #: The parameters of a plain send: a form with none but these has nothing else to check.
@@ -65,9 +74,12 @@ def validate(form: MultiDict) -> NewMessage:
     service_sid = (form.get("MessagingServiceSid") or "").strip()
     if not from_raw and not service_sid:
         raise InvalidParameter(21603, "A 'From' phone number is required.")
+    if from_raw[:2] == "MG" and sids.is_sid(from_raw, "MG"):
+        service_sid, from_raw = from_raw, ""  # Twilio takes a service's SID as From: sent through the service
     plain = form.keys() <= _PLAIN  # only the usual parameters: the checks of the others would all pass
     if service_sid:
         _check_service(service_sid)
+    send_at = None
     if not plain:
         if form.get("ContentSid"):
             raise NotImplementedByLoft("ContentSid", "Content templates are not implemented yet; send a 'Body'")
@@ -76,7 +88,7 @@ def validate(form: MultiDict) -> NewMessage:
         if form.get("FallbackFrom"):
             raise NotImplementedByLoft("FallbackFrom", "RCS fallback needs a Messaging Service with an RCS sender")
         if form.get("ScheduleType") or form.get("SendAt"):
-            raise InvalidParameter(35118, "MessagingServiceSid is required to schedule a message")
+            send_at = _schedule(form, service_sid)
         if forms.boolean(form, "ShortenUrls"):
             raise NotImplementedByLoft("ShortenUrls", "link shortening needs a Messaging Service")
 
@@ -115,6 +127,8 @@ def validate(form: MultiDict) -> NewMessage:
         application_sid=application_sid,
         validity_period=validity,
         options=options,
+        messaging_service_sid=service_sid or None,
+        send_at=send_at,
     )
 
 
@@ -137,20 +151,51 @@ def check_sender(from_: str, messaging_service_sid: str = "") -> None:
     from_, messaging_service_sid = from_.strip(), messaging_service_sid.strip()
     if not from_ and not messaging_service_sid:
         raise InvalidParameter(21603, "A 'From' phone number is required.")
+    if from_[:2] == "MG" and sids.is_sid(from_, "MG"):
+        messaging_service_sid, from_ = from_, ""
     if messaging_service_sid:
         _check_service(messaging_service_sid)
     _check_sender_shape(from_, None)
 
 
 def _check_service(service_sid: str) -> None:
+    """The shape of a Messaging Service's SID; whether it is the account's is the create's to check (21705)."""
     if not sids.is_sid(service_sid, "MG"):
         raise InvalidParameter(21705, f"The Messaging Service Sid {service_sid} is invalid.")
-    raise NotImplementedByLoft("MessagingServiceSid", "Messaging Services are not implemented yet; send with 'From'")
+
+
+def _schedule(form: MultiDict, service_sid: str) -> datetime:
+    """When a scheduled send leaves: ``ScheduleType=fixed`` with ``SendAt`` (ISO 8601) within Loft's window
+    (:data:`SCHEDULE_AT_LEAST` … :data:`SCHEDULE_AT_MOST` from now), through a Messaging Service."""
+    if not service_sid:
+        raise InvalidParameter(35118, "MessagingServiceSid is required to schedule a message")
+    schedule_type = (form.get("ScheduleType") or "").strip()
+    text = (form.get("SendAt") or "").strip()
+    if not schedule_type:
+        raise InvalidParameter(35119, "SendAt requires ScheduleType=fixed to schedule a message")
+    if schedule_type != "fixed":
+        raise InvalidParameter(35126, f"ScheduleType '{schedule_type}' is invalid: the only type is 'fixed'")
+    if not text:
+        raise InvalidParameter(35111, "SendAt is required to schedule a message (ScheduleType=fixed)")
+    try:
+        send_at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidParameter(35114, f"SendAt '{text}' is not an ISO 8601 date and time") from None
+    send_at = dates.as_utc(send_at)
+    ahead = send_at - dates.now()
+    if ahead < SCHEDULE_AT_LEAST:
+        raise InvalidParameter(35114, f"SendAt must be at least {int(SCHEDULE_AT_LEAST.total_seconds())} seconds "
+                                      "in the future")
+    if ahead > SCHEDULE_AT_MOST:
+        raise InvalidParameter(35115, f"SendAt must be at most {SCHEDULE_AT_MOST.days} days in the future")
+    return send_at
 
 
 def _check_sender_shape(text: str, to: str | None) -> None:
     """Everything about ``From`` that needs no database: magic numbers, format, To == From (``to``: None when
-    there is no recipient to compare with yet)."""
+    there is no recipient to compare with yet); none given (a Messaging Service chooses): nothing to check."""
+    if not text:
+        return
     if text.lower().startswith(_CHANNELS):
         raise NotImplementedByLoft("From", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
     if text in MAGIC_FROM:

@@ -144,6 +144,12 @@ async def for_recipient(conn: Conn, service: Service, recipient: str) -> Pool:
     )
 
 
+async def has_senders(conn: Conn, service_sid: str) -> bool:
+    """Whether the service's pool holds any sender at all."""
+    found = (await conn.execute(select(senders.c.sid).where(senders.c.service_sid == service_sid).limit(1))).first()
+    return found is not None
+
+
 async def service_of(conn: Conn, sender_sid: str) -> str | None:
     """The SID of the service whose pool holds the sender ``sender_sid`` (a number's ``PN…`` …), if any."""
     found: str | None = (await conn.execute(select(senders.c.service_sid)

@@ -7,7 +7,7 @@ or closed account creates and changes none (403, 20005), but may delete them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Final, TypedDict, cast
@@ -183,6 +183,12 @@ async def find(conn: Conn, account_sid: str, sid: str, *, lock: bool = False) ->
     statement = select(services).where(services.c.sid == sid, services.c.account_sid == account_sid)
     row = (await conn.execute(statement.with_for_update() if lock else statement)).first()
     return Service.of(row) if row is not None else None
+
+
+async def find_many(conn: Conn, sids: Collection[str]) -> dict[str, Service]:
+    """The services among ``sids``, whichever account's, by SID (the caller checks whose they are): one query."""
+    rows = (await conn.execute(select(services).where(services.c.sid.in_(list(sids))))).all()
+    return {row.sid: Service.of(row) for row in rows}
 
 
 async def get(conn: Conn, account_sid: str, sid: str, *, path: str, lock: bool = False) -> Service:

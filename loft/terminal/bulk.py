@@ -23,7 +23,7 @@ from starlette.datastructures import MultiDict
 from loft.errors import TwilioApiError
 from loft.kit import phone, urls
 from loft.messages import validation
-from loft.terminal.client import ApiError, LoftClient, NoAnswer, TerminalError
+from loft.terminal.client import ApiError, LoftClient, NoAnswer, TerminalError, quoted
 
 if TYPE_CHECKING:
     from loft.terminal.templates import Template
@@ -192,13 +192,22 @@ def check_rows(prepared: Prepared, sender: Sender) -> Prepared:
 
 def check_sender(client: LoftClient, sender: Sender) -> None:
     """Refuse at once, in one line, a sender Loft would refuse for every row: a malformed ``From`` or status
-    callback URL, a Messaging Service (Loft has none yet), a number that is not an SMS-capable number of the
+    callback URL, a Messaging Service that is not the account's, a number that is not an SMS-capable number of the
     account, a short code (Loft has none). Reading the account's numbers checks the credentials too."""
     try:
         validation.check_sender(sender.from_ or "", sender.messaging_service_sid or "")
         urls.optional(sender.status_callback or "", "StatusCallback", code=21609)
     except TwilioApiError as exc:
         raise TerminalError(f"Error {exc.code}: {exc.message}") from exc
+    service = (sender.messaging_service_sid or "").strip()
+    if service:
+        try:
+            client.get(f"/v1/Services/{quoted(service)}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            raise TerminalError(f"Error 21705: --messaging-service-sid {service} is not a Messaging Service of "
+                                f"account {client.account_sid}.") from exc
     text = (sender.from_ or "").strip()
     number = phone.e164(text) if text.startswith("+") and text != validation.MAGIC_VALID_FROM else None
     # One read of the account's numbers: it checks the credentials whatever the sender, and finds its number.

@@ -65,6 +65,8 @@ def _request(job: Job, event: Mapping[str, Any], addresses: tuple[str, str], aut
         ("SmsStatus", status),
         ("To", addresses[1]),
     ]
+    if job.payload.get("service"):
+        params.append(("MessagingServiceSid", str(job.payload["service"])))
     if event.get("error_code"):
         params.append(("ErrorCode", str(event["error_code"])))
     if event.get("raw_dlr_done_date"):

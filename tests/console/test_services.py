@@ -180,7 +180,7 @@ def test_scheduled_messages_are_listed_and_canceled(page: Page, account: tuple[s
     assert client.messages(stale).update(status="canceled").status == "canceled"
     rows.filter(has_text="canceled meanwhile").get_by_role("button", name="Cancel").click()
     assert f"Message {stale} cannot be canceled: only a scheduled message can be, and its status is canceled " \
-           "(error 20001)" in flash(page)
+           "(error 30409)" in flash(page)
     expect(rows).to_have_count(1)
 
     # A message that was never scheduled is refused as the API refuses it (30409 while it is in flight).

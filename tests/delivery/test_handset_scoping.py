@@ -43,15 +43,6 @@ def tenants(loft: LoftServer, main_client: Client) -> Iterator[list[Tenant]]:
             tenant.sim.http.close()
 
 
-@pytest.fixture
-def main_sim(loft: LoftServer) -> Iterator[Sim]:
-    simulator = Sim(loft.base_url, (loft.account_sid, loft.auth_token))
-    try:
-        yield simulator
-    finally:
-        simulator.http.close()
-
-
 def _ends(client: Client, sender: str, handset: str) -> tuple[str, int | None]:
     message = client.messages.create(to=handset, from_=sender, body="scoped?")
     eventually(lambda: status_of(client, message.sid) in ("delivered", "undelivered"))

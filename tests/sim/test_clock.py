@@ -9,7 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from loft.db.engine import open_database
 from loft.delivery import outbox
 from loft.kit import dates
 from loft.sim import clock
-from tests.conftest import fresh_database, make_server, server_of_its_own
+from tests.conftest import module_server
 from tests.support import clients, openapi
 from tests.support.server import LoftServer
 from tests.support.sim import Sim, status_of
@@ -35,29 +35,9 @@ DAY = 24 * HOUR
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def loft(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoftServer]:
     """This module's own Loft, in place of the session's (which ``account``, ``client``, ``sender`` and ``sim``
-    use): moving the session's clock would move it under every other test. Tests here compare its clock before
-    and after what they do, never with a fixed offset."""
-    with ExitStack() as stack:
-        url = (stack.enter_context(fresh_database(request.getfixturevalue("postgres_url")))
-               if request.param == "postgres" else None)
-        server = make_server(tmp_path_factory.mktemp(f"clock-{request.param}"), url)
-        yield stack.enter_context(server.running())
-
-
-@pytest.fixture
-def main_sim(loft: LoftServer) -> Iterator[Sim]:
-    """The simulator API with the main account's auth token: the credentials that move the clock."""
-    main = Sim(loft.base_url, (loft.account_sid, loft.auth_token))
-    try:
-        yield main
-    finally:
-        main.http.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def own(request: pytest.FixtureRequest, tmp_path: Path) -> LoftServer:
-    """A Loft of the test's own (not started), on each backend, for what needs settings or a restart."""
-    return server_of_its_own(request, tmp_path)
+    use). Tests here compare its clock before and after what they do, never with a fixed offset."""
+    with module_server(request, tmp_path_factory, "clock") as server:
+        yield server
 
 
 @contextmanager

@@ -130,8 +130,10 @@ def test_skip_invalid_previews_asks_sends_the_good_rows_and_reports_every_row(
     pytest.param(["--from", "not a sender!"], {}, "Error 21212: The 'From' number not a sender! is not a valid "
                  "phone number", id="a-malformed-from"),
     pytest.param(["--from", "{sender}", "--status-callback", "ftp://x.test/s"], {}, "Error 21609", id="bad-callback"),
-    pytest.param(["--messaging-service-sid", "MG" + "0" * 32], {}, "Error 20001: The 'MessagingServiceSid' "
-                 "parameter is not supported by Loft yet", id="a-messaging-service"),
+    pytest.param(["--messaging-service-sid", "MG" + "0" * 32], {}, "Error 21705: --messaging-service-sid "
+                 "MG" + "0" * 32 + " is not a Messaging Service of account {account}", id="not-a-service-of-the-account"),
+    pytest.param(["--messaging-service-sid", "MG12"], {}, "Error 21705: The Messaging Service Sid MG12 is invalid",
+                 id="a-malformed-service-sid"),
     pytest.param(["--from", "{sender}"], {"TWILIO_AUTH_TOKEN": "0" * 32}, "Error 20003", id="wrong-credentials"),
 ])
 def test_a_bad_sender_or_credentials_stop_the_send_in_one_line_before_anything(

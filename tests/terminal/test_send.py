@@ -53,3 +53,16 @@ def test_send_errors_are_one_clean_line(sender: str, cli: Cli, args: list[str], 
 def test_send_needs_a_sender(cli: Cli) -> None:
     result = cli("send", "--to", "+15550050005", "--body", "x")
     assert result.exit_code == 1 and "Give --from" in result.output
+
+
+def test_send_through_a_messaging_service_waits_for_the_sender_it_chooses(client: Client, sender: str,
+                                                                          cli: Cli) -> None:
+    service = client.messaging.v1.services.create(friendly_name="cli")
+    number_sid = client.incoming_phone_numbers.list(phone_number=sender)[0].sid
+    client.messaging.v1.services(service.sid).phone_numbers.create(phone_number_sid=number_sid)
+    result = cli("send", "--messaging-service-sid", service.sid, "--to", "+15550050006", "--body", "hi", "--wait")
+    assert result.exit_code == 0, result.output
+    first, last = result.output.splitlines()
+    assert first.endswith(" accepted") and last.endswith(" delivered")
+    message = client.messages(first.split()[0]).fetch()
+    assert (message.from_, message.messaging_service_sid) == (sender, service.sid)
