@@ -4,49 +4,23 @@ scheduled messages listed and canceled, a subaccount's services its own, and CSR
 
 from __future__ import annotations
 
-import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import update
 from twilio.rest import Client
 
-from loft.config import Settings
-from loft.db.engine import open_database
-from loft.db.tables import messages
-from loft.kit import dates
-from loft.messages import service as message_service
 from tests.console.helpers import flash, nav, shoot, sign_in
 from tests.support import clients
 from tests.support.receiver import Receiver
 from tests.support.server import LoftServer
 
 
-def schedule_message(server: LoftServer, account_sid: str, service_sid: str, to: str, body: str, *,
-                     in_hours: float) -> str:
-    """A message of ``account_sid`` scheduled ``in_hours`` ahead through ``service_sid``, stored straight in the
-    server's SQLite file (the API's ``ScheduleType=fixed`` + ``SendAt`` is not on this branch yet: swap this for
-    ``client.messages.create(messaging_service_sid=…, schedule_type="fixed", send_at=…)`` once it is)."""
-
-    async def store() -> str:
-        db = open_database(f"sqlite:///{server.data_dir / 'loft.db'}")
-        try:
-            async with db.write() as conn:
-                row, _ = await message_service.store(
-                    conn, Settings(), account_sid=account_sid, direction="outbound-api", from_="", to=to, body=body,
-                    media_urls=[], mms=False, status="scheduled", send_at=dates.now() + timedelta(hours=in_hours))
-                await conn.execute(update(messages).where(messages.c.sid == row.sid)
-                                   .values(messaging_service_sid=service_sid))
-                sid: str = row.sid
-                return sid
-        finally:
-            await db.dispose()
-
-    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API runs an event loop in this thread
-        return thread.submit(asyncio.run, store()).result()
+def schedule_message(client: Client, service_sid: str, to: str, body: str, *, in_hours: float) -> str:
+    """A message scheduled ``in_hours`` ahead through ``service_sid``, by the API."""
+    return str(client.messages.create(messaging_service_sid=service_sid, to=to, body=body, schedule_type="fixed",
+                                      send_at=datetime.now(UTC) + timedelta(hours=in_hours)).sid)
 
 
 def test_a_service_is_created_configured_pooled_and_deleted(page: Page, account: tuple[str, str], client: Client,
@@ -152,9 +126,9 @@ def test_scheduled_messages_are_listed_and_canceled(page: Page, account: tuple[s
                                                    server: LoftServer) -> None:
     service = client.messaging.v1.services.create(friendly_name="Reminders")
     sender = client.incoming_phone_numbers.create(area_code="415").phone_number
-    later = schedule_message(server, account[0], service.sid, "+15550100002", "see you tomorrow", in_hours=30)
-    sooner = schedule_message(server, account[0], service.sid, "+15550100001", "see you soon", in_hours=2)
-    stale = schedule_message(server, account[0], service.sid, "+15550100003", "canceled meanwhile", in_hours=5)
+    later = schedule_message(client, service.sid, "+15550100002", "see you tomorrow", in_hours=30)
+    sooner = schedule_message(client, service.sid, "+15550100001", "see you soon", in_hours=2)
+    stale = schedule_message(client, service.sid, "+15550100003", "canceled meanwhile", in_hours=5)
     sent = client.messages.create(to="+15550100004", from_=sender, body="not scheduled")
     sign_in(page, *account)
     nav(page, "Messages")
@@ -208,7 +182,7 @@ def test_a_subaccount_sees_only_its_own_services(page: Page, server: LoftServer,
     as_sub = clients.sdk(server.base_url, sub.sid, sub.auth_token)
     theirs = as_sub.messaging.v1.services.create(friendly_name="The subaccount's service")
     ours = main_client.messaging.v1.services.create(friendly_name="The main account's service")
-    schedule_message(server, server.account_sid, ours.sid, "+15550100009", "the main account's plan", in_hours=3)
+    schedule_message(main_client, ours.sid, "+15550100009", "the main account's plan", in_hours=3)
 
     sign_in(page, server.account_sid, server.auth_token)
     nav(page, "Messaging Services")
@@ -257,7 +231,7 @@ def test_every_form_needs_the_csrf_token(page: Page, account: tuple[str, str], c
     service = client.messaging.v1.services.create(friendly_name="Kept")
     number = client.incoming_phone_numbers.create(area_code="415")
     service.phone_numbers.create(phone_number_sid=number.sid)
-    message = schedule_message(server, account[0], service.sid, "+15550100001", "kept", in_hours=2)
+    message = schedule_message(client, service.sid, "+15550100001", "kept", in_hours=2)
     sign_in(page, *account)
     path = action.format(service=service.sid, number=number.sid, message=message)
     form = {"FriendlyName": "forged", "PhoneNumberSid": number.sid, "AlphaSender": "Forged", "kind": "phone_number"}
