@@ -142,8 +142,9 @@ def test_a_postgresql_that_never_answers_is_answered_503_within_the_timeouts(tmp
             database.restore()
             restored_at = time.monotonic()
             load.wait_until(lambda: load.each_client_got((200, 201), since=restored_at))
-        slowest = max(answer.seconds for answer in load.answers)
-        assert slowest < statement + connect + 2.0  # not asyncpg's 60 s (or forever)
+        slow = [(answer.method, answer.status, round(answer.started - cut_at, 2), round(answer.seconds, 2))
+                for answer in load.answers if answer.seconds >= statement + connect + 2.0]
+        assert not slow, f"answers past the timeouts (not asyncpg's 60 s, nor a wait per batch): {slow}"
         _check_answers(load, front, server, restored_at)
         log = server.log()[len(started_log):]
     _assert_one_outage(_outage_log(log), log)

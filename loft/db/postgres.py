@@ -46,6 +46,7 @@ from loft.db.engine import (
     upgrade,
 )
 from loft.db.prepared import FetchedRows, Plan, Prepared
+from loft.errors import DatabaseUnavailable
 
 #: Connections each process keeps to PostgreSQL at most by default (LOFT_DATABASE_POOL_SIZE).
 POOL_SIZE = 20
@@ -211,7 +212,9 @@ class PostgresDatabase(Database):
         If the work fails some items, the transaction is rolled back (with whatever the work wrote for them) and
         the work runs again, in a new one, for the others, until it fails none: each run has fewer items. If it
         raises (on PostgreSQL a failed statement spoils the whole transaction), each item runs alone and fails
-        alone; the exception of an item alone is what :meth:`write` raised (:class:`DatabaseUnavailable` …)."""
+        alone; the exception of an item alone is what :meth:`write` raised. When that is
+        :class:`DatabaseUnavailable` (down, unreachable, too slow), every item fails with it at once: alone, each
+        would wait out the same timeouts in turn."""
         results: list[T | Exception | None] = [None] * len(items)
         pending = list(range(len(items)))
         while pending:
@@ -230,8 +233,10 @@ class PostgresDatabase(Database):
                 pending = [index for index, result in zip(pending, got) if not isinstance(result, Exception)]
                 continue
             except Exception as exc:
-                if len(pending) == 1:
-                    results[pending[0]] = exc
+                if len(pending) == 1 or isinstance(exc, DatabaseUnavailable):
+                    # (unavailable: each item alone would wait out the same timeouts, one after the other)
+                    for index in pending:
+                        results[index] = exc
                 else:
                     for index in pending:
                         results[index] = (await self.run_batch(work, [items[index]]))[0]
@@ -253,7 +258,8 @@ class PostgresDatabase(Database):
 
     async def _drain(self, work: BatchWork[Any, Any]) -> None:
         """Run batches of ``work`` while items wait for it (a caller cancelled before its batch began is left out;
-        one cancelled after, has its item committed)."""
+        one cancelled after, has its item committed). A batch the database could not run fails the items waiting
+        behind it too."""
         try:
             while waiting := self._waiting.get(work):
                 batch = [(item, future) for item, future in waiting[:MAX_BATCH] if not future.cancelled()]
@@ -274,6 +280,12 @@ class PostgresDatabase(Database):
                         future.set_exception(result)
                     else:
                         future.set_result(result)
+                if results and all(isinstance(result, DatabaseUnavailable) for result in results):
+                    # The items that waited for this batch waited out its timeouts too: they fail with it, rather
+                    # than wait out the same timeouts again in the next batch (a request's wait stays one).
+                    for _, future in self._waiting.pop(work, []):
+                        if not future.done():
+                            future.set_exception(results[0])
         finally:
             self._running[work] -= 1
             if not self._running[work]:

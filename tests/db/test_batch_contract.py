@@ -13,6 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select,
 
 from loft.db.engine import Conn, Database, ForbiddenAwait, open_database
 from loft.db.postgres import PostgresConn, PostgresDatabase
+from loft.errors import DatabaseUnavailable
 from tests.conftest import fresh_database
 from tests.support.databases import run_on
 
@@ -109,6 +110,60 @@ def test_a_postgresql_batch_of_many_items_keeps_nothing_of_the_ones_it_fails(pos
     assert batch.calls == [[0, 1, 2, 3, 4, 5], [0, 2, 4]]
     assert raising[0] == 10 and isinstance(raising[1], ValueError)
     assert committed == {0, 2, 4, 10}
+
+
+def test_a_postgresql_batch_the_database_cannot_run_fails_every_item_at_once(postgres_url: str) -> None:
+    """A batch that fails because the database is unavailable is not run again item by item: each run would wait
+    out the same timeouts in turn (a request held for their sum). Every item gets the same 503."""
+    calls: list[list[int]] = []
+
+    async def unavailable(conn: Conn, items: list[int]) -> list[int | Exception]:
+        calls.append(items)
+        await conn.execute(insert(written), [{"item": item} for item in items])
+        raise DatabaseUnavailable("the statement timed out", writing=True)
+
+    with fresh_database(postgres_url) as url:
+        database = open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        assert isinstance(database, PostgresDatabase)
+
+        async def body() -> tuple[list[object], set[int]]:
+            results = await database.run_batch(unavailable, [1, 2, 3, 4])
+            return list(results), await _committed(database)
+
+        results, committed = _run(database, body)
+    assert calls == [[1, 2, 3, 4]]
+    assert all(isinstance(result, DatabaseUnavailable) for result in results)
+    assert committed == set()
+
+
+def test_items_waiting_behind_a_batch_the_database_cannot_run_fail_with_it(postgres_url: str) -> None:
+    """Items submitted while a batch waits for an unavailable database have waited out its timeouts too: they get
+    its 503 at once rather than a second wait in the next batch. Items submitted afterwards run as usual."""
+    calls: list[list[int]] = []
+
+    async def stuck_then_unavailable(conn: Conn, items: list[int]) -> list[int | Exception]:
+        calls.append(items)
+        if items[0] == 1:
+            await conn.execute(text("SELECT pg_sleep(0.3)"))  # the statement a timeout would cut short
+            raise DatabaseUnavailable("the statement timed out", writing=True)
+        await conn.execute(insert(written), [{"item": item} for item in items])
+        return list(items)
+
+    with fresh_database(postgres_url) as url:
+        database = open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        assert isinstance(database, PostgresDatabase)
+
+        async def body() -> tuple[list[object], object, set[int]]:
+            first = asyncio.ensure_future(database.submit_item(stuck_then_unavailable, 1))
+            await asyncio.sleep(0.1)  # the first batch is under way
+            behind = [asyncio.ensure_future(database.submit_item(stuck_then_unavailable, item)) for item in (2, 3)]
+            results = await asyncio.gather(first, *behind, return_exceptions=True)
+            later = await database.submit_item(stuck_then_unavailable, 4)
+            return list(results), later, await _committed(database)
+
+        results, later, committed = _run(database, body)
+    assert all(isinstance(result, DatabaseUnavailable) for result in results)
+    assert calls == [[1], [4]] and later == 4 and committed == {4}
 
 
 # A work awaits nothing but its conn's statements --------------------------------------------------------------
