@@ -8,7 +8,7 @@ over twice. A message with nothing to fetch (no media) goes from ``queued`` to `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,15 +28,16 @@ from loft.messages import intake, media, optout
 from loft.messages import service as message_service
 
 
-async def _refusal(conn: Conn, message: Row[Any], account: Account | None) -> int | None:
-    """An error code if the message must fail before it leaves, else None."""
-    pair = (message.from_addr, message.to_addr)
-    opted_out = set() if message.options.get("auto_reply") else await optout.opted_out(conn, [pair])
-    return _refused(message, account, opted_out)
+async def _opted_out(conn: Conn, messages: Iterable[Record]) -> set[tuple[str, str]]:
+    """The (sender, recipient) pairs of ``messages`` about to leave (``queued``) that are opted out (auto-replies
+    leave whatever the opt-outs)."""
+    return await optout.opted_out(conn, [(message.from_addr, message.to_addr) for message in messages
+                                         if message.status == "queued" and not message.options.get("auto_reply")])
 
 
 def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[str, str]]) -> int | None:
-    """:func:`_refusal`, given the (sender, recipient) pairs that are opted out."""
+    """An error code if the message must fail before it leaves, else None; ``opted_out``: the (sender,
+    recipient) pairs that are opted out (:func:`_opted_out`)."""
     age = dates.now() - dates.as_utc(message.date_created)
     if "send_at" in message.options:  # scheduled: valid from the moment it was to leave
         age = dates.now() - datetime.fromisoformat(message.options["send_at"])
@@ -104,28 +105,50 @@ async def _choose(conn: Conn, job: Job, message: Record, account: Account | None
     return assigned
 
 
-async def checked(conn: Conn, job: Job, account: Account | None, rates: Mapping[str, float]) -> Record | None:
-    """The checks a send makes before it leaves, in its first transaction: the message if it may leave, else
-    None (the job is done: the message is gone, left already, or failed a check, which is recorded; or, through a
-    Messaging Service, it waits for its sender's slot)."""
-    message = await message_service.load(conn, job.subject_sid)
+class _Handled:
+    """What :func:`_vet` answers for a send whose job it finished or put back itself."""
+
+
+HANDLED = _Handled()
+
+
+async def _vet(conn: Conn, job: Job, message: Record | None, account: Account | None,
+               opted_out: set[tuple[str, str]], rates: Mapping[str, float],
+               first: dict[str, lifecycle.Event] | None = None) -> Record | None | _Handled:
+    """The checks of a claimed send, its sender chosen first when it goes through a Messaging Service: the message
+    if it may leave (``queued``, or ``sending`` while its media is fetched); None when its job is done (the
+    message is gone, left already, or failed a check, which is recorded); :data:`HANDLED` when the service's
+    choice finished the job or put it back until its sender's slot. The ``queued`` of a sender chosen here is
+    announced at once, or kept in ``first`` (by SID) for the callbacks of a hand-over in the same transaction.
+    (A chosen sender's opt-outs are the choice's to check: ``opted_out`` was read before there was a sender.)"""
     if message is not None and message.status in selection.CHOOSING:
         chosen = await _choose(conn, job, message, account, rates)
         if chosen is None:
-            return None
-        if chosen.event is not None:
-            await lifecycle.announce_all(conn, chosen.message, [chosen.event])
+            return HANDLED
         message = chosen.message
+        if chosen.event is not None:
+            if first is None or message.num_media:
+                await lifecycle.announce_all(conn, message, [chosen.event])
+            else:
+                first[message.sid] = chosen.event
     if message is None or message.status not in ("queued", "sending"):
-        await outbox.complete(conn, job)
         return None
     if message.status == "queued":
-        refusal = await _refusal(conn, message, account)
+        refusal = _refused(message, account, opted_out)
         if refusal is not None:
             await lifecycle.change(conn, message, "failed", error_code=refusal)
-            await outbox.complete(conn, job)
             return None
     return message
+
+
+async def checked(conn: Conn, job: Job, account: Account | None, rates: Mapping[str, float]) -> Record | None:
+    """The checks a send makes before it leaves, in its first transaction (:func:`_vet`, for one send): the
+    message if it may leave, else None (its job is done, or put back until its sender's slot)."""
+    message = await message_service.load(conn, job.subject_sid)
+    vetted = await _vet(conn, job, message, account, await _opted_out(conn, [message] if message else []), rates)
+    if vetted is None:
+        await outbox.complete(conn, job)
+    return None if isinstance(vetted, _Handled) else vetted
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,42 +162,25 @@ class Claimed:
 
 async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None | Exception]:
     """The first transaction of claimed sends, for many at once (one read of their messages, one hand-over):
-    for each, the checks (:func:`checked`), then the hand-over itself when there is no media to fetch first
+    for each, the checks (:func:`_vet`), then the hand-over itself when there is no media to fetch first
     (None: the job is done), else ``sending`` (the message, whose media is to be fetched). A message that moved
     meanwhile (another worker's hand-over) raises :class:`lifecycle.Superseded`, and the batch runs again one
     send at a time (:meth:`loft.db.postgres.PostgresDatabase.submit_item`), where only that one fails."""
     found = await message_service.load_many(conn, [send.job.subject_sid for send in sends])
-    opted_out = await optout.opted_out(conn, [
-        (message.from_addr, message.to_addr) for message in found.values()
-        if message.status == "queued" and not message.options.get("auto_reply")])
+    opted_out = await _opted_out(conn, found.values())
     results: list[Record | None | Exception] = []
     finished: list[Job] = []
     leaving: list[Record] = []
     first: dict[str, lifecycle.Event] = {}  # queued, announced first with the events of the hand-over
     for send in sends:
-        message = found.get(send.job.subject_sid)
-        if message is not None and message.status in selection.CHOOSING:
-            chosen = await _choose(conn, send.job, message, send.account, send.loft.settings.rates)
-            if chosen is None:
-                results.append(None)
-                continue
-            message = chosen.message
-            if chosen.event is not None:
-                if message.num_media:
-                    await lifecycle.announce_all(conn, message, [chosen.event])
-                else:
-                    first[message.sid] = chosen.event
-        if message is None or message.status not in ("queued", "sending"):
-            finished.append(send.job)  # gone, or left already
+        message = await _vet(conn, send.job, found.get(send.job.subject_sid), send.account, opted_out,
+                             send.loft.settings.rates, first)
+        if message is None or isinstance(message, _Handled):
+            if message is None:
+                finished.append(send.job)
             results.append(None)
             continue
         if message.status == "queued":
-            refusal = _refused(message, send.account, opted_out)
-            if refusal is not None:
-                await lifecycle.change(conn, message, "failed", error_code=refusal)
-                finished.append(send.job)
-                results.append(None)
-                continue
             if not message.num_media:
                 # Nothing to wait for outside the database: hand over in this same transaction
                 # (``sending`` would be seen by nobody, and is silent anyway).
