@@ -97,8 +97,7 @@ def test_received_messages_carry_their_channel_sms_or_mms_without_content(
     receiver.answer("/dot.png", Answer(raw=PNG, content_type="image/png"))
     sms = client.messages.create(to="+15558679103", from_=sender, body="plain")
     mms = client.messages.create(to="+15558679103", from_=sender, body="a dot", media_url=[receiver.url("/dot.png")])
-    for sid in (sms.sid, mms.sid):
-        eventually(lambda sid=sid: status_of(client, sid) == "delivered")
+    eventually(lambda: {status_of(client, sms.sid), status_of(client, mms.sid)} == {"delivered"})
     assert [(m["sid"], m["channel"], m["content"]) for m in _inbox(sim, "+15558679103")] == [
         (mms.sid, "mms", None), (sms.sid, "sms", None)]
 
