@@ -137,7 +137,7 @@ async def _write_agent(conn: Conn, settings: Settings, number: str, to_raw: str,
         raise InvalidParameter(63106, f"The handset {number} does not support RCS: set it Rcs=true "
                                       f"(POST /sim/v1/Handsets/{number}) before it writes to or taps {sender_id}")
     payload, text = form.get("ButtonPayload"), form.get("ButtonText")
-    if text is not None and payload is None:
+    if (text is not None and payload is None) or payload == "":
         raise InvalidParameter(20001, "A button tap needs its 'ButtonPayload' (the action's id) with 'ButtonText'")
     options: dict[str, Any] = {}
     if payload is not None:

@@ -19,6 +19,7 @@ from tests.senders.conftest import WEBHOOK, request
 from tests.senders.conftest import agent as new_agent
 from tests.support import openapi
 from tests.support.receiver import Answer, Received, Receiver
+from tests.support.server import LoftServer
 from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
 
@@ -180,6 +181,24 @@ def test_a_button_text_without_its_payload_is_refused(
         client: Client, create_sender: Callable[..., Any], sim: Sim) -> None:
     agent = _online(client, create_sender)
     _configure(sim, "+15558679109", Rcs="true")
-    answer = _send(sim, "+15558679109", To=agent.sender_id, ButtonText="Confirm")
-    assert (answer.status_code, answer.json()["code"]) == (400, 20001)
-    assert "ButtonPayload" in answer.json()["message"]
+    for tap in ({"ButtonText": "Confirm"}, {"ButtonPayload": "", "ButtonText": "Confirm"}):
+        answer = _send(sim, "+15558679109", To=agent.sender_id, **tap)
+        assert (answer.status_code, answer.json()["code"]) == (400, 20001)
+        assert "ButtonPayload" in answer.json()["message"]
+
+
+def test_a_parent_s_rcs_setting_applies_to_its_subaccounts_until_they_set_their_own(
+        loft: LoftServer, client: Client, create_sender: Callable[..., Any], sim: Sim, receiver: Receiver) -> None:
+    agent = _online(client, create_sender, webhook={**WEBHOOK, "callback_url": receiver.url("/agent")})
+    parent = Sim(loft.base_url, (loft.account_sid, loft.auth_token))
+    try:
+        _configure(parent, "+15558679110", Rcs="true")
+        assert sim.http.get("/sim/v1/Handsets/+15558679110").json()["rcs"] is True
+        assert _send(sim, "+15558679110", To=agent.sender_id, Body="inherited").status_code == 201
+        _configure(sim, "+15558679110", Rcs="false")
+        assert parent.http.get("/sim/v1/Handsets/+15558679110").json()["rcs"] is True
+        answer = _send(sim, "+15558679110", To=agent.sender_id, Body="not any more")
+        assert (answer.status_code, answer.json()["code"]) == (400, 63106)
+    finally:
+        parent.http.close()
+    assert _call(receiver, "/agent").param("Body") == "inherited"
