@@ -5,11 +5,12 @@ sends and its subaccounts', so one tenant cannot make a phone unreachable for an
 Each received message keeps its channel: ``rcs`` when it comes from an RCS sender (its ``from`` is ``rcs:…``),
 else ``mms`` with media and ``sms`` without. An RCS message's ``content`` is what its sender stored under the
 message's options' :data:`CONTENT_OPTION`: the template rendered with its variables filled in
-(:func:`loft.content.render.render`), ``{"type": "twilio/card", ...the type's fields}``; null for SMS/MMS."""
+(:func:`loft.content.render.render`), as :func:`shown` picks its RCS type: ``{"type": "twilio/card", ...the
+type's fields}`` (buttons with their ids); null for SMS/MMS."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -46,6 +47,21 @@ class Handset(NamedTuple):
 
 #: A handset nobody set: it receives, its delivery report comes at once, and it has no RCS.
 DEFAULT = Handset("deliver", 0, False)
+
+
+#: The types an RCS message shows, the richest first (a template's ``twilio/text`` is its SMS translation).
+RCS_TYPES = ("twilio/carousel", "twilio/card", "twilio/list-picker", "twilio/call-to-action", "twilio/quick-reply",
+             "twilio/media", "twilio/text")
+
+
+def shown(rendered: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an RCS handset shows of a rendered template (``{type: fields}``, :func:`loft.content.render.render`):
+    its richest type, ``{"type": ..., **fields}``; None if it has none RCS shows. What a send over RCS stores
+    under :data:`CONTENT_OPTION`."""
+    for kind in RCS_TYPES:
+        if isinstance(rendered.get(kind), Mapping):
+            return {"type": kind, **rendered[kind]}
+    return None
 
 
 def channel_of(from_addr: str, media_urls: Sequence[str]) -> str:
