@@ -19,6 +19,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
+from twilio.twiml.messaging_response import MessagingResponse
 
 from loft.config import Settings
 from loft.content import render
@@ -268,3 +269,19 @@ def test_an_rcs_message_shows_its_rendered_content_and_its_button_is_tapped(
     assert _signed(call, receiver.url("/rcs"), account[1])
     assert (call.param("ButtonPayload"), call.param("ButtonText"), call.param("From")) == (
         "thanks_A7", "Thanks", "rcs:+15558679111")
+
+
+def test_a_twiml_reply_to_a_tap_reaches_the_handset_over_rcs(
+        client: Client, service_sid: str, create_sender: Callable[..., Any], sim: Sim, receiver: Receiver) -> None:
+    agent = _pooled_sender(client, service_sid, create_sender, receiver.url("/rcs"))
+    reply = MessagingResponse()
+    reply.message("Thanks, noted")
+    receiver.answer("/rcs", Answer(body=str(reply), content_type="text/xml"))
+    _configure(sim, "+15558679112", Rcs="true")
+    assert _send(sim, "+15558679112", To=agent.sender_id, ButtonPayload="ok", ButtonText="OK").status_code == 201
+    shown = eventually(lambda: _inbox(sim, "+15558679112"))[0]
+    assert (shown["from"], shown["to"], shown["body"], shown["channel"]) == (
+        agent.sender_id, "+15558679112", "Thanks, noted", "rcs")
+    sent = client.messages(shown["sid"]).fetch()
+    assert (sent.direction, sent.from_, sent.to) == ("outbound-reply", agent.sender_id, "rcs:+15558679112")
+    assert eventually(lambda: status_of(client, sent.sid) == "delivered")

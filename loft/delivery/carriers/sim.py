@@ -64,6 +64,12 @@ def shown(rendered: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def handset_of(to_addr: str) -> str:
+    """The handset a message to ``to_addr`` reaches: the phone itself, also when it is addressed over RCS
+    (``rcs:+E164``, as a reply to an RCS handset's message is)."""
+    return to_addr.removeprefix(RCS_PREFIX)
+
+
 def channel_of(from_addr: str, media_urls: Sequence[str]) -> str:
     """The channel a message reaches a handset by: ``rcs`` from an RCS sender, else ``mms`` or ``sms``."""
     if from_addr.startswith(RCS_PREFIX):
@@ -118,17 +124,18 @@ class SimCarrier:
                            ) -> list[Predicted | None]:
         """Each message to its handset's inbox, as the handset's settings for the sending account say (one query
         for the settings, one insert for all)."""
-        settings = await settings_for(conn, {(message.account_sid, message.to_addr) for message, _ in sends})
+        settings = await settings_for(conn, {(message.account_sid, handset_of(message.to_addr)) for message, _ in sends})
         moment = dates.now()
         received, receipts = [], []
         for message, media_urls in sends:
-            behavior, delay_ms, _ = settings.get((message.account_sid, message.to_addr), DEFAULT)
+            handset = handset_of(message.to_addr)
+            behavior, delay_ms, _ = settings.get((message.account_sid, handset), DEFAULT)
             receives, outcome, error_code = BEHAVIORS[behavior]
             if receives:
                 channel = channel_of(message.from_addr, media_urls)
                 content = (message.options or {}).get(CONTENT_OPTION) if channel == "rcs" else None
                 received.append({
-                    "phone_number": message.to_addr, "account_sid": message.account_sid, "message_sid": message.sid,
+                    "phone_number": handset, "account_sid": message.account_sid, "message_sid": message.sid,
                     "from_addr": message.from_addr, "body": message.body, "media_urls": list(media_urls),
                     "channel": channel, "content": content, "date_received": moment,
                 })
