@@ -6,14 +6,15 @@ service's ``UseInboundWebhookOnNumber`` the number's own webhook wins, when it h
 leaves the service's URLs in place: Twilio documents the number's URL as *overriding* the service's). A service
 without an ``InboundRequestUrl`` routes nowhere: the message is stored, and no request is made. Otherwise a
 number's ``SmsApplicationSid`` wins over its own ``SmsUrl``. The request carries Twilio's inbound parameters
-(``MessagingServiceSid`` too, for a pool number), signed.
-A message to an RCS sender (``rcs:<agent>``: a handset's reply or button tap) routes the same way, the sender
-standing for the number: its service's URLs, else the sender's own ``webhook`` (``callback_url``,
-``fallback_url``); a tap adds ``ButtonPayload`` and ``ButtonText`` to the parameters. On a connection failure, a timeout, a non-2xx answer or TwiML that
-cannot be used, the fallback URL is requested with ``ErrorCode`` and ``ErrorUrl`` added. ``<Message>`` verbs
-become ``outbound-reply`` messages on the normal outbound path; ``<Redirect>`` fetches the next document (at
-most 50 per reply session: 14106); more than 15 replies between the same two numbers in 30 seconds are cut
-(14107).
+(``MessagingServiceSid`` too, for a pool number), signed. On a connection failure, a timeout, a non-2xx answer
+or TwiML that cannot be used, the fallback URL is requested with ``ErrorCode`` and ``ErrorUrl`` added.
+``<Message>`` verbs become ``outbound-reply`` messages on the normal outbound path; ``<Redirect>`` fetches the
+next document (at most 50 per reply session: 14106); more than 15 replies between the same two numbers in 30
+seconds are cut (14107).
+
+A message to an RCS sender (``rcs:<agent>``: an RCS handset's reply or button tap) routes the same way, the
+sender standing for the number: its service's URLs, else the sender's own ``webhook`` (``callback_url``,
+``fallback_url``); a tap adds ``ButtonPayload`` and ``ButtonText`` to the parameters.
 """
 
 from __future__ import annotations
