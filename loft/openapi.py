@@ -124,17 +124,22 @@ _SCHEMAS: dict[str, Any] = {
                        "status": {"type": "string"}, "direction": {"type": "string"}},
     },
     "HandsetSettings": {
-        "type": "object", "required": ["phone_number", "behavior", "receipt_delay_ms"],
+        "type": "object", "required": ["phone_number", "behavior", "receipt_delay_ms", "rcs"],
         "description": "How the handset's carrier answers the caller's sends (and its subaccounts')",
         "properties": {"phone_number": {"type": "string"}, "behavior": {"type": "string", "enum": list(BEHAVIORS)},
-                       "receipt_delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS}},
+                       "receipt_delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS},
+                       "rcs": {"type": "boolean", "description": "Whether the handset supports RCS"}},
     },
     "HandsetInbox": {
         "type": "object", "required": ["messages"],
         "properties": {"messages": {"type": "array", "description": "Newest first", "items": {
-            "type": "object", "required": ["sid", "from", "to", "body", "media_urls", "date_received"],
+            "type": "object",
+            "required": ["sid", "from", "to", "body", "media_urls", "channel", "content", "date_received"],
             "properties": {"sid": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
                            "body": {"type": "string"}, "media_urls": {"type": "array", "items": {"type": "string"}},
+                           "channel": {"type": "string", "enum": ["sms", "mms", "rcs"]},
+                           "content": {"type": ["object", "null"],
+                                       "description": "RCS only: the rendered rich content (docs/simulator.md)"},
                            "date_received": {"type": "string", "format": "date-time"}}}}},
     },
     "Clock": {
@@ -183,13 +188,18 @@ _PATHS: dict[str, Any] = {
         "parameters": [_HANDSET],
         "post": {
             "operationId": "textFromHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
-            "summary": "The handset texts a number of the caller's accounts: an inbound message, routed to its webhook",
-            "requestBody": _form({"To": {"type": "string", "example": "+14155550123"},
+            "summary": "The handset texts a number of the caller's accounts, or writes to (taps a button of) one of "
+                       "their RCS senders: an inbound message, routed to its webhook",
+            "requestBody": _form({"To": {"type": "string", "example": "+14155550123",
+                                         "description": "A Loft number, or an RCS sender (rcs:<agent>)"},
                                   "Body": {"type": "string", "example": "hello bot"},
-                                  "MediaUrl": {"type": "array", "items": {"type": "string"}, "maxItems": 10}},
+                                  "MediaUrl": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+                                  "ButtonPayload": {"type": "string", "description": "RCS tap: the action's id"},
+                                  "ButtonText": {"type": "string", "description": "RCS tap: the button's title"}},
                                  ["To"]),
             "responses": {"201": _json("The inbound message", _ref("Message")),
-                          "400": _error("A parameter Loft cannot use (21602 no body nor media, 21623 …)"),
+                          "400": _error("A parameter Loft cannot use (21602 no body nor media, 21623 …; 63106 an "
+                                        "RCS sender written to by a handset without Rcs=true)"),
                           **_REFUSED},
         },
         "get": {
@@ -204,7 +214,8 @@ _PATHS: dict[str, Any] = {
             "operationId": "configureHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
             "summary": "Set how the handset's carrier answers the caller's sends (only the parameters given change)",
             "requestBody": _form({"Behavior": {"type": "string", "enum": list(BEHAVIORS), "example": "unreachable"},
-                                  "ReceiptDelayMs": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS}}),
+                                  "ReceiptDelayMs": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS},
+                                  "Rcs": {"type": "boolean", "description": "Whether it supports RCS (default false)"}}),
             "responses": {"200": _json("The settings that now apply", _ref("HandsetSettings")),
                           "400": _error("A value out of range (20001)"), **_REFUSED},
         },

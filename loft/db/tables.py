@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -199,6 +200,8 @@ handsets = Table(
     Column("account_sid", String(34), ForeignKey("accounts.sid"), primary_key=True),
     Column("behavior", String(16), nullable=False),
     Column("receipt_delay_ms", Integer, nullable=False),
+    #: Whether the handset supports RCS (``Rcs=true``): it can receive RCS messages and tap their buttons.
+    Column("rcs", Boolean, nullable=False, server_default=false()),
     _stamp("date_created"),
     _stamp("date_updated"),
 )
@@ -214,6 +217,9 @@ handset_inbox = Table(
     Column("from_addr", String(64), nullable=False),
     Column("body", Text, nullable=False),
     Column("media_urls", JSON, nullable=False),
+    #: ``sms``, ``mms`` or ``rcs`` (from an ``rcs:`` sender); ``content``: the rendered rich content, RCS only.
+    Column("channel", String(8), nullable=False, server_default="sms"),
+    Column("content", JSON),
     _stamp("date_received"),
     Index("ix_handset_inbox_phone_number_id", "phone_number", "id"),
 )

@@ -6,7 +6,9 @@ The simulator's handsets, an SMSC's ``deliver_sm`` and a relayed upstream's webh
   keywords applied (and their auto-reply queued); a number in a Messaging Service's pool gives the message that
   service's SID (``messaging_service_sid``, as Twilio sets it), which routes it; its webhook job (the service's
   InboundRequestUrl, the number's SmsUrl, or its Application's) is recorded with it, and TwiML replies follow
-  from there (:mod:`loft.webhooks.inbound`).
+  from there (:mod:`loft.webhooks.inbound`). A message to an RCS sender (``rcs:<agent>``: a handset's reply or
+  button tap) is routed the same way by the service whose pool holds the sender; opt-out keywords are not
+  applied to it (they are about phone numbers' SMS).
 - :func:`apply_report` finds the hand-off a carrier's report is about by the carrier's reference, records the
   part's outcome, and moves the message to its final status once its parts say so: a message sent in parts is
   delivered when every part is, undelivered (or failed) as soon as one part is. Reports may come in any order:
@@ -34,6 +36,7 @@ from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.db.tables import carrier_references, delivery_attempts, incoming_phone_numbers
 from loft.delivery import lifecycle, outbox
+from loft.delivery.carriers import sim
 from loft.delivery.carriers.base import Incoming, Outcome, Report
 from loft.kit import dates
 from loft.messages import optout
@@ -64,8 +67,9 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
     its media is fetched), with the service whose pool holds ``to`` (if any) and its webhook job; an opt-out
     keyword (STOP, START, HELP …) is applied and answered by its auto-reply (unless ``auto_reply`` is False: the
     carrier's network answered it already)."""
-    service_sid = await pool.service_of_number(conn, account_sid, to)
-    word = optout.keyword(body) if not media_urls else None
+    rcs = to.startswith(sim.RCS_PREFIX)
+    service_sid = await (pool.service_of_channel_sender if rcs else pool.service_of_number)(conn, account_sid, to)
+    word = optout.keyword(body) if not media_urls and not rcs else None
     extra = dict(options or {})
     if word is not None:
         extra["opt_out_type"] = word

@@ -171,6 +171,20 @@ async def service_of_number(conn: Conn, account_sid: str, number: str) -> str | 
     return found
 
 
+_SERVICE_OF_CHANNEL_SENDER = Prepared(
+    select(senders.c.service_sid).where(senders.c.kind == "channel_sender", senders.c.address == bindparam("address"),
+                                        senders.c.account_sid == bindparam("account_sid"))
+)
+
+
+async def service_of_channel_sender(conn: Conn, account_sid: str, sender_id: str) -> str | None:
+    """The SID of the service whose pool holds ``account_sid``'s channel sender ``sender_id`` (``rcs:<agent>``), if
+    any: what a message a handset sends to it (a reply, a tap) is routed by, as a pool number's are."""
+    found: str | None = (await conn.execute(_SERVICE_OF_CHANNEL_SENDER,
+                                            {"address": sender_id, "account_sid": account_sid})).scalar()
+    return found
+
+
 # Adding senders ------------------------------------------------------------------------------------------------
 
 

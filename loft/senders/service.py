@@ -201,6 +201,12 @@ async def find(conn: Conn, account_sid: str, sid: str) -> ChannelSender | None:
     return ChannelSender.of(row) if row is not None else None
 
 
+async def by_sender_id(conn: Conn, sender_id: str) -> ChannelSender | None:
+    """The sender whose ``sender_id`` is ``sender_id`` (``rcs:<agent>``, unique in Loft), whoever's it is."""
+    row = (await conn.execute(select(senders).where(senders.c.sender_id == sender_id))).first()
+    return ChannelSender.of(row) if row is not None else None
+
+
 async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> ChannelSender:
     found = await find(conn, account_sid, sid)
     if found is None:

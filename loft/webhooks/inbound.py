@@ -6,11 +6,15 @@ service's ``UseInboundWebhookOnNumber`` the number's own webhook wins, when it h
 leaves the service's URLs in place: Twilio documents the number's URL as *overriding* the service's). A service
 without an ``InboundRequestUrl`` routes nowhere: the message is stored, and no request is made. Otherwise a
 number's ``SmsApplicationSid`` wins over its own ``SmsUrl``. The request carries Twilio's inbound parameters
-(``MessagingServiceSid`` too, for a pool number), signed. On a connection failure, a timeout, a non-2xx answer or TwiML that
-cannot be used, the fallback URL is requested with ``ErrorCode`` and ``ErrorUrl`` added. ``<Message>`` verbs
-become ``outbound-reply`` messages on the normal outbound path; ``<Redirect>`` fetches the next document (at
-most 50 per reply session: 14106); more than 15 replies between the same two numbers in 30 seconds are cut
-(14107).
+(``MessagingServiceSid`` too, for a pool number), signed. On a connection failure, a timeout, a non-2xx answer
+or TwiML that cannot be used, the fallback URL is requested with ``ErrorCode`` and ``ErrorUrl`` added.
+``<Message>`` verbs become ``outbound-reply`` messages on the normal outbound path; ``<Redirect>`` fetches the
+next document (at most 50 per reply session: 14106); more than 15 replies between the same two numbers in 30
+seconds are cut (14107).
+
+A message to an RCS sender (``rcs:<agent>``: an RCS handset's reply or button tap) routes the same way, the
+sender standing for the number: its service's URLs, else the sender's own ``webhook`` (``callback_url``,
+``fallback_url``); a tap adds ``ButtonPayload`` and ``ButtonText`` to the parameters.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.tables import applications, incoming_phone_numbers, messages, webhook_attempts
 from loft.delivery import lifecycle, outbox
+from loft.delivery.carriers import sim
 from loft.delivery.outbox import Job
 from loft.kit import dates, phone
 from loft.messages import media as media_content
@@ -36,9 +41,12 @@ from loft.messages import service as message_service
 from loft.messages import validation
 from loft.messaging_services import service as services
 from loft.messaging_services.service import Service
+from loft.senders import service as channel_senders
 from loft.webhooks import attempts, sender, twiml
 
 MAX_DOCUMENTS = 50
+#: A button tap's parameters (Twilio's names) → the message options that keep them.
+BUTTON_OPTIONS = {"ButtonPayload": "button_payload", "ButtonText": "button_text"}
 LOOP_WINDOW = timedelta(seconds=30)
 LOOP_LIMIT = 15
 
@@ -78,7 +86,9 @@ def _service_route(service: Service) -> Route:
 
 
 async def _number_route(conn: Conn, message: Row[Any]) -> Route | None:
-    """The number's webhook: its Application's, if it has one, else its own."""
+    """The number's webhook: its Application's, if it has one, else its own (an RCS sender's: its ``webhook``)."""
+    if message.to_addr.startswith(sim.RCS_PREFIX):
+        return await _sender_route(conn, message)
     number = (
         await conn.execute(
             select(incoming_phone_numbers).where(incoming_phone_numbers.c.phone_number == message.to_addr,
@@ -97,6 +107,16 @@ async def _number_route(conn: Conn, message: Row[Any]) -> Route | None:
         if app is not None:
             return Route(app.sms_url, app.sms_method, app.sms_fallback_url, app.sms_fallback_method)
     return Route(number.sms_url, number.sms_method, number.sms_fallback_url, number.sms_fallback_method)
+
+
+async def _sender_route(conn: Conn, message: Row[Any]) -> Route | None:
+    """The RCS sender's own webhook, if the sender is still the message's account's."""
+    found = await channel_senders.by_sender_id(conn, message.to_addr)
+    if found is None or found.account_sid != message.account_sid:
+        return None
+    hook = found.webhook
+    return Route(hook.get("callback_url"), hook.get("callback_method") or "POST", hook.get("fallback_url"),
+                 hook.get("fallback_method") or "POST")
 
 
 def _place(number: str) -> tuple[str, str, str]:
@@ -131,6 +151,9 @@ def parameters(message: Row[Any], media: list[tuple[str, str]]) -> list[tuple[st
         params.append(("MessagingServiceSid", message.messaging_service_sid))
     if message.options.get("opt_out_type"):
         params.append(("OptOutType", str(message.options["opt_out_type"])))
+    for name, option in BUTTON_OPTIONS.items():
+        if message.options.get(option) is not None:
+            params.append((name, str(message.options[option])))
     return params
 
 

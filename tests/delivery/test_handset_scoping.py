@@ -67,7 +67,7 @@ def test_a_subaccounts_setting_applies_to_its_own_sends_only(
     # Each sees its own view: A's setting is A's alone.
     assert a.sim.http.get(f"/sim/v1/Handsets/{handset}").json()["behavior"] == "unreachable"
     assert b.sim.http.get(f"/sim/v1/Handsets/{handset}").json() == {
-        "phone_number": handset, "behavior": "deliver", "receipt_delay_ms": 0}
+        "phone_number": handset, "behavior": "deliver", "receipt_delay_ms": 0, "rcs": False}
     assert main_sim.http.get(f"/sim/v1/Handsets/{handset}").json()["behavior"] == "deliver"
     # The handset got B's message, and A cannot read it.
     assert [m["body"] for m in b.sim.inbox(handset)] == ["scoped?"]
@@ -85,7 +85,7 @@ def test_a_parents_setting_applies_to_its_subaccounts_until_they_set_their_own(
         assert _ends(a.client, a.sender, handset) == ("undelivered", 30007)
         # A's own setting wins over its parent's, for A only; starting from what applied (filtered).
         assert a.sim.configure(handset, ReceiptDelayMs=10) == {
-            "phone_number": handset, "behavior": "filtered", "receipt_delay_ms": 10}
+            "phone_number": handset, "behavior": "filtered", "receipt_delay_ms": 10, "rcs": False}
         a.sim.configure(handset, Behavior="deliver")
         assert _ends(a.client, a.sender, handset) == ("delivered", None)
         assert _ends(b.client, b.sender, handset) == ("undelivered", 30007)

@@ -1,12 +1,18 @@
 """The simulator carrier: messages land in virtual handsets' inboxes; each handset's settings say how its
 "carrier" answers (see ``loft.sim``). Settings belong to the account that made them: they apply to its own
-sends and its subaccounts', so one tenant cannot make a phone unreachable for another."""
+sends and its subaccounts', so one tenant cannot make a phone unreachable for another.
+
+Each received message keeps its channel: ``rcs`` when it comes from an RCS sender (its ``from`` is ``rcs:…``),
+else ``mms`` with media and ``sms`` without. An RCS message's ``content`` is what its sender stored under the
+message's options' :data:`CONTENT_OPTION`: the template rendered with its variables filled in
+(:func:`loft.content.render.render`), as :func:`shown` picks its RCS type: ``{"type": "twilio/card", ...the
+type's fields}`` (buttons with their ids); null for SMS/MMS."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, insert, select
 
@@ -25,8 +31,50 @@ BEHAVIORS: dict[str, tuple[bool, str | None, int | None]] = {
     "filtered": (False, "undelivered", 30007),
     "no-receipt": (True, None, None),
 }
-#: A handset nobody set: it receives, and its delivery report comes at once.
-DEFAULT = ("deliver", 0)
+#: A message option: the rendered rich content an RCS message shows on the handset (see the module's docstring).
+CONTENT_OPTION = "content"
+#: The prefix of an RCS address (an agent's ``rcs:<agent>``, a phone's ``rcs:+E164``).
+RCS_PREFIX = "rcs:"
+
+
+class Handset(NamedTuple):
+    """How a handset answers an account's sends: its behaviour, its delivery report's delay, whether it does RCS."""
+
+    behavior: str
+    receipt_delay_ms: int
+    rcs: bool
+
+
+#: A handset nobody set: it receives, its delivery report comes at once, and it has no RCS.
+DEFAULT = Handset("deliver", 0, False)
+
+
+#: The types an RCS message shows, the richest first (a template's ``twilio/text`` is its SMS translation).
+RCS_TYPES = ("twilio/carousel", "twilio/card", "twilio/list-picker", "twilio/call-to-action", "twilio/quick-reply",
+             "twilio/media", "twilio/text")
+
+
+def shown(rendered: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an RCS handset shows of a rendered template (``{type: fields}``, :func:`loft.content.render.render`):
+    its richest type, ``{"type": ..., **fields}``; None if it has none RCS shows. What a send over RCS stores
+    under :data:`CONTENT_OPTION`."""
+    for kind in RCS_TYPES:
+        if isinstance(rendered.get(kind), Mapping):
+            return {"type": kind, **rendered[kind]}
+    return None
+
+
+def handset_of(to_addr: str) -> str:
+    """The handset a message to ``to_addr`` reaches: the phone itself, also when it is addressed over RCS
+    (``rcs:+E164``, as a reply to an RCS handset's message is)."""
+    return to_addr.removeprefix(RCS_PREFIX)
+
+
+def channel_of(from_addr: str, media_urls: Sequence[str]) -> str:
+    """The channel a message reaches a handset by: ``rcs`` from an RCS sender, else ``mms`` or ``sms``."""
+    if from_addr.startswith(RCS_PREFIX):
+        return "rcs"
+    return "mms" if media_urls else "sms"
 
 
 _DELIVER = Prepared(insert(handset_inbox))
@@ -45,14 +93,14 @@ def _handsets(numbers: int, senders: int) -> Prepared:
              .cte("found").prefix_with("MATERIALIZED"))
     return Prepared(
         select(accounts.c.sid.label("sender"), found.c.account_sid, found.c.phone_number, found.c.behavior,
-               found.c.receipt_delay_ms)
+               found.c.receipt_delay_ms, found.c.rcs)
         .join_from(found, accounts, (found.c.account_sid == accounts.c.sid)
                    | (found.c.account_sid == accounts.c.parent_sid))
         .where(accounts.c.sid.in_(listed("sender", senders)))
     )
 
 
-async def settings_for(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, int]]:
+async def settings_for(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], Handset]:
     """How each handset answers each account, by (account SID, phone number), in one query: the account's own
     setting, else its parent's; pairs with neither are left out (the default: ``deliver``, at once)."""
     if not pairs:
@@ -61,9 +109,9 @@ async def settings_for(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[t
     senders = sorted({sender for sender, _ in pairs})
     found = await conn.execute(_handsets(list_length(len(numbers)), list_length(len(senders))),
                                {**values_of("number", numbers), **values_of("sender", senders)})
-    settings: dict[tuple[str, str], tuple[str, int]] = {}
+    settings: dict[tuple[str, str], Handset] = {}
     for row in sorted(found.all(), key=lambda row: row.account_sid == row.sender):  # the account's own last: wins
-        settings[row.sender, row.phone_number] = (row.behavior, row.receipt_delay_ms)
+        settings[row.sender, row.phone_number] = Handset(row.behavior, row.receipt_delay_ms, bool(row.rcs))
     return settings
 
 
@@ -76,17 +124,20 @@ class SimCarrier:
                            ) -> list[Predicted | None]:
         """Each message to its handset's inbox, as the handset's settings for the sending account say (one query
         for the settings, one insert for all)."""
-        settings = await settings_for(conn, {(message.account_sid, message.to_addr) for message, _ in sends})
+        settings = await settings_for(conn, {(message.account_sid, handset_of(message.to_addr)) for message, _ in sends})
         moment = dates.now()
         received, receipts = [], []
         for message, media_urls in sends:
-            behavior, delay_ms = settings.get((message.account_sid, message.to_addr), DEFAULT)
+            handset = handset_of(message.to_addr)
+            behavior, delay_ms, _ = settings.get((message.account_sid, handset), DEFAULT)
             receives, outcome, error_code = BEHAVIORS[behavior]
             if receives:
+                channel = channel_of(message.from_addr, media_urls)
+                content = (message.options or {}).get(CONTENT_OPTION) if channel == "rcs" else None
                 received.append({
-                    "phone_number": message.to_addr, "account_sid": message.account_sid, "message_sid": message.sid,
+                    "phone_number": handset, "account_sid": message.account_sid, "message_sid": message.sid,
                     "from_addr": message.from_addr, "body": message.body, "media_urls": list(media_urls),
-                    "date_received": moment,
+                    "channel": channel, "content": content, "date_received": moment,
                 })
             receipts.append(None if outcome is None else Predicted(
                 outcome="delivered" if outcome == "delivered" else "undelivered", delay_ms=delay_ms,
