@@ -317,8 +317,8 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "",
         "> The figures measure the tree at the commit named here, on the machine described below: its two cores",
         "> run the load generator, the callback receiver and PostgreSQL beside Loft, so a saturating load is",
-        "> shared with them. Targets not met are open work (issue #6); what limits each figure is in the",
-        "> profile at the end.",
+        "> shared with them. Targets not met are open work (issue 20); `--profile` adds a profile of what",
+        "> limits the create and end-to-end figures.",
         "",
         f"- **Command:** `{meta['command']}` (median of {meta['runs']} run(s); the whole run took "
         f"{meta['wall_seconds'] / 60:.1f} min)",
