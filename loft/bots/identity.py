@@ -20,17 +20,15 @@ login.microsoftonline.com about hosts it does not know, except B2C ones: Loft's 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 
 from loft.context import Loft
@@ -44,18 +42,6 @@ _PATH = "/loft/botframework"
 AUTHORITY_PATH = "/loft/b2c_botframework"
 #: The key this process signs with, per database (read or made once).
 _signing: dict[int, tuple[str, rsa.RSAPrivateKey]] = {}
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _int(number: int) -> str:
-    return _b64(number.to_bytes((number.bit_length() + 7) // 8, "big"))
 
 
 def issuer(origin: str) -> str:
@@ -115,9 +101,8 @@ async def keys(loft: Loft) -> dict[str, Any]:
     for row in rows:
         private = serialization.load_pem_private_key(loft.box.open(row.private_key_sealed).encode(), None)
         assert isinstance(private, rsa.RSAPrivateKey)
-        numbers = private.public_key().public_numbers()
-        found.append({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": row.kid, "n": _int(numbers.n),
-                      "e": _int(numbers.e), "endorsements": [CHANNEL]})
+        public = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        found.append({**public, "use": "sig", "alg": "RS256", "kid": row.kid, "endorsements": [CHANNEL]})
     return {"keys": found}
 
 
@@ -125,15 +110,14 @@ async def activity_token(loft: Loft, *, app_id: str, service_url: str) -> str:
     """The bearer token of an Activity posted to the bot ``app_id``."""
     kid, key = await _signing_key(loft)
     moment = int(time.time())
-    header = _b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": kid}).encode())
     claims = {"iss": issuer(origin_of(service_url)), "aud": app_id, "serviceurl": service_url,
               "nbf": moment - 60, "iat": moment, "exp": moment + LIFETIME}
-    signed = f"{header}.{_b64(json.dumps(claims).encode())}"
-    return signed + "." + _b64(key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256()))
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
-def _hs256(loft: Loft, signed: str) -> str:
-    return _b64(hmac.new(loft.box.derive("bot-tokens"), signed.encode(), hashlib.sha256).digest())
+def _token_key(loft: Loft) -> bytes:
+    """The HS256 key of the bots' connector tokens (derived from the installation's secret key)."""
+    return loft.box.derive("bot-tokens")
 
 
 async def issue(loft: Loft, form: Mapping[str, str], origin: str) -> dict[str, Any] | None:
@@ -148,27 +132,21 @@ async def issue(loft: Loft, form: Mapping[str, str], origin: str) -> dict[str, A
                                                                  secret) for row in rows):
         return None
     moment = int(time.time())
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     claims = {"iss": issuer(origin), "appid": app_id, "aud": form.get("scope", ""), "iat": moment,
               "nbf": moment - 60, "exp": moment + LIFETIME}
-    signed = f"{header}.{_b64(json.dumps(claims).encode())}"
     return {"token_type": "Bearer", "expires_in": LIFETIME, "ext_expires_in": LIFETIME,
-            "access_token": f"{signed}.{_hs256(loft, signed)}"}
+            "access_token": jwt.encode(claims, _token_key(loft), algorithm="HS256")}
 
 
 def app_id_of(loft: Loft, authorization: str | None) -> str | None:
     """The app id a bearer token from :func:`issue` was issued to, while it is valid; None otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or token.count(".") != 2:
-        return None
-    signed, _, signature = token.rpartition(".")
-    if not crypto.same(_hs256(loft, signed), signature):
+    if scheme.lower() != "bearer":
         return None
     try:
-        claims = json.loads(_unb64(signed.split(".", 1)[1]))
-    except ValueError:
-        return None
-    if not isinstance(claims, dict) or not claims.get("nbf", 0) <= time.time() < claims.get("exp", 0):
+        claims = jwt.decode(token, _token_key(loft), algorithms=["HS256"], options={"verify_aud": False,
+                                                                                    "require": ["exp", "nbf"]})
+    except jwt.InvalidTokenError:
         return None
     app_id = claims.get("appid")
     return app_id if isinstance(app_id, str) else None

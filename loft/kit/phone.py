@@ -14,6 +14,8 @@ NumberType = Literal["local", "mobile", "tollFree"]
 
 _ALPHA_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 _SHORT_CODE = re.compile(r"^\d{3,8}$")
+#: The address of an RCS agent (``rcs:<agent>``), and of a phone reached over RCS (``rcs:+<E.164>``).
+RCS_PREFIX = "rcs:"
 
 
 @dataclass(frozen=True, slots=True)

@@ -393,8 +393,8 @@ def smart_encode(body: str) -> str:
 
     Only characters outside GSM-7 are touched; characters without a GSM-7 look-alike (emoji, CJK, most letters
     with diacritics) are kept, so the result is GSM-7 only if every non-GSM character had a replacement.
-    Twilio only sends the replaced text when it came out all GSM-7 (an emoji keeps the message UCS-2 anyway);
-    a caller that wants exactly that uses ``smart_encode(body)`` only when ``is_gsm7`` of it is true.
+    Twilio only sends the replaced text when it came out all GSM-7 (an emoji keeps the message UCS-2 anyway):
+    :func:`smart_encoded` is that.
     """
     if is_gsm7(body) or _SMART_RE.search(body) is None:
         return body
@@ -402,3 +402,10 @@ def smart_encode(body: str) -> str:
     if "\u200d" in encoded or "\u200c" in encoded:
         encoded = _JOINER_RE.sub("", encoded)
     return encoded
+
+
+def smart_encoded(body: str) -> str:
+    """What Twilio sends of ``body`` with Smart Encoding on: the look-alikes replaced when that makes the whole body
+    GSM-7 (fewer, cheaper segments), else the body as it was."""
+    encoded = smart_encode(body)
+    return encoded if is_gsm7(encoded) else body

@@ -36,9 +36,8 @@ from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.db.tables import carrier_references, delivery_attempts, incoming_phone_numbers
 from loft.delivery import lifecycle, outbox
-from loft.delivery.carriers import sim
 from loft.delivery.carriers.base import Incoming, Outcome, Report
-from loft.kit import dates
+from loft.kit import dates, phone
 from loft.messages import optout
 from loft.messages import service as messages
 from loft.messaging_services import pool
@@ -67,7 +66,7 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
     its media is fetched), with the service whose pool holds ``to`` (if any) and its webhook job; an opt-out
     keyword (STOP, START, HELP …) is applied and answered by its auto-reply (unless ``auto_reply`` is False: the
     carrier's network answered it already)."""
-    rcs = to.startswith(sim.RCS_PREFIX)
+    rcs = to.startswith(phone.RCS_PREFIX)
     service_sid = await (pool.service_of_channel_sender if rcs else pool.service_of_number)(conn, account_sid, to)
     word = optout.keyword(body) if not media_urls and not rcs else None
     extra = dict(options or {})

@@ -134,8 +134,7 @@ def _through(draft: Draft, service: Service | None) -> Draft:
                                       "not a Messaging Service of this account.")
     body = new.body
     if service.smart_encoding and new.options.get("smart_encoded") is not False:
-        encoded = segments.smart_encode(body)
-        body = encoded if segments.is_gsm7(encoded) else body
+        body = segments.smart_encoded(body)
     options = new.options if new.send_at is None else {**new.options, "send_at": dates.iso8601(new.send_at)}
     # What the send names itself (a StatusCallback, an Application's) wins over the service's default.
     callback = new.status_callback or (None if new.application_sid else service.status_callback)

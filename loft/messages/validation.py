@@ -94,9 +94,7 @@ def validate(form: MultiDict) -> NewMessage:
 
     body = form.get("Body") or ""
     if not plain and forms.boolean(form, "SmartEncoded"):
-        # Twilio swaps look-alikes only when that makes the whole body GSM-7 (fewer, cheaper segments).
-        encoded = segments.smart_encode(body)
-        body = encoded if segments.is_gsm7(encoded) else body
+        body = segments.smart_encoded(body)
     media_urls = [] if plain else [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
     if not body and not media_urls:
         raise InvalidParameter(21602, "Message body is required.")

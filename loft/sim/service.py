@@ -102,7 +102,7 @@ async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict
     to_raw = (form.get("To") or "").strip()
     if not to_raw:
         raise InvalidParameter(21604, "A 'To' phone number is required.")
-    if to_raw.lower().startswith(carrier.RCS_PREFIX):
+    if to_raw.lower().startswith(phone.RCS_PREFIX):
         return await _write_agent(conn, settings, number, to_raw, form, reachable=reachable)
     if form.get("ButtonPayload") is not None or form.get("ButtonText") is not None:
         raise InvalidParameter(21604, f"ButtonPayload and ButtonText are RCS button taps: 'To' must be the RCS "
@@ -126,7 +126,7 @@ async def _write_agent(conn: Conn, settings: Settings, number: str, to_raw: str,
                        reachable: list[str]) -> Record:
     """The handset writes to (or taps a button of) the RCS sender ``to_raw``: an RCS handset only (400 otherwise),
     to an online sender of a reachable account (404 otherwise)."""
-    sender_id = carrier.RCS_PREFIX + to_raw[len(carrier.RCS_PREFIX):]
+    sender_id = phone.RCS_PREFIX + to_raw[len(phone.RCS_PREFIX):]
     agent = await channel_senders.by_sender_id(conn, sender_id)
     if agent is None or agent.account_sid not in reachable:
         raise NotFound(f"/sim/v1/Handsets/{number}/Messages: {to_raw} is not an RCS sender of your account")
@@ -143,7 +143,7 @@ async def _write_agent(conn: Conn, settings: Settings, number: str, to_raw: str,
     if payload is not None:
         options = {"button_payload": payload, "button_text": text or ""}
     body, media_urls = _contents(form, form.get("Body") or text or "", tap=payload is not None)
-    return await intake.accept(conn, settings, account_sid=agent.account_sid, from_=carrier.RCS_PREFIX + number,
+    return await intake.accept(conn, settings, account_sid=agent.account_sid, from_=phone.RCS_PREFIX + number,
                                to=sender_id, body=body, media_urls=media_urls, options=options or None)
 
 

@@ -33,7 +33,6 @@ from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.tables import applications, incoming_phone_numbers, messages, webhook_attempts
 from loft.delivery import lifecycle, outbox
-from loft.delivery.carriers import sim
 from loft.delivery.outbox import Job
 from loft.kit import dates, phone
 from loft.messages import media as media_content
@@ -87,7 +86,7 @@ def _service_route(service: Service) -> Route:
 
 async def _number_route(conn: Conn, message: Row[Any]) -> Route | None:
     """The number's webhook: its Application's, if it has one, else its own (an RCS sender's: its ``webhook``)."""
-    if message.to_addr.startswith(sim.RCS_PREFIX):
+    if message.to_addr.startswith(phone.RCS_PREFIX):
         return await _sender_route(conn, message)
     number = (
         await conn.execute(

@@ -21,6 +21,7 @@ from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import accounts, handset_inbox, handsets
 from loft.delivery.carriers.base import Predicted
 from loft.kit import dates
+from loft.kit.phone import RCS_PREFIX
 
 #: Handset behaviour → (receives the message, delivery report outcome, error code).
 BEHAVIORS: dict[str, tuple[bool, str | None, int | None]] = {
@@ -33,8 +34,6 @@ BEHAVIORS: dict[str, tuple[bool, str | None, int | None]] = {
 }
 #: A message option: the rendered rich content an RCS message shows on the handset (see the module's docstring).
 CONTENT_OPTION = "content"
-#: The prefix of an RCS address (an agent's ``rcs:<agent>``, a phone's ``rcs:+E164``).
-RCS_PREFIX = "rcs:"
 
 
 class Handset(NamedTuple):
