@@ -208,6 +208,18 @@ _PATHS: dict[str, Any] = {
             "responses": {"200": _json("The inbox", _ref("HandsetInbox")), **_REFUSED},
         },
     },
+    "/sim/v1/Handsets/{PhoneNumber}/Messages/{MessageSid}/Read": {
+        "parameters": [_HANDSET, {"name": "MessageSid", "in": "path", "required": True,
+                                  "schema": {"type": "string"}, "description": "An RCS message the handset received"}],
+        "post": {
+            "operationId": "readOnHandset", "tags": ["Simulator"], "security": _AUTHENTICATED,
+            "summary": "The handset reads an RCS message it received: delivered → read, announced to the message's "
+                       "status callback (EventType=READ, ChannelPrefix=rcs)",
+            "responses": {**_REFUSED, "200": _json("The message, read", _ref("Message")),
+                          "400": _error("Not an RCS message, or not delivered (20001)"),
+                          "404": _error("The handset received no such message from the caller's accounts (20404)")},
+        },
+    },
     "/sim/v1/Handsets/{PhoneNumber}": {
         "parameters": [_HANDSET],
         "post": {

@@ -1,7 +1,7 @@
 """Content templates (``HX…``): creating, changing, listing and deleting them, and their WhatsApp approval requests.
 
-:class:`Content` is what the rest of Loft reads of a template (sending content, later, renders it with
-:func:`loft.content.render.render`): :func:`find` gives it for an account, or None — another account's template
+:class:`Content` is what the rest of Loft reads of a template (sending content renders it with
+:func:`loft.content.render.render`: :mod:`loft.messages.content`): :func:`find` gives it for an account, or None — another account's template
 is not found, as an unknown one. A suspended or closed account creates and changes none (403, 20005), but may
 delete them.
 
@@ -16,12 +16,12 @@ template has one request at most (a second is refused, 20001).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, delete, update
+from sqlalchemy import Row, delete, select, update
 
 from loft.accounts import service as account_service
 from loft.accounts.service import Account
@@ -106,6 +106,14 @@ async def find(conn: Conn, account_sid: str, sid: str) -> Content | None:
     """The template ``sid`` if it is ``account_sid``'s."""
     row = await owned.find(conn, contents, "HX", sid, account_sid)
     return Content.of(row) if row is not None else None
+
+
+async def find_many(conn: Conn, sids: Collection[str]) -> dict[str, Content]:
+    """The templates among ``sids``, whoever's they are, by SID, in one query (sending content checks whose)."""
+    if not sids:
+        return {}
+    found = await conn.execute(select(contents).where(contents.c.sid.in_(sorted(sids))))
+    return {row.sid: Content.of(row) for row in found.all()}
 
 
 async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> Content:

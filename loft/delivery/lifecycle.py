@@ -41,6 +41,8 @@ ERROR_MESSAGES = {
     30007: "Message filtered",
     30008: "Unknown error",
     30036: "Validity Period Expired",
+    19023: "Content has no twilio/text or twilio/media translation to fall back to SMS or MMS",
+    63106: "The recipient's device is not RCS capable",
     11200: "HTTP retrieval failure",
     11751: "Media exceeds the Messaging limit",
     12300: "Invalid Content-Type",

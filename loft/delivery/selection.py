@@ -8,6 +8,12 @@ it twice, and the job's claim keeps a second worker off it.
 
 The order, Twilio's as far as its support articles tell it (reference/services-rcs-carriers-bots.md):
 
+0. **RCS first**: the pool's RCS sender (``rcs:<agent>``) when the recipient's handset supports RCS (the
+   simulator's ``Rcs`` setting; a network carrier's route: no) and a content template has something RCS shows;
+   the handset then shows the template's richest RCS type. Otherwise the message falls back to SMS/MMS (a
+   template's ``twilio/text`` or ``twilio/media`` translation, 19023 without one) from ``FallbackFrom`` if the
+   send named one, else from the sender the next steps choose. A recipient ``rcs:+…`` is RCS only: 63106 when
+   its handset does not support RCS;
 1. **sticky sender** (the service's ``sticky_sender``): the sender this service last sent to the recipient
    from, while it is still in the pool and can reach the recipient (a mapping unused for a year is dropped);
 2. a **short code** of the recipient's country;
@@ -31,15 +37,19 @@ from typing import Any, Final
 
 from sqlalchemy import Row, select, update
 
+from loft.content import channels
 from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.db.tables import messaging_sticky_senders as sticky
 from loft.delivery import lifecycle, pacing
+from loft.delivery.carriers import sim
+from loft.delivery.carriers.sim import CONTENT_OPTION
 from loft.errors import InvalidParameter
 from loft.kit import dates, phone
 from loft.messages import optout
 from loft.messages import service as message_service
+from loft.messages.content import RENDERED
 from loft.messaging_services import pool as pools
 from loft.messaging_services import service as services
 from loft.messaging_services.pool import Pool, Sender
@@ -54,6 +64,8 @@ NO_SENDER_FOR_RECIPIENT: Final = 21703
 #: The service is gone (deleted after the message was accepted).
 SERVICE_GONE: Final = 21705
 QUEUE_OVERFLOW: Final = 30001
+#: The recipient's handset does not support RCS (a message to ``rcs:+…``, which has no fallback).
+NOT_RCS_CAPABLE: Final = 63106
 
 #: North American area codes that overlay one another (the same place, several codes): a selection of the
 #: largest; a code outside it has no overlay here, and geomatch goes on to any US or Canadian number.
@@ -115,9 +127,10 @@ def _long_codes(pool: Pool, recipient: str, *, geomatch: bool) -> list[Sender]:
     return chosen
 
 
-async def choose(conn: Conn, service: services.Service, recipient: str) -> Sender | int:
-    """The sender for ``recipient`` (recording the sticky mapping), or the error code the message fails with."""
-    pool = await pools.for_recipient(conn, service, recipient)
+async def choose(conn: Conn, service: services.Service, recipient: str, pool: Pool | None = None) -> Sender | int:
+    """The sender for ``recipient`` (recording the sticky mapping), or the error code the message fails with;
+    ``pool``: the service's for ``recipient``, if read already."""
+    pool = pool or await pools.for_recipient(conn, service, recipient)
     candidates = ordered(pool, recipient, geomatch=service.area_code_geomatch)
     if not candidates:
         return NO_SENDER_FOR_RECIPIENT if await pools.has_senders(conn, service.sid) else NO_SENDERS
@@ -140,24 +153,30 @@ async def _sticky(conn: Conn, service_sid: str, recipient: str) -> Row[Any] | No
                                                     sticky.c.recipient == recipient))).first()
 
 
-async def assign(conn: Conn, message: Record, *, rates: Mapping[str, float]) -> Assigned | None:
+async def assign(conn: Conn, message: Record, *, rates: Mapping[str, float],
+                 carrier: str | None = None) -> Assigned | None:
     """Choose the sender of ``message`` (in :data:`CHOOSING`, its job due) and make it ``queued`` from it, paced;
     None when it fails instead (recorded and announced: the job is done). A scheduled message that names its
-    ``From`` keeps it. From the status it was read in only (:class:`lifecycle.Superseded` otherwise)."""
+    ``From`` keeps it. ``carrier``: the network carrier its route names (None: the simulator), which says whether
+    the handset can be reached over RCS. From the status it was read in only (:class:`lifecycle.Superseded`
+    otherwise)."""
     service = None
     if message.messaging_service_sid is not None:
         service = await services.find(conn, message.account_sid, message.messaging_service_sid)
+    values: dict[str, Any] = {}
     if message.from_addr:
         address, sender_type = message.from_addr, _pacing_type_of(message.from_addr)
     elif service is None:
         await _fail(conn, message, SERVICE_GONE)
         return None
     else:
-        chosen = await choose(conn, service, message.to_addr)
-        if isinstance(chosen, int):
-            await _fail(conn, message, chosen)
+        leg = await _leg(conn, service, message, carrier)
+        if isinstance(leg, int):
+            await _fail(conn, message, leg)
             return None
-        address, sender_type = chosen.address, _PACING_TYPES.get(chosen.kind) or phone.number_type(chosen.address)
+        address, sender_type, shown = leg
+        if shown is not None:
+            values["options"] = {**message.options, CONTENT_OPTION: shown}
     if (address, message.to_addr) in await optout.opted_out(conn, [(address, message.to_addr)]):
         await _fail(conn, message, 21610)
         return None
@@ -168,10 +187,37 @@ async def assign(conn: Conn, message: Record, *, rates: Mapping[str, float]) -> 
         await _fail(conn, message, QUEUE_OVERFLOW)
         return None
     event = await lifecycle.change(conn, message, "queued", expected=message.status, announce=False,
-                                   from_addr=address)
+                                   from_addr=address, **values)
     queued = await message_service.load(conn, message.sid)
     assert queued is not None
     return Assigned(queued, leaves_at, event)
+
+
+async def _leg(conn: Conn, service: services.Service, message: Record, carrier: str | None
+               ) -> tuple[str, str, dict[str, Any] | None] | int:
+    """The sender a message through ``service`` leaves from, its pacing type and, over RCS, what the handset shows
+    (a content template's richest RCS type); or the error code it fails with. RCS first: the pool's RCS sender
+    when the handset supports RCS (and the template has something RCS shows); else the fallback, SMS or MMS:
+    ``FallbackFrom``, or the pool's choice (:func:`choose`). A recipient ``rcs:+…`` is RCS only (63106 when its
+    handset is not RCS capable); a template with no SMS/MMS translation cannot fall back (19023)."""
+    recipient = message.to_addr.removeprefix(phone.RCS_PREFIX)
+    pool = await pools.for_recipient(conn, service, recipient)
+    rendered = message.options.get(RENDERED)
+    shown = channels.rcs(rendered) if rendered is not None else None
+    if (pool.channel_senders and (rendered is None or shown is not None)
+            and carrier is None and await sim.reaches_rcs(conn, message.account_sid, recipient)):
+        return pool.channel_senders[0].address, "rcs", shown
+    if message.to_addr.startswith(phone.RCS_PREFIX):
+        return NOT_RCS_CAPABLE
+    if rendered is not None and channels.sms(rendered) is None:
+        return channels.NO_FALLBACK
+    fallback = message.options.get("fallback_from")
+    if fallback:
+        return fallback, _pacing_type_of(fallback), None
+    chosen = await choose(conn, service, recipient, pool)
+    if isinstance(chosen, int):
+        return chosen
+    return chosen.address, _PACING_TYPES.get(chosen.kind) or phone.number_type(chosen.address), None
 
 
 def _pacing_type_of(address: str) -> str:

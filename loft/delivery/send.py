@@ -21,9 +21,10 @@ from loft.context import Loft
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox, selection
+from loft.delivery.carriers import sim
 from loft.delivery.carriers.base import Predicted
 from loft.delivery.outbox import Job
-from loft.kit import dates
+from loft.kit import dates, phone
 from loft.messages import intake, media, optout
 from loft.messages import service as message_service
 
@@ -91,7 +92,8 @@ async def _choose(conn: Conn, job: Job, message: Record, account: Account | None
     """A send through a Messaging Service, due: its checks, then its sender (:func:`selection.assign`). None when
     the job is done (it failed: recorded) or put back until its sender's slot (its ``queued`` announced)."""
     refusal = _refused(message, account, set())
-    assigned = None if refusal is not None else await selection.assign(conn, message, rates=rates)
+    assigned = None if refusal is not None else await selection.assign(conn, message, rates=rates,
+                                                                        carrier=job.carrier)
     if refusal is not None:
         await lifecycle.change(conn, message, "failed", error_code=refusal, expected=message.status)
     if assigned is None:
@@ -121,7 +123,8 @@ async def _vet(conn: Conn, job: Job, message: Record | None, account: Account | 
     choice finished the job or put it back until its sender's slot. The ``queued`` of a sender chosen here is
     announced at once, or kept in ``first`` (by SID) for the callbacks of a hand-over in the same transaction.
     (A chosen sender's opt-outs are the choice's to check: ``opted_out`` was read before there was a sender.)"""
-    if message is not None and message.status in selection.CHOOSING:
+    chosen_here = message is not None and message.status in selection.CHOOSING
+    if message is not None and chosen_here:
         chosen = await _choose(conn, job, message, account, rates)
         if chosen is None:
             return HANDLED
@@ -135,6 +138,9 @@ async def _vet(conn: Conn, job: Job, message: Record | None, account: Account | 
         return None
     if message.status == "queued":
         refusal = _refused(message, account, opted_out)
+        if refusal is None and not chosen_here and message.from_addr.startswith(phone.RCS_PREFIX) and not (
+                job.carrier is None and await sim.reaches_rcs(conn, message.account_sid, message.to_addr)):
+            refusal = selection.NOT_RCS_CAPABLE  # from an RCS sender: over RCS only (a service's choice checked)
         if refusal is not None:
             await lifecycle.change(conn, message, "failed", error_code=refusal)
             return None

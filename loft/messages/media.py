@@ -2,7 +2,8 @@
 
 Twilio accepts up to 5 MB for the image types it transcodes (JPEG, PNG, GIF) and 500 KB for the other
 accepted types, and 5 MB for all the media of a message together; anything else is refused with 12300, and
-too much with 11751.
+too much with 11751. Over RCS (a message from an ``rcs:`` sender) the limit is 16 MB, for each medium and for the
+message (:data:`RCS`).
 
 A fetch is bounded before it starts and while it runs, whoever serves the media: it leaves through the outbound
 guard (:mod:`loft.outbound`: a denied address, also after a redirect, fails with 11200), follows at most
@@ -16,6 +17,7 @@ over after its first worker stored them) are not fetched again.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -27,11 +29,26 @@ from loft.context import Loft
 from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.tables import media_content, message_media
+from loft.kit.phone import RCS_PREFIX
 
 IMAGE_LIMIT = 5 * 1024 * 1024
 OTHER_LIMIT = 500 * 1024
 #: All the media of one message together.
 MESSAGE_LIMIT = 5 * 1024 * 1024
+RCS_LIMIT = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How large a channel's media may be: an image Twilio transcodes, any other medium, a message's together."""
+
+    image: int
+    other: int
+    message: int
+
+
+MMS = Limits(IMAGE_LIMIT, OTHER_LIMIT, MESSAGE_LIMIT)
+RCS = Limits(RCS_LIMIT, RCS_LIMIT, RCS_LIMIT)
 MAX_REDIRECTS = 5
 RETRIEVAL_FAILURE = 11200
 TOO_LARGE = 11751
@@ -54,7 +71,7 @@ def public_url(loft: Loft, row: Row[Any]) -> str:
             f"/Media/{row.sid}")
 
 
-async def fetch_and_store(loft: Loft, message_sid: str) -> list[tuple[str, str]] | int:
+async def fetch_and_store(loft: Loft, message_sid: str, limits: Limits = MMS) -> list[tuple[str, str]] | int:
     """Fetch every media of the message; its Loft URLs and content types, or Twilio's error code."""
     async with loft.db.read() as conn:
         rows = (
@@ -69,9 +86,10 @@ async def fetch_and_store(loft: Loft, message_sid: str) -> list[tuple[str, str]]
         return [(public_url(loft, row), row.content_type) for row in rows]
     fetched: list[tuple[Row[Any], bytes, str]] = []
     async with loft.media_fetches:
-        room = MESSAGE_LIMIT
+        room = limits.message
         for row in rows:
-            got = await fetch(loft.http, row.url, room=room, seconds=loft.settings.media_fetch_seconds)
+            got = await fetch(loft.http, row.url, room=room, seconds=loft.settings.media_fetch_seconds,
+                              limits=limits)
             if isinstance(got, int):
                 return got
             content, content_type = got
@@ -86,7 +104,8 @@ async def fetch_and_store(loft: Loft, message_sid: str) -> list[tuple[str, str]]
     return [(public_url(loft, row), content_type) for row, _, content_type in fetched]
 
 
-async def fetch(client: httpx.AsyncClient, url: str, *, room: int, seconds: float) -> tuple[bytes, str] | int:
+async def fetch(client: httpx.AsyncClient, url: str, *, room: int, seconds: float,
+                limits: Limits = MMS) -> tuple[bytes, str] | int:
     """The content and content type at ``url`` (at most ``room`` bytes), or the error code of the failure."""
     try:
         async with asyncio.timeout(seconds):
@@ -104,7 +123,7 @@ async def fetch(client: httpx.AsyncClient, url: str, *, room: int, seconds: floa
                         if not url.startswith(("http://", "https://")):
                             return RETRIEVAL_FAILURE
                         continue
-                    return await _content(response, room)
+                    return await _content(response, room, limits)
                 finally:
                     await response.aclose()
     except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError, OSError, TimeoutError, ValueError):
@@ -112,14 +131,14 @@ async def fetch(client: httpx.AsyncClient, url: str, *, room: int, seconds: floa
     return RETRIEVAL_FAILURE  # too many redirects
 
 
-async def _content(response: httpx.Response, room: int) -> tuple[bytes, str] | int:
+async def _content(response: httpx.Response, room: int, limits: Limits) -> tuple[bytes, str] | int:
     """The body of a final answer, read only while it stays within the limits."""
     if not 200 <= response.status_code < 300:
         return RETRIEVAL_FAILURE
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ACCEPTED:
         return INVALID_CONTENT_TYPE
-    limit = min(IMAGE_LIMIT if content_type in IMAGES else OTHER_LIMIT, room)
+    limit = min(limits.image if content_type in IMAGES else limits.other, room)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return TOO_LARGE
@@ -132,7 +151,9 @@ async def _content(response: httpx.Response, room: int) -> tuple[bytes, str] | i
 
 
 async def fetch_outbound(loft: Loft, message: Row[Any]) -> list[str] | int:
-    result = await fetch_and_store(loft, message.sid)
+    """The media of an outbound message, fetched (within its channel's limits) and stored: their Loft URLs."""
+    limits = RCS if message.from_addr.startswith(RCS_PREFIX) else MMS
+    result = await fetch_and_store(loft, message.sid, limits)
     return result if isinstance(result, int) else [url for url, _ in result]
 
 

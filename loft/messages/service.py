@@ -31,7 +31,7 @@ from loft.delivery import lifecycle, outbox, pacing, wakeups
 from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import InvalidParameter, NotFound, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids
-from loft.messages import optout, pricing
+from loft.messages import content, optout, pricing
 from loft.messages.validation import DEFAULT_VALIDITY, MAGIC_VALID_FROM, NewMessage, validate
 from loft.messaging_services import service as messaging_services
 from loft.messaging_services.service import Service
@@ -88,14 +88,19 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
     (the sender is the account's, the Application is, the recipient has not opted out, the sender's queue has
     room): a few statements for all of them. A send that fails a check gets its error, and nothing of it is
     written."""
-    owned = await numbers.owned_senders(conn, [(draft.account.sid, draft.new.from_) for draft in drafts
-                                               if draft.new.from_.startswith("+")])
+    owned = await numbers.owned_senders(conn, [(draft.account.sid, sender) for draft in drafts
+                                               for sender in (draft.new.from_, draft.new.fallback_from)
+                                               if sender is not None and sender.startswith("+")])
     opted_out = await optout.opted_out(conn, [(draft.new.from_, draft.new.to) for draft in drafts])
     through = await _services(conn, drafts)
+    found = await content.look_up(conn, [draft.new for draft in drafts])
     results: list[Created | Exception | None] = []
     going: list[tuple[Draft, datetime]] = []
     for draft in drafts:
         try:
+            if content.concerned(draft.new):
+                draft = Draft(draft.account, content.resolve(draft.account.sid, draft.new, found), draft.settings,
+                              draft.lease)
             if draft.new.messaging_service_sid is not None:
                 draft = _through(draft, through.get(draft.new.messaging_service_sid))
             going.append((draft, await _admit(conn, draft, owned, opted_out)))
@@ -108,7 +113,8 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
         lease=draft.lease if (leaves_at <= dates.now() and not draft.new.media_urls
-                              and draft.row["status"] == "queued") else None,
+                              and draft.row["status"] == "queued"
+                              and not draft.new.from_.startswith(phone.RCS_PREFIX)) else None,
         row=draft.row,
     ) for draft, leaves_at in going])
     if any(job is None for _, job in created):
@@ -147,6 +153,8 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
                  opted_out: set[tuple[str, str]]) -> datetime:
     """The checks of one send that need the database (given what one query for all found); when it may leave."""
     account, new = draft.account, draft.new
+    if new.fallback_from is not None:
+        _check_fallback(account, new.fallback_from, owned)
     if new.messaging_service_sid is not None and (not new.from_ or new.send_at is not None):
         # Its sender is chosen, checked and paced when it leaves (loft.delivery.selection).
         if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
@@ -156,6 +164,8 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:
         sender_type = "local"
+    elif new.from_.startswith(phone.RCS_PREFIX):
+        sender_type = "rcs"  # the account's, online (checked with its content: loft.messages.content)
     elif new.from_.startswith("+"):
         number = owned.get((account.sid, new.from_))
         if number is None or not number.capability_sms:
@@ -175,6 +185,19 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
     # Writes nothing when it refuses (21611): a sender's queue is full only once its pace is recorded.
     return await pacing.slot(conn, new.from_, sender_type=sender_type, segments=count,
                              rates=draft.settings.rates)
+
+
+def _check_fallback(account: Account, fallback_from: str, owned: Mapping[tuple[str, str], Record]) -> None:
+    """``FallbackFrom`` must be a sender of the account, as ``From`` must (21606): an SMS-capable number of its,
+    or an alphanumeric ID (Loft provisions no short codes)."""
+    if fallback_from.startswith("+"):
+        number = owned.get((account.sid, fallback_from))
+        if number is None or not number.capability_sms:
+            raise InvalidParameter(21606, f"The FallbackFrom phone number {fallback_from} is not a valid, "
+                                          "SMS-capable inbound phone number or short code for your account.")
+    elif phone.is_short_code(fallback_from):
+        raise InvalidParameter(21606, f"The FallbackFrom short code {fallback_from} is not a short code of your "
+                                      "account.")
 
 
 _INSERT = Prepared(insert(messages).returning(messages.c.seq, messages.c.sid))

@@ -8,12 +8,13 @@ concerns the sender alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.datastructures import MultiDict
 
+from loft.content import render
 from loft.errors import InvalidParameter, NotImplementedByLoft
 from loft.kit import dates, forms, phone, segments, sids, urls
 
@@ -59,6 +60,11 @@ class NewMessage:
     messaging_service_sid: str | None = None
     #: When a scheduled message is to leave (``ScheduleType=fixed`` + ``SendAt``); None: at once.
     send_at: datetime | None = None
+    #: The content template it sends (``ContentSid``), with the send's ``ContentVariables``, checked.
+    content_sid: str | None = None
+    content_variables: dict[str, str] = field(default_factory=dict)
+    #: The sender an RCS send falls back to SMS/MMS from (``FallbackFrom``), instead of the pool's choice.
+    fallback_from: str | None = None
 
 
 #: The parameters of a plain send: a form with none but these has nothing else to check.
@@ -73,6 +79,9 @@ def validate(form: MultiDict) -> NewMessage:
     from_raw = (form.get("From") or "").strip()
     service_sid = (form.get("MessagingServiceSid") or "").strip()
     if not from_raw and not service_sid:
+        if (form.get("FallbackFrom") or "").strip():
+            raise InvalidParameter(21666, "FallbackFrom needs a MessagingServiceSid: a Messaging Service with an "
+                                          "RCS sender falls back to it.")
         raise InvalidParameter(21603, "A 'From' phone number is required.")
     if from_raw[:2] == "MG" and sids.is_sid(from_raw, "MG"):
         service_sid, from_raw = from_raw, ""  # Twilio takes a service's SID as From: sent through the service
@@ -80,13 +89,12 @@ def validate(form: MultiDict) -> NewMessage:
     if service_sid:
         _check_service(service_sid)
     send_at = None
+    content_sid: str | None = None
+    content_variables: dict[str, str] = {}
+    fallback_from: str | None = None
     if not plain:
-        if form.get("ContentSid"):
-            raise NotImplementedByLoft("ContentSid", "Content templates are not implemented yet; send a 'Body'")
-        if form.get("ContentVariables"):
-            raise InvalidParameter(21654, "ContentVariables were given without a ContentSid.")
-        if form.get("FallbackFrom"):
-            raise NotImplementedByLoft("FallbackFrom", "RCS fallback needs a Messaging Service with an RCS sender")
+        content_sid, content_variables = _content(form)
+        fallback_from = _fallback_from(form, from_raw, service_sid)
         if form.get("ScheduleType") or form.get("SendAt"):
             send_at = _schedule(form, service_sid)
         if forms.boolean(form, "ShortenUrls"):
@@ -96,7 +104,9 @@ def validate(form: MultiDict) -> NewMessage:
     if not plain and forms.boolean(form, "SmartEncoded"):
         body = segments.smart_encoded(body)
     media_urls = [] if plain else [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
-    if not body and not media_urls:
+    if content_sid is not None:
+        body, media_urls = "", []  # the template's, once it is found (loft.messages.service.create_many)
+    elif not body and not media_urls:
         raise InvalidParameter(21602, "Message body is required.")
     if len(body.encode("utf-16-le")) // 2 > MAX_BODY:
         raise InvalidParameter(21617, "The concatenated message body exceeds the 1600 character limit.")
@@ -108,6 +118,12 @@ def validate(form: MultiDict) -> NewMessage:
 
     to = _recipient(to_raw)
     _check_sender_shape(from_raw, to)
+    if fallback_from is not None:
+        _check_sender_shape(fallback_from, to)
+        fallback_from = phone.e164(fallback_from) or fallback_from
+    if to.startswith(phone.RCS_PREFIX) and not (service_sid or from_raw.startswith(phone.RCS_PREFIX)):
+        raise InvalidParameter(21612, f"The 'To' address {to} is reachable over RCS only: send it through a "
+                                      "Messaging Service with an RCS sender, or from an RCS sender (rcs:<agent>).")
     status_callback = urls.optional(form.get("StatusCallback") or "", "StatusCallback", code=21609)
     application_sid = (form.get("ApplicationSid") or "").strip() or None
     if application_sid and not sids.is_sid(application_sid, "AP"):
@@ -127,12 +143,53 @@ def validate(form: MultiDict) -> NewMessage:
         options=options,
         messaging_service_sid=service_sid or None,
         send_at=send_at,
+        content_sid=content_sid,
+        content_variables=content_variables,
+        fallback_from=fallback_from,
     )
 
 
+def _content(form: MultiDict) -> tuple[str | None, dict[str, str]]:
+    """``ContentSid`` and ``ContentVariables``: the template's SID (its shape; whether it is the account's is the
+    create's to check, 21655 too) and the variables, checked (21656); variables without a template: 21654."""
+    content_sid = (form.get("ContentSid") or "").strip()
+    given = form.get("ContentVariables")
+    if not content_sid:
+        if given:
+            raise InvalidParameter(21654, "ContentVariables were given without a ContentSid.")
+        return None, {}
+    if not sids.is_sid(content_sid, "HX"):
+        raise InvalidParameter(21655, f"The ContentSid {content_sid} is invalid: a content template's SID is HX "
+                                      "followed by 32 hexadecimal digits.")
+    return content_sid, render.variables(given)
+
+
+def _fallback_from(form: MultiDict, from_raw: str, service_sid: str) -> str | None:
+    """``FallbackFrom``: the sender an RCS send falls back from, only beside a Messaging Service (21666), not with
+    a ``From`` (21664); whether the service has an RCS sender (21667) is the create's to check."""
+    fallback_from = (form.get("FallbackFrom") or "").strip()
+    if not fallback_from:
+        return None
+    if from_raw:
+        raise InvalidParameter(21664, "FallbackFrom cannot be used with From: send through a Messaging Service "
+                                      "(MessagingServiceSid) with an RCS sender.")
+    if not service_sid:
+        raise InvalidParameter(21666, "FallbackFrom needs a MessagingServiceSid: a Messaging Service with an RCS "
+                                      "sender falls back to it.")
+    if fallback_from.lower().startswith(_CHANNELS):
+        raise InvalidParameter(21212, f"FallbackFrom {fallback_from} is not a phone number, short code or "
+                                      "alphanumeric sender ID.")
+    return fallback_from
+
+
 def _recipient(text: str) -> str:
+    if text.lower().startswith(phone.RCS_PREFIX):
+        number = phone.e164(text[len(phone.RCS_PREFIX):])
+        if number is None:
+            raise InvalidParameter(21211, f"The 'To' number {text} is not a valid phone number.")
+        return phone.RCS_PREFIX + number  # over RCS only, never falling back to SMS
     if text.lower().startswith(_CHANNELS):
-        raise NotImplementedByLoft("To", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
+        raise NotImplementedByLoft("To", "channel addresses (whatsapp:, messenger:, …) are not supported yet")
     if text in MAGIC_TO:
         code, message = MAGIC_TO[text]
         raise InvalidParameter(code, message)
@@ -194,8 +251,10 @@ def _check_sender_shape(text: str, to: str | None) -> None:
     there is no recipient to compare with yet); none given (a Messaging Service chooses): nothing to check."""
     if not text:
         return
+    if text.startswith(phone.RCS_PREFIX):
+        return  # an RCS sender: whether it is the account's is the create's to check (63007)
     if text.lower().startswith(_CHANNELS):
-        raise NotImplementedByLoft("From", "channel addresses (whatsapp:, rcs:, messenger:, …) are not supported yet")
+        raise NotImplementedByLoft("From", "channel addresses (whatsapp:, messenger:, …) are not supported yet")
     if text in MAGIC_FROM:
         code, message = MAGIC_FROM[text]
         raise InvalidParameter(code, message)

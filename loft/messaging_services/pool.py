@@ -22,7 +22,7 @@ it picks the sender of a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -183,6 +183,21 @@ async def service_of_channel_sender(conn: Conn, account_sid: str, sender_id: str
     found: str | None = (await conn.execute(_SERVICE_OF_CHANNEL_SENDER,
                                             {"address": sender_id, "account_sid": account_sid})).scalar()
     return found
+
+
+async def channel_senders_of(conn: Conn, service_sids: Iterable[str]) -> dict[str, list[str]]:
+    """The channel senders' addresses (``rcs:<agent>``) in each of the services' pools, by service SID (a service
+    with none is left out), in one query."""
+    wanted = sorted(service_sids)
+    if not wanted:
+        return {}
+    found = await conn.execute(select(senders.c.service_sid, senders.c.address)
+                               .where(senders.c.kind == "channel_sender", senders.c.service_sid.in_(wanted))
+                               .order_by(senders.c.date_created, senders.c.sid))
+    held: dict[str, list[str]] = {}
+    for row in found.all():
+        held.setdefault(row.service_sid, []).append(row.address)
+    return held
 
 
 # Adding senders ------------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ API).
 
 - ``POST /sim/v1/Handsets/{PhoneNumber}/Messages`` (``To``, ``Body``, ``MediaUrl``…): the handset texts Loft.
 - ``GET /sim/v1/Handsets/{PhoneNumber}/Messages``: what the handset received, newest first.
+- ``POST /sim/v1/Handsets/{PhoneNumber}/Messages/{MessageSid}/Read``: the handset reads an RCS message it
+  received (``delivered`` → ``read``, with its status callback).
 - ``POST /sim/v1/Handsets/{PhoneNumber}`` (``Behavior``, ``ReceiptDelayMs``): how its carrier answers the
   caller's sends (and its subaccounts'); ``GET`` shows what applies to the caller's sends.
 - ``POST /sim/v1/Clock`` (``AdvanceSeconds``): move Loft's clock ahead, for the whole deployment (the main
@@ -61,6 +63,17 @@ async def handset_inbox(request: Request) -> Response:
     return render.json_response({"messages": received}, 200)
 
 
+async def read_message(request: Request) -> Response:
+    who = await auth.principal(request)
+    number = service.handset_number(request.path_params["phone_number"])
+    reachable = await _reachable(request, who)
+    loft = context.of(request)
+    async with loft.db.write() as conn:
+        row = await service.read(conn, number, request.path_params["message_sid"], reachable=reachable)
+    loft.wake()
+    return render.json_response(messages.render(row), 200)
+
+
 async def configure_handset(request: Request) -> Response:
     who = await auth.principal(request)
     number = service.handset_number(request.path_params["phone_number"])
@@ -113,6 +126,7 @@ _BASE = "/sim/v1/Handsets/{phone_number}"
 routes = [
     Route(_BASE + "/Messages", send_from_handset, methods=["POST"]),
     Route(_BASE + "/Messages", handset_inbox, methods=["GET"]),
+    Route(_BASE + "/Messages/{message_sid}/Read", read_message, methods=["POST"]),
     Route(_BASE, configure_handset, methods=["POST"]),
     Route(_BASE, fetch_handset, methods=["GET"]),
     Route("/sim/v1/Clock", advance_clock, methods=["POST"]),

@@ -5,6 +5,8 @@ A handset set ``Rcs=true`` (by the account whose sends it answers, as its other 
 write to an RCS sender (``To`` ``rcs:<agent>``) and tap the buttons of its messages (``ButtonPayload``, the
 action's id, and ``ButtonText``, its title). What it sends reaches the sender's account as an inbound message
 from ``rcs:+<phone>`` to the sender, the tap kept with it and given to the webhook (:mod:`loft.webhooks.inbound`).
+It also reads the RCS messages it received (:func:`read`): a ``delivered`` message becomes ``read``, which its
+status callback announces (``EventType=READ``), as an RCS read receipt does.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.db.tables import handset_inbox, handsets, incoming_phone_numbers
+from loft.delivery import lifecycle
 from loft.delivery.carriers import sim as carrier
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, forms, phone, urls
 from loft.messages import intake, validation
+from loft.messages import service as messages
 from loft.senders import service as channel_senders
 
 MAX_DELAY_MS = 3_600_000
@@ -157,3 +161,27 @@ def _contents(form: MultiDict, body: str, *, tap: bool = False) -> tuple[str, li
     for url in media_urls:
         urls.optional(url, "MediaUrl", code=21620)
     return body, media_urls
+
+
+async def read(conn: Conn, number: str, message_sid: str, *, reachable: list[str]) -> Record:
+    """The handset ``number`` reads the RCS message ``message_sid`` it received from a reachable account: from
+    ``delivered`` to ``read`` (again: nothing changes). Not one of its messages: 404; not RCS (SMS and MMS send no
+    read receipts) or not delivered: 400 (20001)."""
+    received = (await conn.execute(select(handset_inbox.c.channel).where(
+        handset_inbox.c.phone_number == number, handset_inbox.c.message_sid == message_sid,
+        handset_inbox.c.account_sid.in_(reachable)))).first()
+    message = await messages.load(conn, message_sid) if received is not None else None
+    if received is None or message is None:
+        raise NotFound(f"/sim/v1/Handsets/{number}/Messages/{message_sid}: the handset received no such message "
+                       "from your account")
+    if received.channel != "rcs":
+        raise InvalidParameter(20001, f"Message {message_sid} came by {received.channel.upper()}: only RCS messages "
+                                      "are read with a receipt")
+    if message.status != "read":
+        if message.status != "delivered":
+            raise InvalidParameter(20001, f"Message {message_sid} is {message.status}: a handset reads a delivered "
+                                          "message")
+        await lifecycle.change(conn, message, "read", expected="delivered")
+    found = await messages.load(conn, message_sid)
+    assert found is not None
+    return found

@@ -11,6 +11,7 @@ from loft.context import Loft
 from loft.db.engine import Conn
 from loft.delivery import outbox
 from loft.delivery.outbox import Job
+from loft.kit.phone import RCS_PREFIX
 from loft.messages import service as message_service
 from loft.webhooks import attempts, sender
 
@@ -67,6 +68,10 @@ def _request(job: Job, event: Mapping[str, Any], addresses: tuple[str, str], aut
     ]
     if job.payload.get("service"):
         params.append(("MessagingServiceSid", str(job.payload["service"])))
+    if addresses[0].startswith(RCS_PREFIX):  # sent over RCS: the channel says so, and a read is an event of it
+        params.append(("ChannelPrefix", "rcs"))
+        if status == "read":
+            params.append(("EventType", "READ"))
     if event.get("error_code"):
         params.append(("ErrorCode", str(event["error_code"])))
     if event.get("raw_dlr_done_date"):

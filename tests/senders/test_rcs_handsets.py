@@ -2,8 +2,8 @@
 to an RCS sender — a plain reply or a button tap (``ButtonPayload``, ``ButtonText``) — reaching the webhook of the
 service whose pool holds the sender (or the sender's own), signed, ``From`` ``rcs:+<phone>``, ``To`` the sender.
 
-An RCS message's ``content`` is checked with a message stored as sending content over RCS will store it (that
-send is not built yet: the test writes it with Loft's own functions, and Loft's worker delivers it).
+An RCS message's ``content`` is checked with a message sent with a content template through a Messaging Service
+whose pool has the RCS sender (tests/content/test_send.py tests that send in full).
 
 The Loft API side through the official SDK; ``/sim/v1`` over plain HTTP, its answers checked against Loft's own
 OpenAPI document; the webhooks on a real receiver, their signature checked with twilio's ``RequestValidator``.
@@ -11,7 +11,7 @@ OpenAPI document; the webhooks on a real receiver, their signature checked with 
 
 from __future__ import annotations
 
-import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +21,6 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 from twilio.twiml.messaging_response import MessagingResponse
 
-from loft.config import Settings
-from loft.content import render
-from loft.content import service as contents
-from loft.db.engine import open_database
-from loft.delivery.carriers import sim as carrier
-from loft.messages import service as messages
 from tests.senders.conftest import WEBHOOK, request
 from tests.senders.conftest import agent as new_agent
 from tests.support import openapi
@@ -222,37 +216,15 @@ CARD = {"twilio/card": {"title": "Order {{1}}", "subtitle": "for {{name}}", "med
         "twilio/text": {"body": "Order {{1}} for {{name}}"}}
 
 
-def _store_rcs_send(loft: LoftServer, account_sid: str, agent: str, handset: str, content_sid: str) -> str:
-    """What sending content over RCS will store (not built yet): a message from the ``rcs:`` sender with the
-    template rendered as the handset shows it; written with Loft's own functions, its worker sends it."""
-    settings = Settings(data_dir=loft.data_dir, database_url=loft.database_url)
-
-    async def main() -> str:
-        db = open_database(settings.resolved_database_url)
-        try:
-            async with db.write() as conn:
-                template = await contents.find(conn, account_sid, content_sid)
-                assert template is not None
-                rendered = render.render(template, {"1": "A7", "name": "Ada"})
-                message, _ = await messages.store(
-                    conn, settings, account_sid=account_sid, direction="outbound-api", from_=agent, to=handset,
-                    body=rendered["twilio/text"]["body"], media_urls=[], mms=False, status="queued",
-                    options={carrier.CONTENT_OPTION: carrier.shown(rendered)})
-                return str(message.sid)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
-
 def test_an_rcs_message_shows_its_rendered_content_and_its_button_is_tapped(
-        loft: LoftServer, client: Client, account: tuple[str, str], service_sid: str,
+        client: Client, account: tuple[str, str], service_sid: str,
         create_sender: Callable[..., Any], sim: Sim, receiver: Receiver) -> None:
     agent = _pooled_sender(client, service_sid, create_sender, receiver.url("/rcs"))
     template = client.content.v1.contents.create(ContentList.ContentCreateRequest(
         {"friendly_name": "shipped", "language": "en", "variables": {"name": "there"}, "types": CARD}))
     _configure(sim, "+15558679111", Rcs="true")
-    sid = _store_rcs_send(loft, account[0], agent.sender_id, "+15558679111", template.sid)
+    sid = client.messages.create(to="+15558679111", messaging_service_sid=service_sid, content_sid=template.sid,
+                                 content_variables=json.dumps({"1": "A7", "name": "Ada"})).sid
 
     shown = eventually(lambda: _inbox(sim, "+15558679111"))[0]
     assert (shown["sid"], shown["from"], shown["channel"], shown["body"]) == (

@@ -4,18 +4,21 @@ sends and its subaccounts', so one tenant cannot make a phone unreachable for an
 
 Each received message keeps its channel: ``rcs`` when it comes from an RCS sender (its ``from`` is ``rcs:…``),
 else ``mms`` with media and ``sms`` without. An RCS message's ``content`` is what its sender stored under the
-message's options' :data:`CONTENT_OPTION`: the template rendered with its variables filled in
-(:func:`loft.content.render.render`), as :func:`shown` picks its RCS type: ``{"type": "twilio/card", ...the
-type's fields}`` (buttons with their ids); null for SMS/MMS."""
+message's options' :data:`CONTENT_OPTION`: the template rendered with its variables filled in, as
+:func:`loft.content.channels.rcs` picks its RCS type: ``{"type": "twilio/card", ...the type's fields}`` (buttons
+with their ids); null for SMS/MMS.
+
+:func:`reaches_rcs` is the simulator's answer to an RCS capability check: the handsets set ``Rcs=true``."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, insert, select
 
+from loft.content import channels
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import accounts, handset_inbox, handsets
@@ -48,19 +51,9 @@ class Handset(NamedTuple):
 DEFAULT = Handset("deliver", 0, False)
 
 
-#: The types an RCS message shows, the richest first (a template's ``twilio/text`` is its SMS translation).
-RCS_TYPES = ("twilio/carousel", "twilio/card", "twilio/list-picker", "twilio/call-to-action", "twilio/quick-reply",
-             "twilio/media", "twilio/text")
-
-
-def shown(rendered: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What an RCS handset shows of a rendered template (``{type: fields}``, :func:`loft.content.render.render`):
-    its richest type, ``{"type": ..., **fields}``; None if it has none RCS shows. What a send over RCS stores
-    under :data:`CONTENT_OPTION`."""
-    for kind in RCS_TYPES:
-        if isinstance(rendered.get(kind), Mapping):
-            return {"type": kind, **rendered[kind]}
-    return None
+#: What an RCS handset shows of a rendered template (:func:`loft.content.channels.rcs`): what a send over RCS
+#: stores under :data:`CONTENT_OPTION`.
+shown = channels.rcs
 
 
 def handset_of(to_addr: str) -> str:
@@ -112,6 +105,14 @@ async def settings_for(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[t
     for row in sorted(found.all(), key=lambda row: row.account_sid == row.sender):  # the account's own last: wins
         settings[row.sender, row.phone_number] = Handset(row.behavior, row.receipt_delay_ms, bool(row.rcs))
     return settings
+
+
+async def reaches_rcs(conn: Conn, account_sid: str, to_addr: str) -> bool:
+    """Whether the handset ``to_addr`` (``+E164`` or ``rcs:+E164``) supports RCS for ``account_sid``'s sends: the
+    simulator's answer to a capability check (its ``Rcs`` setting, the account's own or its parent's)."""
+    handset = handset_of(to_addr)
+    found = await settings_for(conn, {(account_sid, handset)})
+    return found.get((account_sid, handset), DEFAULT).rcs
 
 
 class SimCarrier:
