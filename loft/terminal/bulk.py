@@ -149,11 +149,14 @@ class Pacer:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who sends: a ``From`` number (or alphanumeric ID), a Messaging Service, or both."""
+    """Who sends: a ``From`` number (or alphanumeric ID), a Messaging Service, or both; and, for one message, the
+    content template it sends instead of a body (``ContentSid``, ``ContentVariables``)."""
 
     from_: str | None = None
     messaging_service_sid: str | None = None
     status_callback: str | None = None
+    content_sid: str | None = None
+    content_variables: str | None = None
 
     def fields(self, message: Outgoing) -> list[tuple[str, str]]:
         """:meth:`form` as the pairs of a form (``MediaUrl`` repeated)."""
@@ -170,6 +173,10 @@ class Sender:
             form["MessagingServiceSid"] = self.messaging_service_sid
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
+        if self.content_sid:
+            form["ContentSid"] = self.content_sid
+        if self.content_variables:
+            form["ContentVariables"] = self.content_variables
         return form
 
 

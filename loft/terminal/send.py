@@ -3,6 +3,7 @@
 One message::
 
     loft send --from +14155550123 --to +15558675310 --body "Hello" [--media-url URL]... [--wait]
+    loft send --messaging-service-sid MG… --to +15558675310 --content-sid HX… --content-variables '{"1": "Ada"}'
 
 Bulk::
 
@@ -45,6 +46,8 @@ def command(
     body_file: Annotated[Optional[Path], typer.Option("--body-file", help="Read the text (or template) from a file.")] = None,
     media_url: Annotated[Optional[list[str]], typer.Option("--media-url", help="Media to attach (repeatable); a template with --to-file.")] = None,
     messaging_service_sid: Annotated[Optional[str], typer.Option("--messaging-service-sid", help="Send through a Messaging Service (MG...).")] = None,
+    content_sid: Annotated[Optional[str], typer.Option("--content-sid", help="One message: send a content template (HX...) instead of --body.")] = None,
+    content_variables: Annotated[Optional[str], typer.Option("--content-variables", help='One message: the template\'s variables, a JSON object: \'{"1": "Ada"}\'.')] = None,
     status_callback: Annotated[Optional[str], typer.Option("--status-callback", help="URL for status callbacks.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="One message: wait for its final status and print it.")] = False,
     to_file: Annotated[Optional[Path], typer.Option("--to-file", help="Bulk: a CSV file with a 'phone' (or 'to') column; every column is a template variable.", rich_help_panel="Bulk")] = None,
@@ -67,12 +70,14 @@ def command(
         if body is not None and body_file is not None:
             raise TerminalError("Give --body or --body-file, not both.")
         text = _read(body_file) if body_file is not None else body
-        sender = bulk.Sender(from_, messaging_service_sid, status_callback)
+        sender = bulk.Sender(from_, messaging_service_sid, status_callback, content_sid, content_variables)
         if not from_ and not messaging_service_sid:
             raise TerminalError("Who sends? Give --from (or --messaging-service-sid).")
         if to_file is not None:
             if to is not None:
                 raise TerminalError("Give --to or --to-file, not both.")
+            if content_sid or content_variables:
+                raise TerminalError("--content-sid and --content-variables send one message (--to), not a file.")
             if text is None:
                 raise TerminalError("Bulk sends need a template: --body or --body-file.")
             exit_code = _bulk(connection, sender, to_file, text, media_url or [], rate=rate,

@@ -66,3 +66,18 @@ def test_send_through_a_messaging_service_waits_for_the_sender_it_chooses(client
     assert first.endswith(" accepted") and last.endswith(" delivered")
     message = client.messages(first.split()[0]).fetch()
     assert (message.from_, message.messaging_service_sid) == (sender, service.sid)
+
+
+def test_send_a_content_template_with_its_variables(client: Client, sender: str, cli: Cli) -> None:
+    from twilio.rest.content.v1.content import ContentList
+
+    template = client.content.v1.contents.create(ContentList.ContentCreateRequest({
+        "friendly_name": "cli", "language": "en", "variables": {"1": "there"},
+        "types": {"twilio/text": {"body": "Hi {{1}}, order {{2}} shipped"}}}))
+    result = cli("send", "--from", sender, "--to", "+15550050007", "--content-sid", template.sid,
+                 "--content-variables", '{"2": "A7"}', "--wait")
+    assert result.exit_code == 0, result.output
+    assert client.messages(result.output.split()[0]).fetch().body == "Hi there, order A7 shipped"
+    refused = cli("send", "--from", sender, "--to", "+15550050007", "--content-sid", template.sid,
+                  "--content-variables", "not json")
+    assert refused.exit_code == 1 and "Error 21656" in refused.output and "Traceback" not in refused.output
