@@ -23,6 +23,17 @@ class Spec:
     digits: int = 1
 
 
+def _percent(*path: str | int) -> Callable[[Run], float | None]:
+    """:func:`_get` of a share (0–1), as a percentage."""
+    get = _get(*path)
+
+    def read(run: Run) -> float | None:
+        value = get(run)
+        return None if value is None else value * 100
+
+    return read
+
+
 def _get(*path: str | int) -> Callable[[Run], float | None]:
     def read(run: Run) -> float | None:
         value: Any = run
@@ -85,15 +96,30 @@ SPECS = [
          digits=0),
     Spec("scaleout", "2 API + 2 workers: messages/s (PostgreSQL)", _get("2+2", "messages_per_second"), "/s",
          digits=0),
+    Spec("scaleout", "4 API + 4 workers: messages/s (PostgreSQL; 2 cores: contention, not speed)",
+         _get("4+4", "messages_per_second"), "/s", digits=0),
     Spec("scaleout", "2+2 ÷ 1+1", _get("speedup"), "×", digits=2),
+    Spec("scaleout", "4+4 ÷ 1+1", _get("speedup_4"), "×", digits=2),
+    Spec("scaleout", "1+1: active backends waiting on a row or table lock", _percent("1+1", "locks", "lock_share"), "%",
+         digits=2),
+    Spec("scaleout", "2+2: active backends waiting on a row or table lock", _percent("2+2", "locks", "lock_share"), "%",
+         digits=2),
+    Spec("scaleout", "4+4: active backends waiting on a row or table lock", _percent("4+4", "locks", "lock_share"), "%",
+         digits=2),
+    Spec("scaleout", "4+4: active backends waiting on PostgreSQL's internal locks (LWLock)",
+         _percent("4+4", "locks", "lwlock_share"), "%", digits=2),
     Spec("scaleout", "1+1: CPU per message (Loft + PostgreSQL backends)", _get("1+1", "cpu", "cpu_ms_per_message"),
          "ms", digits=3),
     Spec("scaleout", "2+2: CPU per message (Loft + PostgreSQL backends)", _get("2+2", "cpu", "cpu_ms_per_message"),
+         "ms", digits=3),
+    Spec("scaleout", "4+4: CPU per message (Loft + PostgreSQL backends)", _get("4+4", "cpu", "cpu_ms_per_message"),
          "ms", digits=3),
 ]
 
 TITLES = {"create": "create", "e2e": "end to end (SQLite)", "e2e-pg": "end to end (PostgreSQL)", "list": "list",
           "memory": "memory", "scaleout": "scale-out"}
+#: The scale-out scenario's layouts, as its results name them.
+LAYOUTS = ("1+1", "2+2", "4+4")
 #: PostgreSQL's CPU per message end to end, at most this many times SQLite's (issue #20).
 PG_OVER_SQLITE = 1.2
 
@@ -135,7 +161,7 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
                                              f"{run['messages']:,} delivered in {run['seconds']:.0f} s"
                                              for run in runs if run.get("timed_out"))
         if spec.scenario == "scaleout" and "messages/s" in spec.metric:
-            layout = "1+1" if spec.metric.startswith("1 ") else "2+2"
+            layout = spec.metric[0] + "+" + spec.metric[0]  # "1 API + 1 worker…" → "1+1"
             late = [run[layout] for run in runs if run.get(layout, {}).get("timed_out")]
             if late:
                 note = "timed out: " + "; ".join(f"{r['delivered_once']:,} of {r['messages']:,} delivered" for r in late)
@@ -154,7 +180,7 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "runs": [], "target": "", "pass": None, "note": ""})
     scale_runs = scenarios.get("scaleout")
     if scale_runs is not None:
-        layouts = [run[layout] for run in scale_runs for layout in ("1+1", "2+2") if layout in run]
+        layouts = [run[layout] for run in scale_runs for layout in LAYOUTS if layout in run]
         rows.append(_check_row("scaleout", "no message delivered twice, no callback for an unknown message",
                                [r["delivered_more_than_once"] == 0 and r["callbacks_for_unknown_messages"] == 0
                                 for r in layouts], scale_runs))
@@ -223,7 +249,7 @@ def one_line(name: str, run: Run) -> str:
                 f"{run['deep_p99_ms']:.1f} ms")
     if name == "scaleout":
         parts = [f"{layout}: {run[layout]['messages_per_second']:,.0f} messages/s"
-                 f"{'' if run[layout]['complete'] else ' (INCOMPLETE)'}" for layout in ("1+1", "2+2")]
+                 f"{'' if run[layout]['complete'] else ' (INCOMPLETE)'}" for layout in LAYOUTS if layout in run]
         return ", ".join(parts) + f", ×{run['speedup']:.2f}"
     return ""
 
@@ -293,13 +319,18 @@ def _details(scenarios: dict[str, list[Run]]) -> list[str]:
     if scenarios.get("scaleout"):
         run = scenarios["scaleout"][-1]
         parts = []
-        for layout in ("1+1", "2+2"):
+        for layout in LAYOUTS:
+            if layout not in run:
+                continue
             r = run[layout]
             rss = ", ".join(f"{name.split(' :')[0].removeprefix('loft ')} {mb:.0f} MB"
                             for name, mb in r["peak_rss_mb"].items() if mb)
+            waits = r.get("locks") or {}
             parts.append(f"{layout}: {r['created']:,} created at {r['create_rps']:,.0f}/s, "
                          f"{r['delivered_once']:,} delivered once, {r['delivered_more_than_once']} more than once "
-                         f"(peak RSS: {rss})")
+                         f"(peak RSS: {rss}; waits seen among active backends: "
+                         f"{', '.join(f'{name} {count}' for name, count in (waits.get('waits') or {}).items()) or 'none'}"
+                         f" in {waits.get('active_backend_samples', 0):,} samples)")
         lines.append("- **scale-out:** " + "; ".join(parts) + ".")
     return lines
 

@@ -92,6 +92,11 @@ class Conn:
         block, and what they raise is logged, never given to the work's caller (whose work is committed)."""
         self.hooks.append(hook)
 
+    def notify_after_commit(self, channel: str) -> None:
+        """Tell the processes listening on ``channel`` once this work is committed: on PostgreSQL a ``NOTIFY``
+        that the database sends apart from this transaction (see :meth:`PostgresDatabase.notify`); on SQLite,
+        nothing (its processes share one machine and are woken through ``loft serve``'s pipes)."""
+
     @overload
     async def execute(self, statement: Prepared, parameters: ExecuteParams | None = None) -> Rows: ...
 

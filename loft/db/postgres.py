@@ -15,6 +15,7 @@ message end to end, where an item per transaction made 3.2; docs/benchmarks.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -48,6 +49,7 @@ from loft.db.engine import (
 from loft.db.prepared import FetchedRows, Plan, Prepared
 from loft.errors import DatabaseUnavailable
 
+log = logging.getLogger("loft.db")
 #: Connections each process keeps to PostgreSQL at most by default (LOFT_DATABASE_POOL_SIZE).
 POOL_SIZE = 20
 #: Rows in one ``INSERT`` at most (:meth:`PostgresConn.insert_rows`). asyncpg keeps a prepared statement only if
@@ -60,11 +62,15 @@ class PostgresConn(Conn):
     """A pool connection inside a transaction. Each of its coroutine methods is a :func:`statement`: a submitted
     work may be suspended in them only (``tests/db/test_batch_contract.py`` holds new ones to it)."""
 
-    __slots__ = ("_async",)
+    __slots__ = ("_async", "_notify")
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, notify: Callable[[str], None]) -> None:
         super().__init__(conn.dialect)
         self._async = conn
+        self._notify = notify
+
+    def notify_after_commit(self, channel: str) -> None:
+        self.after_commit(functools.partial(self._notify, channel))
 
     @statement
     async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
@@ -144,6 +150,7 @@ class PostgresConn(Conn):
         return await self._async.run_sync(fn)
 
 
+_NOTIFY = Prepared(text("SELECT pg_notify(:channel, '')"))
 #: Batches of one work running at once in one process, each in a transaction of its own (one: fewer, larger
 #: batches cost less CPU per item, and were faster too, than two).
 IN_FLIGHT = 1
@@ -183,19 +190,50 @@ class PostgresDatabase(Database):
         self._waiting: dict[Any, list[tuple[Any, asyncio.Future[Any]]]] = {}
         self._running: dict[Any, int] = {}
         self._batches: set[asyncio.Task[None]] = set()
+        #: Channels to notify (:meth:`notify`), and the task sending them, if one is.
+        self._channels: set[str] = set()
+        self._notifying: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         outages = self.health.outages
         try:
             async with self._async.connect() as conn, conn.begin():
-                mine = PostgresConn(conn)
+                mine = PostgresConn(conn, self.notify)
                 yield mine
         except Exception as exc:
             raise unavailability.translated(exc, writing=True)
         if self.health.down:
             self.health.answered(since=outages, writing=True)
         run_hooks(mine.hooks)
+
+    def notify(self, channel: str) -> None:
+        """``NOTIFY channel`` soon, in a transaction of its own (:meth:`Conn.notify_after_commit`, once a work that
+        asked for it is committed). PostgreSQL serialises the commits of every transaction that notifies, database-
+        wide (a lock on the database taken at commit: ``Lock:object`` in ``pg_stat_activity``), so writes do not
+        notify in their own transactions, and a process sends one notification at a time: the channels asked for
+        while one is being sent go together in the next. A notification that cannot be sent is dropped (listeners
+        poll anyway)."""
+        self._channels.add(channel)
+        if self._notifying is None:
+            self._notifying = asyncio.get_running_loop().create_task(self._send_notifications())
+            self._batches.add(self._notifying)
+            self._notifying.add_done_callback(self._batches.discard)
+
+    async def _send_notifications(self) -> None:
+        try:
+            while self._channels:
+                channels = sorted(self._channels)
+                self._channels.clear()
+                try:
+                    async with self.write() as conn:
+                        for channel in channels:
+                            await conn.execute(_NOTIFY, {"channel": channel})
+                except Exception as exc:  # noqa: BLE001 - a wake-up is a hint: listeners poll anyway
+                    log.debug("could not notify %s (%s): listeners will find the work at their next poll",
+                              ", ".join(channels), exc)
+        finally:
+            self._notifying = None
 
     async def submit(self, work: Work[T]) -> T:
         async with self.write() as conn:
@@ -298,7 +336,7 @@ class PostgresDatabase(Database):
         outages = self.health.outages
         try:
             async with self._async.connect() as conn, conn.begin():
-                yield PostgresConn(conn)
+                yield PostgresConn(conn, self.notify)
         except Exception as exc:
             raise unavailability.translated(exc, writing=False)
         if self.health.down:

@@ -4,9 +4,11 @@ A worker claims what is due when its process records work (``Loft.wake``), when 
 worker children through their pipes (:mod:`loft.processes`), and otherwise at each poll
 (``LOFT_WORKER_POLL_SECONDS``). ``loft worker`` processes started on their own beside API processes of other
 machines heard of new sends only at their next poll: a quarter of a second of latency per hop, and batches that
-wait for it. On PostgreSQL the transaction that records claimable sends also runs ``pg_notify`` (one per
-transaction, delivered at its commit and only if it commits), and every worker listens on a connection of its
-own: a notification wakes it as ``Loft.wake`` would. The poll stays, as the safety net: a notification is lost
+wait for it. On PostgreSQL a transaction that records claimable sends asks for a notification once it commits
+(:meth:`loft.db.engine.Conn.notify_after_commit`): the database sends it apart, in a small transaction of its
+own, one at a time per process (PostgreSQL serialises the commits of all notifying transactions, so the writes
+themselves must not notify). Every worker listens on a connection of its own: a notification wakes it as
+``Loft.wake`` would. The poll stays, as the safety net: a notification is lost
 while a listener reconnects, and work falls due later (retries, delayed reports).
 
 Claims are unchanged (``FOR UPDATE SKIP LOCKED``, leases): a wake-up only says "look now"; two workers woken
@@ -19,10 +21,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared
 
 if TYPE_CHECKING:
     from loft.context import Loft
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("loft.worker")
 
 CHANNEL = "loft_outbox"
-_NOTIFY = Prepared(text(f"SELECT pg_notify('{CHANNEL}', '')"))
 #: Seconds to wait before connecting again after the listening connection failed, at most (doubling from 0.5; the
 #: worker backs off as far while the database is unavailable).
 RECONNECT_MAX = 5.0
@@ -38,11 +36,10 @@ RECONNECT_MAX = 5.0
 CONNECT_TIMEOUT = 5.0
 
 
-async def notify(conn: Conn) -> None:
+def notify(conn: Conn) -> None:
     """Wake every listening worker once the caller's transaction commits (PostgreSQL; nothing on SQLite, whose
     processes share a machine and are woken through ``loft serve``'s pipes)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(_NOTIFY)
+    conn.notify_after_commit(CHANNEL)
 
 
 def _connect_arguments(url: str) -> tuple[list[Any], dict[str, Any]]:

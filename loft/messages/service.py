@@ -118,7 +118,7 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
         row=draft.row,
     ) for draft, leaves_at in going])
     if any(job is None for _, job in created):
-        await wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken at the commit
+        wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken once this commits
     stored = iter(created)
     return [next(stored) if result is None else result for result in results]
 
