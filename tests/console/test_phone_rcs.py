@@ -32,6 +32,7 @@ from twilio.rest.content.v1.content import ContentList
 from tests.console.helpers import deliver_rcs, shoot, sign_in
 from tests.senders.conftest import agent as new_agent
 from tests.senders.conftest import request
+from tests.support import clients
 from tests.support.receiver import Answer, Received, Receiver
 from tests.support.server import LoftServer
 from tests.support.sim import Sim
@@ -353,3 +354,28 @@ def test_a_card_sent_through_the_api_is_tapped_in_the_console(page: Page, accoun
     assert (call.param("From"), call.param("To"), call.param("ButtonPayload"), call.param("ButtonText")) == (
         "rcs:+15550107008", agent, "track_1234", "Track it")
     expect(page.locator(".bubble.mine .text")).to_have_text(["Track it"])
+
+
+def test_taps_need_the_csrf_token_and_reach_only_the_account_s_own_senders(
+        page: Page, account: tuple[str, str], client: Client, main_client: Client, server: LoftServer, sim: Sim,
+        bot: Receiver) -> None:
+    agent, _ = rcs_sender(client, bot, "/rcs-forged")
+    other = main_client.api.accounts.create(friendly_name="Another tenant")
+    theirs, _ = rcs_sender(clients.sdk(server.base_url, other.sid, other.auth_token), bot, "/rcs-theirs")
+    sign_in(page, *account)
+    open_thread(page, "+15550107009", agent)
+    expect(page.locator("#pick-handset select[name=number] option")).to_have_text([agent])  # not theirs
+
+    tap = {"handset": "+15550107009", "number": agent, "button_payload": "yes", "button_text": "Yes"}
+    for path, form in (("/console/phone/send", tap), ("/console/phone/rcs", {"handset": "+15550107009"})):
+        for token in ({}, {"csrf_token": "guess"}):
+            refused = page.request.post(path, form={**form, **token}, max_redirects=0)
+            assert refused.status == 403 and "CSRF check failed" in refused.text()
+    assert sim.http.get("/sim/v1/Handsets/+15550107009").json()["rcs"] is False
+
+    csrf = page.locator("#composer input[name=csrf_token]").get_attribute("value") or ""
+    page.request.post("/console/phone/rcs", form={"handset": "+15550107009", "csrf_token": csrf})
+    answer = page.request.post("/console/phone/send", form={**tap, "number": theirs, "csrf_token": csrf},
+                               headers={"Accept": "application/json"})
+    assert (answer.status, answer.json()["code"]) == (404, 20404)
+    assert client.messages.list(to=theirs) == [] and bot.to("/rcs-theirs") == []

@@ -84,14 +84,15 @@ def test_a_thread_with_an_rcs_sender_holds_its_rich_messages_and_the_handset_s_t
         database: Database, tmp_path: Path) -> None:  # noqa: F811
     """The virtual phone's thread with an RCS sender: what the sender sent the handset (addressed ``+E164`` or
     ``rcs:+E164``, put in the inbox by the simulator carrier) with its content as the phone draws it, and what the
-    handset wrote or tapped (``rcs:+E164`` to the sender); the account's online senders only are offered."""
+    handset wrote or tapped (``rcs:+E164`` to the sender); the account's online senders only are offered, and the
+    handset is one recent handset whether it wrote as ``rcs:+E164`` or ``+E164``."""
     handset, settings = "+15550100007", Settings()
 
     async def store(conn: Conn, **message: Any) -> str:
         stored, _ = await service.store(conn, settings, account_sid=ACCOUNT, media_urls=[], mms=False, **message)
         return str(stored.sid)
 
-    async def main() -> tuple[list[str], list[queries.Bubble], list[queries.Bubble]]:
+    async def main() -> tuple[list[str], list[queries.Bubble], list[queries.Bubble], list[str]]:
         await database.migrate()
         try:
             box = SecretBox.load(key=None, data_dir=tmp_path)
@@ -118,11 +119,12 @@ def test_a_thread_with_an_rcs_sender_holds_its_rich_messages_and_the_handset_s_t
             async with database.read() as conn:
                 return (await queries.rcs_senders(conn, ACCOUNT),
                         await queries.thread(conn, ACCOUNT, handset, online.sender_id),
-                        await queries.thread(conn, ACCOUNT, handset, "+14155550100"))
+                        await queries.thread(conn, ACCOUNT, handset, "+14155550100"),
+                        await queries.handsets(conn, ACCOUNT))
         finally:
             await database.dispose()
 
-    offered, with_agent, with_number = asyncio.run(main())
+    offered, with_agent, with_number, known = asyncio.run(main())
     assert offered == ["rcs:acme_online"]
     assert [(b.mine, b.body, b.channel, b.tap) for b in with_agent] == [
         (False, "Card", "rcs", None), (False, "Plain reply", "rcs", None), (True, "Hi", "rcs", "hi")]
@@ -133,3 +135,4 @@ def test_a_thread_with_an_rcs_sender_holds_its_rich_messages_and_the_handset_s_t
     assert with_agent[1].content is None and with_agent[2].content is None
     assert with_agent[0].json()["content"] == with_agent[0].content
     assert [(b.mine, b.body, b.channel) for b in with_number] == [(True, "to a number", "sms")]
+    assert known == [handset]  # its taps (from rcs:+…) and texts are one handset
