@@ -36,11 +36,13 @@ def _media(value: Any) -> list[str]:
     return [url for url in _list(value) if web_url(url)]
 
 
-def _actions(value: Any) -> list[dict[str, str]]:
+def _actions(value: Any, kind: str = "") -> list[dict[str, str]]:
+    """The actions, ``kind`` the type of those that name none (a quick-reply message's are its replies)."""
     actions = []
     for action in _list(value):
         if isinstance(action, Mapping) and _text(action.get("title")):
             shown = {name: _text(action.get(name)) for name in _ACTION}
+            shown["type"] = shown["type"] or kind
             if shown["type"] == "QUICK_REPLY":
                 shown["id"] = shown["id"] or shown["title"]  # a reply without an id is known by its title
             if shown["type"] == "URL" and not web_url(shown["url"]):
@@ -49,10 +51,10 @@ def _actions(value: Any) -> list[dict[str, str]]:
     return actions
 
 
-def _card(value: Mapping[str, Any]) -> dict[str, Any]:
+def _card(value: Mapping[str, Any], kind: str = "") -> dict[str, Any]:
     return {"title": _text(value.get("title")), "subtitle": _text(value.get("subtitle")),
             "body": _text(value.get("body")), "media": _media(value.get("media")),
-            "actions": _actions(value.get("actions"))}
+            "actions": _actions(value.get("actions"), kind)}
 
 
 def view(content: Any) -> dict[str, Any] | None:
@@ -61,7 +63,8 @@ def view(content: Any) -> dict[str, Any] | None:
     ``description``), every one present; None when there is nothing rich to draw."""
     if not isinstance(content, Mapping) or content.get("type") not in TYPES:
         return None
-    shown = {"type": content["type"], **_card(content), "button": _text(content.get("button")),
+    replies = "QUICK_REPLY" if content["type"] == "twilio/quick-reply" else ""
+    shown = {"type": content["type"], **_card(content, replies), "button": _text(content.get("button")),
              "cards": [_card(card) for card in _list(content.get("cards")) if isinstance(card, Mapping)],
              "items": [{"id": _text(item.get("id")) or _text(item.get("item")), "item": _text(item.get("item")),
                         "description": _text(item.get("description"))}
