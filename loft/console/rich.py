@@ -33,7 +33,8 @@ def web_url(value: Any) -> bool:
 
 
 def _media(value: Any) -> list[str]:
-    return [url for url in _list(value) if web_url(url)]
+    """A card's media (a list of URLs), or a carousel card's (one URL), as a list of the http(s) ones."""
+    return [url for url in ([value] if isinstance(value, str) else _list(value)) if web_url(url)]
 
 
 def _actions(value: Any, kind: str = "") -> list[dict[str, str]]:
@@ -59,7 +60,8 @@ def _card(value: Mapping[str, Any], kind: str = "") -> dict[str, Any]:
 
 def view(content: Any) -> dict[str, Any] | None:
     """``content`` as the phone draws it: its ``type`` (one of :data:`TYPES`) with ``title``, ``subtitle``,
-    ``body``, ``media``, ``actions``, ``cards`` (each a card's fields), ``button`` and ``items`` (``id``, ``item``,
+    ``body``, ``media`` (a list, also for a carousel's cards, whose template gives one URL), ``actions``, ``cards``
+    (each a card's fields), ``button`` and ``items`` (``id``, ``item``,
     ``description``), every one present; None when there is nothing rich to draw."""
     if not isinstance(content, Mapping) or content.get("type") not in TYPES:
         return None

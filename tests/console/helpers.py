@@ -61,10 +61,11 @@ def nav(page: Page, label: str) -> None:
 
 def deliver_rcs(server: LoftServer, account_sid: str, agent: str, handset: str, content: dict[str, Any] | None,
                 body: str = "") -> str:
-    """Put an RCS message with rich ``content`` in ``handset``'s inbox, as sending content over RCS will (that send
-    is not on main yet, see test_phone_rcs.py): a message from the ``rcs:`` sender ``agent``, stored with Loft's own
-    function and ``content`` under the simulator carrier's content option; Loft's worker sends it, and the
-    simulator carrier's ``SimCarrier.hand_over_in`` writes the inbox row (channel ``rcs``, the content). Its SID.
+    """Put an RCS message with ``content`` of the test's choosing in ``handset``'s inbox, as a send over RCS stores
+    it: a message from the ``rcs:`` sender ``agent``, stored with Loft's own function and ``content`` under the
+    simulator carrier's content option; Loft's worker sends it, and the simulator carrier's
+    ``SimCarrier.hand_over_in`` writes the inbox row (channel ``rcs``, the content). For content that sending a
+    template cannot give (hostile, malformed, a list picker); the SDK's ``content_sid`` is the real path. Its SID.
 
     Run in a thread of its own: Playwright's sync API keeps an event loop running in the test's thread."""
     settings = Settings(data_dir=server.data_dir, database_url=server.database_url)

@@ -4,12 +4,13 @@ exactly as the simulator's ``POST /sim/v1/Handsets/{Phone}/Messages`` sends it.
 
 Two ways put an RCS message in a handset's inbox:
 
-- **the SDK path** (:func:`test_a_card_sent_through_the_api_is_tapped_in_the_console`):
-  ``client.messages.create(messaging_service_sid=…, content_sid=…, content_variables=…)`` to an RCS handset, the
-  real path. Sending content is being built beside this work: until it is on the branch, Loft refuses
-  ``ContentSid`` as not supported yet, and that test is skipped saying so.
-- **the helper path** (every other test): :func:`tests.console.helpers.deliver_rcs` stores a message from the
-  ``rcs:`` sender with the content, as that send will, and Loft's worker and simulator carrier deliver it.
+- **the SDK path** (:func:`test_a_card_sent_through_the_api_is_tapped_in_the_console`,
+  :func:`test_a_carousel_scrolls_sideways_and_quick_reply_chips_tap`): a content template sent with
+  ``client.messages.create(messaging_service_sid=…, content_sid=…, content_variables=…)`` to an RCS handset;
+- **the helper path** (the other tests): :func:`tests.console.helpers.deliver_rcs` stores a message from the
+  ``rcs:`` sender with content of the test's choosing — content no template can hold (script URLs, fields of the
+  wrong kind), a list picker (not an RCS type of Twilio's), an RCS message of plain text — as a send over RCS
+  stores it, and Loft's worker and simulator carrier deliver it.
 
 Everything else is real: a ``loft serve`` on SQLite, the official SDK, a receiver on 127.0.0.1, headless Chromium.
 """
@@ -24,7 +25,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
@@ -134,20 +134,25 @@ def test_a_card_is_drawn_and_its_quick_reply_tapped(page: Page, account: tuple[s
     expect(page.locator(".bubble.mine .text")).to_have_text(["Track it", "When will it arrive?"])
 
 
+def send_content(client: Client, service: str, to: str, types: dict[str, Any]) -> str:
+    """A template of ``types`` sent through the Messaging Service ``service`` (the SDK path): its message's SID."""
+    template = client.content.v1.contents.create(ContentList.ContentCreateRequest(
+        {"friendly_name": "picks", "language": "en", "types": types}))
+    return str(client.messages.create(messaging_service_sid=service, to=to, content_sid=template.sid).sid)
+
+
 def test_a_carousel_scrolls_sideways_and_quick_reply_chips_tap(page: Page, account: tuple[str, str],
-                                                              client: Client, sim: Sim, bot: Receiver,
-                                                              server: LoftServer) -> None:
-    """Helper path."""
-    agent, _ = rcs_sender(client, bot, "/rcs-carousel")
+                                                              client: Client, sim: Sim, bot: Receiver) -> None:
+    """The SDK path: a carousel and a quick reply sent through the service."""
+    agent, service = rcs_sender(client, bot, "/rcs-carousel")
     sim.configure("+15550107002", Rcs="true")
-    cards = [{"title": f"Shoe {n}", "body": f"Size {40 + n}", "media": [bot.url(f"/shoe{n}.png")],
+    cards = [{"title": f"Shoe {n}", "body": f"Size {40 + n}", "media": bot.url(f"/shoe{n}.png"),
               "actions": [{"type": "QUICK_REPLY", "title": f"Buy shoe {n}", "id": f"buy_{n}"}]} for n in range(1, 5)]
-    deliver_rcs(server, account[0], agent, "+15550107002",
-                {"type": "twilio/carousel", "body": "Our picks for you", "cards": cards})
-    chips = deliver_rcs(server, account[0], agent, "+15550107002", {
-        "type": "twilio/quick-reply", "body": "Did it fit?",
-        "actions": [{"type": "QUICK_REPLY", "title": "Yes", "id": "fit_yes"},
-                    {"type": "QUICK_REPLY", "title": "No", "id": "fit_no"}]})
+    picks = send_content(client, service, "+15550107002", {"twilio/carousel": {"body": "Our picks", "cards": cards}})
+    delivered(sim, "+15550107002", picks)
+    chips = send_content(client, service, "+15550107002", {"twilio/quick-reply": {
+        "body": "Did it fit?", "actions": [{"type": "QUICK_REPLY", "title": "Yes", "id": "fit_yes"},
+                                           {"type": "QUICK_REPLY", "title": "No", "id": "fit_no"}]}})
     delivered(sim, "+15550107002", chips)
 
     sign_in(page, *account)
@@ -155,7 +160,8 @@ def test_a_carousel_scrolls_sideways_and_quick_reply_chips_tap(page: Page, accou
     carousel = page.locator(".bubble.theirs .carousel")
     expect(carousel.locator(".rcs-card .rcs-title")).to_have_text(["Shoe 1", "Shoe 2", "Shoe 3", "Shoe 4"])
     expect(carousel.locator(".rcs-card .text")).to_have_text(["Size 41", "Size 42", "Size 43", "Size 44"])
-    expect(page.locator(".bubble.theirs.rich > .text").first).to_have_text("Our picks for you")
+    expect(carousel.locator(".rcs-card img")).to_have_count(4)
+    expect(carousel.locator(".rcs-card img").first).to_have_attribute("src", bot.url("/shoe1.png"))
     # Side by side, wider than the bubble: scrolled horizontally, within the phone (the page does not widen).
     assert carousel.evaluate("box => getComputedStyle(box).overflowX") == "auto"
     assert carousel.evaluate("box => box.scrollWidth > box.clientWidth")
@@ -334,13 +340,8 @@ def test_a_card_sent_through_the_api_is_tapped_in_the_console(page: Page, accoun
                                   "actions": [{"type": "QUICK_REPLY", "title": "Track it", "id": "track_{{order}}"}]},
                   "twilio/text": {"body": "Hi {{1}}, order {{order}} shipped"}}}))
     sim.configure("+15550107008", Rcs="true")
-    try:
-        sent = client.messages.create(messaging_service_sid=service, to="+15550107008", content_sid=template.sid,
-                                      content_variables=json.dumps({"1": "Ada", "order": "1234"}))
-    except TwilioRestException as error:
-        if "not supported by Loft yet" in str(error.msg):
-            pytest.skip("sending content (ContentSid) is not on this branch yet")
-        raise
+    sent = client.messages.create(messaging_service_sid=service, to="+15550107008", content_sid=template.sid,
+                                  content_variables=json.dumps({"1": "Ada", "order": "1234"}))
     assert delivered(sim, "+15550107008", sent.sid)["from"] == agent
 
     sign_in(page, *account)

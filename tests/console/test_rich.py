@@ -34,9 +34,9 @@ def test_only_web_urls_and_texts_are_kept() -> None:
     assert shown["items"] == [{"id": "Apple", "item": "Apple", "description": ""}]
 
 
-def test_a_carousel_s_cards_have_every_field() -> None:
+def test_a_carousel_s_cards_have_every_field_their_one_media_url_a_list() -> None:
     shown = rich.view({"type": "twilio/carousel", "body": "Picks",
-                       "cards": [{"title": "Shoe", "body": "Size 41", "media": ["https://example.com/s.png"],
+                       "cards": [{"title": "Shoe", "body": "Size 41", "media": "https://example.com/s.png",
                                   "actions": [{"type": "QUICK_REPLY", "title": "Buy", "id": "buy"}]}, "junk"]})
     assert shown is not None
     assert shown["cards"] == [{"title": "Shoe", "subtitle": "", "body": "Size 41", "media": ["https://example.com/s.png"],
