@@ -1,6 +1,7 @@
 """Reads only the console needs (the API has no such list): the filtered message log, the scheduled messages
-with the time each will leave, a handset's thread with one Loft number, the handsets an account has talked to, the
-accounts the account switcher offers, and which pool each of an account's senders is in."""
+with the time each will leave, a handset's thread with one Loft number or RCS sender, the handsets an account has
+talked to, its online RCS senders, the accounts the account switcher offers, and which pool each of an account's
+senders is in."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, or_, select
 
+from loft.console import rich
 from loft.db import pages
 from loft.db.engine import Conn
-from loft.db.tables import accounts, handset_inbox, message_media, messages, messaging_service_senders, outbox
+from loft.db.tables import (
+    accounts,
+    channel_senders,
+    handset_inbox,
+    message_media,
+    messages,
+    messaging_service_senders,
+    outbox,
+)
 from loft.delivery import outbox as jobs
 from loft.kit import dates, paging, phone
+from loft.senders import service as senders
 
 PAGE_SIZE = 50
 STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "receiving", "received",
@@ -93,7 +104,11 @@ async def pools_of(conn: Conn, account_sid: str) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Bubble:
-    """One message of a virtual phone's thread, seen from the handset."""
+    """One message of a virtual phone's thread, seen from the handset: ``channel`` ``sms``, ``mms`` or ``rcs``;
+    ``content`` the rich content an RCS message shows (its card, carousel …, see
+    :mod:`loft.delivery.carriers.sim`), as the phone draws it (:func:`loft.console.rich.view`), None for the others
+    and for an RCS message of plain text; ``tap`` the ``ButtonPayload`` of a button the handset
+    tapped."""
 
     sid: str
     mine: bool
@@ -101,33 +116,49 @@ class Bubble:
     media: list[str]
     status: str
     at: datetime
+    channel: str = "sms"
+    content: dict[str, Any] | None = None
+    tap: str | None = None
 
     def json(self) -> dict[str, Any]:
         return {"sid": self.sid, "mine": self.mine, "body": self.body, "media": self.media, "status": self.status,
-                "at": dates.iso8601(self.at)}
+                "at": dates.iso8601(self.at), "channel": self.channel, "content": self.content, "tap": self.tap}
 
 
-async def thread(conn: Conn, account_sid: str, handset: str, number: str) -> list[Bubble]:
-    """What ``handset`` sent to the Loft ``number`` and what it received from it, oldest first."""
+async def thread(conn: Conn, account_sid: str, handset: str, peer: str) -> list[Bubble]:
+    """What ``handset`` sent to ``peer`` (a Loft number, or an RCS sender ``rcs:<agent>``) and what it received
+    from it, oldest first. To an RCS sender the handset writes as ``rcs:+<phone>``."""
     sent = (await conn.execute(
         select(messages).where(messages.c.account_sid == account_sid, messages.c.direction == "inbound",
-                               messages.c.from_addr == handset, messages.c.to_addr == number)
+                               messages.c.from_addr.in_((handset, phone.RCS_PREFIX + handset)),
+                               messages.c.to_addr == peer)
         .order_by(messages.c.seq.desc()).limit(200)
     )).all()
     received = (await conn.execute(
         select(handset_inbox).where(handset_inbox.c.account_sid == account_sid,
-                                    handset_inbox.c.phone_number == handset, handset_inbox.c.from_addr == number)
+                                    handset_inbox.c.phone_number == handset, handset_inbox.c.from_addr == peer)
         .order_by(handset_inbox.c.id.desc()).limit(200)
     )).all()
+    # Oldest first, so that messages of the same moment keep their order through the (stable) sort below.
+    sent, received = sent[::-1], received[::-1]
     media = await _media_of(conn, [row.sid for row in sent if row.num_media])
     # The handset's own texts: "delivered" once Loft has them, as a phone would say.
     bubbles = [Bubble(row.sid, True, row.body, media.get(row.sid, []),
                       {"received": "delivered", "receiving": "sending"}.get(row.status, row.status),
-                      dates.as_utc(row.date_created)) for row in sent]
+                      dates.as_utc(row.date_created), _channel(row.from_addr, row.num_media),
+                      tap=(row.options or {}).get("button_payload")) for row in sent]
     bubbles += [Bubble(row.message_sid, False, row.body, list(row.media_urls), "received",
-                       dates.as_utc(row.date_received)) for row in received]
+                       dates.as_utc(row.date_received), row.channel,
+                       rich.view(row.content) if row.channel == "rcs" else None)
+                for row in received]
     bubbles.sort(key=lambda bubble: (bubble.at, not bubble.mine))
     return bubbles
+
+
+def _channel(from_addr: str, num_media: int) -> str:
+    if from_addr.startswith(phone.RCS_PREFIX):
+        return "rcs"
+    return "mms" if num_media else "sms"
 
 
 async def _media_of(conn: Conn, message_sids: list[str]) -> dict[str, list[str]]:
@@ -144,7 +175,7 @@ async def _media_of(conn: Conn, message_sids: list[str]) -> dict[str, list[str]]
 
 
 async def handsets(conn: Conn, account_sid: str, limit: int = 20) -> list[str]:
-    """Handsets this account has talked with, most recent first."""
+    """Handsets this account has talked with, most recent first (an RCS handset's ``rcs:+<phone>`` as its phone)."""
     texted = (await conn.execute(
         select(messages.c.from_addr, func.max(messages.c.seq).label("last"))
         .where(messages.c.account_sid == account_sid, messages.c.direction == "inbound")
@@ -156,10 +187,20 @@ async def handsets(conn: Conn, account_sid: str, limit: int = 20) -> list[str]:
         .group_by(handset_inbox.c.phone_number).order_by(func.max(handset_inbox.c.id).desc()).limit(limit)
     )).all()
     found: list[str] = []
-    for number in [row[0] for row in texted] + [row[0] for row in reached]:
+    for number in [row[0].removeprefix(phone.RCS_PREFIX) for row in texted] + [row[0] for row in reached]:
         if number not in found:
             found.append(number)
     return found[:limit]
+
+
+async def rcs_senders(conn: Conn, account_sid: str) -> list[str]:
+    """The ``rcs:<agent>`` addresses of the account's RCS senders that are ``ONLINE`` (those a handset can reach),
+    oldest first."""
+    return list((await conn.execute(
+        select(channel_senders.c.sender_id)
+        .where(channel_senders.c.account_sid == account_sid, channel_senders.c.status == senders.ONLINE)
+        .order_by(channel_senders.c.date_created, channel_senders.c.sid)
+    )).scalars())
 
 
 @dataclass(frozen=True, slots=True)

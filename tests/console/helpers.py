@@ -5,12 +5,21 @@ docs/screenshots/ when ``LOFT_UPDATE_SCREENSHOTS=1`` (to refresh the pictures in
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
+
+from loft.config import Settings
+from loft.db.engine import open_database
+from loft.delivery.carriers import sim as carrier
+from loft.messages import service as messages
+from tests.support.server import LoftServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "console"
@@ -18,7 +27,8 @@ DOCS = ROOT / "docs" / "screenshots"
 #: The pages docs/console.md shows.
 DOCS_SET = frozenset({"signin", "dashboard", "numbers-search", "number", "apps", "phone", "messages",
                       "message-inbound", "message-reply", "keys", "subaccounts", "usage",
-                      "acting-as-subaccount", "services", "service", "scheduled"})
+                      "acting-as-subaccount", "services", "service", "scheduled", "phone-rcs-card",
+                      "phone-rcs-carousel"})
 
 
 def shoot(page: Page, name: str, *, full_page: bool = False) -> Path:
@@ -44,7 +54,33 @@ def flash(page: Page) -> str:
     return page.locator(".flash").first.inner_text()
 
 
-
 def nav(page: Page, label: str) -> None:
     """Follow a link of the console's top navigation."""
     page.locator("header nav").get_by_role("link", name=label, exact=True).click()
+
+
+def deliver_rcs(server: LoftServer, account_sid: str, agent: str, handset: str, content: dict[str, Any] | None,
+                body: str = "") -> str:
+    """Put an RCS message with ``content`` of the test's choosing in ``handset``'s inbox, as a send over RCS stores
+    it: a message from the ``rcs:`` sender ``agent``, stored with Loft's own function and ``content`` under the
+    simulator carrier's content option; Loft's worker sends it, and the simulator carrier's
+    ``SimCarrier.hand_over_in`` writes the inbox row (channel ``rcs``, the content). For content that sending a
+    template cannot give (hostile, malformed, a list picker); the SDK's ``content_sid`` is the real path. Its SID.
+
+    Run in a thread of its own: Playwright's sync API keeps an event loop running in the test's thread."""
+    settings = Settings(data_dir=server.data_dir, database_url=server.database_url)
+
+    async def store() -> str:
+        db = open_database(settings.resolved_database_url)
+        try:
+            async with db.write() as conn:
+                message, _ = await messages.store(
+                    conn, settings, account_sid=account_sid, direction="outbound-api", from_=agent, to=handset,
+                    body=body or "(rich content)", media_urls=[], mms=False, status="queued",
+                    options={carrier.CONTENT_OPTION: content})
+                return str(message.sid)
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, store()).result()

@@ -55,26 +55,117 @@ function element(tag, className, text) {
   return made;
 }
 
-// Virtual phone: poll the thread and send without leaving the page.
+// Virtual phone: poll the thread and send without leaving the page; draw RCS messages (cards, carousels, quick
+// replies …) from their content, and send a tap on a quick reply as the handset's message (the same form post as
+// the page's own, so it works without this script too).
 (function phone() {
   const thread = document.getElementById("thread");
   const composer = document.getElementById("composer");
   if (!thread || !composer) return;
   const problem = document.getElementById("phone-error");
+  const web = (url) => typeof url === "string" && /^https?:\/\//i.test(url);
+
+  function field(name, value) {
+    const input = element("input");
+    input.type = "hidden"; input.name = name; input.value = value;
+    return input;
+  }
+
+  // A tap: a form like the composer's (its CSRF token, handset and number) with the action's id and title.
+  function tap(payload, title, className) {
+    const form = element("form", "tap");
+    form.method = "post"; form.action = composer.action;
+    for (const name of ["csrf_token", "handset", "number"]) {
+      const source = composer.querySelector(`input[name=${name}]`);
+      if (source) form.appendChild(field(name, source.value));
+    }
+    form.append(field("button_payload", payload), field("button_text", title));
+    const button = element("button", className, title);
+    button.type = "submit";
+    form.appendChild(button);
+    return form;
+  }
+
+  function action(a) {
+    if (a.type === "QUICK_REPLY") return tap(a.id, a.title, "action reply");
+    if (a.type === "URL" && web(a.url)) {
+      const link = element("a", "action link", a.title);
+      link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer";
+      return link;
+    }
+    if (a.type === "PHONE_NUMBER") return element("span", "action call", a.title + " · " + a.phone);
+    if (a.type === "COPY_CODE") return element("span", "action code", a.title + " · " + a.code);
+    return element("span", "action", a.title);
+  }
+
+  function images(into, media) {
+    for (const url of media) {
+      if (!web(url)) continue;
+      const image = element("img", "rcs-media");
+      image.src = url; image.alt = ""; image.loading = "lazy";
+      into.appendChild(image);
+    }
+  }
+
+  function row(className, entries, draw, tag) {
+    const box = element(tag || "div", className);
+    for (const entry of entries) box.appendChild(draw(entry));
+    return box;
+  }
+
+  function card(c) {
+    const box = element("div", "rcs-card");
+    images(box, c.media);
+    if (c.title) box.appendChild(element("div", "rcs-title", c.title));
+    if (c.subtitle) box.appendChild(element("div", "rcs-subtitle", c.subtitle));
+    if (c.body) box.appendChild(element("div", "text", c.body));
+    if (c.actions.length) box.appendChild(row("rcs-actions", c.actions, action));
+    return box;
+  }
+
+  // The content as the server hands it (loft/console/rich.py): every field there, of its kind.
+  function rich(box, c) {
+    if (c.type === "twilio/card") { box.appendChild(card(c)); return; }
+    if (c.type === "twilio/carousel") {
+      if (c.body) box.appendChild(element("div", "text", c.body));
+      box.appendChild(row("carousel", c.cards, card));
+      return;
+    }
+    if (c.type === "twilio/list-picker") {
+      if (c.body) box.appendChild(element("div", "text", c.body));
+      if (c.button) box.appendChild(element("div", "rcs-subtitle", c.button));
+      box.appendChild(row("list-picker", c.items, (item) => {
+        const line = element("li");
+        line.appendChild(tap(item.id, item.item, "action item"));
+        if (item.description) line.appendChild(element("small", "", item.description));
+        return line;
+      }, "ul"));
+      return;
+    }
+    images(box, c.media);
+    if (c.body) box.appendChild(element("div", "text", c.body));
+    if (c.type === "twilio/call-to-action" && c.actions.length) box.appendChild(row("rcs-actions", c.actions, action));
+    if (c.type === "twilio/quick-reply" && c.actions.length) {
+      box.appendChild(row("chips", c.actions, (a) => tap(a.id, a.title, "chip")));
+    }
+  }
 
   function bubble(message) {
-    const box = element("div", "bubble " + (message.mine ? "mine" : "theirs"));
+    const box = element("div", "bubble " + (message.mine ? "mine" : "theirs") + (message.content ? " rich" : ""));
     box.dataset.sid = message.sid;
-    box.appendChild(element("div", "text", message.body));
+    box.dataset.channel = message.channel;
+    if (message.content) rich(box, message.content);
+    else box.appendChild(element("div", "text", message.body));
     for (const url of message.media) {
       const line = element("div", "media");
       const link = element("a", "", url);
-      link.href = /^https?:\/\//i.test(url) ? url : "#";
+      link.href = web(url) ? url : "#";
       link.rel = "noopener noreferrer"; link.target = "_blank";
       line.appendChild(link); box.appendChild(line);
     }
     box.appendChild(element("div", "meta",
-      message.at.replace("T", " ").replace("Z", " UTC") + (message.mine ? " · " + message.status : "")));
+      message.at.replace("T", " ").replace("Z", " UTC") + (message.channel === "rcs" ? " · RCS" : "")
+      + (message.tap ? " · tapped" : "") + (message.mine ? " · " + message.status : "")));
     return box;
   }
 
@@ -85,21 +176,39 @@ function element(tag, className, text) {
     if (atBottom) thread.scrollTop = thread.scrollHeight;
   }
 
-  composer.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  // The composer and every tap post their form, and the thread is fetched again at once.
+  async function post(form, button) {
     problem.hidden = true;
-    const body = new URLSearchParams(new FormData(composer));
-    const button = composer.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const response = await fetch(composer.action, { method: "POST", body, credentials: "same-origin",
-                                                       headers: { Accept: "application/json" } });
+      const response = await fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)),
+                                                   credentials: "same-origin", headers: { Accept: "application/json" } });
       const data = await response.json().catch(() => ({ error: "The server answered " + response.status }));
-      if (!response.ok) { problem.textContent = data.error; problem.hidden = false; return; }
-      composer.querySelector("textarea").value = "";
-      composer.querySelector("input[name=media_urls]").value = "";
+      if (!response.ok) {
+        problem.textContent = data.error + (data.code ? " (error " + data.code + ")" : "");
+        problem.hidden = false;
+        return false;
+      }
       await refresh();
-    } finally { button.disabled = false; composer.querySelector("textarea").focus(); }
+      return true;
+    } finally { button.disabled = false; }
+  }
+
+  composer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      if (await post(composer, composer.querySelector("button[type=submit]"))) {
+        composer.querySelector("textarea").value = "";
+        composer.querySelector("input[name=media_urls]").value = "";
+      }
+    } finally { composer.querySelector("textarea").focus(); }
+  });
+
+  thread.addEventListener("submit", (event) => {
+    const form = event.target.closest("form.tap");
+    if (!form) return;
+    event.preventDefault();
+    post(form, form.querySelector("button"));
   });
 
   composer.querySelector("textarea").addEventListener("keydown", (event) => {
