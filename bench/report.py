@@ -114,6 +114,10 @@ SPECS = [
          "ms", digits=3),
     Spec("scaleout", "4+4: CPU per message (Loft + PostgreSQL backends)", _get("4+4", "cpu", "cpu_ms_per_message"),
          "ms", digits=3),
+    Spec("scaleout", "1+1: PostgreSQL transactions per message", _get("1+1", "postgres_per_message", "xact_commit"),
+         "", digits=2),
+    Spec("scaleout", "4+4: PostgreSQL transactions per message", _get("4+4", "postgres_per_message", "xact_commit"),
+         "", digits=2),
 ]
 
 TITLES = {"create": "create", "e2e": "end to end (SQLite)", "e2e-pg": "end to end (PostgreSQL)", "list": "list",

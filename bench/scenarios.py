@@ -612,13 +612,20 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             sender = buy_number(servers[0])
             # From the admin database: the sampler's own backend is not one of the measured database's.
             sampler = locks.Sampler(options.postgres_url, name)
+            url = database_url(options.postgres_url, name)
+            before = asyncio.run(_database_counts(url, name))
             sampler.start()
             try:
                 result = _deliver(options, receiver, [s.url for s in servers], sender, count=options.scale_messages,
                                   timeout=options.scale_timeout, meter=bench_cpu.Meter(started, name))
             finally:
                 waits = sampler.stop()
+            after = asyncio.run(_database_counts(url, name))
             result["locks"] = waits
+            # Transactions and rows per message: more processes should not mean more of either (a claim that
+            # every worker makes on every wake-up would).
+            result["postgres_per_message"] = {key: round((after[key] - before[key]) / max(1, result["created"]), 2)
+                                              for key in after}
             result["sender"] = sender
             result["peak_rss_mb"] = {proc.name: proc.peak_rss_mb() for proc in started}
             for server in servers:

@@ -54,9 +54,10 @@ def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[st
 async def handle_send(loft: Loft, job: Job, created: Record | None = None, *,
                       lease: outbox.Lease | None = None) -> Job | None:
     """Send the job's message. ``created``: the message as its create wrote it, handed over with the job by the
-    API of this process (a message without media, for a carrier that takes it within the transaction); its
-    status callbacks are then recorded under ``lease``, and their job returned for the worker to run
-    (:func:`send_handed`)."""
+    API of this process (a message without media, for a carrier that takes it within the transaction,
+    :func:`send_handed`); else the job was claimed (:func:`start_claimed`). Either way, with ``lease`` (the
+    worker's), the status callbacks of a message handed over in the send's transaction are recorded under it,
+    and their job returned for the worker to run at once: no claim, no update of their row."""
     # Read as authentication reads it (a suspension made through this process applies at once, one made
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
@@ -70,9 +71,9 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None, *,
             return await loft.db.submit_item(send_handed, Handed(loft, job, created, account, lease))
         except lifecycle.Superseded:
             return None  # another worker took the job over after this one's lease ran out: it is the other's now
-    message = await loft.db.submit_item(start_claimed, Claimed(loft, job, account))
-    if message is None:
-        return None
+    message = await loft.db.submit_item(start_claimed, Claimed(loft, job, account, lease))
+    if message is None or isinstance(message, Job):
+        return message
     fetched = await media.fetch_outbound(loft, message)
     async with loft.db.write() as conn:
         if not await outbox.complete_claimed(conn, [job]):
@@ -159,24 +160,28 @@ async def checked(conn: Conn, job: Job, account: Account | None, rates: Mapping[
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """A send claimed from the outbox (for the simulator), with its account."""
+    """A send claimed from the outbox (for the simulator), with its account, and the lease under which its status
+    callbacks are recorded for the same worker (None: for any worker to claim)."""
 
     loft: Loft
     job: Job
     account: Account | None
+    lease: outbox.Lease | None = None
 
 
-async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None | Exception]:
+async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | Job | None | Exception]:
     """The first transaction of claimed sends, for many at once (one read of their messages, one hand-over):
-    for each, the checks (:func:`_vet`), then the hand-over itself when there is no media to fetch first
-    (None: the job is done), else ``sending`` (the message, whose media is to be fetched). A message that moved
-    meanwhile (another worker's hand-over) raises :class:`lifecycle.Superseded`, and the batch runs again one
-    send at a time (:meth:`loft.db.postgres.PostgresDatabase.submit_item`), where only that one fails."""
+    for each, the checks (:func:`_vet`), then the hand-over itself when there is no media to fetch first (the
+    job is done: None, or the job of its status callbacks when they were recorded under the send's lease), else
+    ``sending`` (the message, whose media is to be fetched). A message that moved meanwhile (another worker's
+    hand-over) raises :class:`lifecycle.Superseded`, and the batch runs again one send at a time
+    (:meth:`loft.db.postgres.PostgresDatabase.submit_item`), where only that one fails."""
     found = await message_service.load_many(conn, [send.job.subject_sid for send in sends])
     opted_out = await _opted_out(conn, found.values())
-    results: list[Record | None | Exception] = []
+    results: list[Record | Job | None | Exception] = []
     finished: list[Job] = []
     leaving: list[Record] = []
+    handing: dict[str, int] = {}  # a message handed over in this transaction → its send's place in the results
     first: dict[str, lifecycle.Event] = {}  # queued, announced first with the events of the hand-over
     for send in sends:
         message = await _vet(conn, send.job, found.get(send.job.subject_sid), send.account, opted_out,
@@ -192,15 +197,25 @@ async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | None 
                 # (``sending`` would be seen by nobody, and is silent anyway).
                 leaving.append(message)
                 finished.append(send.job)
+                handing[message.sid] = len(results)
                 results.append(None)
                 continue
             await lifecycle.change(conn, message, "sending")
         results.append(message)
     if leaving:
         receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
-        await _handed_over(conn, list(zip(leaving, receipts)), first=first)
+        callbacks = await _handed_over(conn, list(zip(leaving, receipts)), lease=_one_lease(sends), first=first)
+        for sid, job in callbacks.items():
+            results[handing[sid]] = job
     await outbox.complete_all(conn, finished)
     return results
+
+
+def _one_lease(sends: list[Claimed] | list[Handed]) -> outbox.Lease | None:
+    """The lease to record a batch's status callbacks under: their worker's when one worker sent them all (sends
+    of several workers of one process: None, for any worker to claim)."""
+    workers = {send.lease.worker if send.lease else None for send in sends}
+    return sends[0].lease if len(workers) == 1 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +256,7 @@ async def send_handed(conn: Conn, sends: list[Handed]) -> list[Job | None | Exce
             leaving.append(send.message)
     if leaving:
         receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
-        # One lease for all: that of their worker (sends of several workers in one process: any worker's jobs).
-        leases = {send.lease.worker if send.lease else None for send in sends}
-        lease = sends[0].lease if len(leases) == 1 else None
-        callbacks = await _handed_over(conn, list(zip(leaving, receipts)), lease=lease)
+        callbacks = await _handed_over(conn, list(zip(leaving, receipts)), lease=_one_lease(sends))
         for index, send in enumerate(sends):
             if results[index] is None:
                 results[index] = callbacks.get(send.message.sid)

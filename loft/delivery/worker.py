@@ -233,7 +233,7 @@ class Worker:
         self._holding[job.id] = job
         callbacks = None
         try:
-            if message is not None:
+            if message is not None or job.kind == outbox.SEND:  # handed over in memory, or claimed
                 callbacks = await send.handle_send(self.loft, job, message, lease=self._lease())
             else:
                 handler = jobs.handler(job.kind)

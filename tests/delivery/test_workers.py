@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import server_of_its_own
 from tests.support import clients
+from tests.support.receiver import Answer, Receiver
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
 
@@ -100,3 +101,30 @@ def test_a_message_queued_before_its_account_was_suspended_fails_with_30002(api_
         worker.terminate()
         worker.wait(15)
     assert (failed.error_code, failed.error_message) == (30002, "Account suspended")
+
+
+def test_a_claimed_send_s_status_callbacks_follow_it_in_its_worker_without_a_claim(
+        api_only: LoftServer, receiver: Receiver) -> None:
+    """A worker of one slot claims the older of two queued sends; the callbacks of the send it hands over are
+    recorded under its lease and run in the same slot at once: the younger send, which a claim would take before
+    them (it is due earlier), is still queued when they arrive."""
+    receiver.answer("/held", Answer(status=204, delay=2.0))
+    with _client(api_only) as http:
+        base = f"/2010-04-01/Accounts/{api_only.account_sid}"
+        sender = http.post(f"{base}/IncomingPhoneNumbers.json", data={"AreaCode": "415"}).json()["phone_number"]
+        first = http.post(f"{base}/Messages.json", data={"To": "+15558691001", "From": sender, "Body": "first",
+                                                         "StatusCallback": receiver.url("/held")}).json()["sid"]
+        second = http.post(f"{base}/Messages.json", data={"To": "+15558691002", "From": sender,
+                                                          "Body": "second"}).json()["sid"]
+        worker = api_only.spawn("worker", env={"LOFT_WORKER_CONCURRENCY": "1"})
+        try:
+            receiver.wait_for(lambda got: any(call.path == "/held" for call in got), timeout=60)
+            assert http.get(f"{base}/Messages/{second}.json").json()["status"] == "queued"
+            eventually(lambda: [call.param("MessageStatus") for call in receiver.to("/held")] == ["sent", "delivered"],
+                       timeout=30)
+            assert eventually(lambda: http.get(f"{base}/Messages/{second}.json").json()["status"] == "delivered",
+                              timeout=30)
+            assert http.get(f"{base}/Messages/{first}.json").json()["status"] == "delivered"
+        finally:
+            worker.terminate()
+            worker.wait(15)
