@@ -245,7 +245,8 @@ webhook_attempts = Table(
     _stamp("date_created"),
 )
 
-#: Recipients who texted STOP to a sender; sends from that sender to them fail with 21610.
+#: Recipients (phones, ``+E164``) who texted STOP to a sender; sends from that sender to them fail with 21610. The
+#: sender of a Messaging Service's pool records the opt-out under the service's SID: it holds for the whole service.
 opt_outs = Table(
     "opt_outs",
     metadata,

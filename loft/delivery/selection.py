@@ -25,7 +25,8 @@ The order, Twilio's as far as its support articles tell it (reference/services-r
 
 Within each step, the pool's order (the order senders joined it). A pool with no sender at all fails the message
 with 21704, one with none that can reach the recipient with 21703; a sender whose queue is full (four hours of
-traffic, :mod:`loft.delivery.pacing`) with 30001; a recipient who opted out of the chosen sender with 21610.
+traffic, :mod:`loft.delivery.pacing`) with 30001; a recipient who opted out of the service (or of the chosen
+sender, before it joined the pool) with 21610.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ async def assign(conn: Conn, message: Record, *, rates: Mapping[str, float],
         address, sender_type, shown = leg
         if shown is not None:
             values["options"] = {**message.options, CONTENT_OPTION: shown}
-    if (address, message.to_addr) in await optout.opted_out(conn, [(address, message.to_addr)]):
+    if await optout.opted_out(conn, [(address, message.to_addr, message.messaging_service_sid)]):
         await _fail(conn, message, 21610)
         return None
     try:

@@ -30,10 +30,12 @@ from loft.messages import service as message_service
 
 
 async def _opted_out(conn: Conn, messages: Iterable[Record]) -> set[tuple[str, str]]:
-    """The (sender, recipient) pairs of ``messages`` about to leave (``queued``) that are opted out (auto-replies
-    leave whatever the opt-outs)."""
-    return await optout.opted_out(conn, [(message.from_addr, message.to_addr) for message in messages
-                                         if message.status == "queued" and not message.options.get("auto_reply")])
+    """The (sender, recipient) pairs of ``messages`` about to leave (``queued``) that are opted out, of the sender
+    or of its Messaging Service (auto-replies leave whatever the opt-outs)."""
+    refused = await optout.opted_out(conn, [(message.from_addr, message.to_addr, message.messaging_service_sid)
+                                            for message in messages
+                                            if message.status == "queued" and not message.options.get("auto_reply")])
+    return {(sender, recipient) for sender, recipient, _ in refused}
 
 
 def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[str, str]]) -> int | None:
@@ -245,8 +247,7 @@ async def send_handed(conn: Conn, sends: list[Handed]) -> list[Job | None | Exce
         for send in sends
     ]
     going = [send for send in sends if send.job.id in ours]
-    opted_out = await optout.opted_out(conn, [(send.message.from_addr, send.message.to_addr) for send in going
-                                              if not send.message.options.get("auto_reply")])
+    opted_out = await _opted_out(conn, [send.message for send in going])  # handed over queued
     leaving = []
     for send in going:
         refusal = _refused(send.message, send.account, opted_out)

@@ -7,8 +7,9 @@ The simulator's handsets, an SMSC's ``deliver_sm`` and a relayed upstream's webh
   service's SID (``messaging_service_sid``, as Twilio sets it), which routes it; its webhook job (the service's
   InboundRequestUrl, the number's SmsUrl, or its Application's) is recorded with it, and TwiML replies follow
   from there (:mod:`loft.webhooks.inbound`). A message to an RCS sender (``rcs:<agent>``: a handset's reply or
-  button tap) is routed the same way by the service whose pool holds the sender; opt-out keywords are not
-  applied to it (they are about phone numbers' SMS).
+  button tap) is routed the same way by the service whose pool holds the sender, and its opt-out keywords are
+  applied as a number's are (one opt-out for SMS, MMS and RCS). A keyword to a sender in a pool applies to the
+  whole service (:mod:`loft.messages.optout`).
 - :func:`apply_report` finds the hand-off a carrier's report is about by the carrier's reference, records the
   part's outcome, and moves the message to its final status once its parts say so: a message sent in parts is
   delivered when every part is, undelivered (or failed) as soon as one part is. Reports may come in any order:
@@ -64,11 +65,11 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
                  media_urls: list[str], options: dict[str, Any] | None = None, auto_reply: bool = True) -> Record:
     """Store a message a phone sent to ``to`` (a number of ``account_sid``): ``received`` (``receiving`` while
     its media is fetched), with the service whose pool holds ``to`` (if any) and its webhook job; an opt-out
-    keyword (STOP, START, HELP …) is applied and answered by its auto-reply (unless ``auto_reply`` is False: the
-    carrier's network answered it already)."""
+    keyword (STOP, START, HELP …) is applied (to the whole service, for a sender in a pool) and answered by its
+    auto-reply from ``to`` (unless ``auto_reply`` is False: the carrier's network answered it already)."""
     rcs = to.startswith(phone.RCS_PREFIX)
     service_sid = await (pool.service_of_channel_sender if rcs else pool.service_of_number)(conn, account_sid, to)
-    word = optout.keyword(body) if not media_urls and not rcs else None
+    word = optout.keyword(body) if not media_urls else None
     extra = dict(options or {})
     if word is not None:
         extra["opt_out_type"] = word
@@ -78,7 +79,7 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
         options=extra or None, messaging_service_sid=service_sid,
     )
     if word is not None:
-        await optout.apply(conn, word, sender=to, recipient=from_, account_sid=account_sid)
+        await optout.apply(conn, word, sender=to, recipient=from_, account_sid=account_sid, service_sid=service_sid)
     if word is not None and auto_reply:
         await messages.store(
             conn, settings, account_sid=account_sid, direction="outbound-reply", from_=to, to=from_,

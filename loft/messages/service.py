@@ -91,7 +91,8 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
     owned = await numbers.owned_senders(conn, [(draft.account.sid, sender) for draft in drafts
                                                for sender in (draft.new.from_, draft.new.fallback_from)
                                                if sender is not None and sender.startswith("+")])
-    opted_out = await optout.opted_out(conn, [(draft.new.from_, draft.new.to) for draft in drafts])
+    opted_out = await optout.opted_out(conn, [(draft.new.from_, draft.new.to, draft.new.messaging_service_sid)
+                                              for draft in drafts])
     through = await _services(conn, drafts)
     found = await content.look_up(conn, [draft.new for draft in drafts])
     results: list[Created | Exception | None] = []
@@ -150,7 +151,7 @@ def _through(draft: Draft, service: Service | None) -> Draft:
 
 
 async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Record],
-                 opted_out: set[tuple[str, str]]) -> datetime:
+                 opted_out: set[optout.Send]) -> datetime:
     """The checks of one send that need the database (given what one query for all found); when it may leave."""
     account, new = draft.account, draft.new
     if new.fallback_from is not None:
@@ -179,7 +180,7 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
     if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
         raise InvalidParameter(20001,
                                f"ApplicationSid {new.application_sid} is not an Application of this account")
-    if (new.from_, new.to) in opted_out:
+    if (new.from_, new.to, new.messaging_service_sid) in opted_out:
         raise InvalidParameter(21610, "Attempt to send to unsubscribed recipient")
     count = draft.row["num_segments"]  # 1 for MMS, else the body's SMS segments (see _row)
     # Writes nothing when it refuses (21611): a sender's queue is full only once its pace is recorded.

@@ -22,6 +22,7 @@ from loft.db.tables import messaging_service_senders as senders
 from loft.db.tables import messaging_services as services
 from loft.errors import InvalidParameter, NotFound
 from loft.kit import dates, forms, paging, sids, urls, v1
+from loft.messages import optout
 from loft.messaging_services import usecases
 
 MAX_FRIENDLY_NAME: Final = 64
@@ -209,9 +210,11 @@ async def change(conn: Conn, account: Account, sid: str, changes: Changes, *, pa
 
 
 async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
-    """Delete the service; its pool's senders are free again (a number may join another service)."""
+    """Delete the service; its pool's senders are free again (a number may join another service), and its
+    opt-outs go with it."""
     await get(conn, account.sid, sid, path=path)
     await conn.execute(delete(senders).where(senders.c.service_sid == sid))
+    await optout.forget(conn, sid)
     await conn.execute(delete(services).where(services.c.sid == sid))
 
 
