@@ -152,5 +152,4 @@ async def opted_out_by(conn: Conn, report: Report) -> None:
         .where(carrier_references.c.carrier == report.carrier, carrier_references.c.reference == report.reference)
     )).first()
     if found is not None:
-        await optout.apply(conn, "STOP", sender=found.from_addr, recipient=found.to_addr,
-                           account_sid=found.account_sid)
+        await optout.stopped(conn, sender=found.from_addr, recipient=found.to_addr, account_sid=found.account_sid)

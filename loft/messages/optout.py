@@ -106,6 +106,20 @@ async def apply(conn: Conn, word: Keyword, *, sender: str, recipient: str, accou
         await conn.execute(delete(opt_outs).where(opt_outs.c.sender.in_(senders), opt_outs.c.recipient == recipient))
 
 
+async def stopped(conn: Conn, *, sender: str, recipient: str, account_sid: str) -> None:
+    """A carrier says ``recipient`` unsubscribed from ``sender`` (an upstream's 21610): a STOP, with the scope a
+    STOP texted to ``sender`` has (the whole service whose pool holds it, if any)."""
+    service_sid = None
+    if sender.startswith("+"):
+        service_sid = (await conn.execute(
+            select(messaging_service_senders.c.service_sid)
+            .select_from(incoming_phone_numbers.join(messaging_service_senders,
+                                                     messaging_service_senders.c.sid == incoming_phone_numbers.c.sid))
+            .where(incoming_phone_numbers.c.phone_number == sender,
+                   incoming_phone_numbers.c.account_sid == account_sid))).scalar()
+    await apply(conn, "STOP", sender=sender, recipient=recipient, account_sid=account_sid, service_sid=service_sid)
+
+
 async def forget(conn: Conn, service_sid: str) -> None:
     """The opt-outs of a deleted Messaging Service go with it."""
     await conn.execute(delete(opt_outs).where(opt_outs.c.sender == service_sid))

@@ -269,7 +269,8 @@ def status_callback_url(base_url: str, name: str) -> str:
 
 async def record_opt_out(loft: Loft, *, sender: str, recipient: str, account_sid: str) -> None:
     """The upstream says ``recipient`` unsubscribed from ``sender`` (21610): recorded as a STOP to that sender
-    is, so that later sends fail here at once with 21610."""
+    is (:func:`loft.messages.optout.stopped`: for the whole Messaging Service whose pool holds it), so that later
+    sends fail here at once with 21610."""
     async with loft.db.write() as conn:
-        await optout.apply(conn, "STOP", sender=sender, recipient=recipient, account_sid=account_sid)
+        await optout.stopped(conn, sender=sender, recipient=recipient, account_sid=account_sid)
 
