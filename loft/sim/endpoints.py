@@ -23,6 +23,7 @@ from starlette.routing import Route
 from loft import context
 from loft.accounts import auth
 from loft.accounts.service import Account
+from loft.context import Loft
 from loft.db.tables import accounts
 from loft.errors import InvalidParameter, PermissionDenied
 from loft.kit import dates, forms, render
@@ -41,12 +42,17 @@ async def _reachable(request: Request, who: Account) -> list[str]:
         return [who.sid, *children]
 
 
-async def send_from_handset(request: Request) -> Response:
+async def _handset_call(request: Request) -> tuple[Loft, str, list[str]]:
+    """What a request about a handset's messages needs: Loft, the handset (its number, from the path) and the
+    accounts the caller reaches (401 without credentials, 400 for a number that is not one)."""
     who = await auth.principal(request)
     number = service.handset_number(request.path_params["phone_number"])
+    return context.of(request), number, await _reachable(request, who)
+
+
+async def send_from_handset(request: Request) -> Response:
+    loft, number, reachable = await _handset_call(request)
     form = await forms.read(request)
-    reachable = await _reachable(request, who)
-    loft = context.of(request)
     async with loft.db.write() as conn:
         row = await service.text_loft(conn, loft.settings, number, form, reachable=reachable)
     loft.wake()
@@ -54,20 +60,14 @@ async def send_from_handset(request: Request) -> Response:
 
 
 async def handset_inbox(request: Request) -> Response:
-    who = await auth.principal(request)
-    number = service.handset_number(request.path_params["phone_number"])
-    reachable = await _reachable(request, who)
-    loft = context.of(request)
+    loft, number, reachable = await _handset_call(request)
     async with loft.db.read() as conn:
         received = await service.inbox(conn, number, reachable)
     return render.json_response({"messages": received}, 200)
 
 
 async def read_message(request: Request) -> Response:
-    who = await auth.principal(request)
-    number = service.handset_number(request.path_params["phone_number"])
-    reachable = await _reachable(request, who)
-    loft = context.of(request)
+    loft, number, reachable = await _handset_call(request)
     async with loft.db.write() as conn:
         row = await service.read(conn, number, request.path_params["message_sid"], reachable=reachable)
     loft.wake()
