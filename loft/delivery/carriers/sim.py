@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Row, insert, select
 
-from loft.content import channels
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, list_length, listed, values_of
 from loft.db.tables import accounts, handset_inbox, handsets
@@ -49,11 +48,6 @@ class Handset(NamedTuple):
 
 #: A handset nobody set: it receives, its delivery report comes at once, and it has no RCS.
 DEFAULT = Handset("deliver", 0, False)
-
-
-#: What an RCS handset shows of a rendered template (:func:`loft.content.channels.rcs`): what a send over RCS
-#: stores under :data:`CONTENT_OPTION`.
-shown = channels.rcs
 
 
 def handset_of(to_addr: str) -> str:
