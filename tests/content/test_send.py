@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -258,7 +259,7 @@ def test_an_unknown_deleted_malformed_or_other_account_s_template_is_21655(
     gone = client.content.v1.contents.create(template_request(CARD)).sid
     client.content.v1.contents(gone).delete()
     for sid in (theirs, gone, "HX" + "0" * 32, "HXnot-a-sid"):
-        error = refused(lambda sid=sid: client.messages.create(to="+15558677021", from_=sender, content_sid=sid))
+        error = refused(partial(client.messages.create, to="+15558677021", from_=sender, content_sid=sid))
         assert (error.status, error.code) == (400, 21655), sid
     assert client.messages.create(to="+15558677021", from_=sender, content_sid=mine,
                                   content_variables=VARIABLES).status == "queued"
@@ -307,5 +308,5 @@ def test_a_card_only_template_from_a_number_is_19023(client: Client, sender: str
 def test_an_rcs_sender_that_is_not_the_account_s_is_63007(
         rig: Rig, other_client: Client) -> None:  # noqa: F811
     for agent in (rig.agent, "rcs:nobody_here"):
-        error = refused(lambda agent=agent: other_client.messages.create(to="+15558677027", from_=agent, body="x"))
+        error = refused(partial(other_client.messages.create, to="+15558677027", from_=agent, body="x"))
         assert (error.status, error.code) == (400, 63007), agent
