@@ -8,9 +8,9 @@ it twice, and the job's claim keeps a second worker off it.
 
 The order, Twilio's as far as its support articles tell it (reference/services-rcs-carriers-bots.md):
 
-0. **RCS first**: the pool's RCS sender (``rcs:<agent>``) when the recipient's handset supports RCS (the
-   simulator's ``Rcs`` setting; a network carrier's route: no) and a content template has something RCS shows;
-   the handset then shows the template's richest RCS type. Otherwise the message falls back to SMS/MMS (a
+0. **RCS first**: the pool's RCS sender (``rcs:<agent>``, the first ``ONLINE`` one) when the recipient's handset
+   supports RCS (the simulator's ``Rcs`` setting; a network carrier's route: no) and a content template has
+   something RCS shows; the handset then shows the template's richest RCS type. Otherwise the message falls back to SMS/MMS (a
    template's ``twilio/text`` or ``twilio/media`` translation, 19023 without one) from ``FallbackFrom`` if the
    send named one, else from the sender the next steps choose. A recipient ``rcs:+…`` is RCS only: 63106 when
    its handset does not support RCS;
@@ -54,6 +54,7 @@ from loft.messages.content import RENDERED
 from loft.messaging_services import pool as pools
 from loft.messaging_services import service as services
 from loft.messaging_services.pool import Pool, Sender
+from loft.senders import service as channel_senders
 
 #: The statuses of a message whose sender is still to be chosen (or, scheduled, to be confirmed) when it leaves.
 CHOOSING: Final = frozenset({"accepted", "scheduled"})
@@ -207,7 +208,10 @@ async def _leg(conn: Conn, service: services.Service, message: Record, carrier: 
     shown = channels.rcs(rendered) if rendered is not None else None
     if (pool.channel_senders and (rendered is None or shown is not None)
             and carrier is None and await sim.reaches_rcs(conn, message.account_sid, recipient)):
-        return pool.channel_senders[0].address, "rcs", shown
+        online = await channel_senders.online(conn, [sender.address for sender in pool.channel_senders])
+        agent = next((sender for sender in pool.channel_senders if sender.address in online), None)
+        if agent is not None:  # (one still launching, CREATING, carries nothing yet)
+            return agent.address, "rcs", shown
     if message.to_addr.startswith(phone.RCS_PREFIX):
         return NOT_RCS_CAPABLE
     if rendered is not None and channels.sms(rendered) is None:

@@ -19,7 +19,7 @@ Deleting a sender takes it out of any Messaging Service's pool (its channel send
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -205,6 +205,15 @@ async def by_sender_id(conn: Conn, sender_id: str) -> ChannelSender | None:
     """The sender whose ``sender_id`` is ``sender_id`` (``rcs:<agent>``, unique in Loft), whoever's it is."""
     row = (await conn.execute(select(senders).where(senders.c.sender_id == sender_id))).first()
     return ChannelSender.of(row) if row is not None else None
+
+
+async def online(conn: Conn, sender_ids: Sequence[str]) -> set[str]:
+    """Those of ``sender_ids`` (``rcs:<agent>``) whose senders are ``ONLINE``: one query (none for none)."""
+    if not sender_ids:
+        return set()
+    found = await conn.execute(select(senders.c.sender_id).where(senders.c.sender_id.in_(sorted(set(sender_ids))),
+                                                                 senders.c.status == ONLINE))
+    return set(found.scalars())
 
 
 async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> ChannelSender:

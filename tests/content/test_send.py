@@ -8,6 +8,7 @@ Handsets are the simulator's (``Rcs=true`` or not); status callbacks reach a rea
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,13 +16,18 @@ from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from twilio.rest import Client
 
+from loft.config import Settings
+from loft.db.engine import open_database
+from loft.db.tables import channel_senders
 from tests.content.conftest import request as template_request
 from tests.messaging_services.conftest import buy, other_client, refused, service_sid  # noqa: F401 - fixtures
 from tests.senders.conftest import create_sender  # noqa: F401 - a fixture
 from tests.support import openapi
 from tests.support.receiver import Answer, Receiver
+from tests.support.server import LoftServer
 from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
 
@@ -162,6 +168,33 @@ def test_a_plain_body_through_a_service_with_an_rcs_sender_goes_over_rcs_as_text
     assert _delivered(rig.client, created.sid).from_ == rig.agent
     [shown] = rig.sim.inbox("+15558677008")
     assert (shown["channel"], shown["body"], shown["content"]) == ("rcs", "plain", None)
+
+
+def _launching(loft: LoftServer, sender_id: str, status: str) -> None:
+    """Set the RCS sender's status in the server's database: ``CREATING`` as while its launch is under way (the
+    launch takes a second: too short to send in reliably), ``ONLINE`` as once it is over."""
+    settings = Settings(data_dir=loft.data_dir, database_url=loft.database_url)
+
+    async def main() -> None:
+        db = open_database(settings.resolved_database_url)
+        try:
+            async with db.write() as conn:
+                await conn.execute(update(channel_senders).where(channel_senders.c.sender_id == sender_id)
+                                   .values(status=status))
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+def test_an_rcs_sender_still_launching_carries_nothing_the_message_falls_back(loft: LoftServer, rig: Rig) -> None:
+    _rcs(rig.sim, "+15558677019")
+    _launching(loft, rig.agent, "CREATING")
+    fallen = _delivered(rig.client, rig.send("+15558677019", rig.template(CARD), content_variables=VARIABLES).sid)
+    assert (fallen.status, fallen.from_, fallen.body) == ("delivered", rig.number, TEXT_BODY)
+    _launching(loft, rig.agent, "ONLINE")
+    over_rcs = _delivered(rig.client, rig.send("+15558677019", rig.template(CARD), content_variables=VARIABLES).sid)
+    assert over_rcs.from_ == rig.agent
 
 
 def test_an_rcs_only_recipient_never_falls_back(rig: Rig) -> None:
