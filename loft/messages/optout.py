@@ -109,14 +109,9 @@ async def apply(conn: Conn, word: Keyword, *, sender: str, recipient: str, accou
 async def stopped(conn: Conn, *, sender: str, recipient: str, account_sid: str) -> None:
     """A carrier says ``recipient`` unsubscribed from ``sender`` (an upstream's 21610): a STOP, with the scope a
     STOP texted to ``sender`` has (the whole service whose pool holds it, if any)."""
-    service_sid = None
-    if sender.startswith("+"):
-        service_sid = (await conn.execute(
-            select(messaging_service_senders.c.service_sid)
-            .select_from(incoming_phone_numbers.join(messaging_service_senders,
-                                                     messaging_service_senders.c.sid == incoming_phone_numbers.c.sid))
-            .where(incoming_phone_numbers.c.phone_number == sender,
-                   incoming_phone_numbers.c.account_sid == account_sid))).scalar()
+    from loft.messaging_services import pool  # (its services delete their opt-outs: a module-level cycle)
+
+    service_sid = await pool.service_of_number(conn, account_sid, sender) if sender.startswith("+") else None
     await apply(conn, "STOP", sender=sender, recipient=recipient, account_sid=account_sid, service_sid=service_sid)
 
 

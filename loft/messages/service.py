@@ -155,7 +155,7 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
     """The checks of one send that need the database (given what one query for all found); when it may leave."""
     account, new = draft.account, draft.new
     if new.fallback_from is not None:
-        _check_fallback(account, new.fallback_from, owned)
+        _own_sender(account, new.fallback_from, owned, name="FallbackFrom")
     if new.messaging_service_sid is not None and (not new.from_ or new.send_at is not None):
         # Its sender is chosen, checked and paced when it leaves (loft.delivery.selection).
         if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
@@ -167,16 +167,10 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
         sender_type = "local"
     elif new.from_.startswith(phone.RCS_PREFIX):
         sender_type = "rcs"  # the account's, online (checked with its content: loft.messages.content)
-    elif new.from_.startswith("+"):
-        number = owned.get((account.sid, new.from_))
-        if number is None or not number.capability_sms:
-            raise InvalidParameter(
-                21606,
-                f"The From phone number {new.from_} is not a valid, SMS-capable inbound phone number or short code for your account.",
-            )
-        sender_type = number.number_type
-    elif phone.is_short_code(new.from_):
-        raise InvalidParameter(21606, f"The From short code {new.from_} is not a short code of your account.")
+    else:
+        number = _own_sender(account, new.from_, owned, name="From")
+        if number is not None:
+            sender_type = number.number_type
     if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
         raise InvalidParameter(20001,
                                f"ApplicationSid {new.application_sid} is not an Application of this account")
@@ -188,17 +182,19 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
                              rates=draft.settings.rates)
 
 
-def _check_fallback(account: Account, fallback_from: str, owned: Mapping[tuple[str, str], Record]) -> None:
-    """``FallbackFrom`` must be a sender of the account, as ``From`` must (21606): an SMS-capable number of its,
-    or an alphanumeric ID (Loft provisions no short codes)."""
-    if fallback_from.startswith("+"):
-        number = owned.get((account.sid, fallback_from))
+def _own_sender(account: Account, address: str, owned: Mapping[tuple[str, str], Record], *,
+               name: str) -> Record | None:
+    """``address`` (``From``, ``FallbackFrom``) must be a sender of the account (21606): an SMS-capable number of
+    its (returned), or an alphanumeric ID (Loft provisions no short codes)."""
+    if address.startswith("+"):
+        number = owned.get((account.sid, address))
         if number is None or not number.capability_sms:
-            raise InvalidParameter(21606, f"The FallbackFrom phone number {fallback_from} is not a valid, "
-                                          "SMS-capable inbound phone number or short code for your account.")
-    elif phone.is_short_code(fallback_from):
-        raise InvalidParameter(21606, f"The FallbackFrom short code {fallback_from} is not a short code of your "
-                                      "account.")
+            raise InvalidParameter(21606, f"The {name} phone number {address} is not a valid, SMS-capable inbound "
+                                          "phone number or short code for your account.")
+        return number
+    if phone.is_short_code(address):
+        raise InvalidParameter(21606, f"The {name} short code {address} is not a short code of your account.")
+    return None
 
 
 _INSERT = Prepared(insert(messages).returning(messages.c.seq, messages.c.sid))
