@@ -47,6 +47,19 @@ def _get(*path: str | int) -> Callable[[Run], float | None]:
     return read
 
 
+def _rows_written(run: Run) -> float | None:
+    counts = run.get("postgres_per_message") or {}
+    kinds = ("tup_inserted", "tup_updated", "tup_deleted")
+    return sum(counts[kind] for kind in kinds) if all(kind in counts for kind in kinds) else None
+
+
+def _in_place(run: Run) -> float | None:
+    """Of the updates of ``messages``, the share PostgreSQL made on the row's page ("HOT"): no new index entries."""
+    rows = run.get("postgres_rows_by_table") or {}
+    updated = rows.get("messages.upd")
+    return 100 * rows.get("messages.hot_upd", 0.0) / updated if updated else None
+
+
 def _deep_over_first(run: Run) -> float | None:
     first, deep = run.get("page1_p50_ms"), run.get("deep_p50_ms")
     return deep / first if first and deep is not None else None
@@ -87,6 +100,11 @@ SPECS = [
     Spec("e2e-pg", "CPU per message: Loft's processes + the database's PostgreSQL backends",
          _get("cpu", "cpu_ms_per_message"), "ms", digits=3),
     Spec("e2e-pg", "… of which PostgreSQL's backends", _get("cpu", "postgres_cpu_ms_per_message"), "ms", digits=3),
+    Spec("e2e-pg", "PostgreSQL transactions per message", _get("postgres_per_message", "xact_commit"), "", digits=2),
+    Spec("e2e-pg", "rows written per message (inserted + updated + deleted)", _rows_written, "", digits=1),
+    Spec("e2e-pg", "write-ahead log records per message", _get("postgres_per_message", "wal_records"), "", digits=1),
+    Spec("e2e-pg", "write-ahead log per message", _get("postgres_per_message", "wal_bytes"), "B", digits=0),
+    Spec("e2e-pg", "share of `messages` updates made in place (no index entries)", _in_place, "%", digits=0),
     Spec("list", "page 1 p50", _get("page1_p50_ms"), "ms", digits=2),
     Spec("list", "page 1 p99", _get("page1_p99_ms"), "ms", ("<", 10), digits=2),
     Spec("list", "deep pages p50", _get("deep_p50_ms"), "ms", digits=2),

@@ -57,6 +57,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL scenarios (e2e-pg, scaleout)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile loft serve with py-spy under the create and end-to-end loads (extra, unmeasured runs)")
+    parser.add_argument("--profile-native", action="store_true",
+                        help="with --profile: py-spy --native (C and Cython frames too, such as a driver's socket "
+                             "writes; it pauses the process at each sample, so the profiled run is slower)")
     parser.add_argument("--create-without-worker", action="store_true",
                         help="run the create scenario's server with LOFT_WORKERS=false (the API alone, no delivery)")
     parser.add_argument("--processes", type=int,
@@ -90,6 +93,7 @@ def options_from(args: argparse.Namespace) -> Options:
         scale_timeout=45.0 if quick else 60.0,
         postgres_url=None if args.no_postgres else args.postgres_url,
         profile_dir=RESULTS if args.profile else None,
+        profile_native=args.profile_native,
         create_without_worker=args.create_without_worker,
         processes=args.processes,
         worker_processes=args.worker_processes,

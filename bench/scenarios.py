@@ -61,6 +61,8 @@ class Options:
     scale_timeout: float
     postgres_url: str | None
     profile_dir: Path | None
+    #: py-spy --native: C and Cython frames too (it pauses the process at each sample).
+    profile_native: bool = False
     #: Run the create scenario's server with LOFT_WORKERS=false: the API alone, nothing delivered meanwhile.
     create_without_worker: bool = False
     #: LOFT_PROCESSES and LOFT_WORKER_PROCESSES for the create, end-to-end and list servers (None: Loft's default).
@@ -285,7 +287,8 @@ def profiled(options: Options, server: procs.Proc, name: str, seconds: float, lo
     stem = f"profile-{name}-quick" if options.quick else f"profile-{name}"
     raw = options.profile_dir / f"{stem}.raw.txt"
     spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--subprocesses", "--duration", str(round(seconds) + 1),
-                                 "--rate", "250", "--nonblocking", "--format", "raw", "-o", str(raw)],
+                                 "--native" if options.profile_native else "--nonblocking", "--rate", "250", "--format", "raw",
+                                 "-o", str(raw)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         time.sleep(0.5)
@@ -450,8 +453,7 @@ def e2e_postgres(options: Options, run_dir: Path, index: int, receiver: Receiver
         after = asyncio.run(_database_counts(url, name))
         # What PostgreSQL did per message: transactions committed, rows written (its own statistics, which it
         # reports with a delay of up to a second or so: approximate).
-        result["postgres_per_message"] = {key: round((after[key] - before[key]) / max(1, result["created"]), 2)
-                                          for key in after}
+        result |= _per_message(before, after, result["created"])
         result["sender"] = sender
         result["concurrency"] = options.e2e_concurrency
         result["database"] = "postgresql"
@@ -564,9 +566,25 @@ async def _database_counts(url: str, name: str) -> dict[str, int]:
     try:
         found = await conn.fetchrow("SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted "
                                     "FROM pg_stat_database WHERE datname = $1", name)
-        return {key: int(found[key] or 0) for key in found.keys()} if found else {}
+        counts = {key: int(found[key] or 0) for key in found.keys()} if found else {}
+        # What was written to the log (the whole server's: the bench's database is the only busy one).
+        wal = await conn.fetchrow("SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal")
+        counts |= {key: int(wal[key]) for key in wal.keys()}
+        # Rows written by table (the statistics of the database connected to: ``url`` names ``name``).
+        for table in await conn.fetch("SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd FROM pg_stat_user_tables"):
+            for kind in ("ins", "upd", "del", "hot_upd"):
+                counts[f"{table['relname']}.{kind}"] = int(table[f"n_tup_{kind}"] or 0)
+        return counts
     finally:
         await conn.close()
+
+
+def _per_message(before: dict[str, int], after: dict[str, int], messages: int) -> dict[str, Any]:
+    """PostgreSQL's work per message between two :func:`_database_counts`: transactions and rows in all, and rows
+    written by table (``messages.ins``: rows inserted into ``messages``)."""
+    per_message = {key: round((after[key] - before.get(key, 0)) / max(1, messages), 2) for key in after}
+    return {"postgres_per_message": {key: value for key, value in per_message.items() if "." not in key},
+            "postgres_rows_by_table": {key: value for key, value in per_message.items() if "." in key and value}}
 
 
 async def postgres_version(url: str) -> str:
@@ -580,7 +598,9 @@ async def postgres_version(url: str) -> str:
 
 
 def database_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+    """``admin_url`` naming database ``name`` instead (its query kept: ``?host=/var/run/postgresql``, a socket)."""
+    address, question, query = admin_url.partition("?")
+    return address.rsplit("/", 1)[0] + "/" + name + question + query
 
 
 #: The scale-out layouts: N ``loft serve --no-workers`` + N ``loft worker`` processes on one PostgreSQL database.
@@ -624,8 +644,7 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             result["locks"] = waits
             # Transactions and rows per message: more processes should not mean more of either (a claim that
             # every worker makes on every wake-up would).
-            result["postgres_per_message"] = {key: round((after[key] - before[key]) / max(1, result["created"]), 2)
-                                              for key in after}
+            result |= _per_message(before, after, result["created"])
             result["sender"] = sender
             result["peak_rss_mb"] = {proc.name: proc.peak_rss_mb() for proc in started}
             for server in servers:
