@@ -117,8 +117,9 @@ class Conn:
 
     async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Run a one-row ``INSERT … RETURNING`` for each of ``rows`` (all with the same names); what ``RETURNING``
-        gives for all of them, in no particular order. Both databases write many rows to a statement (SQLite all of
-        them, PostgreSQL up to 16), which :meth:`execute_many` does too for a one-row ``INSERT``."""
+        gives for all of them, in no particular order. Both databases write all the rows in one statement (SQLite
+        as ``VALUES (…), (…)``, PostgreSQL with a list per column: ``loft.db.postgres``), which
+        :meth:`execute_many` does too for a one-row ``INSERT``."""
         returned: list[Any] = []
         for parameters in rows:
             returned.extend((await self.execute(statement, parameters)).all())

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Insert, Table, bindparam, event, insert, text
+from sqlalchemy import ARRAY, Connection, Insert, Table, bindparam, event, func, insert, literal_column, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -52,10 +52,6 @@ from loft.errors import DatabaseUnavailable
 log = logging.getLogger("loft.db")
 #: Connections each process keeps to PostgreSQL at most by default (LOFT_DATABASE_POOL_SIZE).
 POOL_SIZE = 20
-#: Rows in one ``INSERT`` at most (:meth:`PostgresConn.insert_rows`). asyncpg keeps a prepared statement only if
-#: its SQL is shorter than 15 KiB (``max_cacheable_statement_size``): longer ones are parsed and described by
-#: PostgreSQL at every run, which costs more than the round trips saved. 16 rows of ``messages`` are ~6 KiB of SQL.
-MOST_ROWS = 16
 
 
 class PostgresConn(Conn):
@@ -84,25 +80,21 @@ class PostgresConn(Conn):
 
     @statement
     async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """Many rows to a statement (see :func:`_multi_row`): one round trip per 16 rows, not per row."""
-        multi = _multi_row(statement, rows)
-        if multi is None:
+        """All the rows in one statement (see :func:`_unnested`): one round trip, not one per row."""
+        unnested = _unnested(statement, rows)
+        if unnested is None:
             return await super().insert_rows(statement, rows)
-        returned: list[Any] = []
-        for chunk, parameters in multi:
-            result = await self.execute(chunk, parameters)
-            returned.extend(result.all())
-        return returned
+        many, parameters = unnested
+        return list((await self.execute(many, parameters)).all())
 
     @statement
     async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
-        multi = _multi_row(statement, rows)
-        if multi is None:
+        unnested = _unnested(statement, rows)
+        if unnested is None:
             return await super().execute_many(statement, rows)
-        changed = 0
-        for chunk, parameters in multi:
-            changed += max(0, (await self.execute(chunk, parameters)).rowcount)
-        return changed
+        many, parameters = unnested
+        changed: int = (await self.execute(many, parameters)).rowcount
+        return max(0, changed)
 
     def _adapter(self) -> Any:
         """SQLAlchemy's asyncpg adapter under this connection, if it is the one this code knows."""
@@ -365,47 +357,28 @@ class PostgresDatabase(Database):
         await self._async.dispose()
 
 
-def _multi_row(statement: Prepared, rows: Sequence[Mapping[str, Any]]
-               ) -> list[tuple[Prepared, dict[str, Any]]] | None:
-    """A one-row ``INSERT INTO table [RETURNING …]`` of many ``rows`` (all with the same keys), as
-    ``INSERT … VALUES (…), (…), …`` statements of 1, 2, 4 … :data:`MOST_ROWS` rows (37 rows: 16 + 16 + 4 + 1), each
-    with its parameters; so a process prepares a few shapes per table at most, and asyncpg's statement cache keeps
-    them. None for fewer than two rows, or a statement that is not such an ``INSERT`` (run row by row)."""
+def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> tuple[Prepared, dict[str, Any]] | None:
+    """A one-row ``INSERT INTO table [RETURNING …]`` of many ``rows`` (all with the same keys) as one statement of
+    any number of rows: ``INSERT INTO table (a, b) SELECT * FROM unnest($1::a_type[], $2::b_type[]) [RETURNING
+    …]``, with a list of values per column. One round trip for the rows of a batch, and one prepared statement
+    per table and set of columns whatever their number (where ``VALUES (…), (…)`` needs one per number of rows,
+    and asyncpg's cache keeps none beyond 15 KiB of SQL). None for fewer than two rows, for a statement that is
+    not such an ``INSERT``, or one that leaves out a column whose default Python computes (run row by row)."""
     insert_of = statement.statement
     if len(rows) < 2 or not isinstance(insert_of, Insert) or not isinstance(insert_of.table, Table):
         return None
     if insert_of.select is not None or private.has_values(insert_of):
         return None
     keys = tuple(rows[0])
+    table = insert_of.table
+    if any(column.default is not None and column.key not in keys for column in table.columns):
+        return None
     returning = tuple(column["expr"] for column in insert_of.returning_column_descriptions)
-    statements = []
-    start = 0
-    for size in _chunks(len(rows)):
-        values = [row[key] for row in rows[start:start + size] for key in keys]
-        statements.append((_statement(insert_of.table, keys, size, returning), dict(zip(_names(keys, size), values))))
-        start += size
-    return statements
+    return _unnest(table, keys, returning), {key: [row[key] for row in rows] for key in keys}
 
 
 @lru_cache(maxsize=None)
-def _statement(table: Table, keys: tuple[str, ...], count: int, returning: tuple[Any, ...]) -> Prepared:
-    many = insert(table).values([
-        {key: bindparam(f"{key}__{index}", type_=table.c[key].type) for key in keys} for index in range(count)
-    ])
+def _unnest(table: Table, keys: tuple[str, ...], returning: tuple[Any, ...]) -> Prepared:
+    given = func.unnest(*(bindparam(key, type_=ARRAY(table.c[key].type, dimensions=1)) for key in keys)).alias("given")
+    many = insert(table).from_select(keys, select(literal_column("*")).select_from(given), include_defaults=False)
     return Prepared(many.returning(*returning) if returning else many)
-
-
-@lru_cache(maxsize=None)
-def _names(keys: tuple[str, ...], count: int) -> tuple[str, ...]:
-    """The parameter names of :func:`_statement`'s rows, row after row."""
-    return tuple(f"{key}__{index}" for index in range(count) for key in keys)
-
-
-def _chunks(count: int) -> list[int]:
-    """``count`` as a sum of powers of two up to :data:`MOST_ROWS`, largest first."""
-    sizes = []
-    while count:
-        size = min(MOST_ROWS, 1 << (count.bit_length() - 1))
-        sizes.append(size)
-        count -= size
-    return sizes

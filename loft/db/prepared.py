@@ -18,6 +18,7 @@ which statements are marked.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Protocol
 
-from sqlalchemy import BindParameter, Table, bindparam
+from sqlalchemy import ARRAY, BindParameter, Table, bindparam
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
@@ -219,11 +220,20 @@ def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
 
 
 def _bind_processor(kind: Any, dialect: Dialect) -> _Processor:
-    """What SQLAlchemy converts a value of ``kind`` with, except for SQLite's timestamps: the same text, faster."""
+    """What SQLAlchemy converts a value of ``kind`` with, except for SQLite's timestamps (the same text, faster)
+    and one-dimensional arrays (each item as SQLAlchemy converts it, and none when their type converts nothing:
+    SQLAlchemy copies the list item by item anyway)."""
+    if isinstance(kind, ARRAY) and kind.dimensions == 1:
+        item: _Processor = kind.item_type.dialect_impl(dialect).bind_processor(dialect)
+        return None if item is None else functools.partial(_each, item)
     process: _Processor = kind.bind_processor(dialect)
     if process is not None and type(kind) is SQLITE_DATETIME and private.storage_format(kind) == _DEFAULT_STAMP:
         return _SqliteStamp(process)
     return process
+
+
+def _each(process: Callable[[Any], Any], values: Any) -> Any:
+    return None if values is None else [process(value) for value in values]
 
 
 #: How SQLite's ``DATETIME`` writes a timestamp unless told otherwise (what :class:`_SqliteStamp` writes).

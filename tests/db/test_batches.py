@@ -1,20 +1,23 @@
 """Batches on PostgreSQL (PostgresDatabase.submit_item) and many rows per INSERT (Conn.insert_rows), against a real database.
 
 Items of one batch work submitted together share one transaction (where each had its own before); one that
-fails fails alone and leaves nothing behind; rows written many to a statement come back as one at a time would.
+fails fails alone and leaves nothing behind; rows written many to a statement come back as one at a time would,
+and on PostgreSQL all the rows of a call go in one statement, however many they are.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
 
-from loft.db.engine import Conn, Database
+from loft.db.engine import Conn, Database, open_database
 from loft.db.prepared import Prepared
+from tests.conftest import fresh_database
 from tests.support.databases import run_on
 
 metadata = MetaData()
@@ -108,3 +111,45 @@ def test_many_rows_come_back_as_one_at_a_time(database: Database, count: int) ->
         n = int(row.name.removeprefix("row"))
         assert (row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)) == _MOMENT  # (SQLite keeps no zone)
         assert row.options == ({"n": n, "list": [1, None]} if n % 2 else None)
+
+
+_MANY = Prepared(insert(items))
+#: Counts the statements that insert into ``batched_items`` (a statement-level trigger: one call per statement,
+#: whatever its number of rows).
+_COUNTING = (
+    "CREATE TABLE inserts (statements integer NOT NULL)",
+    "INSERT INTO inserts VALUES (0)",
+    "CREATE FUNCTION counted() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN UPDATE inserts SET statements = statements + 1; RETURN NULL; END $$",
+    "CREATE TRIGGER counting AFTER INSERT ON batched_items FOR EACH STATEMENT EXECUTE FUNCTION counted()",
+)
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
+def postgres(request: pytest.FixtureRequest) -> Iterator[Database]:
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+
+
+def test_all_the_rows_of_a_call_go_in_one_statement_on_postgres(postgres: Database) -> None:
+    async def body() -> tuple[list[int], int, list[Any]]:
+        async with postgres.write() as conn:
+            for statement in _COUNTING:
+                await conn.execute(text(statement))
+        counts = []
+        async with postgres.write() as conn:
+            returned = await conn.insert_rows(_ONE, [{"name": f"row{n}", "at": _MOMENT, "options": [n],
+                                                      "txid": None} for n in range(130)])
+            counts.append((await conn.execute(text("SELECT statements FROM inserts"))).scalar_one())
+            changed = await conn.execute_many(_MANY, [{"name": f"more{n}", "at": _MOMENT, "options": {"n": n},
+                                                       "txid": str(n)} for n in range(37)])
+            counts.append((await conn.execute(text("SELECT statements FROM inserts"))).scalar_one())
+        async with postgres.read() as conn:
+            stored = list((await conn.execute(select(items.c.name, items.c.options, items.c.txid)
+                                              .where(items.c.name.like("more%")).order_by(items.c.id))).all())
+        return counts, changed, [len(returned), stored]
+
+    counts, changed, (returned, stored) = _run(postgres, body)
+    assert counts == [1, 2]  # 130 rows in one statement (in VALUES lists of 16 rows at most, it took 9), 37 in one
+    assert returned == 130 and changed == 37
+    assert stored == [(f"more{n}", {"n": n}, str(n)) for n in range(37)]  # in order, with their JSON and text
