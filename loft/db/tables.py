@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 metadata = MetaData(
@@ -165,6 +166,9 @@ outbox = Table(
     #: The network carrier whose processes run this job (a send routed to it); null: any worker.
     Column("carrier", String(64), nullable=True),
     Index("ix_outbox_available_at", "available_at"),
+    # The jobs nobody holds, for claims (migration 0015): the jobs held meanwhile are not in it.
+    Index("ix_outbox_unclaimed", "available_at", "id", sqlite_where=text("claimed_until IS NULL"),
+          postgresql_where=text("claimed_until IS NULL")),
     # Never reuse a job id: a worker whose lease ran out must not complete a newer job by mistake.
     sqlite_autoincrement=True,
 )

@@ -135,11 +135,16 @@ class Claims:
 EVERYTHING = Claims()
 
 
-def _claim_statement(*, skip_locked: bool, claims: Claims) -> Any:
+def _claim_statement(*, skip_locked: bool, claims: Claims, takeover: bool = True) -> Any:
+    """Claim up to ``limit`` due jobs, oldest first: those nobody holds, and with ``takeover`` those whose lease ran
+    out too. Without it the statement reads the partial index ``ix_outbox_unclaimed``, which holds the unclaimed
+    jobs only: its cost does not grow with the jobs that workers hold meanwhile (sends under way, callbacks
+    recorded under a lease), which a takeover has to look through (``ix_outbox_available_at``)."""
+    free = outbox.c.claimed_until.is_(None)
     due = (
         select(outbox.c.id)
         .where(outbox.c.available_at <= bindparam("moment"),
-               or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < bindparam("real")))
+               or_(free, outbox.c.claimed_until < bindparam("real")) if takeover else free)
         .order_by(outbox.c.available_at, outbox.c.id)
         .limit(bindparam("limit"))
     )
@@ -157,16 +162,19 @@ def _claim_statement(*, skip_locked: bool, claims: Claims) -> Any:
     )
 
 
-@lru_cache(maxsize=16)
-def _claim(postgres: bool, claims: Claims) -> Prepared:
-    return Prepared(_claim_statement(skip_locked=postgres, claims=claims))
+@lru_cache(maxsize=32)
+def _claim(postgres: bool, claims: Claims, takeover: bool) -> Prepared:
+    return Prepared(_claim_statement(skip_locked=postgres, claims=claims, takeover=takeover))
 
 
 async def claim(conn: Conn, *, worker: str, limit: int, lease: timedelta, postgres: bool,
-                claims: Claims = EVERYTHING) -> list[Job]:
+                claims: Claims = EVERYTHING, takeover: bool = True) -> list[Job]:
+    """Claim due jobs for ``worker`` (see :func:`_claim_statement`); ``takeover``: those of expired leases too."""
     real = dates.real_now()
-    rows = (await conn.execute(_claim(postgres, claims), {"moment": dates.now(), "real": real, "limit": limit,
-                                                          "until": real + lease, "worker": worker})).all()
+    parameters = {"moment": dates.now(), "limit": limit, "until": real + lease, "worker": worker}
+    if takeover:
+        parameters["real"] = real
+    rows = (await conn.execute(_claim(postgres, claims, takeover), parameters)).all()
     return [Job(r.id, r.kind, r.subject_sid, r.account_sid, r.payload or {}, r.attempts, worker, r.carrier)
             for r in rows]
 

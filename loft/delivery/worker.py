@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections import deque
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -72,6 +73,7 @@ class Worker:
         self._accepting = False  # hands sends over (while it runs)
         self._holding: dict[int, Job] = {}  # running jobs whose claims keep_claims renews
         self._backoff = 0.0  # seconds to wait before the next claim, while the database is unavailable
+        self._next_takeover = 0.0  # when the next claim also takes over jobs whose lease ran out (monotonic)
 
     def lease(self, to: str) -> outbox.Lease | None:
         """A lease for a send to ``to`` about to be created, if this worker is running and has room to take it
@@ -202,17 +204,22 @@ class Worker:
             return 0  # busy: claim when a batch of slots is free, in one transaction rather than one each
         if not self._more_due:
             return 0  # the outbox had nothing more the last time, and nothing was recorded since
+        # Jobs whose lease ran out (their worker died) are looked for once per poll interval at most: that look
+        # goes through every job held meanwhile, where a claim of the others reads them alone (outbox.claim).
+        takeover = time.monotonic() >= self._next_takeover
         try:
             self._more_due = False  # from here on, what is recorded wakes the worker again
             jobs = await self.loft.db.submit(lambda conn: outbox.claim(
                 conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite,
-                claims=self.loft.carriers.claims()))
+                claims=self.loft.carriers.claims(), takeover=takeover))
         except Exception as exc:  # try again on the next turn; later and later while the database is unavailable
             self._more_due = True
             if _failed(self.loft, exc, "claiming jobs failed"):
                 self._backoff = min(max(2 * self._backoff, self.poll_interval), OUTAGE_BACKOFF_MAX)
             return 0
         self._backoff = 0.0
+        if takeover:
+            self._next_takeover = time.monotonic() + self.poll_interval
         if len(jobs) == free:
             self._more_due = True
         for job in jobs:
