@@ -29,18 +29,21 @@ from loft.messages import intake, media, optout
 from loft.messages import service as message_service
 
 
-async def _opted_out(conn: Conn, messages: Iterable[Record]) -> set[tuple[str, str]]:
-    """The (sender, recipient) pairs of ``messages`` about to leave (``queued``) that are opted out, of the sender
-    or of its Messaging Service (auto-replies leave whatever the opt-outs)."""
-    refused = await optout.opted_out(conn, [(message.from_addr, message.to_addr, message.messaging_service_sid)
-                                            for message in messages
-                                            if message.status == "queued" and not message.options.get("auto_reply")])
-    return {(sender, recipient) for sender, recipient, _ in refused}
+def _send(message: Record) -> optout.Send:
+    return message.from_addr, message.to_addr, message.messaging_service_sid
 
 
-def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[str, str]]) -> int | None:
-    """An error code if the message must fail before it leaves, else None; ``opted_out``: the (sender,
-    recipient) pairs that are opted out (:func:`_opted_out`)."""
+async def _opted_out(conn: Conn, messages: Iterable[Record]) -> set[optout.Send]:
+    """The sends (sender, recipient, service) of ``messages`` about to leave (``queued``) that are opted out, of
+    the sender or of its Messaging Service (auto-replies leave whatever the opt-outs)."""
+    return await optout.opted_out(conn, [_send(message) for message in messages
+                                         if message.status == "queued" and not message.options.get("auto_reply")])
+
+
+def _refused(message: Row[Any], account: Account | None, opted_out: set[optout.Send]) -> int | None:
+    """An error code if the message must fail before it leaves, else None; ``opted_out``: the sends that are
+    opted out (:func:`_opted_out`). A send is matched with its service: a sender's message to a phone that opted
+    out of a service leaves when it goes through no service (or another), even beside one through it."""
     age = dates.now() - dates.as_utc(message.date_created)
     if "send_at" in message.options:  # scheduled: valid from the moment it was to leave
         age = dates.now() - datetime.fromisoformat(message.options["send_at"])
@@ -48,7 +51,7 @@ def _refused(message: Row[Any], account: Account | None, opted_out: set[tuple[st
         return 30036
     if account is None or account.status != "active":
         return 30002
-    if not message.options.get("auto_reply") and (message.from_addr, message.to_addr) in opted_out:
+    if not message.options.get("auto_reply") and _send(message) in opted_out:
         return 21610
     return None
 
@@ -118,7 +121,7 @@ HANDLED = _Handled()
 
 
 async def _vet(conn: Conn, job: Job, message: Record | None, account: Account | None,
-               opted_out: set[tuple[str, str]], rates: Mapping[str, float],
+               opted_out: set[optout.Send], rates: Mapping[str, float],
                first: dict[str, lifecycle.Event] | None = None) -> Record | None | _Handled:
     """The checks of a claimed send, its sender chosen first when it goes through a Messaging Service: the message
     if it may leave (``queued``, or ``sending`` while its media is fetched); None when its job is done (the

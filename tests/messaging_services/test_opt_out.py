@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from twilio.base.exceptions import TwilioRestException
@@ -18,6 +19,8 @@ from twilio.rest import Client
 
 from loft.config import Settings
 from loft.db.engine import open_database
+from loft.delivery import send
+from loft.kit import dates
 from loft.messages import optout
 from tests.messaging_services.conftest import refused
 from tests.senders.conftest import agent, request
@@ -195,3 +198,32 @@ def test_a_deleted_service_s_opt_outs_go_with_it(
 
     assert _service_opt_outs(loft, service_sid, "+15558664071") == set()
     assert _direct(client, a.phone_number, "+15558664071") == (201, None)
+
+
+def test_a_sender_s_send_to_a_phone_that_left_its_service_leaves_when_it_goes_through_no_service(
+        loft: LoftServer, client: Client, service_sid: str, buy: Callable[..., Any], sim: Sim) -> None:
+    """At send time (a STOP may come between a create and its send), one batch holds a message from a sender through
+    the service the phone opted out of, and one from the same sender to the same phone through no service (an
+    alphanumeric sender, which no pool's opt-out covers): only the first is refused."""
+    a = buy()
+    _pool(client, service_sid, a)
+    sim.text("+15558664081", a.phone_number, "STOP")
+    settings = Settings(data_dir=loft.data_dir, database_url=loft.database_url)
+
+    def message(service: str | None) -> Any:
+        return SimpleNamespace(from_addr="LOFTALPHA", to_addr="+15558664081", messaging_service_sid=service,
+                               status="queued", options={}, date_created=dates.now(), validity_period=36000)
+
+    through, direct = message(service_sid), message(None)
+
+    async def main() -> list[int | None]:
+        db = open_database(settings.resolved_database_url)
+        try:
+            async with db.read() as conn:
+                opted_out = await send._opted_out(conn, [through, direct])
+        finally:
+            await db.dispose()
+        active = SimpleNamespace(status="active")
+        return [send._refused(through, active, opted_out), send._refused(direct, active, opted_out)]  # type: ignore[arg-type]
+
+    assert asyncio.run(main()) == [21610, None]
