@@ -10,10 +10,10 @@ The order, Twilio's as far as its support articles tell it (reference/services-r
 
 0. **RCS first**: the pool's RCS sender (``rcs:<agent>``, the first ``ONLINE`` one) when the recipient's handset
    supports RCS (the simulator's ``Rcs`` setting; a network carrier's route: no) and a content template has
-   something RCS shows; the handset then shows the template's richest RCS type. Otherwise the message falls back to SMS/MMS (a
-   template's ``twilio/text`` or ``twilio/media`` translation, 19023 without one) from ``FallbackFrom`` if the
-   send named one, else from the sender the next steps choose. A recipient ``rcs:+…`` is RCS only: 63106 when
-   its handset does not support RCS;
+   something RCS shows; the handset then shows the template's richest RCS type. Otherwise the message falls back
+   to SMS/MMS (a template's ``twilio/text`` or ``twilio/media`` translation, 19023 without one) from
+   ``FallbackFrom`` if the send named one, else from the sender the next steps choose. A recipient ``rcs:+…`` is
+   RCS only: 63106 when its handset does not support RCS;
 1. **sticky sender** (the service's ``sticky_sender``): the sender this service last sent to the recipient
    from, while it is still in the pool and can reach the recipient (a mapping unused for a year is dropped);
 2. a **short code** of the recipient's country;
