@@ -26,6 +26,12 @@ enforce, so that a work written against one cannot quietly break on the other:
   SQLite, in a fresh savepoint; on PostgreSQL, where each item has a transaction of its own, the item's
   transaction is rolled back). So a work may be run more than once for one item: it must have no effect but its
   statements, and leave its items as it found them.
+
+**Works of one statement** (:meth:`Database.submit_single`, :meth:`Database.read_single`): a statement is atomic by
+itself, so PostgreSQL runs it as a transaction of its own, without ``BEGIN`` and ``COMMIT`` around it: one round trip
+where a transaction takes three (a claim, a renewal, a read of the simulator's clock: most of a worker's small
+transactions, and one of every three statements of many processes on one database). The work is held to it on
+both databases: a second statement fails with :class:`SecondStatement`.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ import asyncio
 import functools
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar, overload
 
@@ -69,6 +75,10 @@ P = ParamSpec("P")
 
 class ForbiddenAwait(RuntimeError):
     """A submitted work awaited something other than a statement on its conn (see the module's docstring)."""
+
+
+class SecondStatement(RuntimeError):
+    """A work of one statement (:meth:`Database.submit_single`, :meth:`Database.read_single`) ran a second one."""
 
 
 class Conn:
@@ -134,6 +144,43 @@ class Conn:
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         """Run ``fn`` with the underlying synchronous connection (e.g. Alembic's migrations)."""
         raise NotImplementedError
+
+
+class Single(Conn):
+    """The conn of a work of one statement: ``inner``, for one call of :meth:`execute`, :meth:`insert_rows` or
+    :meth:`execute_many` (each is one statement: ``loft.db.postgres`` and ``loft.db.sqlite`` write the rows of one
+    call together); any other call raises :class:`SecondStatement`, before it reaches the database."""
+
+    __slots__ = ("_inner", "_ran")
+
+    def __init__(self, inner: Conn) -> None:
+        super().__init__(inner.dialect)
+        self._inner = inner
+        self._ran = False
+        self.hooks = inner.hooks
+
+    def _one(self) -> None:
+        if self._ran:
+            raise SecondStatement("a work of one statement (submit_single, read_single) ran a second one")
+        self._ran = True
+
+    def notify_after_commit(self, channel: str) -> None:
+        self._inner.notify_after_commit(channel)
+
+    async def execute(self, statement: Executable | Prepared, parameters: Any = None) -> Any:
+        self._one()
+        return await self._inner.execute(statement, parameters)
+
+    async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
+        self._one()
+        return await self._inner.execute_many(statement, rows)
+
+    async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        self._one()
+        return await self._inner.insert_rows(statement, rows)
+
+    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
+        raise SecondStatement("a work of one statement cannot run a function on the connection")
 
 
 def run_hooks(hooks: list[Callable[[], None]]) -> None:
@@ -254,9 +301,21 @@ class Database(ABC):
         """:meth:`submit_item` without waiting: the future of its result (for callers that keep no task). Its
         errors are the database's own, untranslated: see :func:`loft.db.outages.outage`."""
 
+    async def submit_single(self, work: Work[T]) -> T:
+        """:meth:`submit` for a work that runs one statement (see the module's docstring): on PostgreSQL without
+        ``BEGIN`` and ``COMMIT`` around it. A second statement raises :class:`SecondStatement` in the work."""
+        return await self.submit(lambda conn: work(Single(conn)))
+
     @abstractmethod
     def read(self) -> AbstractAsyncContextManager[Conn]:
         """A read-only transaction: one consistent snapshot."""
+
+    @asynccontextmanager
+    async def read_single(self) -> AsyncIterator[Conn]:
+        """:meth:`read` for one statement (see the module's docstring): on PostgreSQL without ``BEGIN`` and
+        ``COMMIT`` around it. A second statement raises :class:`SecondStatement`."""
+        async with self.read() as conn:
+            yield Single(conn)
 
     @abstractmethod
     async def migrate(self) -> None:

@@ -23,7 +23,20 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, Connection, Insert, Table, bindparam, event, func, insert, literal_column, select, text
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Insert,
+    String,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -38,6 +51,7 @@ from loft.db.engine import (
     Conn,
     Database,
     I,
+    Single,
     T,
     Work,
     fenced,
@@ -58,12 +72,15 @@ class PostgresConn(Conn):
     """A pool connection inside a transaction. Each of its coroutine methods is a :func:`statement`: a submitted
     work may be suspended in them only (``tests/db/test_batch_contract.py`` holds new ones to it)."""
 
-    __slots__ = ("_async", "_notify")
+    __slots__ = ("_async", "_notify", "_begun")
 
-    def __init__(self, conn: AsyncConnection, notify: Callable[[str], None]) -> None:
+    def __init__(self, conn: AsyncConnection, notify: Callable[[str], None], *, begun: bool = True) -> None:
         super().__init__(conn.dialect)
         self._async = conn
         self._notify = notify
+        #: False: no transaction was begun for this connection's statement (a work of one statement, which
+        #: PostgreSQL runs as a transaction by itself: see :meth:`PostgresDatabase.submit_single`).
+        self._begun = begun
 
     def notify_after_commit(self, channel: str) -> None:
         self.after_commit(functools.partial(self._notify, channel))
@@ -106,7 +123,7 @@ class PostgresConn(Conn):
         SQLAlchemy's, and a connection found dead is invalidated as SQLAlchemy would."""
         values = plan.values(parameters)
         try:
-            driver = await private.driver_in_transaction(adapter)
+            driver = await private.driver_in_transaction(adapter) if self._begun else adapter.driver_connection
             if plan.row is None:
                 status = await driver.execute(plan.sql, *values)  # e.g. "UPDATE 1"
                 last = status.rsplit(" ", 1)[-1]
@@ -142,7 +159,9 @@ class PostgresConn(Conn):
         return await self._async.run_sync(fn)
 
 
-_NOTIFY = Prepared(text("SELECT pg_notify(:channel, '')"))
+#: One statement for every channel to notify.
+_NOTIFY = Prepared(text("SELECT pg_notify(channel, '') FROM unnest(CAST(:channels AS TEXT[])) AS channel")
+                   .bindparams(bindparam("channels", type_=ARRAY(String))))
 #: Batches of one work running at once in one process, each in a transaction of its own (one: fewer, larger
 #: batches cost less CPU per item, and were faster too, than two).
 IN_FLIGHT = 1
@@ -188,16 +207,33 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
+        async with self._connection(writing=True, begun=True) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _connection(self, *, writing: bool, begun: bool) -> AsyncIterator[PostgresConn]:
+        """A connection of the pool in a transaction (``begun``), or for one statement that is a transaction by
+        itself: no ``BEGIN`` is sent, and hot statements run straight on asyncpg (a statement that goes through
+        SQLAlchemy has it begin a transaction, committed here after it). What a write's works asked for once they
+        are committed (:meth:`Conn.after_commit`) is done after it."""
         outages = self.health.outages
         try:
-            async with self._async.connect() as conn, conn.begin():
-                mine = PostgresConn(conn, self.notify)
-                yield mine
+            async with self._async.connect() as conn:
+                if begun:
+                    async with conn.begin():
+                        mine = PostgresConn(conn, self.notify)
+                        yield mine
+                else:
+                    mine = PostgresConn(conn, self.notify, begun=False)
+                    yield mine
+                    if conn.in_transaction():
+                        await conn.commit()
         except Exception as exc:
-            raise unavailability.translated(exc, writing=True)
+            raise unavailability.translated(exc, writing=writing)
         if self.health.down:
-            self.health.answered(since=outages, writing=True)
-        run_hooks(mine.hooks)
+            self.health.answered(since=outages, writing=writing)
+        if writing:
+            run_hooks(mine.hooks)
 
     def notify(self, channel: str) -> None:
         """``NOTIFY channel`` soon, in a transaction of its own (:meth:`Conn.notify_after_commit`, once a work that
@@ -218,9 +254,8 @@ class PostgresDatabase(Database):
                 channels = sorted(self._channels)
                 self._channels.clear()
                 try:
-                    async with self.write() as conn:
-                        for channel in channels:
-                            await conn.execute(_NOTIFY, {"channel": channel})
+                    async with self._connection(writing=True, begun=False) as conn:
+                        await conn.execute(_NOTIFY, {"channels": channels})
                 except Exception as exc:  # noqa: BLE001 - a wake-up is a hint: listeners poll anyway
                     log.debug("could not notify %s (%s): listeners will find the work at their next poll",
                               ", ".join(channels), exc)
@@ -230,6 +265,12 @@ class PostgresDatabase(Database):
     async def submit(self, work: Work[T]) -> T:
         async with self.write() as conn:
             return await fenced(work(conn), conn)
+
+    async def submit_single(self, work: Work[T]) -> T:
+        """:meth:`submit` for a work of one statement, run by PostgreSQL as a transaction by itself: one round trip
+        (``BEGIN`` and ``COMMIT`` would be two more). See :mod:`loft.db.engine`."""
+        async with self._connection(writing=True, begun=False) as conn:
+            return await fenced(work(Single(conn)), conn)
 
     async def submit_item(self, work: BatchWork[I, T], item: I) -> T:
         """``item`` in the next batch of ``work`` (see the module's docstring): its result once committed."""
@@ -325,14 +366,13 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
-        outages = self.health.outages
-        try:
-            async with self._async.connect() as conn, conn.begin():
-                yield PostgresConn(conn, self.notify)
-        except Exception as exc:
-            raise unavailability.translated(exc, writing=False)
-        if self.health.down:
-            self.health.answered(since=outages, writing=False)
+        async with self._connection(writing=False, begun=True) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read_single(self) -> AsyncIterator[Conn]:
+        async with self._connection(writing=False, begun=False) as conn:
+            yield Single(conn)
 
     async def _ping(self) -> None:
         async with self.read() as conn:

@@ -149,7 +149,7 @@ class Worker:
                 continue
             until = dates.real_now() + self.lease_for
             try:
-                await self.loft.db.submit(lambda conn: outbox.renew(conn, self.name, held, until=until))
+                await self.loft.db.submit_single(lambda conn: outbox.renew(conn, self.name, held, until=until))
             except Exception as exc:  # the next turn tries again; a lease runs out only after three
                 _failed(self.loft, exc, "renewing the claims of %d running jobs failed", len(held))
 
@@ -209,7 +209,7 @@ class Worker:
         takeover = time.monotonic() >= self._next_takeover
         try:
             self._more_due = False  # from here on, what is recorded wakes the worker again
-            jobs = await self.loft.db.submit(lambda conn: outbox.claim(
+            jobs = await self.loft.db.submit_single(lambda conn: outbox.claim(
                 conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite,
                 claims=self.loft.carriers.claims(), takeover=takeover))
         except Exception as exc:  # try again on the next turn; later and later while the database is unavailable

@@ -59,6 +59,7 @@ from sqlalchemy import select, update
 from loft.db import upsert
 from loft.db.engine import Conn
 from loft.db.outages import outage
+from loft.db.prepared import Prepared
 from loft.db.tables import sim_clock
 from loft.errors import InvalidParameter
 from loft.kit import dates
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("loft.clock")
 
 _ROW = 1
+_OFFSET = Prepared(select(sim_clock.c.offset_seconds).where(sim_clock.c.id == _ROW))
 _YEAR = 365 * 24 * 3600
 #: The most one advance may move the clock (ten years), and the most it may be ahead of the wall clock in all.
 MAX_ADVANCE = 10 * _YEAR
@@ -81,7 +83,7 @@ SETTLE_SECONDS = 3 * REFRESH_SECONDS
 
 async def offset(conn: Conn) -> int:
     """How far the deployment's clock is ahead of the wall clock, in seconds (0 before its first advance)."""
-    found = (await conn.execute(select(sim_clock.c.offset_seconds).where(sim_clock.c.id == _ROW))).scalar()
+    found = (await conn.execute(_OFFSET)).scalar()
     return int(found or 0)
 
 
@@ -120,7 +122,7 @@ async def follow(loft: Loft, stop: asyncio.Event) -> None:
         except TimeoutError:
             pass
         try:
-            async with loft.db.read() as conn:
+            async with loft.db.read_single() as conn:
                 seconds = await offset(conn)
         except Exception as exc:
             # The database unavailable: what the requests and workers meet says so (loft.db.health); the next
