@@ -63,7 +63,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--create-without-worker", action="store_true",
                         help="run the create scenario's server with LOFT_WORKERS=false (the API alone, no delivery)")
     parser.add_argument("--processes", type=int,
-                        help="LOFT_PROCESSES of the create, end-to-end and list servers (default: Loft's own)")
+                        help="LOFT_PROCESSES of the create and list servers (default: Loft's own)")
+    parser.add_argument("--e2e-processes", type=int,
+                        help="LOFT_PROCESSES of the end-to-end servers, SQLite's and PostgreSQL's alike (default: "
+                             "Loft's own, one; see docs/benchmarks.md)")
     parser.add_argument("--worker-processes", type=int,
                         help="LOFT_WORKER_PROCESSES of the create, end-to-end and list servers (default: Loft's own)")
     parser.add_argument("--budget-minutes", type=float,
@@ -97,6 +100,7 @@ def options_from(args: argparse.Namespace) -> Options:
         create_without_worker=args.create_without_worker,
         processes=args.processes,
         worker_processes=args.worker_processes,
+        e2e_processes=args.e2e_processes,
     )
 
 

@@ -65,9 +65,12 @@ class Options:
     profile_native: bool = False
     #: Run the create scenario's server with LOFT_WORKERS=false: the API alone, nothing delivered meanwhile.
     create_without_worker: bool = False
-    #: LOFT_PROCESSES and LOFT_WORKER_PROCESSES for the create, end-to-end and list servers (None: Loft's default).
+    #: LOFT_PROCESSES of the create and list servers, LOFT_WORKER_PROCESSES of those and the end-to-end ones (None:
+    #: Loft's default).
     processes: int | None = None
     worker_processes: int | None = None
+    #: LOFT_PROCESSES of the end-to-end servers, SQLite's and PostgreSQL's alike (None: Loft's default, one).
+    e2e_processes: int | None = None
     say: Callable[[str], None] = print
     #: Peak RSS (MB) of every ``loft serve`` process, by scenario, filled as scenarios run.
     rss: dict[str, list[float]] = field(default_factory=dict)
@@ -76,10 +79,11 @@ class Options:
 # Helpers ---------------------------------------------------------------------------------------------------
 
 
-def loft_config(options: Options, data_dir: Path) -> procs.LoftConfig:
+def loft_config(options: Options, data_dir: Path, *, end_to_end: bool = False) -> procs.LoftConfig:
     extra = {}
-    if options.processes is not None:
-        extra["LOFT_PROCESSES"] = str(options.processes)
+    processes = options.e2e_processes if end_to_end else options.processes
+    if processes is not None:
+        extra["LOFT_PROCESSES"] = str(processes)
     if options.worker_processes is not None:
         extra["LOFT_WORKER_PROCESSES"] = str(options.worker_processes)
     return procs.LoftConfig(data_dir=data_dir, extra_env=extra)
@@ -409,7 +413,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
 
 
 def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
-    server = loft_config(options, run_dir / "e2e").serve().start()
+    server = loft_config(options, run_dir / "e2e", end_to_end=True).serve().start()
     try:
         sender = buy_number(server)
         result = _deliver(options, receiver, [server.url], sender, count=options.e2e_messages,
@@ -417,6 +421,7 @@ def e2e(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict
         result["sender"] = sender
         result["concurrency"] = options.e2e_concurrency
         result["database"] = "sqlite"
+        result["processes"] = loft_processes(server)
         result["peak_rss_mb"] = record_rss(options, "e2e", server)
         result["wal_mb"] = wal_mb(run_dir / "e2e" / "loft.db")
         result["problems"] = problems(server)
@@ -436,11 +441,11 @@ def _profiled_e2e(options: Options, receiver: Receiver, server: procs.Proc, send
 
 def e2e_postgres(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
     """The e2e scenario on a fresh PostgreSQL database: the same messages, the same receiver, the same layout of
-    ``loft serve`` (``--processes``, ``--worker-processes``) as on SQLite; CPU counts the database's backends."""
+    ``loft serve`` (``--e2e-processes``, ``--worker-processes``) as on SQLite; CPU counts the database's backends."""
     assert options.postgres_url
     name = f"loft_bench_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(options.postgres_url, f'CREATE DATABASE "{name}"'))
-    config = loft_config(options, run_dir / "e2e-pg")
+    config = loft_config(options, run_dir / "e2e-pg", end_to_end=True)
     config.database_url = database_url(options.postgres_url, name)
     server = config.serve()
     try:
@@ -457,6 +462,7 @@ def e2e_postgres(options: Options, run_dir: Path, index: int, receiver: Receiver
         result["sender"] = sender
         result["concurrency"] = options.e2e_concurrency
         result["database"] = "postgresql"
+        result["processes"] = loft_processes(server)
         result["peak_rss_mb"] = record_rss(options, "e2e-pg", server)
         result["problems"] = problems(server)
         if options.profile_dir is not None and index == 0:

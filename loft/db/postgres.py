@@ -18,7 +18,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -205,10 +205,8 @@ class PostgresDatabase(Database):
         self._channels: set[str] = set()
         self._notifying: asyncio.Task[None] | None = None
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
-        async with self._connection(writing=True, begun=True) as conn:
-            yield conn
+    def write(self) -> AbstractAsyncContextManager[Conn]:
+        return self._connection(writing=True, begun=True)
 
     @asynccontextmanager
     async def _connection(self, *, writing: bool, begun: bool) -> AsyncIterator[PostgresConn]:
@@ -364,10 +362,8 @@ class PostgresDatabase(Database):
                 if not self._waiting.get(work):
                     self._waiting.pop(work, None)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Conn]:
-        async with self._connection(writing=False, begun=True) as conn:
-            yield conn
+    def read(self) -> AbstractAsyncContextManager[Conn]:
+        return self._connection(writing=False, begun=True)
 
     @asynccontextmanager
     async def read_single(self) -> AsyncIterator[Conn]:
