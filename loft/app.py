@@ -47,6 +47,7 @@ from loft.content import endpoints as content
 from loft.context import Loft
 from loft.db.engine import open_database
 from loft.db.outages import outage
+from loft.delivery import wakeups
 from loft.delivery.carriers import plan
 from loft.delivery.carriers.hub import Carriers
 from loft.delivery.worker import Worker
@@ -210,6 +211,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = Tru
     except BaseException:
         await db.dispose()
         raise
+    if not db.is_sqlite:
+        wakeups.route(db)  # a process's new sends wake one listening worker, not all
     http = outbound.client(outbound.Guard.of(settings.outbound_deny))
     return Loft(settings=settings, db=db, box=box, http=http, carriers=Carriers(plan.load(settings.carriers_file), settings.carriers_here),
                 throttle=Throttle(settings.auth_failures_per_minute)), main

@@ -269,6 +269,14 @@ class Database(ABC):
         self.url = url
         self.health = Health()
         self._pinging: asyncio.Future[None] | None = None  # the check of ping() under way
+        #: Where the notifications asked for on a channel go instead (see :meth:`route_notifications`).
+        self._routes: dict[str, Callable[[], Awaitable[str]]] = {}
+
+    def route_notifications(self, channel: str, pick: Callable[[], Awaitable[str]]) -> None:
+        """Send each notification asked for on ``channel`` (:meth:`Conn.notify_after_commit`) to the channel that
+        ``pick()`` answers when it is sent: one listener among several that each listen on a channel of their own
+        (:mod:`loft.delivery.wakeups`). ``pick`` must not fail. Nothing changes on SQLite, which notifies nobody."""
+        self._routes[channel] = pick
 
     @abstractmethod
     def write(self) -> AbstractAsyncContextManager[Conn]:

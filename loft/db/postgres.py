@@ -238,8 +238,8 @@ class PostgresDatabase(Database):
         asked for it is committed). PostgreSQL serialises the commits of every transaction that notifies, database-
         wide (a lock on the database taken at commit: ``Lock:object`` in ``pg_stat_activity``), so writes do not
         notify in their own transactions, and a process sends one notification at a time: the channels asked for
-        while one is being sent go together in the next. A notification that cannot be sent is dropped (listeners
-        poll anyway)."""
+        while one is being sent go together in the next, in one statement. A notification that cannot be sent is
+        dropped (listeners poll anyway). A channel given a route goes where it leads (:meth:`route_notifications`)."""
         self._channels.add(channel)
         if self._notifying is None:
             self._notifying = asyncio.get_running_loop().create_task(self._send_notifications())
@@ -249,8 +249,10 @@ class PostgresDatabase(Database):
     async def _send_notifications(self) -> None:
         try:
             while self._channels:
-                channels = sorted(self._channels)
+                asked = sorted(self._channels)
                 self._channels.clear()
+                channels = sorted({await self._routes[channel]() if channel in self._routes else channel
+                                   for channel in asked})
                 try:
                     async with self._connection(writing=True, begun=False) as conn:
                         await conn.execute(_NOTIFY, {"channels": channels})

@@ -480,3 +480,13 @@ bot_signing_keys = Table(
     Column("private_key_sealed", Text, nullable=False),
     _stamp("date_created"),
 )
+
+#: The workers listening for new work on PostgreSQL (loft/delivery/wakeups.py), each on a channel of its own: a
+#: process that records new sends wakes one of them, in turn, rather than all. A worker renews its row while it
+#: listens; one not renewed for a while is no longer woken.
+listeners = Table(
+    "listeners",
+    metadata,
+    Column("channel", String(63), primary_key=True),
+    _stamp("seen_at"),
+)
