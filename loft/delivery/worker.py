@@ -98,6 +98,7 @@ class Worker:
         finally:
             if listening is not None:
                 listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)  # it takes its worker off the list
             await self.loft.carriers.stop()
 
     async def _run_until(self, stop: asyncio.Event) -> None:

@@ -3,14 +3,17 @@ not only at its next poll (loft.delivery.wakeups)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
+from loft.delivery import wakeups
 from tests.conftest import server_of_its_own
 from tests.support.server import LoftServer
 from tests.support.waiting import eventually
@@ -41,6 +44,23 @@ def test_a_worker_that_polls_rarely_delivers_a_new_send_at_once(api_only: LoftSe
             send_and_wait("+15558690001", 60)  # the worker is up (its first look at the outbox found this one)
             time.sleep(1)  # its claim done, it waits: for a notification, or for two minutes
             assert send_and_wait("+15558690002", 10) < 10
+            time.sleep(wakeups.REFRESH_SECONDS)  # the API process now knows the worker's own channel
+            assert send_and_wait("+15558690003", 10) < 10
+            listed = _listeners(api_only)
         finally:
             worker.terminate()
             worker.wait(15)
+    assert len(listed) == 1 and listed[0].startswith(f"{wakeups.CHANNEL}_")
+    assert _listeners(api_only) == []  # a worker that stops takes itself off the list
+
+
+def _listeners(server: LoftServer) -> list[str]:
+    async def read() -> list[str]:
+        assert server.database_url is not None
+        connection = await asyncpg.connect(server.database_url)
+        try:
+            return [row["channel"] for row in await connection.fetch("SELECT channel FROM listeners")]
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
