@@ -249,11 +249,11 @@ class PostgresDatabase(Database):
     async def _send_notifications(self) -> None:
         try:
             while self._channels:
-                asked = sorted(self._channels)
+                channels = sorted(self._channels)
                 self._channels.clear()
-                channels = sorted({await self._routes[channel]() if channel in self._routes else channel
-                                   for channel in asked})
                 try:
+                    channels = sorted({await self._routes[channel]() if channel in self._routes else channel
+                                       for channel in channels})
                     async with self._connection(writing=True, begun=False) as conn:
                         await conn.execute(_NOTIFY, {"channels": channels})
                 except Exception as exc:  # noqa: BLE001 - a wake-up is a hint: listeners poll anyway
