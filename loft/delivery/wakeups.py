@@ -34,13 +34,12 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 
 from loft.db.engine import Conn, Database
 from loft.db.prepared import Prepared
 from loft.db.tables import listeners
-from loft.kit import dates
 
 if TYPE_CHECKING:
     from loft.context import Loft
@@ -61,7 +60,15 @@ STALE = timedelta(minutes=10)
 #: Seconds a process uses the list of listening workers it read before it reads it again.
 REFRESH_SECONDS = 2.0
 
-_LISTENING = Prepared(select(listeners.c.channel).where(listeners.c.seen_at >= bindparam("since"))
+
+
+def _ago(interval: timedelta) -> Any:
+    """The database's clock, ``interval`` ago: the rows of workers on other machines are stamped and read by the
+    same clock, whatever the machines' own."""
+    return func.now() - literal_column(f"interval '{int(interval.total_seconds())} seconds'")
+
+
+_LISTENING = Prepared(select(listeners.c.channel).where(listeners.c.seen_at >= _ago(FORGOTTEN))
                       .order_by(listeners.c.channel))
 
 
@@ -89,7 +96,7 @@ class Listeners:
             self._read_at = time.monotonic()
             try:
                 async with self._db.read_single() as conn:
-                    found = (await conn.execute(_LISTENING, {"since": dates.real_now() - FORGOTTEN})).all()
+                    found = (await conn.execute(_LISTENING)).all()
                 self._channels = [row.channel for row in found]
             except Exception as exc:  # noqa: BLE001 - the last list (or all) serves until the next read
                 log.debug("could not read the listening workers (%s): waking %s", exc,
@@ -107,11 +114,10 @@ def route(db: Database) -> None:
 
 async def _renew(db: Database, channel: str) -> None:
     """Say that the worker listening on ``channel`` is there (and forget the workers gone long ago)."""
-    now = dates.real_now()
-    upsert = insert(listeners).values(channel=channel, seen_at=now)
+    upsert = insert(listeners).values(channel=channel, seen_at=func.now())
     await db.submit_single(lambda conn: conn.execute(
-        upsert.on_conflict_do_update(index_elements=[listeners.c.channel], set_={"seen_at": now})))
-    await db.submit_single(lambda conn: conn.execute(delete(listeners).where(listeners.c.seen_at < now - STALE)))
+        upsert.on_conflict_do_update(index_elements=[listeners.c.channel], set_={"seen_at": func.now()})))
+    await db.submit_single(lambda conn: conn.execute(delete(listeners).where(listeners.c.seen_at < _ago(STALE))))
 
 
 async def _forget(db: Database, channel: str) -> None:

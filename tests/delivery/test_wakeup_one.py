@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, text
 
 from loft.app import bootstrap
 from loft.config import Settings
@@ -51,10 +51,15 @@ def test_a_notification_wakes_one_listening_worker_in_turn(tmp_path: Path, own_p
         try:
             # No worker listening yet (or only workers of an older release): to all, on the shared channel.
             broadcast = await wakeups.Listeners(api.db).next()
+            # Workers gone without a word: one a minute ago (no longer woken), one long ago (deleted as well).
+            async with api.db.write() as conn:
+                for channel, ago in (("loft_outbox_gone", "1 minute"), ("loft_outbox_long_gone", "20 minutes")):
+                    await conn.execute(insert(listeners).values(channel=channel,
+                                                                seen_at=func.now() - text(f"interval '{ago}'")))
 
             listening = [asyncio.create_task(wakeups.listen(worker)) for worker in workers]
             deadline = time.monotonic() + 10
-            while len(await _channels(api)) < 3 and time.monotonic() < deadline:
+            while len(await _channels(api)) != 4 and time.monotonic() < deadline:  # 3 listening + 1 gone
                 await asyncio.sleep(0.05)
             await asyncio.sleep(wakeups.REFRESH_SECONDS)  # the API process's list is read again
             await _woken(workers)  # (each woke itself once it listened)
@@ -73,7 +78,7 @@ def test_a_notification_wakes_one_listening_worker_in_turn(tmp_path: Path, own_p
 
     broadcast, rounds, workers_woken, times_each, left = asyncio.run(main())
     assert broadcast == wakeups.CHANNEL
-    assert all(len(woken) == 1 for woken in rounds), rounds  # one worker per notification, never all three
+    assert all(len(woken) == 1 for woken in rounds), rounds  # one worker per notification, never all, nor none
     assert workers_woken == 3 and times_each == [2, 2, 2]  # each in turn
-    assert left == []  # each took its row off as it stopped
+    assert left == ["loft_outbox_gone"]  # each took its row off as it stopped; the one gone long ago is deleted
 
