@@ -156,17 +156,36 @@ def loft_processes(server: procs.Proc) -> int:
 
 
 def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
+    """The create load against ``loft serve`` as configured (``--processes``), and, when that is more than one
+    process, against one process too (``one_process``): the equal-CPU target is a one-process figure."""
     config = loft_config(options, run_dir / "create")
     server = config.serve(workers=not options.create_without_worker).start()
-    # The baseline gets as many processes as Loft has (API and worker processes alike): equal means to spend.
-    processes = loft_processes(server)
     try:
-        baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir,
-                                "--processes", str(processes)).start()
-    except BaseException:
+        result = _create_on(options, server, run_dir, run_dir / "create" / "loft.db", index)
+    finally:
         server.stop()
-        raise
-    database = run_dir / "create" / "loft.db"
+    if result["processes"] != 1:
+        one = procs.LoftConfig(data_dir=run_dir / "create-1",
+                               extra_env={**config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
+        server = one.serve(workers=not options.create_without_worker).start()
+        try:
+            result["one_process"] = _equal_cpu(options, server, run_dir, run_dir / "create-1" / "loft.db")
+        finally:
+            server.stop()
+    else:
+        result["one_process"] = {key: result[key] for key in ("processes", "per_core", "ratio_per_core")}
+    return result
+
+
+def _equal_cpu(options: Options, server: procs.Proc, run_dir: Path, database: Path
+               ) -> dict[str, Any]:
+    """``wrk`` against ``server`` and against the bare ASGI baseline given as many processes (equal means to
+    spend), baseline before and after Loft (A-B-A: the machine's speed drifts by tens of per cent within
+    minutes, and the mean of the two is what ran beside Loft, whichever way it drifted); with the CPU each used
+    while saturated."""
+    processes = loft_processes(server)
+    baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir,
+                            "--processes", str(processes)).start()
 
     def drain(timeout: float) -> tuple[bool, float]:
         return (False, 0.0) if options.create_without_worker else wait_drained(database, timeout)
@@ -179,8 +198,6 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
         for url in targets.values():  # warm up (connections, caches, the JIT-less interpreter's first paths)
             wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=options.warmup_seconds)
         drain(30)
-        # The baseline just before and just after Loft (A-B-A): the machine's speed drifts by tens of per cent
-        # within minutes, and the mean of the two is what ran beside Loft, whichever way it drifted.
         measured: dict[str, list[wrk.WrkResult]] = {"baseline": [], "loft": []}
         drained: dict[str, Any] = {}
         cpu: dict[str, list[float]] = {"baseline": [], "loft": []}
@@ -190,63 +207,72 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
             measured[name].append(wrk.run(targets[name], auth=AUTH, body=body, connections=options.connections,
                                           seconds=seconds))
             after = proc.cpu_seconds()
-            # Share of one core the server process used while saturated: well under 100 % means it waited
-            # (on fsync, on a lock) rather than computed.
+            # Share of one core the server's processes used while saturated: well under 100 % per process means
+            # they waited (on fsync, on a lock) rather than computed.
             if before is not None and after is not None:
                 cpu[name].append(100 * (after - before) / (time.monotonic() - t0))
             if name == "loft":
                 ok, waited = drain(max(30.0, seconds * 6))
                 drained = {"drained": ok, "drain_seconds": round(waited, 2)}
-        bases, (loft,) = measured["baseline"], measured["loft"]
-        base_rps = sum(result.rps for result in bases) / len(bases)
-        rate = max(1.0, loft.rps / 2)
-        requests = [build("POST", targets["loft"], auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
-        fixed = run_async(openloop.run(targets["loft"], requests, rate=rate, seconds=options.openloop_seconds,
-                                         connections=64))
-        profile = None
-        if options.profile_dir is not None and index == 0:
-            profile = profile_create(options, server, targets["loft"], body)
-        rss = record_rss(options, "create", server)
-        base_cpu, loft_cpu = _mean(cpu["baseline"]), _mean(cpu["loft"])
-        per_core = bench_cpu.per_core
-        return {
-            "wal_mb": wal_mb(database),
-            "processes": processes,
-            # Requests/s per core used (100 % of a core = 1): the two compared at equal CPU.
-            "per_core": {"baseline": _round(per_core(base_rps, base_cpu)), "loft": _round(per_core(loft.rps, loft_cpu))},
-            "sender": sender,
-            "in_process_worker": not options.create_without_worker,
-            "body_chars": len(BODY),
-            "baseline": {"rps": round(base_rps, 1), "before_and_after": [_wrk_dict(result) for result in bases],
-                         "server_cpu_percent": base_cpu},
-            "loft": _wrk_dict(loft) | {"server_cpu_percent": loft_cpu},
-            "ratio": loft.rps / base_rps if base_rps else 0.0,
-            "ratio_per_core": (per_core(loft.rps, loft_cpu) or 0.0) / (per_core(base_rps, base_cpu) or 1.0)
-            if per_core(base_rps, base_cpu) else None,
-            "after_saturation": drained,
-            "fixed_rate": {
-                "offered_rps": round(rate, 1),
-                "achieved_rps": round(fixed.achieved_rps, 1),
-                "planned": fixed.planned,
-                "completed": fixed.completed,
-                "failed": fixed.failed,
-                "statuses": fixed.statuses,
-                "p50_ms": round(fixed.p(50), 2),
-                "p90_ms": round(fixed.p(90), 2),
-                "p99_ms": round(fixed.p(99), 2),
-                "max_ms": round(max(fixed.latencies_ms, default=0.0), 2),
-                #: How late requests left (a busy server holding every connection delays them too).
-                "send_lag_p99_ms": round(fixed.lag_p99_ms, 2),
-                #: How late the generator's event loop woke up: the generator's own health.
-                "generator_loop_lag_p99_ms": round(fixed.loop_lag_p99_ms, 2),
-            },
-            "peak_rss_mb": rss,
-            "profile": profile,
-            "problems": problems(server),
-        }
     finally:
-        server.stop()
         baseline.stop()
+    bases, (loft,) = measured["baseline"], measured["loft"]
+    base_rps = sum(result.rps for result in bases) / len(bases)
+    base_cpu, loft_cpu = _mean(cpu["baseline"]), _mean(cpu["loft"])
+    per_core = bench_cpu.per_core
+    return {
+        "processes": processes,
+        "sender": sender,
+        "body": body,
+        "url": targets["loft"],
+        # Requests/s per core used (100 % of a core = 1): the two compared at equal CPU.
+        "per_core": {"baseline": _round(per_core(base_rps, base_cpu)), "loft": _round(per_core(loft.rps, loft_cpu))},
+        "baseline": {"rps": round(base_rps, 1), "before_and_after": [_wrk_dict(result) for result in bases],
+                     "server_cpu_percent": base_cpu},
+        "loft": _wrk_dict(loft) | {"server_cpu_percent": loft_cpu},
+        "ratio": loft.rps / base_rps if base_rps else 0.0,
+        "ratio_per_core": (per_core(loft.rps, loft_cpu) or 0.0) / (per_core(base_rps, base_cpu) or 1.0)
+        if per_core(base_rps, base_cpu) else None,
+        "after_saturation": drained,
+    }
+
+
+def _create_on(options: Options, server: procs.Proc, run_dir: Path, database: Path, index: int) -> dict[str, Any]:
+    """:func:`_equal_cpu`, then a fixed load of half the saturating rate, an optional profile, the log's size."""
+    measured = _equal_cpu(options, server, run_dir, database)
+    sender, url, body = measured.pop("sender"), measured.pop("url"), measured.pop("body")
+    rate = max(1.0, measured["loft"]["rps"] / 2)
+    requests = [build("POST", url, auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
+    fixed = run_async(openloop.run(url, requests, rate=rate, seconds=options.openloop_seconds, connections=64))
+    profile = None
+    if options.profile_dir is not None and index == 0:
+        profile = profile_create(options, server, url, body)
+    rss = record_rss(options, "create", server)
+    return measured | {
+        "wal_mb": wal_mb(database),
+        "sender": sender,
+        "in_process_worker": not options.create_without_worker,
+        "body_chars": len(BODY),
+        "fixed_rate": {
+            "offered_rps": round(rate, 1),
+            "achieved_rps": round(fixed.achieved_rps, 1),
+            "planned": fixed.planned,
+            "completed": fixed.completed,
+            "failed": fixed.failed,
+            "statuses": fixed.statuses,
+            "p50_ms": round(fixed.p(50), 2),
+            "p90_ms": round(fixed.p(90), 2),
+            "p99_ms": round(fixed.p(99), 2),
+            "max_ms": round(max(fixed.latencies_ms, default=0.0), 2),
+            #: How late requests left (a busy server holding every connection delays them too).
+            "send_lag_p99_ms": round(fixed.lag_p99_ms, 2),
+            #: How late the generator's event loop woke up: the generator's own health.
+            "generator_loop_lag_p99_ms": round(fixed.loop_lag_p99_ms, 2),
+        },
+        "peak_rss_mb": rss,
+        "profile": profile,
+        "problems": problems(server),
+    }
 
 
 def _round(value: float | None) -> float | None:
