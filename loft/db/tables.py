@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -95,7 +96,7 @@ messages = Table(
     metadata,
     Column("seq", Serial, primary_key=True, autoincrement=True),
     Column("sid", String(34), nullable=False, unique=True),
-    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
+    Column("account_sid", String(34), nullable=False),
     Column("direction", String(16), nullable=False),
     Column("from_addr", String(64), nullable=False),
     Column("to_addr", String(64), nullable=False),
@@ -118,6 +119,10 @@ messages = Table(
     _stamp("date_created"),
     _stamp("date_updated"),
     _stamp("date_sent", nullable=True),
+    # The message's account exists (accounts are closed, never deleted), enforced on SQLite only: on PostgreSQL
+    # the check locks the account's row (FOR KEY SHARE) in every transaction that writes a message, and every
+    # create of the deployment then locks the same row (migration 0017).
+    ForeignKeyConstraint(["account_sid"], ["accounts.sid"]).ddl_if(dialect="sqlite"),
     Index("ix_messages_account_seq", "account_sid", "seq"),
     Index("ix_messages_account_to_seq", "account_sid", "to_addr", "seq"),
     Index("ix_messages_account_from_seq", "account_sid", "from_addr", "seq"),
