@@ -169,7 +169,9 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
                                extra_env={**config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
         server = one.serve(workers=not options.create_without_worker).start()
         try:
-            result["one_process"] = _equal_cpu(options, server, run_dir, run_dir / "create-1" / "loft.db")
+            one_process = _equal_cpu(options, server, run_dir, run_dir / "create-1" / "loft.db")
+            result["one_process"] = {key: value for key, value in one_process.items()
+                                     if key not in ("sender", "body", "url")}
         finally:
             server.stop()
     else:
