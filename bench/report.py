@@ -65,6 +65,11 @@ def _deep_over_first(run: Run) -> float | None:
     return deep / first if first and deep is not None else None
 
 
+def _processes_over_one(run: Run) -> float | None:
+    one = (run.get("one_process") or {}).get("loft", {}).get("rps")
+    return run["loft"]["rps"] / one if one and run.get("loft", {}).get("rps") else None
+
+
 SPECS = [
     Spec("create", "bare ASGI baseline, wrk -c32 (requests/s)", _get("baseline", "rps"), "/s", digits=0),
     Spec("create", "Loft POST Messages.json, wrk -c32 (requests/s)", _get("loft", "rps"), "/s", digits=0),
@@ -79,7 +84,11 @@ SPECS = [
     Spec("create", "Loft requests/s per core used", _get("per_core", "loft"), "/s", digits=0),
     Spec("create", "Loft ÷ baseline at equal CPU (per core used)",
          lambda r: 100 * r["ratio_per_core"] if r.get("ratio_per_core") is not None else None, "%"),
-    Spec("create", "one process (Loft's default layout): baseline requests/s per core used",
+    Spec("create", "one process (Loft's default layout): Loft POST Messages.json, wrk -c32 (requests/s)",
+         _get("one_process", "loft", "rps"), "/s", digits=0),
+    Spec("create", "the processes above ÷ one process (requests/s; SQLite's write turn: see deployment.md)",
+         _processes_over_one, "×", digits=2),
+    Spec("create", "one process: baseline requests/s per core used",
          _get("one_process", "per_core", "baseline"), "/s", digits=0),
     Spec("create", "one process: Loft requests/s per core used", _get("one_process", "per_core", "loft"), "/s",
          digits=0),
