@@ -169,9 +169,8 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
                                extra_env={**config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
         server = one.serve(workers=not options.create_without_worker).start()
         try:
-            one_process = _equal_cpu(options, server, run_dir, run_dir / "create-1" / "loft.db")
-            result["one_process"] = {key: value for key, value in one_process.items()
-                                     if key not in ("sender", "body", "url")}
+            result["one_process"] = _equal_cpu(options, server, buy_number(server), run_dir,
+                                               run_dir / "create-1" / "loft.db")
         finally:
             server.stop()
     else:
@@ -179,12 +178,12 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
     return result
 
 
-def _equal_cpu(options: Options, server: procs.Proc, run_dir: Path, database: Path
+def _equal_cpu(options: Options, server: procs.Proc, sender: str, run_dir: Path, database: Path
                ) -> dict[str, Any]:
-    """``wrk`` against ``server`` and against the bare ASGI baseline given as many processes (equal means to
-    spend), baseline before and after Loft (A-B-A: the machine's speed drifts by tens of per cent within
-    minutes, and the mean of the two is what ran beside Loft, whichever way it drifted); with the CPU each used
-    while saturated."""
+    """``wrk`` (creates from ``sender``) against ``server`` and against the bare ASGI baseline given as many
+    processes (equal means to spend), baseline before and after Loft (A-B-A: the machine's speed drifts by tens of
+    per cent within minutes, and the mean of the two is what ran beside Loft, whichever way it drifted); with the
+    CPU each used while saturated."""
     processes = loft_processes(server)
     baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir,
                             "--processes", str(processes)).start()
@@ -193,7 +192,6 @@ def _equal_cpu(options: Options, server: procs.Proc, run_dir: Path, database: Pa
         return (False, 0.0) if options.create_without_worker else wait_drained(database, timeout)
 
     try:
-        sender = buy_number(server)
         body = urlencode(create_form(sender, 0))
         seconds = options.wrk_seconds
         targets = {"baseline": f"{baseline.url}{API}/Messages.json", "loft": f"{server.url}{API}/Messages.json"}
@@ -224,9 +222,6 @@ def _equal_cpu(options: Options, server: procs.Proc, run_dir: Path, database: Pa
     per_core = bench_cpu.per_core
     return {
         "processes": processes,
-        "sender": sender,
-        "body": body,
-        "url": targets["loft"],
         # Requests/s per core used (100 % of a core = 1): the two compared at equal CPU.
         "per_core": {"baseline": _round(per_core(base_rps, base_cpu)), "loft": _round(per_core(loft.rps, loft_cpu))},
         "baseline": {"rps": round(base_rps, 1), "before_and_after": [_wrk_dict(result) for result in bases],
@@ -241,8 +236,9 @@ def _equal_cpu(options: Options, server: procs.Proc, run_dir: Path, database: Pa
 
 def _create_on(options: Options, server: procs.Proc, run_dir: Path, database: Path, index: int) -> dict[str, Any]:
     """:func:`_equal_cpu`, then a fixed load of half the saturating rate, an optional profile, the log's size."""
-    measured = _equal_cpu(options, server, run_dir, database)
-    sender, url, body = measured.pop("sender"), measured.pop("url"), measured.pop("body")
+    sender = buy_number(server)
+    measured = _equal_cpu(options, server, sender, run_dir, database)
+    url, body = f"{server.url}{API}/Messages.json", urlencode(create_form(sender, 0))
     rate = max(1.0, measured["loft"]["rps"] / 2)
     requests = [build("POST", url, auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
     fixed = run_async(openloop.run(url, requests, rate=rate, seconds=options.openloop_seconds, connections=64))

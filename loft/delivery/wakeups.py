@@ -61,7 +61,6 @@ STALE = timedelta(minutes=10)
 REFRESH_SECONDS = 2.0
 
 
-
 def _ago(interval: timedelta) -> Any:
     """The database's clock, ``interval`` ago: the rows of workers on other machines are stamped and read by the
     same clock, whatever the machines' own."""
@@ -114,9 +113,9 @@ def route(db: Database) -> None:
 
 async def _renew(db: Database, channel: str) -> None:
     """Say that the worker listening on ``channel`` is there (and forget the workers gone long ago)."""
-    upsert = insert(listeners).values(channel=channel, seen_at=func.now())
+    seen = insert(listeners).values(channel=channel, seen_at=func.now())
     await db.submit_single(lambda conn: conn.execute(
-        upsert.on_conflict_do_update(index_elements=[listeners.c.channel], set_={"seen_at": func.now()})))
+        seen.on_conflict_do_update(index_elements=[listeners.c.channel], set_={"seen_at": func.now()})))
     await db.submit_single(lambda conn: conn.execute(delete(listeners).where(listeners.c.seen_at < _ago(STALE))))
 
 

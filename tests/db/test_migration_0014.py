@@ -14,8 +14,8 @@ from sqlalchemy import insert, text, update
 from loft.db import tables
 from loft.db.engine import open_database
 from tests.conftest import fresh_database
+from tests.support.rows import account, message
 
-ACCOUNT = "AC" + "0" * 32
 ROWS = 400
 
 
@@ -34,15 +34,9 @@ def test_messages_are_updated_in_place(url: str) -> None:
             async with database.write() as conn:
                 options = (await conn.execute(text(
                     "SELECT reloptions FROM pg_class WHERE relname = 'messages'"))).scalar_one()
-                await conn.execute(insert(tables.accounts).values(
-                    sid=ACCOUNT, friendly_name="hot", status="active", type="Full", auth_token_sealed="x",
-                    is_main=True, date_created=now, date_updated=now))
-                await conn.execute(insert(tables.messages), [{
-                    "sid": f"SM{n:032x}", "account_sid": ACCOUNT, "direction": "outbound-api",
-                    "from_addr": "+15005550006", "to_addr": f"+1415555{n:04d}", "body": "Hello " * 20,
-                    "status": "queued", "num_segments": 1, "num_media": 0, "price_unit": "USD",
-                    "validity_period": 36000, "options": {}, "date_created": now, "date_updated": now,
-                } for n in range(ROWS)])
+                await conn.execute(insert(tables.accounts).values(account()))
+                await conn.execute(insert(tables.messages), [message(n, to_addr=f"+1415555{n:04d}", body="Hello " * 20)
+                                                             for n in range(ROWS)])
             async with database.write() as conn:  # what delivery does: status, dates and price change
                 await conn.execute(update(tables.messages).values(
                     status="delivered", date_sent=now, date_updated=now, price_quote="-0.00790"))

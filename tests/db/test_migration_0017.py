@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from loft.db import tables
 from loft.db.engine import Database, open_database
 from tests.conftest import fresh_database
-
-ACCOUNT = "AC" + "0" * 32
-
-
-def _account() -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {"sid": ACCOUNT, "friendly_name": "main", "status": "active", "type": "Full", "auth_token_sealed": "x",
-            "is_main": True, "date_created": now, "date_updated": now}
-
-
-def _message(n: int, account_sid: str = ACCOUNT) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {"sid": f"SM{n:032x}", "account_sid": account_sid, "direction": "outbound-api",
-            "from_addr": "+15005550006", "to_addr": "+14155550100", "body": "Hello", "status": "queued",
-            "num_segments": 1, "num_media": 0, "price_unit": "USD", "validity_period": 36000, "options": {},
-            "date_created": now, "date_updated": now}
+from tests.support.rows import ACCOUNT, account, message
 
 
 @pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -48,9 +32,9 @@ def test_writing_a_message_leaves_its_account_row_unlocked(postgres: str) -> Non
         try:
             await database.migrate()
             async with database.write() as conn:
-                await conn.execute(insert(tables.accounts).values(_account()))
+                await conn.execute(insert(tables.accounts).values(account()))
             async with database.write() as conn:
-                await conn.execute(insert(tables.messages).values(_message(1)))
+                await conn.execute(insert(tables.messages).values(message(1)))
                 # While the message's transaction is open, another takes the account's row for an update (what
                 # a foreign key's lock forbids): at once, or not at all.
                 async with other.transaction():
@@ -72,11 +56,11 @@ def test_sqlite_keeps_the_key(tmp_path: Path) -> None:
         try:
             await database.migrate()
             async with database.write() as conn:
-                await conn.execute(insert(tables.accounts).values(_account()))
-                await conn.execute(insert(tables.messages).values(_message(1)))
+                await conn.execute(insert(tables.accounts).values(account()))
+                await conn.execute(insert(tables.messages).values(message(1)))
             with pytest.raises(IntegrityError, match="FOREIGN KEY"):
                 async with database.write() as conn:
-                    await conn.execute(insert(tables.messages).values(_message(2, account_sid="AC" + "1" * 32)))
+                    await conn.execute(insert(tables.messages).values(message(2, account_sid="AC" + "1" * 32)))
             async with database.read() as conn:
                 assert (await conn.execute(text("SELECT count(*) FROM messages"))).scalar_one() == 1
         finally:
