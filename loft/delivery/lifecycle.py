@@ -18,7 +18,7 @@ from sqlalchemy import Row, bindparam, select, update
 
 from loft import metrics
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, list_length, listed, values_of
+from loft.db.prepared import Prepared, among, list_length, values_of
 from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.errors import LoftError
@@ -125,7 +125,7 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
 
 @lru_cache(maxsize=None)
 def _update_from(length: int) -> Prepared:
-    return Prepared(update(messages).where(messages.c.sid.in_(listed("target", length)),
+    return Prepared(update(messages).where(among(messages.c.sid, "target", length),
                                            messages.c.status == bindparam("expected_status")))
 
 

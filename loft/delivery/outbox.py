@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, list_length, listed, values_of
+from loft.db.prepared import Prepared, among, list_length, values_of
 from loft.db.tables import outbox
 from loft.kit import dates
 
@@ -199,7 +199,7 @@ async def enqueue_rows(conn: Conn, jobs: Sequence[NewJob]) -> list[Job]:
 
 @lru_cache(maxsize=None)
 def _complete_claimed(length: int) -> Prepared:
-    return Prepared(delete(outbox).where(outbox.c.id.in_(listed("job", length)),
+    return Prepared(delete(outbox).where(among(outbox.c.id, "job", length),
                                          outbox.c.claimed_by == bindparam("worker")).returning(outbox.c.id))
 
 
@@ -218,7 +218,7 @@ async def complete_claimed(conn: Conn, jobs: Sequence[Job]) -> set[int]:
 
 @lru_cache(maxsize=None)
 def _renew(length: int) -> Prepared:
-    return Prepared(update(outbox).where(outbox.c.id.in_(listed("job", length)),
+    return Prepared(update(outbox).where(among(outbox.c.id, "job", length),
                                          outbox.c.claimed_by == bindparam("worker"))
                     .values(claimed_until=bindparam("until")))
 
@@ -238,7 +238,7 @@ async def enqueue_many(conn: Conn, kind: str, jobs: Sequence[tuple[str, str, Map
 
 @lru_cache(maxsize=None)
 def _complete_all(length: int) -> Prepared:
-    return Prepared(delete(outbox).where(outbox.c.id.in_(listed("job", length))))
+    return Prepared(delete(outbox).where(among(outbox.c.id, "job", length)))
 
 
 async def complete_all(conn: Conn, jobs: Sequence[Job]) -> None:

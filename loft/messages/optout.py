@@ -26,7 +26,7 @@ from sqlalchemy import delete, select, union_all
 
 from loft.db import upsert
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, list_length, listed, values_of
+from loft.db.prepared import Prepared, among, list_length, values_of
 from loft.db.tables import channel_senders, incoming_phone_numbers, messaging_service_senders, opt_outs
 from loft.kit import dates, phone
 
@@ -63,15 +63,14 @@ def _opted_out_among(senders: int, recipients: int) -> Prepared:
     """The opt-outs of ``sender…`` (addresses and services' SIDs) by ``recipient…``, and those of the services
     whose pools hold the numbers and channel senders among ``sender…`` (as theirs): each found by a key or a
     unique index (a number's, a channel sender's, then its pool row's, then the opt-out's key)."""
-    wanted, by = listed("sender", senders), listed("recipient", recipients)
     pool = messaging_service_senders
-    own = select(opt_outs.c.sender, opt_outs.c.recipient).where(opt_outs.c.sender.in_(wanted),
-                                                                opt_outs.c.recipient.in_(by))
+    own = select(opt_outs.c.sender, opt_outs.c.recipient).where(among(opt_outs.c.sender, "sender", senders),
+                                                                among(opt_outs.c.recipient, "recipient", recipients))
     pooled = [
         select(address.label("sender"), opt_outs.c.recipient)
         .select_from(table.join(pool, pool.c.sid == table.c.sid)
                      .join(opt_outs, opt_outs.c.sender == pool.c.service_sid))
-        .where(address.in_(wanted), opt_outs.c.recipient.in_(by))
+        .where(among(address, "sender", senders), among(opt_outs.c.recipient, "recipient", recipients))
         for table, address in ((incoming_phone_numbers, incoming_phone_numbers.c.phone_number),
                                (channel_senders, channel_senders.c.sender_id))
     ]

@@ -25,7 +25,7 @@ from loft.applications import service as applications
 from loft.config import Settings
 from loft.db import pages, upsert
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record, list_length, listed, record_class, values_of
+from loft.db.prepared import Prepared, Record, among, list_length, record_class, values_of
 from loft.db.tables import message_feedback, message_media, messages
 from loft.delivery import lifecycle, outbox, pacing, wakeups
 from loft.delivery.carriers import plan as carrier_plan
@@ -321,7 +321,7 @@ _BY_SID = Prepared(select(messages).where(messages.c.sid == bindparam("sid")))
 
 @lru_cache(maxsize=None)
 def _by_sids(length: int) -> Prepared:
-    return Prepared(select(messages).where(messages.c.sid.in_(listed("sid", length))))
+    return Prepared(select(messages).where(among(messages.c.sid, "sid", length)))
 
 
 async def load_many(conn: Conn, sids: Sequence[str]) -> dict[str, Record]:

@@ -15,7 +15,7 @@ from loft.accounts import service as account_service
 from loft.accounts.service import API_VERSION, Account
 from loft.db import pages
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, Record, list_length, listed, values_of
+from loft.db.prepared import Prepared, Record, among, list_length, values_of
 from loft.db.tables import incoming_phone_numbers as numbers
 from loft.errors import InvalidParameter, NotFound, NotImplementedByLoft
 from loft.kit import dates, forms, paging, phone, sids, urls
@@ -148,8 +148,8 @@ async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
 @lru_cache(maxsize=None)
 def _owned_among(numbers_: int, accounts: int) -> Prepared:
     return Prepared(select(numbers.c.account_sid, numbers.c.phone_number, numbers.c.sid, numbers.c.number_type,
-                           numbers.c.capability_sms).where(numbers.c.phone_number.in_(listed("number", numbers_)),
-                                                           numbers.c.account_sid.in_(listed("account", accounts))))
+                           numbers.c.capability_sms).where(among(numbers.c.phone_number, "number", numbers_),
+                                                           among(numbers.c.account_sid, "account", accounts)))
 
 
 async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], Record]:

@@ -23,10 +23,12 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from loft.db.engine import Database
-from loft.db.prepared import Prepared
+from loft.db.prepared import Prepared, among, list_length, values_of
 from tests.support.databases import run_on
 
 metadata = MetaData()
@@ -165,3 +167,46 @@ def test_several_parameter_sets_go_through_sqlalchemy(database: Database) -> Non
             return [row.name for row in (await conn.execute(_NAMES)).all()]
 
     assert _run(database, body) == ["m1", "m2"]
+
+
+_AMONG = {length: Prepared(select(things.c.name).where(among(things.c.name, "wanted", length)).order_by(things.c.name))
+          for length in (1, 2, 4, 8)}
+
+
+def test_among_finds_the_listed_rows_on_both_databases(database: Database) -> None:
+    """``among`` (``IN (…)`` padded on SQLite, ``= ANY(array)`` on PostgreSQL) finds exactly the values listed,
+    whatever their number; a value longer than the column matches nothing (no cast cuts it short)."""
+    names = ["a", "bb", "ccc", "dddd", "x" * 32]
+
+    async def body() -> dict[tuple[str, ...], list[str]]:
+        async with database.write() as conn:
+            for name in names:
+                await conn.execute(_INSERT, {"name": name, "at": _MOMENT})
+        found: dict[tuple[str, ...], list[str]] = {}
+        async with database.read() as conn:
+            for wanted in (["a"], ["bb", "dddd", "none"], ["ccc", "a", "zz", "x" * 32, "bb"], ["x" * 33]):
+                statement = _AMONG[list_length(len(wanted))]
+                assert statement.plan(conn.dialect, tuple(values_of("wanted", wanted))) is not None  # the driver's
+                rows = (await conn.execute(statement, values_of("wanted", wanted))).all()
+                found[tuple(wanted)] = [row.name for row in rows]
+        return found
+
+    assert _run(database, body) == {
+        ("a",): ["a"],
+        ("bb", "dddd", "none"): ["bb", "dddd"],
+        ("ccc", "a", "zz", "x" * 32, "bb"): ["a", "bb", "ccc", "x" * 32],
+        ("x" * 33,): [],
+    }
+
+
+def test_among_is_one_statement_on_postgresql_and_padded_placeholders_on_sqlite() -> None:
+    """PostgreSQL gets one statement for lists of any length (one prepared statement per connection, planned
+    without estimating each value), SQLite one per :func:`list_length` with that many placeholders."""
+    keys = tuple(values_of("wanted", ["a", "b", "c"]))
+    dialect = asyncpg.dialect()  # type: ignore[no-untyped-call]
+    postgres = {_AMONG[length].plan(dialect, keys).sql for length in _AMONG}  # type: ignore[union-attr]
+    assert len(postgres) == 1 and "= ANY ($1::VARCHAR[])" in postgres.pop()
+    sqlite_plans = [_AMONG[length].plan(sqlite.dialect(), keys) for length in _AMONG]
+    assert [plan.names for plan in sqlite_plans if plan] == [
+        tuple(f"wanted{index}" for index in range(length)) for length in _AMONG]
+    assert all(plan and plan.sql.count("?") == length for plan, length in zip(sqlite_plans, _AMONG))

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Row, insert, select
 
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, list_length, listed, values_of
+from loft.db.prepared import Prepared, among, list_length, values_of
 from loft.db.tables import accounts, handset_inbox, handsets
 from loft.delivery.carriers.base import Predicted
 from loft.kit import dates
@@ -75,14 +75,14 @@ def _handsets(numbers: int, senders: int) -> Prepared:
     join): nearly always there are none, and the query then costs what the lookup by phone alone did. Planned
     the other way round (the few accounts first, then every phone for each), a batch from 8 accounts took 10×
     longer on SQLite."""
-    found = (select(handsets).where(handsets.c.phone_number.in_(listed("number", numbers)))
+    found = (select(handsets).where(among(handsets.c.phone_number, "number", numbers))
              .cte("found").prefix_with("MATERIALIZED"))
     return Prepared(
         select(accounts.c.sid.label("sender"), found.c.account_sid, found.c.phone_number, found.c.behavior,
                found.c.receipt_delay_ms, found.c.rcs)
         .join_from(found, accounts, (found.c.account_sid == accounts.c.sid)
                    | (found.c.account_sid == accounts.c.parent_sid))
-        .where(accounts.c.sid.in_(listed("sender", senders)))
+        .where(among(accounts.c.sid, "sender", senders))
     )
 
 
