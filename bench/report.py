@@ -117,6 +117,8 @@ SPECS = [
     Spec("e2e-pg", "CPU per message: Loft's processes + the database's PostgreSQL backends",
          _get("cpu", "cpu_ms_per_message"), "ms", digits=3),
     Spec("e2e-pg", "… of which PostgreSQL's backends", _get("cpu", "postgres_cpu_ms_per_message"), "ms", digits=3),
+    Spec("e2e-pg", "SQLite's CPU per message again, right after PostgreSQL's run (A-B-A)",
+         _get("sqlite_after", "cpu", "cpu_ms_per_message"), "ms", digits=3),
     Spec("e2e-pg", "PostgreSQL transactions per message", _get("postgres_per_message", "xact_commit"), "", digits=2),
     Spec("e2e-pg", "rows written per message (inserted + updated + deleted)", _rows_written, "", digits=1),
     Spec("e2e-pg", "write-ahead log records per message", _get("postgres_per_message", "wal_records"), "", digits=1),
@@ -236,16 +238,20 @@ def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _pg_over_sqlite(scenarios: dict[str, list[Run]]) -> dict[str, Any]:
-    """PostgreSQL's CPU per message over SQLite's, run by run (run N of each ran back to back, with the same
-    messages and receiver); the median of those ratios."""
-    def per_message(run: Run) -> float | None:
-        return _get("cpu", "cpu_ms_per_message")(run) if run.get("complete") else None
+    """PostgreSQL's CPU per message over SQLite's, run by run, with the same messages and receiver: SQLite's is
+    the mean of the e2e run just before PostgreSQL's and the SQLite run just after it (A-B-A, ``sqlite_after``);
+    the median of those ratios."""
+    def per_message(run: Run | None) -> float | None:
+        return _get("cpu", "cpu_ms_per_message")(run) if run is not None and run.get("complete") else None
 
     ratios = []
-    for sqlite_run, pg_run in zip(scenarios.get("e2e", []), scenarios.get("e2e-pg", [])):
-        sqlite_ms, pg_ms = per_message(sqlite_run), per_message(pg_run)
-        if sqlite_ms and pg_ms is not None:
-            ratios.append(pg_ms / sqlite_ms)
+    sqlite_runs = {run.get("run"): run for run in scenarios.get("e2e", [])}
+    for pg_run in scenarios.get("e2e-pg", []):
+        pg_ms = per_message(pg_run)
+        sqlite = [ms for ms in (per_message(sqlite_runs.get(pg_run.get("run"))), per_message(pg_run.get("sqlite_after")))
+                  if ms]
+        if sqlite and pg_ms is not None:
+            ratios.append(pg_ms / (sum(sqlite) / len(sqlite)))
     return _row("e2e-pg", "PostgreSQL ÷ SQLite: CPU per message end to end (run by run)",
                 median(ratios) if ratios else None, ratios, "×", 2, ("<=", PG_OVER_SQLITE),
                 "" if ratios else "needs complete runs of both e2e and e2e-pg")
@@ -281,7 +287,9 @@ def one_line(name: str, run: Run) -> str:
                 f"messages/s over {run['seconds']:.1f} s (creates {run['create_rps']:,.0f}/s)"
                 + (f", CPU {used['cpu_ms_per_message']:.3f} ms/message (PostgreSQL "
                    f"{used['postgres_cpu_ms_per_message']:.3f}), {used['cores_used']:.2f} cores" if used else "")
-                + ("  TIMED OUT" if run["timed_out"] else ""))
+                + ("  TIMED OUT" if run["timed_out"] else "")
+                + (f"; SQLite after it {after['cpu']['cpu_ms_per_message']:.3f} ms/message"
+                   if (after := run.get("sqlite_after")) and after.get("cpu") else ""))
     if name == "list":
         return (f"page 1 p50/p99 {run['page1_p50_ms']:.1f}/{run['page1_p99_ms']:.1f} ms, deep pages "
                 f"{run['deep_pages'][0]}–{run['deep_pages'][1]} p50/p99 {run['deep_p50_ms']:.1f}/"
@@ -463,7 +471,8 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "  children), and on PostgreSQL the backends serving the scenario's database (found by their command",
         "  line), divided by the messages. PostgreSQL's shared processes (WAL writer, checkpointer) serve every",
         "  database of the server and are left out (they are in the JSON file). The generator and the receiver",
-        "  are not counted. PostgreSQL ÷ SQLite pairs run N of each (they ran back to back).",
+        "  are not counted. PostgreSQL ÷ SQLite divides run N of PostgreSQL by the mean of SQLite's run N, just",
+        "  before it, and a SQLite run just after it (A-B-A: the machine drifts by tens of per cent in minutes).",
         "- **per core used** (create) — requests/s divided by the cores the server's processes used while",
         "  saturated (user + system CPU time over the run's length): the baseline and Loft at equal CPU. The",
         "  baseline runs as many uvicorn worker processes as `loft serve` has processes. The target is a",
