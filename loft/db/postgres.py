@@ -60,7 +60,7 @@ from loft.db.engine import (
     statement,
     upgrade,
 )
-from loft.db.prepared import FetchedRows, Plan, Prepared
+from loft.db.prepared import FetchedRows, Plan, Prepared, unbounded
 from loft.errors import DatabaseUnavailable
 
 log = logging.getLogger("loft.db")
@@ -417,6 +417,7 @@ def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> tuple[P
 
 @lru_cache(maxsize=None)
 def _unnest(table: Table, keys: tuple[str, ...], returning: tuple[Any, ...]) -> Prepared:
-    given = func.unnest(*(bindparam(key, type_=ARRAY(table.c[key].type, dimensions=1)) for key in keys)).alias("given")
+    given = func.unnest(*(bindparam(key, type_=ARRAY(unbounded(table.c[key].type), dimensions=1))
+                          for key in keys)).alias("given")
     many = insert(table).from_select(keys, select(literal_column("*")).select_from(given), include_defaults=False)
     return Prepared(many.returning(*returning) if returning else many)

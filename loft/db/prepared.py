@@ -27,7 +27,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ARRAY, BindParameter, Boolean, ColumnElement, String, Table, any_, bindparam
+from sqlalchemy import ARRAY, VARCHAR, BindParameter, Boolean, ColumnElement, String, Table, any_, bindparam
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
@@ -300,11 +300,17 @@ def _in_list(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(_Among, "postgresql")
 def _any_of_array(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
-    item = element.column.type
-    # Cast to the unbounded type: a cast to VARCHAR(n) cuts longer values short, and one parameter may serve
-    # columns of different lengths (an address matched against phone numbers and channel senders).
-    array = bindparam(element.prefix, type_=ARRAY(String() if isinstance(item, String) else item, dimensions=1))
+    # One parameter may serve columns of different lengths (an address matched against phone numbers and
+    # channel senders): see unbounded().
+    array = bindparam(element.prefix, type_=ARRAY(unbounded(element.column.type), dimensions=1))
     return compiler.process(element.column == any_(array), **kw)
+
+
+def unbounded(kind: Any) -> Any:
+    """``kind`` without its length, for the type of a parameter cast on PostgreSQL (``$1::VARCHAR[]``): a cast
+    to ``VARCHAR(n)`` cuts a longer value short without a word, where the column itself refuses it (a value
+    compared would match a shorter one; one inserted would be stored cut)."""
+    return String() if isinstance(kind, String) and kind.length is not None and type(kind) in (String, VARCHAR) else kind
 
 
 def list_length(count: int) -> int:

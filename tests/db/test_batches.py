@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy.exc import DBAPIError
 
 from loft.db.engine import Conn, Database, open_database
 from loft.db.prepared import Prepared
@@ -153,3 +154,25 @@ def test_all_the_rows_of_a_call_go_in_one_statement_on_postgres(postgres: Databa
     assert counts == [1, 2]  # 130 rows in one statement (in VALUES lists of 16 rows at most, it took 9), 37 in one
     assert returned == 130 and changed == 37
     assert stored == [(f"more{n}", {"n": n}, str(n)) for n in range(37)]  # in order, with their JSON and text
+
+
+def test_a_value_too_long_for_its_column_is_refused_in_many_rows_as_in_one(postgres: Database) -> None:
+    """Many rows go in as arrays (``unnest($1::VARCHAR[], …)``): a value longer than its column is refused, as a
+    one-row ``INSERT`` refuses it, not cut to the column's length by the cast (``$1::VARCHAR(32)[]`` would)."""
+    too_long = "x" * 33
+
+    async def body() -> tuple[list[str], list[str]]:
+        errors = []
+        for rows in ([{"name": too_long}], [{"name": "fits"}, {"name": too_long}]):
+            try:
+                async with postgres.write() as conn:
+                    await conn.insert_rows(_ONE, [{**row, "at": _MOMENT, "options": None, "txid": None}
+                                                  for row in rows])
+            except DBAPIError as exc:  # (SQLAlchemy's asyncpg adapter makes this one its plain Error)
+                errors.append(str(exc.orig).splitlines()[0])
+        async with postgres.read() as conn:
+            return errors, list((await conn.execute(select(items.c.name))).scalars())
+
+    errors, stored = _run(postgres, body)
+    assert len(errors) == 2 and all("value too long for type character varying(32)" in error for error in errors)
+    assert stored == []
