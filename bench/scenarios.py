@@ -465,7 +465,8 @@ def _profiled_e2e(options: Options, receiver: Receiver, server: procs.Proc, send
 
 def e2e_postgres(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
     """The e2e scenario on a fresh PostgreSQL database: the same messages, the same receiver, the same layout of
-    ``loft serve`` (``--e2e-processes``, ``--worker-processes``) as on SQLite; CPU counts the database's backends."""
+    ``loft serve`` (``--e2e-processes``, ``--worker-processes``) as on SQLite; CPU counts the database's backends.
+    Then SQLite's e2e once more (``sqlite_after``: see :func:`_sqlite_after`)."""
     assert options.postgres_url
     name = f"loft_bench_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(options.postgres_url, f'CREATE DATABASE "{name}"'))
