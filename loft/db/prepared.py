@@ -310,7 +310,7 @@ def unbounded(kind: Any) -> Any:
     """``kind`` without its length, for the type of a parameter cast on PostgreSQL (``$1::VARCHAR[]``): a cast
     to ``VARCHAR(n)`` cuts a longer value short without a word, where the column itself refuses it (a value
     compared would match a shorter one; one inserted would be stored cut)."""
-    return String() if isinstance(kind, String) and kind.length is not None and type(kind) in (String, VARCHAR) else kind
+    return String() if type(kind) in (String, VARCHAR) and kind.length is not None else kind
 
 
 def list_length(count: int) -> int:
