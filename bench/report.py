@@ -47,6 +47,15 @@ def _get(*path: str | int) -> Callable[[Run], float | None]:
     return read
 
 
+def _micros_per(per_core: Callable[[Run], float | None]) -> Callable[[Run], float | None]:
+    """CPU per request (µs) from requests/s per core used."""
+    def read(run: Run) -> float | None:
+        rate = per_core(run)
+        return 1e6 / rate if rate else None
+
+    return read
+
+
 def _rows_written(run: Run) -> float | None:
     counts = run.get("postgres_per_message") or {}
     kinds = ("tup_inserted", "tup_updated", "tup_deleted")
@@ -95,6 +104,13 @@ SPECS = [
     Spec("create", "one process: Loft ÷ baseline at equal CPU (per core used)",
          lambda r: 100 * r["one_process"]["ratio_per_core"]
          if (r.get("one_process") or {}).get("ratio_per_core") is not None else None, "%", (">=", 50)),
+    Spec("create", "one process: Loft's CPU per create, delivering what it creates (µs)",
+         _micros_per(_get("one_process", "per_core", "loft")), "µs", digits=0),
+    Spec("create", "one process, the API alone (`LOFT_WORKERS=false`): Loft's CPU per create (µs)",
+         _micros_per(_get("api_alone", "per_core", "loft")), "µs", digits=0),
+    Spec("create", "one process, the API alone: Loft ÷ baseline at equal CPU (per core used)",
+         lambda r: 100 * r["api_alone"]["ratio_per_core"]
+         if (r.get("api_alone") or {}).get("ratio_per_core") is not None else None, "%"),
     Spec("create", "Loft p50 at saturation (wrk)", _get("loft", "p50_ms"), "ms", digits=2),
     Spec("create", "Loft p99 at saturation (wrk)", _get("loft", "p99_ms"), "ms", digits=2),
     Spec("create", "fixed offered load = ½ saturating rate (requests/s)", _get("fixed_rate", "offered_rps"), "/s",
@@ -478,7 +494,10 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "  baseline runs as many uvicorn worker processes as `loft serve` has processes. The target is a",
         "  one-process figure: with `--processes N`, the create scenario also measures one `loft serve` process",
         "  (its default layout: the API and the delivery of what it creates in one process) against a one-process",
-        "  baseline, right after the N-process figures, and the *one process* rows show that pair.",
+        "  baseline, right after the N-process figures, and the *one process* rows show that pair. Then the same",
+        "  pair for one process of the API alone (`LOFT_WORKERS=false`: it creates, nothing delivers), for",
+        "  information: the difference between the two CPU-per-create rows is what delivering a message (the",
+        "  simulator's, at once) costs the one process that created it.",
         "- **SQLite's log file** (create, end to end) — the size of `loft.db-wal` when the scenario ends: SQLite",
         "  reuses the file from its start once a checkpoint has copied all of it, so it stays near a second of",
         "  writes; a log that never started again would grow with every write.",

@@ -175,21 +175,35 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
             server.stop()
     else:
         result["one_process"] = {key: result[key] for key in ("processes", "per_core", "ratio_per_core")}
+    if not options.create_without_worker:
+        # The same pair for the API alone (no delivery: LOFT_WORKERS=false): what the target's one process spends
+        # on creates, apart from delivering what they created.
+        alone = procs.LoftConfig(data_dir=run_dir / "create-api", extra_env={
+            **config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
+        server = alone.serve(workers=False).start()
+        try:
+            result["api_alone"] = _equal_cpu(options, server, buy_number(server), run_dir,
+                                             run_dir / "create-api" / "loft.db", delivers=False)
+        finally:
+            server.stop()
     return result
 
 
-def _equal_cpu(options: Options, server: procs.Proc, sender: str, run_dir: Path, database: Path
-               ) -> dict[str, Any]:
+def _equal_cpu(options: Options, server: procs.Proc, sender: str, run_dir: Path, database: Path, *,
+               delivers: bool | None = None) -> dict[str, Any]:
     """``wrk`` (creates from ``sender``) against ``server`` and against the bare ASGI baseline given as many
     processes (equal means to spend), baseline before and after Loft (A-B-A: the machine's speed drifts by tens of
     per cent within minutes, and the mean of the two is what ran beside Loft, whichever way it drifted); with the
-    CPU each used while saturated."""
+    CPU each used while saturated. ``delivers``: whether ``server`` delivers what it creates (default: as the
+    options say), which the run waits for after Loft's load."""
+    if delivers is None:
+        delivers = not options.create_without_worker
     processes = loft_processes(server)
     baseline = procs.script("baseline", "bench.baseline", procs.free_port(), run_dir,
                             "--processes", str(processes)).start()
 
     def drain(timeout: float) -> tuple[bool, float]:
-        return (False, 0.0) if options.create_without_worker else wait_drained(database, timeout)
+        return wait_drained(database, timeout) if delivers else (False, 0.0)
 
     try:
         body = urlencode(create_form(sender, 0))
