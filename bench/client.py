@@ -64,6 +64,12 @@ class Connection:
         self._reader, self._writer = reader, writer
         return reader, writer
 
+    async def open(self) -> None:
+        """Connect now (else the first request does)."""
+        if self._writer is None:
+            await self._open()
+            self._used_at = time.monotonic()
+
     async def request(self, data: bytes) -> tuple[int, bytes]:
         """Send ``data`` (a whole request) and return the answer's status code and body.
 

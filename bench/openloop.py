@@ -9,7 +9,10 @@ says how late the generator's own event loop woke up: when it is large, the gene
 the bottleneck.
 
 Requests go over a pool of kept-alive connections (``bench.client``), so the generator costs a few tens of
-microseconds of CPU per request.
+microseconds of CPU per request. The pool is connected before the first request is due: what is measured is a
+steady load, and 64 connections opened inside its first tens of milliseconds put their handshakes (and the
+server's first answer on each) into the latencies of the first second, about 0.7 % of a 10-second run at
+900 requests/s, which is where its p99 lies.
 """
 
 from __future__ import annotations
@@ -66,13 +69,18 @@ async def run(url: str, requests: Sequence[bytes], *, rate: float, seconds: floa
     host, port = address(url)
     planned = max(1, int(rate * seconds))
     result = OpenLoopResult(rate=rate, planned=planned, seconds=0.0)
+    pool = [Connection(host, port) for _ in range(connections)]
+    try:
+        await asyncio.gather(*(conn.open() for conn in pool))
+    except BaseException:
+        await asyncio.gather(*(conn.close() for conn in pool))
+        raise
     start = time.monotonic() + 0.05
     next_index = 0
     lag = LoopLag().start()
 
-    async def sender() -> None:
+    async def sender(conn: Connection) -> None:
         nonlocal next_index
-        conn = Connection(host, port)
         try:
             while next_index < planned:
                 i = next_index
@@ -97,7 +105,7 @@ async def run(url: str, requests: Sequence[bytes], *, rate: float, seconds: floa
             await conn.close()
 
     try:
-        await asyncio.gather(*(sender() for _ in range(connections)))
+        await asyncio.gather(*(sender(conn) for conn in pool))
         result.seconds = time.monotonic() - start
     finally:
         await lag.stop()
