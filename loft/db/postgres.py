@@ -25,11 +25,18 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ARRAY,
+    JSON,
+    Boolean,
     Connection,
+    DateTime,
     Insert,
+    Integer,
     String,
     Table,
+    Text,
     bindparam,
+    cast,
+    column,
     event,
     func,
     insert,
@@ -37,6 +44,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -98,7 +106,7 @@ class PostgresConn(Conn):
     @statement
     async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """All the rows in one statement (see :func:`_unnested`): one round trip, not one per row."""
-        unnested = _unnested(statement, rows)
+        unnested = _unnested(statement, rows, self.dialect)
         if unnested is None:
             return await super().insert_rows(statement, rows)
         many, parameters = unnested
@@ -106,7 +114,7 @@ class PostgresConn(Conn):
 
     @statement
     async def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
-        unnested = _unnested(statement, rows)
+        unnested = _unnested(statement, rows, self.dialect)
         if unnested is None:
             return await super().execute_many(statement, rows)
         many, parameters = unnested
@@ -395,13 +403,20 @@ class PostgresDatabase(Database):
         await self._async.dispose()
 
 
-def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> tuple[Prepared, dict[str, Any]] | None:
+def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]], dialect: Dialect
+              ) -> tuple[Prepared, dict[str, Any]] | None:
     """A one-row ``INSERT INTO table [RETURNING …]`` of many ``rows`` (all with the same keys) as one statement of
-    any number of rows: ``INSERT INTO table (a, b) SELECT * FROM unnest($1::a_type[], $2::b_type[]) [RETURNING
-    …]``, with a list of values per column. One round trip for the rows of a batch, and one prepared statement
-    per table and set of columns whatever their number (where ``VALUES (…), (…)`` needs one per number of rows,
-    and asyncpg's cache keeps none beyond 15 KiB of SQL). None for fewer than two rows, for a statement that is
-    not such an ``INSERT``, or one that leaves out a column whose default Python computes (run row by row)."""
+    any number of rows: one round trip for the rows of a batch, and one prepared statement per table and set of
+    columns whatever their number (where ``VALUES (…), (…)`` needs one per number of rows, and asyncpg's cache
+    keeps none beyond 15 KiB of SQL). None for fewer than two rows, for a statement that is not such an
+    ``INSERT``, or one that leaves out a column whose default Python computes (run row by row).
+
+    The rows travel as one JSON document, ``INSERT INTO table (a, b) SELECT given.a, given.b FROM
+    json_to_recordset($1) AS given(a VARCHAR, b TIMESTAMPTZ)`` (:func:`_recordset`), when every column is of a
+    type JSON carries as it is (:data:`_CARRIED`); else as a list of values per column, ``SELECT * FROM
+    unnest($1::a_type[], $2::b_type[])`` (:func:`_unnest`). The document is cheaper: asyncpg encodes an array
+    value by value (about a microsecond each, in Python-level checks), orjson writes a batch's document in
+    microseconds, and PostgreSQL reads it back for a few more (``bench/``, docs/benchmarks.md)."""
     insert_of = statement.statement
     if len(rows) < 2 or not isinstance(insert_of, Insert) or not isinstance(insert_of.table, Table):
         return None
@@ -412,6 +427,8 @@ def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> tuple[P
     if any(column.default is not None and column.key not in keys for column in table.columns):
         return None
     returning = tuple(column["expr"] for column in insert_of.returning_column_descriptions)
+    if all(isinstance(table.c[key].type, _CARRIED) for key in keys):
+        return _recordset(table, keys, returning), {"rows": _document(table, keys, rows, dialect)}
     return _unnest(table, keys, returning), {key: [row[key] for row in rows] for key in keys}
 
 
@@ -421,3 +438,37 @@ def _unnest(table: Table, keys: tuple[str, ...], returning: tuple[Any, ...]) -> 
                           for key in keys)).alias("given")
     many = insert(table).from_select(keys, select(literal_column("*")).select_from(given), include_defaults=False)
     return Prepared(many.returning(*returning) if returning else many)
+
+
+#: Column types whose values a JSON document carries to PostgreSQL unchanged: orjson writes them (a timestamp in
+#: ISO 8601 with its offset, a naive one as UTC, as asyncpg takes it), and ``json_to_recordset`` reads them back
+#: as the column's type. A JSON column's value goes as the text SQLAlchemy would send (its serializer's: ``None``
+#: is JSON ``null``, not SQL ``NULL``), cast back to JSON.
+_CARRIED = (String, Integer, Boolean, DateTime, JSON)
+
+
+@lru_cache(maxsize=None)
+def _recordset(table: Table, keys: tuple[str, ...], returning: tuple[Any, ...]) -> Prepared:
+    document = cast(bindparam("rows", type_=Text()), JSON())
+    given = func.json_to_recordset(document).table_valued(
+        *(column(key, Text() if isinstance(table.c[key].type, JSON) else unbounded(table.c[key].type))
+          for key in keys)).render_derived(name="given", with_types=True)
+    values = [cast(given.c[key], table.c[key].type) if isinstance(table.c[key].type, JSON) else given.c[key]
+              for key in keys]
+    many = insert(table).from_select(keys, select(*values), include_defaults=False)
+    return Prepared(many.returning(*returning) if returning else many)
+
+
+def _document(table: Table, keys: tuple[str, ...], rows: Sequence[Mapping[str, Any]], dialect: Dialect) -> str:
+    """``rows`` as the JSON document of :func:`_recordset`, each value converted as SQLAlchemy converts it for
+    this column (a JSON column's into its JSON text, a boolean's into a ``bool``)."""
+    converted = _converters(table, keys, dialect)
+    if converted:
+        rows = [{**row, **{key: process(row[key]) for key, process in converted}} for row in rows]
+    return orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode()
+
+
+@lru_cache(maxsize=256)  # (per engine's dialect: one in a server, one per test's engine in the tests)
+def _converters(table: Table, keys: tuple[str, ...], dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    return tuple((key, process) for key in keys
+                 if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None)

@@ -13,7 +13,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from loft.db.engine import Conn, Database, open_database
@@ -157,8 +172,9 @@ def test_all_the_rows_of_a_call_go_in_one_statement_on_postgres(postgres: Databa
 
 
 def test_a_value_too_long_for_its_column_is_refused_in_many_rows_as_in_one(postgres: Database) -> None:
-    """Many rows go in as arrays (``unnest($1::VARCHAR[], …)``): a value longer than its column is refused, as a
-    one-row ``INSERT`` refuses it, not cut to the column's length by the cast (``$1::VARCHAR(32)[]`` would)."""
+    """Many rows go in as a JSON document read as ``VARCHAR`` (or as arrays, ``unnest($1::VARCHAR[], …)``): a
+    value longer than its column is refused, as a one-row ``INSERT`` refuses it, not cut to the column's length by
+    a cast (``VARCHAR(32)`` would)."""
     too_long = "x" * 33
 
     async def body() -> tuple[list[str], list[str]]:
@@ -176,3 +192,74 @@ def test_a_value_too_long_for_its_column_is_refused_in_many_rows_as_in_one(postg
     errors, stored = _run(postgres, body)
     assert len(errors) == 2 and all("value too long for type character varying(32)" in error for error in errors)
     assert stored == []
+
+
+kinds = Table(
+    "batched_kinds",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("label", String(16), nullable=False),
+    Column("words", Text, nullable=False),
+    Column("count", BigInteger),
+    Column("flag", Boolean),
+    Column("at", DateTime(timezone=True)),
+    Column("doc", JSON),
+)
+blobs = Table(
+    "batched_blobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("label", String(16), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+#: Text that JSON must escape, or carry as it is: quotes, a backslash, control characters, accents, an emoji
+#: (outside the BMP), and what looks like an escape but is not one.
+_AWKWARD = 'say "hi"\\n\\u0041 \\ tab\there\nline\r\x01 é 漢字 😀 %00 {"a": 1} \'quoted\''
+_KINDS: list[dict[str, Any]] = [
+    {"words": _AWKWARD, "count": 2**62, "flag": True, "at": _MOMENT, "doc": {"nested": [1, "two", None]}},
+    {"words": "", "count": -1, "flag": False, "at": datetime(2026, 12, 5, 4, 30, 15), "doc": None},  # naive: UTC
+    {"words": "plain", "count": None, "flag": None, "at": None, "doc": [_AWKWARD]},
+    {"words": "x", "count": 0, "flag": True, "at": datetime(2026, 1, 1, tzinfo=UTC), "doc": "a string"},
+]
+_EACH = Prepared(insert(kinds).returning(kinds.c.id, kinds.c.label))
+_SHAPE = text("SELECT label, words, count, flag, at, doc::text AS doc_text, doc IS NULL AS sql_null "
+              "FROM batched_kinds ORDER BY id")
+
+
+def test_many_rows_store_every_kind_of_value_as_one_row_does_on_postgres(postgres: Database) -> None:
+    """What a batch of rows stores, PostgreSQL stores byte for byte as it does each row inserted alone: text that
+    JSON escapes, 64-bit integers, booleans, timestamps with and without a zone (naive ones are UTC, as asyncpg
+    takes them), JSON documents, and a JSON column's ``None`` as JSON ``null``, not SQL ``NULL``, as SQLAlchemy
+    writes it."""
+
+    async def body() -> list[Any]:
+        async with postgres.write() as conn:
+            for index, row in enumerate(_KINDS):
+                await conn.execute(_EACH, {**row, "label": f"one{index}"})
+        async with postgres.write() as conn:
+            returned = await conn.insert_rows(_EACH, [{**row, "label": f"many{index}"}
+                                                      for index, row in enumerate(_KINDS)])
+            assert sorted(row.label for row in returned) == [f"many{index}" for index in range(len(_KINDS))]
+        async with postgres.read() as conn:
+            return list((await conn.execute(_SHAPE)).all())
+
+    stored = _run(postgres, body)
+    alone = [tuple(row[1:]) for row in stored if row.label.startswith("one")]
+    together = [tuple(row[1:]) for row in stored if row.label.startswith("many")]
+    assert len(alone) == len(_KINDS) and together == alone
+    assert alone[0][0] == _AWKWARD and alone[0][1] == 2**62
+    assert alone[1][3] == datetime(2026, 12, 5, 4, 30, 15, tzinfo=UTC)
+    assert [row[-1] for row in alone] == [False, False, False, False]  # doc None is JSON null, never SQL NULL
+
+
+def test_many_rows_of_a_type_json_does_not_carry_go_as_arrays_on_postgres(postgres: Database) -> None:
+    """Bytes have no JSON form: a batch with a binary column goes as arrays, and its bytes come back whole."""
+    written = [{"label": f"blob{n}", "data": bytes(range(n, n + 40))} for n in range(3)]
+
+    async def body() -> list[Any]:
+        async with postgres.write() as conn:
+            assert await conn.execute_many(Prepared(insert(blobs)), written) == 3
+        async with postgres.read() as conn:
+            return list((await conn.execute(select(blobs.c.label, blobs.c.data).order_by(blobs.c.id))).all())
+
+    assert [tuple(row) for row in _run(postgres, body)] == [(row["label"], row["data"]) for row in written]
