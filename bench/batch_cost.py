@@ -27,14 +27,7 @@ BATCH = 16
 
 
 def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(seconds for seconds in map(procs.cpu_seconds, pids) if seconds is not None)
 
 
 async def _measure(url: str, name: str, forms: list[str]) -> list[tuple[str, float, float]]:

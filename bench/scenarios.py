@@ -165,28 +165,28 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
     finally:
         server.stop()
     if result["processes"] != 1:
-        one = procs.LoftConfig(data_dir=run_dir / "create-1",
-                               extra_env={**config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
-        server = one.serve(workers=not options.create_without_worker).start()
-        try:
-            result["one_process"] = _equal_cpu(options, server, buy_number(server), run_dir,
-                                               run_dir / "create-1" / "loft.db")
-        finally:
-            server.stop()
+        result["one_process"] = _one_process(options, config, run_dir / "create-1",
+                                             delivers=not options.create_without_worker)
     else:
         result["one_process"] = {key: result[key] for key in ("processes", "per_core", "ratio_per_core")}
     if not options.create_without_worker:
         # The same pair for the API alone (no delivery: LOFT_WORKERS=false): what the target's one process spends
         # on creates, apart from delivering what they created.
-        alone = procs.LoftConfig(data_dir=run_dir / "create-api", extra_env={
-            **config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
-        server = alone.serve(workers=False).start()
-        try:
-            result["api_alone"] = _equal_cpu(options, server, buy_number(server), run_dir,
-                                             run_dir / "create-api" / "loft.db", delivers=False)
-        finally:
-            server.stop()
+        result["api_alone"] = _one_process(options, config, run_dir / "create-api", delivers=False)
     return result
+
+
+def _one_process(options: Options, config: procs.LoftConfig, data_dir: Path, *, delivers: bool) -> dict[str, Any]:
+    """:func:`_equal_cpu` for one ``loft serve`` process configured as ``config`` otherwise, in ``data_dir``;
+    ``delivers``: with its in-process worker."""
+    one = procs.LoftConfig(data_dir=data_dir,
+                           extra_env={**config.extra_env, "LOFT_PROCESSES": "1", "LOFT_WORKER_PROCESSES": "0"})
+    server = one.serve(workers=delivers).start()
+    try:
+        return _equal_cpu(options, server, buy_number(server), data_dir.parent, data_dir / "loft.db",
+                          delivers=delivers)
+    finally:
+        server.stop()
 
 
 def _equal_cpu(options: Options, server: procs.Proc, sender: str, run_dir: Path, database: Path, *,

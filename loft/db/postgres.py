@@ -416,8 +416,8 @@ def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]], dialect: D
     type JSON carries as it is (:data:`_CARRIED`); else as a list of values per column, ``SELECT * FROM
     unnest($1::a_type[], $2::b_type[])`` (:func:`_unnest`). The document is cheaper: asyncpg encodes an array
     value by value (about a microsecond each, two for a timestamp), orjson writes a batch's document at once, and
-    PostgreSQL spends a little more reading it back: for a message and its job, about 30 µs of Loft's CPU less
-    and 10 µs of the backend's more (``python -m bench.batch_cost``)."""
+    PostgreSQL spends a little more reading it back: for a message and its job, 14–30 µs of Loft's CPU less and
+    about 10 µs of the backend's more (``python -m bench.batch_cost``)."""
     insert_of = statement.statement
     if len(rows) < 2 or not isinstance(insert_of, Insert) or not isinstance(insert_of.table, Table):
         return None
