@@ -141,7 +141,7 @@ async def _send(request: Request, account: Account, activity: Mapping[str, Any],
     loft = context.of(request)
     form = MultiDict(activities.message_form(activity, number=number, phone=phone))
     new = messages.check(account, form)
-    row, _ = await loft.db.submit_item(messages.create_many, messages.Draft(account, new, loft.settings))
+    row = (await loft.db.submit_item(messages.create_many, messages.Draft(account, new, loft.settings))).message
     loft.wake()
     sid: str = row.sid
     return sid

@@ -231,9 +231,14 @@ async def renew(conn: Conn, worker: str, jobs: Sequence[Job], *, until: datetime
 
 async def enqueue_many(conn: Conn, kind: str, jobs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
     """Record jobs of one ``kind``, due now, for any worker to claim: (subject SID, account SID, payload) each."""
+    await enqueue_all(conn, [NewJob(kind, subject, account, payload=payload) for subject, account, payload in jobs])
+
+
+async def enqueue_all(conn: Conn, jobs: Sequence[NewJob]) -> None:
+    """Record jobs for any worker to claim, in one statement (without reading their ids back: see
+    :func:`enqueue_rows` for that)."""
     moment = dates.now()
-    await conn.execute_many(_ENQUEUE_ROWS, [_row(NewJob(kind, subject, account, payload=payload), moment)
-                                            for subject, account, payload in jobs])
+    await conn.execute_many(_ENQUEUE_ROWS, [_row(job, moment) for job in jobs])
 
 
 @lru_cache(maxsize=None)

@@ -3,7 +3,9 @@
 This module is the simulator's path, and the checks every send makes; a send for a network carrier (its job
 names it) goes on through :mod:`loft.delivery.handoff`. Each step is its own transaction, and the hand-off to
 the simulator commits with the ``sent`` status, so a crash at any point neither loses the message nor hands it
-over twice. A message with nothing to fetch (no media) goes from ``queued`` to ``sent`` in one transaction.
+over twice. A message with nothing to fetch (no media) goes from ``queued`` to ``sent`` in one transaction; one
+created through a process whose worker has room goes to the simulator in its create's own transaction
+(:func:`create_many`), and only its status callbacks are left for that worker.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row
@@ -22,7 +25,7 @@ from loft.db.engine import Conn
 from loft.db.prepared import Record
 from loft.delivery import lifecycle, outbox, selection
 from loft.delivery.carriers import sim
-from loft.delivery.carriers.base import Predicted
+from loft.delivery.carriers.base import LocalCarrier, Predicted
 from loft.delivery.outbox import Job
 from loft.kit import dates, phone
 from loft.messages import intake, media, optout
@@ -56,13 +59,10 @@ def _refused(message: Row[Any], account: Account | None, opted_out: set[optout.S
     return None
 
 
-async def handle_send(loft: Loft, job: Job, created: Record | None = None, *,
-                      lease: outbox.Lease | None = None) -> Job | None:
-    """Send the job's message. ``created``: the message as its create wrote it, handed over with the job by the
-    API of this process (a message without media, for a carrier that takes it within the transaction,
-    :func:`send_handed`); else the job was claimed (:func:`start_claimed`). Either way, with ``lease`` (the
-    worker's), the status callbacks of a message handed over in the send's transaction are recorded under it,
-    and their job returned for the worker to run at once: no claim, no update of their row."""
+async def handle_send(loft: Loft, job: Job, *, lease: outbox.Lease | None = None) -> Job | None:
+    """Send the job's message, claimed (:func:`start_claimed`). With ``lease`` (the worker's), the status
+    callbacks of a message handed over in the send's transaction are recorded under it, and their job returned
+    for the worker to run at once: no claim, no update of their row."""
     # Read as authentication reads it (a suspension made through this process applies at once, one made
     # through another within the credential cache's second), and outside the write transaction.
     account = await auth.lookup(loft, job.account_sid)
@@ -71,11 +71,6 @@ async def handle_send(loft: Loft, job: Job, created: Record | None = None, *,
 
         await handoff.send_to(loft, job, account)
         return None
-    if created is not None:
-        try:
-            return await loft.db.submit_item(send_handed, Handed(loft, job, created, account, lease))
-        except lifecycle.Superseded:
-            return None  # another worker took the job over after this one's lease ran out: it is the other's now
     message = await loft.db.submit_item(start_claimed, Claimed(loft, job, account, lease))
     if message is None or isinstance(message, Job):
         return message
@@ -216,7 +211,7 @@ async def start_claimed(conn: Conn, sends: list[Claimed]) -> list[Record | Job |
     return results
 
 
-def _one_lease(sends: list[Claimed] | list[Handed]) -> outbox.Lease | None:
+def _one_lease(sends: list[Claimed]) -> outbox.Lease | None:
     """The lease to record a batch's status callbacks under: their worker's when one worker sent them all (sends
     of several workers of one process: None, for any worker to claim)."""
     workers = {send.lease.worker if send.lease else None for send in sends}
@@ -224,47 +219,31 @@ def _one_lease(sends: list[Claimed] | list[Handed]) -> outbox.Lease | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Handed:
-    """A send handed over in memory (``Worker.take``): its job, the message as created, its account, and the
-    lease under which its status callbacks are recorded for the same worker (None: for any worker to claim)."""
+class Creating:
+    """A send to create (:func:`create_many`) through this process's Loft, whose simulator its create may hand it
+    to."""
 
     loft: Loft
-    job: Job
-    message: Record
-    account: Account | None
-    lease: outbox.Lease | None = None
+    draft: message_service.Draft
 
 
-async def send_handed(conn: Conn, sends: list[Handed]) -> list[Job | None | Exception]:
-    """Sends handed over in memory, in one transaction and a few statements for all of them, without reading the
-    messages again: only the send changes a queued message, and a job is its worker's only while its claim is
-    (else another worker took it over, with its message: :class:`lifecycle.Superseded` for that one). Completing
-    the jobs first settles that.
+async def create_many(conn: Conn, sends: list[Creating]) -> list[message_service.Created | Exception]:
+    """:func:`loft.messages.service.create_many`, the sends that leave at once for the simulator handed over in the
+    create's own transaction (:func:`hand_over_created`)."""
+    simulator = sends[0].loft.carriers.sim
+    return await message_service.create_many(conn, [send.draft for send in sends],
+                                             hand_over=partial(hand_over_created, simulator))
 
-    Each send's result is the job of its status callbacks when it was recorded under the send's lease, for the
-    worker to run once this commits (as it ran the send: no claim, no update of the job's row); should the
-    worker die first, that lease runs out and any worker takes the job over."""
-    ours = await outbox.complete_claimed(conn, [send.job for send in sends])
-    results: list[Job | None | Exception] = [
-        None if send.job.id in ours else lifecycle.Superseded(f"job {send.job.id} was taken over by another worker")
-        for send in sends
-    ]
-    going = [send for send in sends if send.job.id in ours]
-    opted_out = await _opted_out(conn, [send.message for send in going])  # handed over queued
-    leaving = []
-    for send in going:
-        refusal = _refused(send.message, send.account, opted_out)
-        if refusal is not None:
-            await lifecycle.change(conn, send.message, "failed", error_code=refusal)
-        else:
-            leaving.append(send.message)
-    if leaving:
-        receipts = await sends[0].loft.carriers.sim.hand_over_in(conn, [(message, ()) for message in leaving])
-        callbacks = await _handed_over(conn, list(zip(leaving, receipts)), lease=_one_lease(sends))
-        for index, send in enumerate(sends):
-            if results[index] is None:
-                results[index] = callbacks.get(send.message.sid)
-    return results
+
+async def hand_over_created(simulator: LocalCarrier, conn: Conn, created: list[Record], lease: outbox.Lease
+                            ) -> dict[str, Job]:
+    """Sends just stored ``queued``, in the transaction that stored them, given to the simulator: ``sent``, and the
+    delivery report to come (or, due at once as by default, the final status), as a worker's hand-over records
+    them (:func:`_handed_over`), with no job of their own to claim and complete. Their status callbacks are
+    recorded under ``lease`` (their worker's), and returned by message SID for it to run once this commits;
+    should it die first, the lease runs out and any worker takes them over."""
+    receipts = await simulator.hand_over_in(conn, [(message, ()) for message in created])
+    return await _handed_over(conn, list(zip(created, receipts)), lease=lease)
 
 
 async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], media_urls: list[str]) -> None:

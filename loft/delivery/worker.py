@@ -16,12 +16,10 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from loft.context import Loft
 from loft.db.outages import outage
-from loft.db.prepared import Record
 from loft.delivery import jobs, lifecycle, outbox, send, wakeups
 from loft.delivery.carriers.plan import SIM
 from loft.delivery.outbox import Job
@@ -48,14 +46,14 @@ def _failed(loft: Loft, exc: BaseException, message: str, *args: object) -> bool
 
 
 class Worker:
-    """Runs jobs: those it claims from the outbox, and sends handed to it in memory by the API of its process.
+    """Runs jobs: those it claims from the outbox, and those recorded under its lease by its own process.
 
-    A send created in the process of an in-process worker with room to spare is recorded already claimed by it
-    (:meth:`lease`), and handed over once committed (:meth:`take`): it starts at once, with no claim and no read
-    of the message. Should the process die first, the lease runs out and any worker takes the job over, as it
-    would a claimed job of a dead worker. The status callbacks of such a send are recorded the same way, under a
-    lease of this worker in the send's transaction, and run in the send's slot once it commits: no claim, and
-    no update of their row (:func:`loft.delivery.send.send_handed`).
+    A send created in the process of an in-process worker with room to spare is handed to the simulator by its
+    create, in the same transaction (:meth:`lease`, :func:`loft.delivery.send.create_many`); its status callbacks
+    are recorded under a lease of this worker, which runs them once committed (:meth:`take`): no claim, and no
+    update of their row. Should the process die first, the lease runs out and any worker takes the job over, as
+    it would a claimed job of a dead worker. The status callbacks of a send this worker hands over itself are
+    recorded the same way, and run in the send's slot.
     """
 
     def __init__(self, loft: Loft) -> None:
@@ -66,9 +64,8 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._batch = max(1, self.concurrency // 8)
         self._running: set[asyncio.Task[None]] = set()
-        self._handed: deque[tuple[Job, Record]] = deque()
+        self._handed: deque[Job] = deque()
         self._handed_in = asyncio.Event()
-        self._sending = 0  # handed sends submitted straight to the database, not back yet
         self._more_due = True  # the last claim took all it could: more jobs may be waiting in the outbox
         self._accepting = False  # hands sends over (while it runs)
         self._holding: dict[int, Job] = {}  # running jobs whose claims keep_claims renews
@@ -76,15 +73,16 @@ class Worker:
         self._next_takeover = 0.0  # when the next claim also takes over jobs whose lease ran out (monotonic)
 
     def lease(self, to: str) -> outbox.Lease | None:
-        """A lease for a send to ``to`` about to be created, if this worker is running and has room to take it
-        over, and the simulator takes it (a send handed over is one transaction; a network carrier's is not)."""
+        """A lease for the status callbacks of a send to ``to`` about to be created and handed over by its create,
+        if this worker is running and has room to run them, and the simulator takes the send (a send handed over
+        is one transaction; a network carrier's is not)."""
         if not self._accepting or len(self._handed) >= self.concurrency or self.loft.carriers.route(to) != SIM:
             return None  # it would wait: leave it in the outbox for whichever worker is free first
         return self._lease()
 
-    def take(self, job: Job, message: Record) -> None:
-        """Run ``job`` (a send leased by :meth:`lease`, committed) for ``message``, as soon as a slot is free."""
-        self._handed.append((job, message))
+    def take(self, job: Job) -> None:
+        """Run ``job`` (recorded under a lease of :meth:`lease`, committed) as soon as a slot is free."""
+        self._handed.append(job)
         self._handed_in.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -128,10 +126,6 @@ class Worker:
             stopping.cancel()
         await self._give_back_handed()
         try:
-            for _ in range(300):  # sends submitted straight to the database are back within a group or two
-                if not self._sending:
-                    break
-                await asyncio.sleep(0.1)
             if self._running:
                 await asyncio.wait(self._running, timeout=30)
         finally:
@@ -155,41 +149,15 @@ class Worker:
                 _failed(self.loft, exc, "renewing the claims of %d running jobs failed", len(held))
 
     def _start_handed(self) -> int:
-        """Start the sends handed over, as far as slots allow: straight into the database's next group of writes
-        when their account is at hand in the credential cache (no task of their own), else in a task that reads
-        the account first."""
+        """Start the jobs handed over, as far as slots allow."""
         started = 0
-        while self._handed and self._busy() < self.concurrency:
-            job, message = self._handed.popleft()
-            account = self.loft.credentials.get(job.account_sid)
-            if account is None:
-                self._spawn(job, message)
-            else:
-                self._sending += 1
-                sent = self.loft.db.submit_later(send.send_handed,
-                                                 send.Handed(self.loft, job, message, account, self._lease()))
-                sent.add_done_callback(partial(self._sent, job, outbox.recorded()))
+        while self._handed and len(self._running) < self.concurrency:
+            self._spawn(self._handed.popleft())
             started += 1
         return started
 
-    def _busy(self) -> int:
-        return len(self._running) + self._sending
-
     def _lease(self) -> outbox.Lease:
         return outbox.Lease(self.name, dates.real_now() + self.lease_for)
-
-    def _sent(self, job: Job, recorded: int, sent: asyncio.Future[Job | None]) -> None:
-        self._sending -= 1
-        failure = None if sent.cancelled() else sent.exception()
-        if failure is not None and not isinstance(failure, lifecycle.Superseded):
-            _failed(self.loft, failure, "job %s (%s %s) failed, attempt %d", job.id, job.kind, job.subject_sid,
-                    job.attempts)
-            self._track(self._give_back(job))
-        elif failure is None and (callbacks := sent.result()) is not None:
-            # Its status callbacks, recorded under this worker's lease: they take the send's slot at once.
-            self._spawn(callbacks, None)
-            return
-        self._slot_freed(recorded)
 
     def _slot_freed(self, recorded: int) -> None:
         if outbox.recorded() != recorded:
@@ -200,7 +168,7 @@ class Worker:
             self._handed_in.set()
 
     async def _claim(self) -> int:
-        free = self.concurrency - self._busy()
+        free = self.concurrency - len(self._running)
         if free <= 0 or (self._running and free < self._batch):
             return 0  # busy: claim when a batch of slots is free, in one transaction rather than one each
         if not self._more_due:
@@ -224,11 +192,11 @@ class Worker:
         if len(jobs) == free:
             self._more_due = True
         for job in jobs:
-            self._spawn(job, None)
+            self._spawn(job)
         return len(jobs)
 
-    def _spawn(self, job: Job, message: Record | None) -> None:
-        self._track(self._run(job, message))
+    def _spawn(self, job: Job) -> None:
+        self._track(self._run(job))
 
     def _track(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in a task that holds a slot until it ends."""
@@ -236,13 +204,13 @@ class Worker:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _run(self, job: Job, message: Record | None) -> None:
+    async def _run(self, job: Job) -> None:
         recorded = outbox.recorded()
         self._holding[job.id] = job
         callbacks = None
         try:
-            if message is not None or job.kind == outbox.SEND:  # handed over in memory, or claimed
-                callbacks = await send.handle_send(self.loft, job, message, lease=self._lease())
+            if job.kind == outbox.SEND:
+                callbacks = await send.handle_send(self.loft, job, lease=self._lease())
             else:
                 handler = jobs.handler(job.kind)
                 if handler is None:
@@ -257,11 +225,11 @@ class Worker:
             if callbacks is None:
                 self._slot_freed(recorded)
         if callbacks is not None:  # its status callbacks, recorded under this worker's lease: in the same slot
-            await self._run(callbacks, None)
+            await self._run(callbacks)
 
     async def _give_back_handed(self) -> None:
-        """Stopping: the handed-over sends not started yet are left to whichever worker claims them next."""
-        jobs = [job for job, _ in self._handed]
+        """Stopping: the jobs handed over and not started yet are left to whichever worker claims them next."""
+        jobs = list(self._handed)
         self._handed.clear()
         if not jobs:
             return

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from loft import context
 from loft.accounts import auth
 from loft.delivery import attempts as delivery_attempts
+from loft.delivery import send
 from loft.errors import NotFound
 from loft.kit import forms, paging, render
 from loft.messages import media, service
@@ -26,12 +27,13 @@ async def create_message(request: Request) -> Response:
     loft = context.of(request)
     worker = loft.worker
     lease = worker.lease(new.to) if worker is not None else None
-    row, job = await loft.db.submit_item(service.create_many, service.Draft(account, new, loft.settings, lease))
-    if worker is not None and job is not None:
-        worker.take(job, row)  # this process's worker sends it, with no claim and no read of it
-    else:
-        loft.wake()
-    return render.resource(request, service.render(row), xml_tag="Message", status=201)
+    created = await loft.db.submit_item(send.create_many,
+                                        send.Creating(loft, service.Draft(account, new, loft.settings, lease)))
+    if worker is not None and created.callbacks is not None:
+        worker.take(created.callbacks)  # its status callbacks (its create sent it), for this process's worker
+    if not created.handed_over:
+        loft.wake()  # its job waits in the outbox
+    return render.resource(request, service.render(created.message), xml_tag="Message", status=201)
 
 
 async def list_messages(request: Request) -> Response:

@@ -73,7 +73,7 @@ async def accept(conn: Conn, settings: Settings, *, account_sid: str, from_: str
     extra = dict(options or {})
     if word is not None:
         extra["opt_out_type"] = word
-    message, _ = await messages.store(
+    message = await messages.store(
         conn, settings, account_sid=account_sid, direction="inbound", from_=from_, to=to, body=body,
         media_urls=media_urls, mms=bool(media_urls), status="receiving" if media_urls else "received",
         options=extra or None, messaging_service_sid=service_sid,

@@ -9,11 +9,11 @@ opt-outs are here.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from starlette.datastructures import MultiDict
@@ -55,8 +55,9 @@ def check(account: Account, form: MultiDict) -> NewMessage:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A send that passed :func:`check`, for :func:`create_many`; with ``lease``, one due at once and without
-    media to fetch is recorded as claimed by that worker, and its job is returned for the caller to hand over."""
+    """A send that passed :func:`check`, for :func:`create_many`; with ``lease`` (a worker of this process has
+    room), one that leaves at once for the simulator, without media to fetch, is handed over by the create itself
+    (``hand_over``), its status callbacks recorded under that lease."""
 
     account: Account
     new: NewMessage
@@ -80,14 +81,35 @@ class Draft:
                                              moment=dates.now(), messaging_service_sid=new.messaging_service_sid))
 
 
-Created = tuple[Record, "outbox.Job | None"]
+class Created(NamedTuple):
+    """A stored send, and what became of it in the create's transaction."""
+
+    #: As created: what the create answers (``queued``, ``accepted``, ``scheduled``).
+    message: Record
+    #: Handed to the simulator by its create (see :func:`create_many`); else its job waits in the outbox.
+    handed_over: bool = False
+    #: The job of its status callbacks when it was handed over, recorded under its draft's lease, for its caller
+    #: to give that worker once this commits (None: it has none).
+    callbacks: outbox.Job | None = None
 
 
-async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Exception]:
+#: Hands sends just stored (``queued``) to the simulator in the caller's transaction; the jobs of their status
+#: callbacks, recorded under ``lease``, by message SID (see :func:`loft.delivery.send.hand_over_created`).
+HandOver = Callable[[Conn, list[Record], outbox.Lease], Awaitable[Mapping[str, outbox.Job]]]
+
+
+async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | None = None
+                      ) -> list[Created | Exception]:
     """Store sends that passed :func:`check`, after the checks that need the database, in Twilio's order for each
     (the sender is the account's, the Application is, the recipient has not opted out, the sender's queue has
     room): a few statements for all of them. A send that fails a check gets its error, and nothing of it is
-    written."""
+    written.
+
+    With ``hand_over``, a send whose draft has a lease and that leaves at once for the simulator with nothing to
+    fetch (:func:`_leaves_here`) is handed over in this same transaction, with no job of its own: the checks a
+    send makes when it leaves are the ones just made (its account may send, its recipient has not opted out, it
+    has not expired), so a worker would only read it back, check it again and hand it over a transaction later.
+    Every other send gets its job, for any worker."""
     owned = await numbers.owned_senders(conn, [(draft.account.sid, sender) for draft in drafts
                                                for sender in (draft.new.from_, draft.new.fallback_from)
                                                if sender is not None and sender.startswith("+")])
@@ -108,20 +130,35 @@ async def create_many(conn: Conn, drafts: list[Draft]) -> list[Created | Excepti
             results.append(None)
         except TwilioApiError as refused:
             results.append(refused)
-    created = await store_many(conn, [_Message(
+    now = dates.now()
+    leases = [draft.lease if hand_over is not None and _leaves_here(draft, leaves_at, now) else None
+              for draft, leaves_at in going]
+    stored = await store_many(conn, [_Message(
         draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
-        lease=draft.lease if (leaves_at <= dates.now() and not draft.new.media_urls
-                              and draft.row["status"] == "queued"
-                              and not draft.new.from_.startswith(phone.RCS_PREFIX)) else None,
-        row=draft.row,
-    ) for draft, leaves_at in going])
-    if any(job is None for _, job in created):
-        wakeups.notify(conn)  # sends no worker of this process took: any worker's, woken once this commits
-    stored = iter(created)
-    return [next(stored) if result is None else result for result in results]
+        row=draft.row, job=lease is None,
+    ) for (draft, leaves_at), lease in zip(going, leases)])
+    if any(lease is None for lease in leases):
+        wakeups.notify(conn)  # sends left in the outbox: any worker's, woken once this commits
+    leaving = [(record, lease) for record, lease in zip(stored, leases) if lease is not None]
+    callbacks: Mapping[str, outbox.Job] = {}
+    if leaving:
+        assert hand_over is not None
+        callbacks = await hand_over(conn, [record for record, _ in leaving], leaving[0][1])  # one worker's
+    created = iter([Created(record, True, callbacks.get(record.sid)) if lease is not None else Created(record)
+                    for record, lease in zip(stored, leases)])
+    return [next(created) if result is None else result for result in results]
+
+
+def _leaves_here(draft: Draft, leaves_at: datetime, now: datetime) -> bool:
+    """Whether a send is handed over by its create (see :func:`create_many`): a worker of this process gave it a
+    lease (it has room, and the simulator takes sends to its recipient), it is ``queued`` (not waiting for a
+    Messaging Service's choice, nor scheduled), leaves now (its sender's pace allows), has no media to fetch,
+    and does not come from an RCS sender (whose handset the send checks)."""
+    return (draft.lease is not None and leaves_at <= now and not draft.new.media_urls
+            and draft.row["status"] == "queued" and not draft.new.from_.startswith(phone.RCS_PREFIX))
 
 
 async def _services(conn: Conn, drafts: list[Draft]) -> Mapping[str, Service]:
@@ -222,8 +259,9 @@ class _Message:
     send_at: datetime | None = None
     #: Inbound: the service whose pool holds the number it was sent to.
     messaging_service_sid: str | None = None
-    lease: outbox.Lease | None = None
     row: dict[str, Any] | None = None  # its row, if made already (see Draft.row)
+    #: False: no job (a send its create hands over itself: see :func:`create_many`).
+    job: bool = True
 
 
 def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to: str, body: str, mms: bool,
@@ -257,14 +295,13 @@ def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to
     }
 
 
-async def store(conn: Conn, settings: Settings, **message: Any) -> Created:
+async def store(conn: Conn, settings: Settings, **message: Any) -> Record:
     """Insert a message with its media and its job (to send it, or, inbound, its webhook), all in the caller's
-    transaction; the job too when ``lease`` claims it for a worker (see :func:`loft.delivery.outbox.enqueue`).
-    Keyword arguments: the fields of :class:`_Message`."""
+    transaction; the message as stored. Keyword arguments: the fields of :class:`_Message`."""
     return (await store_many(conn, [_Message(settings, **message)]))[0]
 
 
-async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
+async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
     """:func:`store` for many messages: one statement inserts them all, one their jobs."""
     if not stored:
         return []
@@ -298,16 +335,17 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Created]:
     ]
     if media:
         await conn.execute(insert(message_media), media)
-    jobs = await outbox.enqueue_rows(conn, [outbox.NewJob(
+    jobs = [outbox.NewJob(
         kind=outbox.INBOUND if message.direction == "inbound" else outbox.SEND, subject_sid=row["sid"],
-        account_sid=message.account_sid, at=message.send_at or moment, lease=message.lease,
+        account_sid=message.account_sid, at=message.send_at or moment,
         carrier=None if message.direction == "inbound" else _carrier(message.settings, message.to),
-    ) for message, row in zip(stored, rows)])
+    ) for message, row in zip(stored, rows) if message.job]
+    if jobs:
+        await outbox.enqueue_all(conn, jobs)
     # What a read of each row would give, without the read: the values written, the sequence number, and the
     # columns a new message leaves empty.
-    return [(_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, date_sent=None, **row),
-             job if message.lease is not None else None)
-            for message, row, job in zip(stored, rows, jobs)]
+    return [_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, date_sent=None, **row)
+            for row in rows]
 
 
 def _carrier(settings: Settings, to: str) -> str | None:

@@ -74,7 +74,7 @@ def deliver_rcs(server: LoftServer, account_sid: str, agent: str, handset: str, 
         db = open_database(settings.resolved_database_url)
         try:
             async with db.write() as conn:
-                message, _ = await messages.store(
+                message = await messages.store(
                     conn, settings, account_sid=account_sid, direction="outbound-api", from_=agent, to=handset,
                     body=body or "(rich content)", media_urls=[], mms=False, status="queued",
                     options={carrier.CONTENT_OPTION: content})

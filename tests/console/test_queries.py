@@ -40,7 +40,7 @@ def test_scheduled_messages_come_soonest_first_with_their_send_time(database: Da
                 stored = {}
                 for name, status, hours in (("later", "scheduled", 5), ("sooner", "scheduled", 1),
                                             ("queued", "queued", None)):
-                    row, _ = await service.store(
+                    row = await service.store(
                         conn, Settings(), account_sid=ACCOUNT, direction="outbound-api", from_="", to="+15550100001",
                         body=name, media_urls=[], mms=False, status=status,
                         send_at=moment + timedelta(hours=hours) if hours else None)
@@ -89,7 +89,7 @@ def test_a_thread_with_an_rcs_sender_holds_its_rich_messages_and_the_handset_s_t
     handset, settings = "+15550100007", Settings()
 
     async def store(conn: Conn, **message: Any) -> str:
-        stored, _ = await service.store(conn, settings, account_sid=ACCOUNT, media_urls=[], mms=False, **message)
+        stored = await service.store(conn, settings, account_sid=ACCOUNT, media_urls=[], mms=False, **message)
         return str(stored.sid)
 
     async def main() -> tuple[list[str], list[queries.Bubble], list[queries.Bubble], list[str]]:

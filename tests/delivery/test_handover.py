@@ -1,9 +1,11 @@
-"""Sends handed from the API to its own process's worker in memory: recorded already claimed (a lease), never
-handed to a carrier twice, given back when the server stops before starting them, and followed by their
-status callbacks in the same worker, with no claim.
+"""Sends handed to the simulator by their create, in its transaction, when the process's worker has room: no
+job of their own, their status callbacks recorded already claimed by that worker (a lease) and run by it with
+no claim, given back when the server stops before starting them, taken over by another worker when the lease
+runs out; a send created while the worker has no room waits in the outbox.
 
 The server's worker gets one slot (``LOFT_WORKER_CONCURRENCY=1``), held for seconds by a status callback to
-a slow receiver, so that a send handed over meanwhile waits in memory where the tests can look at it.
+a slow receiver, so that the callbacks of a send handed over meanwhile wait in memory where the tests can look
+at them.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServe
         yield server
 
 
-def _jobs(server: LoftServer) -> dict[str, dict[str, Any]]:
-    """The send jobs in the outbox, by message SID, as another process reads them."""
-    query = "SELECT subject_sid, claimed_by, attempts FROM outbox WHERE kind = 'send'"
+def _jobs(server: LoftServer, kind: str = "send") -> dict[str, dict[str, Any]]:
+    """The jobs of ``kind`` in the outbox, by message SID, as another process reads them."""
+    query = f"SELECT subject_sid, claimed_by, attempts FROM outbox WHERE kind = '{kind}'"
     url = server.database_url
     if url is None:
         with sqlite3.connect(server.data_dir / "loft.db") as db:
@@ -77,9 +79,9 @@ class _Api:
     def inbox(self, number: str) -> list[str]:
         return [m["sid"] for m in self.http.get(f"/sim/v1/Handsets/{number}/Messages").json()["messages"]]
 
-    def hold_the_worker(self, receiver: Receiver) -> None:
-        """Occupy the worker's only slot with a status callback that takes ``SLOW`` seconds to answer."""
-        receiver.answer("/slow", Answer(status=204, delay=SLOW))
+    def hold_the_worker(self, receiver: Receiver, *, seconds: float = SLOW) -> None:
+        """Occupy the worker's only slot with a status callback that takes ``seconds`` to answer."""
+        receiver.answer("/slow", Answer(status=204, delay=seconds))
         self.send("+15558700001", StatusCallback=receiver.url("/slow"))
         receiver.wait_for(lambda requests: any(r.path == "/slow" for r in requests))
 
@@ -98,72 +100,85 @@ def connect() -> Iterator[Callable[[LoftServer], _Api]]:
         api.http.close()
 
 
-def test_a_send_is_recorded_claimed_by_its_server_s_worker_and_handed_to_it(
+def test_a_send_is_handed_to_the_simulator_by_its_create_when_the_worker_has_room(
         server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
     api = connect(server)
-    api.hold_the_worker(receiver)
-    handed = api.send("+15558700002")  # the worker has room in memory for one: leased to it
-    left = api.send("+15558700003")  # not for a second while the first waits: left in the outbox
-    jobs = _jobs(server)
-    assert server.process is not None
-    assert jobs[handed]["claimed_by"].startswith(f"{socket.gethostname()}:{server.process.pid}:")
-    assert jobs[handed]["attempts"] == 1
-    assert jobs[left] == {"claimed_by": None, "attempts": 0}
-    eventually(lambda: api.status(handed) == api.status(left) == "delivered", timeout=SLOW + 20)
-    assert api.inbox("+15558700002") == [handed]
-    assert api.inbox("+15558700003") == [left]
-
-
-def test_a_handed_over_send_that_another_worker_took_over_is_not_handed_to_the_carrier_twice(
-        server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
-    api = connect(server)
-    api.hold_the_worker(receiver)
-    sid = api.send("+15558700004")  # waits in the server's memory, its lease running out after 2 s
-    # Takes the job over once the lease has run out, and delivers it (it takes the slow callback over too, whose
-    # lease runs out as well: at least once, as callbacks go).
-    other = server.spawn("worker", env={"LOFT_WORKER_CONCURRENCY": "8"})
-    try:
-        eventually(lambda: api.status(sid) == "delivered", timeout=SLOW + 20)
-    finally:
-        other.terminate()
-        other.wait(15)
-    assert api.inbox("+15558700004") == [sid]
-    # Once the slow callback is answered, the server's worker gets to the send it was handed, with the message
-    # as created ("queued"): it must leave it. A send created now waits in the outbox for the same worker (its
-    # memory is full), which gets to it only after the stale one: once it is delivered, the stale one was met.
-    after = api.send("+15558700005")
-    eventually(lambda: api.status(after) == "delivered", timeout=SLOW + 20)
-    assert api.inbox("+15558700004") == [sid]
-    assert api.inbox("+15558700005") == [after]
+    api.hold_the_worker(receiver)  # its only slot is busy, and nothing waits in its memory
+    sid = api.send("+15558700002")
+    # Delivered when the create answers, with no worker free to run anything: the create handed it over.
+    assert api.status(sid) == "delivered"
+    assert api.inbox("+15558700002") == [sid]
+    assert sid not in _jobs(server)
     assert "Traceback" not in server.log()
 
 
-def test_stopping_gives_back_the_sends_handed_over_but_not_started(
+def test_a_send_created_while_the_worker_has_no_room_waits_in_the_outbox(
+        server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
+    api = connect(server)
+    api.hold_the_worker(receiver)
+    receiver.answer("/held", Answer(status=204))
+    handed = api.send("+15558700003", StatusCallback=receiver.url("/held"))  # its callbacks wait in memory
+    left = api.send("+15558700004")  # no room for more: left in the outbox, for whichever worker is free first
+    assert api.status(handed) == "delivered"
+    callbacks = _jobs(server, "callback")
+    assert server.process is not None
+    assert callbacks[handed]["claimed_by"].startswith(f"{socket.gethostname()}:{server.process.pid}:")
+    assert callbacks[handed]["attempts"] == 1
+    assert _jobs(server)[left] == {"claimed_by": None, "attempts": 0}
+    assert api.status(left) == "queued"
+    eventually(lambda: api.status(left) == "delivered", timeout=SLOW + 20)
+    assert api.inbox("+15558700003") == [handed]
+    assert api.inbox("+15558700004") == [left]
+    eventually(lambda: [r.param("MessageStatus") for r in receiver.to("/held")] == ["sent", "delivered"],
+               timeout=20)
+
+
+def test_callbacks_waiting_in_memory_past_their_lease_are_taken_over_by_another_worker(
+        server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
+    api = connect(server)
+    api.hold_the_worker(receiver, seconds=4 * SLOW)
+    receiver.answer("/held", Answer(status=204))
+    sid = api.send("+15558700005", StatusCallback=receiver.url("/held"))  # its lease runs out after 2 s
+    other = server.spawn("worker", env={"LOFT_WORKER_CONCURRENCY": "8"})
+    try:
+        # Sent by the other worker while the server's is still held by the slow callback.
+        receiver.wait_for(lambda requests: [r.param("MessageStatus") for r in requests if r.path == "/held"]
+                          == ["sent", "delivered"], timeout=3 * SLOW)
+    finally:
+        other.terminate()
+        other.wait(15)
+    assert api.inbox("+15558700005") == [sid]
+    assert "Traceback" not in server.log()
+
+
+def test_stopping_gives_back_the_callbacks_handed_over_but_not_started(
         server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
     server.extra_env["LOFT_JOB_LEASE_SECONDS"] = "120"  # a lease that would outlive the test
     server.stop()
     server.start()
     api = connect(server)
     api.hold_the_worker(receiver)
-    sid = api.send("+15558700006")
-    assert _jobs(server)[sid]["claimed_by"] is not None
-    server.stop()  # SIGTERM while the send waits in memory
-    assert _jobs(server)[sid] == {"claimed_by": None, "attempts": 0}
+    receiver.answer("/held", Answer(status=204))
+    sid = api.send("+15558700006", StatusCallback=receiver.url("/held"))
+    assert _jobs(server, "callback")[sid]["claimed_by"] is not None
+    server.stop()  # SIGTERM while its callbacks wait in memory
+    assert _jobs(server, "callback")[sid] == {"claimed_by": None, "attempts": 0}
     server.start()
-    api = connect(server)
-    eventually(lambda: api.status(sid) == "delivered", timeout=20)  # at once, not after the 120 s lease
+    # At once, not after the 120 s lease.
+    receiver.wait_for(lambda requests: [r.param("MessageStatus") for r in requests if r.path == "/held"]
+                      == ["sent", "delivered"], timeout=20)
     assert api.inbox("+15558700006") == [sid]
 
 
-def test_the_status_callbacks_of_a_handed_over_send_are_handed_to_the_same_worker(
+def test_the_status_callbacks_of_a_handed_over_send_are_run_by_the_same_worker_first(
         server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
     api = connect(server)
     api.hold_the_worker(receiver)
     receiver.answer("/held", Answer(status=204, delay=3.0))
-    handed = api.send("+15558700007", StatusCallback=receiver.url("/held"))  # leased to the worker, in memory
+    handed = api.send("+15558700007", StatusCallback=receiver.url("/held"))  # callbacks leased to the worker
     left = api.send("+15558700008")  # in the outbox, due before the callbacks of the first are recorded
-    # Its callbacks are recorded under the send's lease and run in the send's slot, with no claim: ahead of the
-    # send waiting in the outbox, which a claim would have taken first (it is older).
+    # Its callbacks were recorded under the worker's lease and run once its slot is free, with no claim: ahead of
+    # the send waiting in the outbox, which a claim would have taken first (it is older).
     receiver.wait_for(lambda requests: any(r.path == "/held" for r in requests))
     assert api.status(left) == "queued"
     assert api.status(handed) == "delivered"

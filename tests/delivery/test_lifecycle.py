@@ -24,9 +24,9 @@ ACCOUNT = "AC" + "1" * 32
 async def _stored(db: Database, tmp_path: Path, count: int) -> list[Any]:
     async with db.write() as conn:
         await ensure_main(conn, SecretBox.load(key=None, data_dir=tmp_path), sid=ACCOUNT, auth_token="a" * 32)
-        return [(await service.store(conn, Settings(), account_sid=ACCOUNT, direction="outbound-api",
-                                     from_="+15005550006", to=f"+1650253{i:04d}", body=f"m{i}", media_urls=[],
-                                     mms=False, status="queued"))[0] for i in range(count)]
+        return [await service.store(conn, Settings(), account_sid=ACCOUNT, direction="outbound-api",
+                                    from_="+15005550006", to=f"+1650253{i:04d}", body=f"m{i}", media_urls=[],
+                                    mms=False, status="queued") for i in range(count)]
 
 
 async def _statuses(db: Database) -> dict[str, tuple[str, int | None, bool]]:
