@@ -4,8 +4,8 @@ This module is the simulator's path, and the checks every send makes; a send for
 names it) goes on through :mod:`loft.delivery.handoff`. Each step is its own transaction, and the hand-off to
 the simulator commits with the ``sent`` status, so a crash at any point neither loses the message nor hands it
 over twice. A message with nothing to fetch (no media) goes from ``queued`` to ``sent`` in one transaction; one
-created through a process whose worker has room goes to the simulator in its create's own transaction
-(:func:`create_many`), and only its status callbacks are left for that worker.
+created through a process whose worker has room goes to the simulator in its create's own transaction, stored
+in the status it reaches (:func:`create_many`), and only its status callbacks are left for that worker.
 """
 
 from __future__ import annotations
@@ -229,21 +229,46 @@ class Creating:
 
 async def create_many(conn: Conn, sends: list[Creating]) -> list[message_service.Created | Exception]:
     """:func:`loft.messages.service.create_many`, the sends that leave at once for the simulator handed over in the
-    create's own transaction (:func:`hand_over_created`)."""
+    create's own transaction (:func:`hand_over_new`)."""
     simulator = sends[0].loft.carriers.sim
     return await message_service.create_many(conn, [send.draft for send in sends],
-                                             hand_over=partial(hand_over_created, simulator))
+                                             hand_over=partial(hand_over_new, simulator))
 
 
-async def hand_over_created(simulator: LocalCarrier, conn: Conn, created: list[Record], lease: outbox.Lease
-                            ) -> dict[str, Job]:
-    """Sends just stored ``queued``, in the transaction that stored them, given to the simulator: ``sent``, and the
-    delivery report to come (or, due at once as by default, the final status), as a worker's hand-over records
-    them (:func:`_handed_over`), with no job of their own to claim and complete. Their status callbacks are
-    recorded under ``lease`` (their worker's), and returned by message SID for it to run once this commits;
-    should it die first, the lease runs out and any worker takes them over."""
+async def hand_over_new(simulator: LocalCarrier, conn: Conn, created: list[Record], lease: outbox.Lease
+                        ) -> tuple[list[dict[str, Any]], dict[str, Job]]:
+    """Sends about to be stored ``queued`` (``created``: their records as they would read), given to the simulator
+    in the transaction that stores them: what each is stored with instead (``sent``, or, for a delivery report
+    due at once as by default, its final status: the columns a worker's hand-over changes, :func:`_handed_over`),
+    so that it is written once, in its final state, with no job of its own to claim and complete and no update.
+    Their status callbacks (``sent``, then the report's) are recorded under ``lease`` (their worker's), and
+    returned by message SID for it to run once this commits; should it die first, the lease runs out and any
+    worker takes them over. A report due later is recorded as a worker's hand-over records it."""
     receipts = await simulator.hand_over_in(conn, [(message, ()) for message in created])
-    return await _handed_over(conn, list(zip(created, receipts)), lease=lease)
+    moment = dates.now()
+    dlr = intake.dlr_date(moment)
+    stored: list[dict[str, Any]] = []
+    announced: list[tuple[Record, list[lifecycle.Event]]] = []
+    later: list[outbox.NewJob] = []
+    for message, receipt in zip(created, receipts):
+        events = [lifecycle.event(message, "sent")]
+        status: str
+        if receipt is not None and receipt.delay_ms <= 0:
+            status, error_code = receipt.outcome, receipt.error_code
+            events.append(lifecycle.event(message, status, error_code=error_code, raw_dlr_done_date=dlr))
+        else:
+            status, error_code = "sent", None
+            if receipt is not None:
+                later.append(outbox.NewJob(outbox.RECEIPT, message.sid, message.account_sid,
+                                           at=moment + timedelta(milliseconds=receipt.delay_ms),
+                                           payload={"outcome": receipt.outcome, "error_code": receipt.error_code}))
+        stored.append({"status": status, "error_code": error_code,
+                       "error_message": None if error_code is None else lifecycle.ERROR_MESSAGES.get(error_code),
+                       "date_sent": moment, "date_updated": moment})
+        announced.append((message, [event for event in events if event is not None]))
+    if later:
+        await outbox.enqueue_all(conn, later)
+    return stored, await lifecycle.announce_many(conn, announced, lease=lease)
 
 
 async def _hand_over(loft: Loft, conn: Conn, message: Row[Any], media_urls: list[str]) -> None:

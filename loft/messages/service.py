@@ -93,9 +93,11 @@ class Created(NamedTuple):
     callbacks: outbox.Job | None = None
 
 
-#: Hands sends just stored (``queued``) to the simulator in the caller's transaction; the jobs of their status
-#: callbacks, recorded under ``lease``, by message SID (see :func:`loft.delivery.send.hand_over_created`).
-HandOver = Callable[[Conn, list[Record], outbox.Lease], Awaitable[Mapping[str, outbox.Job]]]
+#: Hands sends about to be stored (their records as they would read, ``queued``) to the simulator in the caller's
+#: transaction: the columns each is stored with instead, and the jobs of their status callbacks, recorded under
+#: ``lease``, by message SID (see :func:`loft.delivery.send.hand_over_new`).
+HandOver = Callable[[Conn, list[Record], outbox.Lease],
+                    Awaitable[tuple[list[dict[str, Any]], Mapping[str, outbox.Job]]]]
 
 
 async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | None = None
@@ -106,10 +108,11 @@ async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | 
     written.
 
     With ``hand_over``, a send whose draft has a lease and that leaves at once for the simulator with nothing to
-    fetch (:func:`_leaves_here`) is handed over in this same transaction, with no job of its own: the checks a
-    send makes when it leaves are the ones just made (its account may send, its recipient has not opted out, it
-    has not expired), so a worker would only read it back, check it again and hand it over a transaction later.
-    Every other send gets its job, for any worker."""
+    fetch (:func:`_leaves_here`) is handed over in this same transaction and stored in the status that takes it
+    to, with no job of its own: the checks a send makes when it leaves are the ones just made (its account may
+    send, its recipient has not opted out, it has not expired), so a worker would only read it back, check it
+    again, hand it over and update it a transaction later. It is answered as created (``queued``). Every other
+    send gets its job, for any worker."""
     owned = await numbers.owned_senders(conn, [(draft.account.sid, sender) for draft in drafts
                                                for sender in (draft.new.from_, draft.new.fallback_from)
                                                if sender is not None and sender.startswith("+")])
@@ -133,22 +136,28 @@ async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | 
     now = dates.now()
     leases = [draft.lease if hand_over is not None and _leaves_here(draft, leaves_at, now) else None
               for draft, leaves_at in going]
+    leaving = [index for index, lease in enumerate(leases) if lease is not None]
+    departed: dict[int, dict[str, Any]] = {}
+    callbacks: Mapping[str, outbox.Job] = {}
+    if leaving:
+        lease = leases[leaving[0]]  # one worker's
+        assert hand_over is not None and lease is not None
+        values, callbacks = await hand_over(conn, [_created(going[index][0].row, seq=None) for index in leaving],
+                                            lease)
+        departed = dict(zip(leaving, values))
+        conn.after_commit(partial(metrics.reached, "queued", len(leaving)))  # stored as what they reached
     stored = await store_many(conn, [_Message(
         draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
         validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
-        row=draft.row, job=lease is None,
-    ) for (draft, leaves_at), lease in zip(going, leases)])
-    if any(lease is None for lease in leases):
+        row={**draft.row, **departed[index]} if index in departed else draft.row, job=index not in departed,
+    ) for index, (draft, leaves_at) in enumerate(going)])
+    if len(departed) < len(going):
         wakeups.notify(conn)  # sends left in the outbox: any worker's, woken once this commits
-    leaving = [(record, lease) for record, lease in zip(stored, leases) if lease is not None]
-    callbacks: Mapping[str, outbox.Job] = {}
-    if leaving:
-        assert hand_over is not None
-        callbacks = await hand_over(conn, [record for record, _ in leaving], leaving[0][1])  # one worker's
-    created = iter([Created(record, True, callbacks.get(record.sid)) if lease is not None else Created(record)
-                    for record, lease in zip(stored, leases)])
+    created = iter([Created(_created(draft.row, seq=record.seq), True, callbacks.get(record.sid))
+                    if index in departed else Created(record)
+                    for index, ((draft, _), record) in enumerate(zip(going, stored))])
     return [next(created) if result is None else result for result in results]
 
 
@@ -290,8 +299,11 @@ def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to
         "validity_period": validity_period,
         "options": options or {},
         "messaging_service_sid": messaging_service_sid,
+        "error_code": None,
+        "error_message": None,
         "date_created": moment,
         "date_updated": moment,
+        "date_sent": None,
     }
 
 
@@ -344,8 +356,13 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
         await outbox.enqueue_all(conn, jobs)
     # What a read of each row would give, without the read: the values written, the sequence number, and the
     # columns a new message leaves empty.
-    return [_RECORD(seq=seqs[row["sid"]], error_code=None, error_message=None, date_sent=None, **row)
-            for row in rows]
+    return [_created(row, seq=seqs[row["sid"]]) for row in rows]
+
+
+def _created(row: Mapping[str, Any], *, seq: int | None) -> Record:
+    """What a read of a message just written with ``row`` (:func:`_row`) gives, without the read: the values
+    written and its sequence number."""
+    return _RECORD(seq=seq, **row)
 
 
 def _carrier(settings: Settings, to: str) -> str | None:

@@ -188,3 +188,46 @@ def test_the_status_callbacks_of_a_handed_over_send_are_run_by_the_same_worker_f
     assert api.inbox("+15558700007") == [handed]
     assert api.inbox("+15558700008") == [left]
     assert "Traceback" not in server.log()
+
+
+def _sql(server: LoftServer, script: list[str]) -> list[tuple[Any, ...]]:
+    """Run ``script`` on the server's database from another connection; the rows of its last statement."""
+    url = server.database_url
+    if url is None:
+        with sqlite3.connect(server.data_dir / "loft.db") as db:
+            for statement in script[:-1]:
+                db.execute(statement)
+            return [tuple(row) for row in db.execute(script[-1]).fetchall()]
+
+    async def run() -> list[tuple[Any, ...]]:
+        connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            for statement in script[:-1]:
+                await connection.execute(statement)
+            return [tuple(row) for row in await connection.fetch(script[-1])]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def test_a_send_handed_over_by_its_create_is_written_once_in_the_status_it_reached(
+        server: LoftServer, receiver: Receiver, connect: Callable[[LoftServer], _Api]) -> None:
+    # Every update of a message, as the database sees it.
+    if server.database_url is None:
+        watch = ["CREATE TRIGGER watched AFTER UPDATE ON messages BEGIN "
+                 "INSERT INTO updated VALUES (new.sid, new.status); END"]
+    else:
+        watch = ["CREATE FUNCTION watched() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN INSERT INTO updated VALUES (NEW.sid, NEW.status); RETURN NEW; END $$",
+                 "CREATE TRIGGER watched AFTER UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION watched()"]
+    _sql(server, ["CREATE TABLE updated (sid TEXT, status TEXT)", *watch, "SELECT 1"])
+    api = connect(server)
+    receiver.answer("/held", Answer(status=204))
+    sid = api.send("+15558700009", StatusCallback=receiver.url("/held"))
+    assert api.status(sid) == "delivered"
+    eventually(lambda: [r.param("MessageStatus") for r in receiver.to("/held")] == ["sent", "delivered"],
+               timeout=20)
+    assert _sql(server, ["SELECT sid, status FROM updated"]) == []
+    assert _sql(server, [f"SELECT status, date_sent IS NOT NULL FROM messages WHERE sid = '{sid}'"]
+                ) == [("delivered", True)]
