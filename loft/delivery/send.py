@@ -251,21 +251,18 @@ async def hand_over_new(simulator: LocalCarrier, conn: Conn, created: list[Recor
     announced: list[tuple[Record, list[lifecycle.Event]]] = []
     later: list[outbox.NewJob] = []
     for message, receipt in zip(created, receipts):
-        events = [lifecycle.event(message, "sent")]
         status: str
         if receipt is not None and receipt.delay_ms <= 0:
             status, error_code = receipt.outcome, receipt.error_code
-            events.append(lifecycle.event(message, status, error_code=error_code, raw_dlr_done_date=dlr))
+            announced.append((message, _reported_at_once(message, receipt, dlr)))
         else:
             status, error_code = "sent", None
+            announced.append((message, [event for event in [lifecycle.event(message, "sent")] if event]))
             if receipt is not None:
-                later.append(outbox.NewJob(outbox.RECEIPT, message.sid, message.account_sid,
-                                           at=moment + timedelta(milliseconds=receipt.delay_ms),
-                                           payload={"outcome": receipt.outcome, "error_code": receipt.error_code}))
+                later.append(_report_later(message, receipt, moment))
         stored.append({"status": status, "error_code": error_code,
                        "error_message": None if error_code is None else lifecycle.ERROR_MESSAGES.get(error_code),
                        "date_sent": moment, "date_updated": moment})
-        announced.append((message, [event for event in events if event is not None]))
     if later:
         await outbox.enqueue_all(conn, later)
     return stored, await lifecycle.announce_many(conn, announced, lease=lease)
@@ -292,11 +289,10 @@ async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]]
     await lifecycle.change_many(conn, [(message, receipt.outcome, receipt.error_code)
                                        for message, receipt in at_once], moment=moment, date_sent=moment)
     dlr = intake.dlr_date(moment)
-    callbacks = await lifecycle.announce_many(conn, [(message, [event for event in (
-        first.get(message.sid),
-        lifecycle.event(message, "sent"),
-        lifecycle.event(message, receipt.outcome, error_code=receipt.error_code, raw_dlr_done_date=dlr),
-    ) if event is not None]) for message, receipt in at_once], lease=lease)
+    callbacks = await lifecycle.announce_many(conn, [(message, [
+        event for event in [first.get(message.sid), *_reported_at_once(message, receipt, dlr)] if event is not None
+    ]) for message, receipt in at_once], lease=lease)
+    later = []
     for message, receipt in sent:
         if receipt is not None and receipt.delay_ms <= 0:
             continue
@@ -304,12 +300,26 @@ async def _handed_over(conn: Conn, sent: list[tuple[Row[Any], Predicted | None]]
                                            expected=message.status, announce=False)
         await lifecycle.announce_all(conn, message, [event for event in (first.get(message.sid), announced) if event])
         if receipt is not None:
-            await outbox.enqueue(
-                conn, outbox.RECEIPT, subject_sid=message.sid, account_sid=message.account_sid,
-                at=moment + timedelta(milliseconds=receipt.delay_ms),
-                payload={"outcome": receipt.outcome, "error_code": receipt.error_code},
-            )
+            later.append(_report_later(message, receipt, moment))
+    if later:
+        await outbox.enqueue_all(conn, later)
     return callbacks
+
+
+def _reported_at_once(message: Row[Any], receipt: Predicted, dlr: str) -> list[lifecycle.Event]:
+    """The status callbacks of a message handed to the simulator whose delivery report came at once: ``sent``,
+    then the report's status (DLR date ``dlr``), to be sent by one job in that order."""
+    return [event for event in (
+        lifecycle.event(message, "sent"),
+        lifecycle.event(message, receipt.outcome, error_code=receipt.error_code, raw_dlr_done_date=dlr),
+    ) if event is not None]
+
+
+def _report_later(message: Row[Any], receipt: Predicted, moment: datetime) -> outbox.NewJob:
+    """The job of the simulator's delivery report for ``message``, due the handset's delay after ``moment``."""
+    return outbox.NewJob(outbox.RECEIPT, message.sid, message.account_sid,
+                         at=moment + timedelta(milliseconds=receipt.delay_ms),
+                         payload={"outcome": receipt.outcome, "error_code": receipt.error_code})
 
 
 async def handle_receipt(loft: Loft, job: Job) -> None:
