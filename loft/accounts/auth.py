@@ -104,7 +104,12 @@ async def authenticate(loft: Loft, username: str, password: str, *, client: str 
     credential = await _check(loft, username, password)
     if credential is None:
         delay = loft.throttle.failed(client, username)
-        await asyncio.sleep(max(0.0, began + throttle.FLOOR - time.monotonic()) + delay)
+        floor = began + throttle.FLOOR
+        await asyncio.sleep(max(0.0, floor - time.monotonic()) + delay)
+        # uvloop rounds a timer's delay down to whole milliseconds: a sleep may end up to a millisecond early,
+        # which the floor must not show.
+        while (left := floor - time.monotonic()) > 0:
+            await asyncio.sleep(left + 0.001)
         raise Unauthenticated()
     return credential
 
