@@ -8,7 +8,7 @@ that SQLAlchemy begins, commits and rolls it back as usual (see :meth:`PostgresC
 :data:`IN_FLIGHT` batches of it are running wait for the next one, and all go together in one transaction
 (:meth:`PostgresDatabase.run_batch`, held to the batch contract); an item submitted while none runs starts one at
 once, so no delay is added at low load, and under load the batches grow by themselves: a create, a hand-over or a
-callback's record costs a fraction of a transaction and of each statement's round trip (0.12 transactions per
+callback's record costs a fraction of a transaction and of each statement's round trip (0.07 transactions per
 message end to end, where an item per transaction made 3.2; docs/benchmarks.md).
 """
 
