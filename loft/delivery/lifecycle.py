@@ -112,15 +112,20 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
     changed = 0
     for (expected, status, error_code), sids in moves.items():
         changed += (await conn.execute(_update_from(list_length(len(sids))), {
-            **values_of("target", sids), "expected_status": expected, "status": status, "date_updated": moment,
-            "date_sent": date_sent, "error_code": error_code,
-            "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None,
+            **values_of("target", sids), "expected_status": expected,
+            **columns(status, error_code=error_code, moment=moment, date_sent=date_sent),
         })).rowcount
     if changed != len(changes):
         raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
     for (expected, status, _), sids in moves.items():
         if status != expected:
             conn.after_commit(partial(metrics.reached, status, len(sids)))
+
+
+def columns(status: str, *, error_code: int | None, moment: datetime, date_sent: datetime | None) -> dict[str, Any]:
+    """The columns of a message that a move to ``status`` (with its error code, or none) at ``moment`` sets."""
+    return {"status": status, "date_updated": moment, "date_sent": date_sent, "error_code": error_code,
+            "error_message": ERROR_MESSAGES.get(error_code) if error_code is not None else None}
 
 
 @lru_cache(maxsize=None)

@@ -260,9 +260,7 @@ async def hand_over_new(simulator: LocalCarrier, conn: Conn, created: list[Recor
             announced.append((message, [event for event in [lifecycle.event(message, "sent")] if event]))
             if receipt is not None:
                 later.append(_report_later(message, receipt, moment))
-        stored.append({"status": status, "error_code": error_code,
-                       "error_message": None if error_code is None else lifecycle.ERROR_MESSAGES.get(error_code),
-                       "date_sent": moment, "date_updated": moment})
+        stored.append(lifecycle.columns(status, error_code=error_code, moment=moment, date_sent=moment))
     if later:
         await outbox.enqueue_all(conn, later)
     return stored, await lifecycle.announce_many(conn, announced, lease=lease)

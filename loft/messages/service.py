@@ -354,8 +354,6 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
     ) for message, row in zip(stored, rows) if message.job]
     if jobs:
         await outbox.enqueue_all(conn, jobs)
-    # What a read of each row would give, without the read: the values written, the sequence number, and the
-    # columns a new message leaves empty.
     return [_created(row, seq=seqs[row["sid"]]) for row in rows]
 
 
