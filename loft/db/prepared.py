@@ -27,7 +27,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ARRAY, VARCHAR, BindParameter, Boolean, ColumnElement, String, Table, any_, bindparam
+from sqlalchemy import ARRAY, JSON, VARCHAR, BindParameter, Boolean, ColumnElement, String, Table, any_, bindparam
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
@@ -231,6 +231,8 @@ def _bind_processor(kind: Any, dialect: Dialect) -> _Processor:
     process: _Processor = kind.bind_processor(dialect)
     if process is not None and type(kind) is SQLITE_DATETIME and private.storage_format(kind) == _DEFAULT_STAMP:
         return _SqliteStamp(process)
+    if process is not None and isinstance(kind, JSON):
+        return _JsonEmpty(process)
     return process
 
 
@@ -264,6 +266,27 @@ class _SqliteStamp:
             text = self._fallback(value)  # a date, or not a datetime (which it refuses)
         _SqliteStamp._last = (value, text)
         return text
+
+
+class _JsonEmpty:
+    """A JSON column's bind processor, with what it makes of an empty object and an empty list made once: most
+    rows hold one (a message's options, a handset's media)."""
+
+    __slots__ = ("_process", "_object", "_list")
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self._process = process
+        self._object = process({})
+        self._list = process([])
+
+    def __call__(self, value: Any) -> Any:
+        if not value:
+            kind = type(value)
+            if kind is dict:
+                return self._object
+            if kind is list:
+                return self._list
+        return self._process(value)
 
 
 class _Among(ColumnElement[bool]):
@@ -328,15 +351,21 @@ def values_of(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
     return {prefix: list(values), **{f"{prefix}{index}": value for index, value in enumerate(padded)}}
 
 
-def record_class(table: Table) -> Callable[..., Record]:
+def record_class(table: Table, *, first: str) -> Callable[[Any, Mapping[str, Any]], Record]:
     """The class of the rows a prepared ``SELECT`` of all of ``table``'s columns gives, for a record made from
-    values already at hand (an ``INSERT`` that knows what it wrote need not read it back): keyword arguments,
-    one per column."""
+    values already at hand (an ``INSERT`` that knows what it wrote need not read it back): ``make(value, row)``,
+    ``value`` being the column ``first`` (the table's first: what the database gave, such as its key) and ``row``
+    a mapping holding every other column (what was written). The values are picked in C (``itemgetter``), and the
+    record made without a mapping of keyword arguments: a create makes two per message."""
     names = [column.key for column in table.columns]
+    if names[0] != first:
+        raise ValueError(f"{table.name}'s first column is {names[0]}, not {first}")
     row = _row_class(names)
+    pick = itemgetter(*names[1:])
+    new = tuple.__new__
 
-    def make(**values: Any) -> Record:
-        return row._make([values[name] for name in names])  # type: ignore[attr-defined]
+    def make(value: Any, values: Mapping[str, Any]) -> Record:
+        return new(row, (value, *pick(values)))
 
     return make
 

@@ -54,22 +54,30 @@ def move_ahead(seconds: int) -> bool:
     return True
 
 
-#: The last moment written by rfc2822, and how: a resource's dates are often one moment (created = updated).
-_written: tuple[datetime | None, str | None] = (None, None)
+#: The second last written by rfc2822: its first instant, the next second's, and its text (a second's moments
+#: all read the same, and a busy server writes many per second: a resource's dates, and its neighbours').
+_written: tuple[datetime, datetime, str] = (datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC), "")
 
 
 def rfc2822(moment: datetime | None) -> str | None:
     global _written
-    if moment is None:  # (not remembered: a resource's empty date between two equal ones would evict them)
+    if moment is None:
         return None
-    last = _written
-    if moment is last[0]:
-        return last[1]
-    utc = as_utc(moment)
+    utc = moment if moment.tzinfo is UTC else as_utc(moment)
+    start, end, text = _written
+    if start <= utc < end:
+        return text
     text = (f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
             f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000")
-    _written = (moment, text)  # one tuple, replaced whole: a thread sees a pair, never half of one
+    start = utc.replace(microsecond=0)
+    # (the last second of year 9999 has no next one: it is not remembered)
+    end = start + _SECOND if start < _LAST_SECOND else start
+    _written = (start, end, text)  # one tuple, replaced whole: a thread sees all of it, never half
     return text
+
+
+_SECOND = timedelta(seconds=1)
+_LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
 
 
 def iso8601(moment: datetime | None) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from loft.kit import phone
 
@@ -16,5 +17,11 @@ def quote(prices: Mapping[str, Decimal], destination: str, *, segments: int, mms
     table = mms_prices if mms else prices
     country = phone.country(destination) or "*"
     unit = table.get(country, table.get("*", Decimal(0)))
-    total = unit * (1 if mms else segments)
+    return _written(unit, 1 if mms else segments)
+
+
+@lru_cache(maxsize=1024)
+def _written(unit: Decimal, count: int) -> str:
+    """``count`` times ``unit``, as Twilio writes a price (a few prices and counts make every quote: remembered)."""
+    total = unit * count
     return f"{-total:.5f}" if total else "0.00000"

@@ -146,7 +146,7 @@ async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | 
                                             lease)
         departed = dict(zip(leaving, values))
         conn.after_commit(partial(metrics.reached, "queued", len(leaving)))  # stored as what they reached
-    stored = await store_many(conn, [_Message(
+    stored = await _store(conn, [_Message(
         draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
         to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
         status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
@@ -155,9 +155,10 @@ async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | 
     ) for index, (draft, leaves_at) in enumerate(going)])
     if len(departed) < len(going):
         wakeups.notify(conn)  # sends left in the outbox: any worker's, woken once this commits
-    created = iter([Created(_created(draft.row, seq=record.seq), True, callbacks.get(record.sid))
-                    if index in departed else Created(record)
-                    for index, ((draft, _), record) in enumerate(zip(going, stored))])
+    # One record each: as created (queued) for a send handed over, which is stored in the status it reached.
+    created = iter([Created(_created(draft.row, seq=seq), True, callbacks.get(row["sid"]))
+                    if index in departed else Created(_created(row, seq=seq))
+                    for index, ((draft, _), (row, seq)) in enumerate(zip(going, stored))])
     return [next(created) if result is None else result for result in results]
 
 
@@ -244,7 +245,7 @@ def _own_sender(account: Account, address: str, owned: Mapping[tuple[str, str], 
 
 
 _INSERT = Prepared(insert(messages).returning(messages.c.seq, messages.c.sid))
-_RECORD = record_class(messages)
+_RECORD = record_class(messages, first="seq")
 
 
 @dataclass(slots=True)
@@ -315,6 +316,11 @@ async def store(conn: Conn, settings: Settings, **message: Any) -> Record:
 
 async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
     """:func:`store` for many messages: one statement inserts them all, one their jobs."""
+    return [_created(row, seq=seq) for row, seq in await _store(conn, stored)]
+
+
+async def _store(conn: Conn, stored: list[_Message]) -> list[tuple[dict[str, Any], int]]:
+    """:func:`store_many`: each message's row as written, and its sequence number."""
     if not stored:
         return []
     moment = dates.now()
@@ -354,13 +360,13 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
     ) for message, row in zip(stored, rows) if message.job]
     if jobs:
         await outbox.enqueue_all(conn, jobs)
-    return [_created(row, seq=seqs[row["sid"]]) for row in rows]
+    return [(row, seqs[row["sid"]]) for row in rows]
 
 
 def _created(row: Mapping[str, Any], *, seq: int | None) -> Record:
     """What a read of a message just written with ``row`` (:func:`_row`) gives, without the read: the values
     written and its sequence number."""
-    return _RECORD(seq=seq, **row)
+    return _RECORD(seq, row)
 
 
 def _carrier(settings: Settings, to: str) -> str | None:
@@ -451,31 +457,33 @@ async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
 
 
 def render(row: Row[Any]) -> dict[str, Any]:
-    r = row._mapping
-    base = f"/{API_VERSION}/Accounts/{r['account_sid']}/Messages/{r['sid']}"
+    """A message as Twilio answers it (its columns read by name: a ``Row`` and Loft's records both have them)."""
+    account_sid, sid = row.account_sid, row.sid
+    base = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
     subresources = {"media": f"{base}/Media.json"}
-    if r["options"].get("provide_feedback"):
+    if row.options.get("provide_feedback"):
         subresources["feedback"] = f"{base}/Feedback.json"
+    status = row.status
     return {
-        "account_sid": r["account_sid"],
+        "account_sid": account_sid,
         "api_version": API_VERSION,
-        "body": r["body"],
-        "date_created": dates.rfc2822(r["date_created"]),
-        "date_sent": dates.rfc2822(r["date_sent"]),
-        "date_updated": dates.rfc2822(r["date_updated"]),
-        "direction": r["direction"],
-        "error_code": r["error_code"],
-        "error_message": r["error_message"],
-        "from": r["from_addr"] or None,  # a service's message before its sender is chosen has none
-        "messaging_service_sid": r["messaging_service_sid"],
-        "num_media": str(r["num_media"]),
-        "num_segments": str(r["num_segments"]),
-        "price": r["price_quote"] if r["status"] in BILLED else None,
-        "price_unit": r["price_unit"],
-        "sid": r["sid"],
-        "status": r["status"],
+        "body": row.body,
+        "date_created": dates.rfc2822(row.date_created),
+        "date_sent": dates.rfc2822(row.date_sent),
+        "date_updated": dates.rfc2822(row.date_updated),
+        "direction": row.direction,
+        "error_code": row.error_code,
+        "error_message": row.error_message,
+        "from": row.from_addr or None,  # a service's message before its sender is chosen has none
+        "messaging_service_sid": row.messaging_service_sid,
+        "num_media": str(row.num_media),
+        "num_segments": str(row.num_segments),
+        "price": row.price_quote if status in BILLED else None,
+        "price_unit": row.price_unit,
+        "sid": sid,
+        "status": status,
         "subresource_uris": subresources,
-        "to": r["to_addr"],
+        "to": row.to_addr,
         "uri": f"{base}.json",
     }
 

@@ -108,6 +108,31 @@ def test_json_none_and_sql_null_are_kept_apart(database: Database) -> None:
     assert _run(database, body) == [None, None]
 
 
+def test_empty_json_objects_and_lists_are_written_as_sqlalchemy_writes_them(database: Database) -> None:
+    """A JSON column's empty object and list (most rows hold one) are written from what the column's own processor
+    made of them once: the same stored text as SQLAlchemy's statement, and read back as they were given."""
+    from sqlalchemy import String as Text
+    from sqlalchemy import cast
+
+    stored = select(things.c.name, cast(things.c.options, Text()).label("text")).order_by(things.c.name)
+
+    async def body() -> dict[str, tuple[Any, str]]:
+        async with database.write() as conn:
+            for name, options in (("object", {}), ("list", []), ("full", {"a": []}), ("text", "")):
+                await conn.execute(_INSERT, {"name": f"fast-{name}", "at": _MOMENT, "options": options})
+                await conn.execute(_INSERT.statement, {"name": f"slow-{name}", "at": _MOMENT, "options": options})
+        async with database.read() as conn:
+            options = {row.name: row.options for row in (await conn.execute(
+                select(things.c.name, things.c.options))).all()}
+            texts = {row.name: row.text for row in (await conn.execute(stored)).all()}
+        return {name: (options[name], texts[name]) for name in options}
+
+    found = _run(database, body)
+    for name, given in (("object", {}), ("list", []), ("full", {"a": []}), ("text", "")):
+        assert found[f"fast-{name}"] == found[f"slow-{name}"], name
+        assert found[f"fast-{name}"][0] == given and type(found[f"fast-{name}"][0]) is type(given), name
+
+
 def test_update_counts_rows_and_results_behave_like_sqlalchemys(database: Database) -> None:
     async def body() -> dict[str, Any]:
         async with database.write() as conn:

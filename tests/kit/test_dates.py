@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -35,3 +35,23 @@ def test_the_clock_only_moves_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dates.ahead() == timedelta(hours=1)
     real = dates.real_now()
     assert timedelta(hours=1) <= dates.now() - real < timedelta(hours=1, seconds=1)
+
+
+def test_rfc2822_writes_each_moment_as_email_utils_does_whatever_it_wrote_before() -> None:
+    """``rfc2822`` remembers the second it wrote last: moments in that second, either side of it, naive ones
+    (read back from SQLite, in UTC), other zones, and the ends of Python's calendar all read as the standard
+    library writes them, in any order."""
+    import email.utils
+
+    moment = datetime(2026, 12, 6, 20, 1, 2, 999_999, tzinfo=UTC)
+    moments = [
+        moment, moment - timedelta(microseconds=999_999), moment + timedelta(microseconds=1),
+        moment - timedelta(microseconds=1_000_000), moment.replace(tzinfo=None),
+        moment.astimezone(timezone(timedelta(hours=2))),
+        datetime(1, 1, 1), datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999_999),
+        datetime(9999, 12, 31, 23, 59, 58, 999_999, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        moment,
+    ]
+    for each in [*moments, *reversed(moments)]:
+        assert dates.rfc2822(each) == email.utils.format_datetime(dates.as_utc(each)), each
+    assert dates.rfc2822(None) is None
