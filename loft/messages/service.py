@@ -53,11 +53,14 @@ def check(account: Account, form: MultiDict) -> NewMessage:
     return validate(form)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Draft:
     """A send that passed :func:`check`, for :func:`create_many`; with ``lease`` (a worker of this process has
     room), one that leaves at once for the simulator, without media to fetch, is handed over by the create itself
-    (``hand_over``), its status callbacks recorded under that lease."""
+    (``hand_over``), its status callbacks recorded under that lease.
+
+    A value, never changed once made (a changed send is a new draft), but not ``frozen``: a frozen dataclass sets
+    each field through ``object.__setattr__``, and every create makes one."""
 
     account: Account
     new: NewMessage
@@ -72,13 +75,11 @@ class Draft:
         status = "queued"
         if new.messaging_service_sid is not None:  # the sender is chosen when it leaves (loft.delivery.selection)
             status = "scheduled" if new.send_at is not None else "queued" if new.from_ else "accepted"
-        object.__setattr__(self, "row", _row(self.settings, account_sid=self.account.sid, direction="outbound-api",
-                                             from_=new.from_, to=new.to, body=new.body, mms=new.mms,
-                                             num_media=len(new.media_urls), status=status,
-                                             status_callback=new.status_callback, status_callback_method="POST",
-                                             application_sid=new.application_sid,
-                                             validity_period=new.validity_period, options=new.options,
-                                             moment=dates.now(), messaging_service_sid=new.messaging_service_sid))
+        self.row = _row(self.settings, account_sid=self.account.sid, direction="outbound-api", from_=new.from_,
+                        to=new.to, body=new.body, mms=new.mms, num_media=len(new.media_urls), status=status,
+                        status_callback=new.status_callback, status_callback_method="POST",
+                        application_sid=new.application_sid, validity_period=new.validity_period,
+                        options=new.options, moment=dates.now(), messaging_service_sid=new.messaging_service_sid)
 
 
 class Created(NamedTuple):

@@ -43,9 +43,10 @@ SCHEDULE_AT_LEAST = timedelta(seconds=300)
 SCHEDULE_AT_MOST = timedelta(days=35)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewMessage:
-    """A validated send, ready to store."""
+    """A validated send, ready to store: a value, never changed once made (``dataclasses.replace`` makes a changed
+    copy), but not ``frozen``, which would set each of its fields through ``object.__setattr__`` at every create."""
 
     to: str
     from_: str

@@ -235,3 +235,28 @@ def test_among_is_one_statement_on_postgresql_and_padded_placeholders_on_sqlite(
     assert [plan.names for plan in sqlite_plans if plan] == [
         tuple(f"wanted{index}" for index in range(length)) for length in _AMONG]
     assert all(plan and plan.sql.count("?") == length for plan, length in zip(sqlite_plans, _AMONG))
+
+
+def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them_whatever_came_before() -> None:
+    """The SQLite ``DATETIME`` processor remembers the second it wrote last: stamps within it and either side of
+    it, naive ones, other zones (the wall clock's text, as SQLAlchemy drops the zone), a whole second, dates, and the
+    ends of Python's calendar are written as SQLAlchemy's own processor writes them, in any order."""
+    from datetime import date, timedelta, timezone
+
+    from sqlalchemy.dialects.sqlite import DATETIME
+
+    from loft.db.prepared import _bind_processor
+
+    dialect = sqlite.dialect()
+    kind = DATETIME()  # type: ignore[no-untyped-call]
+    reference = kind.bind_processor(dialect)
+    fast = _bind_processor(kind, dialect)
+    assert reference is not None and fast is not None and fast is not reference
+    moment = datetime(2026, 12, 6, 20, 1, 2, 999_999, tzinfo=UTC)
+    given = [moment, moment + timedelta(microseconds=1), moment - timedelta(microseconds=999_999),
+             moment.replace(tzinfo=None), moment.astimezone(timezone(timedelta(hours=2))), moment,
+             moment.replace(microsecond=0), moment - timedelta(seconds=1), datetime(1, 1, 1), datetime(1, 1, 1, tzinfo=UTC),
+             datetime(9999, 12, 31, 23, 59, 59, 999_999), datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+             date(2026, 12, 6), None, moment]
+    for value in [*given, *reversed(given)]:
+        assert fast(value) == reference(value), value
