@@ -153,7 +153,8 @@ def serve(
     limits = dataclasses.replace(serving.Limits.of(settings), max_connections=serving.fit_file_limit(settings))
     log_config = logs.server_config(settings.log_format, settings.log_level, uvicorn.config.LOGGING_CONFIG)
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            proxy_headers=False, http=serving.protocol(limits), log_config=log_config)
+                            proxy_headers=False, http=serving.protocol(limits), log_config=log_config,
+                            access_log=serving.writes_access_lines(settings.log_level))
     server = uvicorn.Server(config)
     # Several processes on one address share it through SO_REUSEPORT; the first checks that it is free.
     sockets = None

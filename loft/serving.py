@@ -108,6 +108,13 @@ class TurnWrites:
         return getattr(self._transport, name)
 
 
+def writes_access_lines(log_level: str) -> bool:
+    """Whether uvicorn's access lines (level INFO) are written at ``log_level`` (``LOFT_LOG_LEVEL``): when they are
+    not, uvicorn is told not to make them (it computes each line's arguments, the path and the client's address,
+    before its logger drops the line)."""
+    return log_level in ("info", "debug", "trace")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What one connection may hold (see the module's docstring); the defaults are the settings' own."""

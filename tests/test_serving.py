@@ -6,10 +6,12 @@ import asyncio
 import socket
 from typing import Any
 
+import pytest
 from starlette.responses import JSONResponse, PlainTextResponse
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from loft import serving
 from loft.serving import _HOLD_AT, LoftHttpProtocol, TurnWrites
 from tests.support.server import LoftServer
 
@@ -159,3 +161,15 @@ def test_pipelined_requests_are_answered_in_order_and_a_close_after_its_answer(l
     assert [answer.split(b" ", 1)[0] for answer in answers] == [b"200", b"200", b"200", b"404"]
     assert all(answer.endswith(b'{"status":"ok"}') for answer in answers[:3])
     assert b"connection: close" in answers[3].lower()
+
+
+@pytest.mark.parametrize("level", ["critical", "error", "warning", "info", "debug", "trace"])
+def test_uvicorn_makes_access_lines_only_at_levels_that_write_them(level: str) -> None:
+    """uvicorn computes an access line's arguments before its logger drops it: it is told to make them only at a
+    ``LOFT_LOG_LEVEL`` that writes INFO records (uvicorn's TRACE is level 5)."""
+    import logging
+
+    from uvicorn.config import TRACE_LOG_LEVEL
+
+    numeric = TRACE_LOG_LEVEL if level == "trace" else logging.getLevelName(level.upper())
+    assert serving.writes_access_lines(level) is (numeric <= logging.INFO)

@@ -49,7 +49,7 @@ _HEADER_KEPT = 512  # longer headers are decoded each time (a thousand of them m
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
+    header = _authorization(request.scope["headers"])
     try:
         return _decoded[header]
     except KeyError:
@@ -60,6 +60,15 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
             _decoded.clear()
         _decoded[header] = given
     return given
+
+
+def _authorization(headers: list[tuple[bytes, bytes]]) -> str:
+    """The ``Authorization`` header's value (the first, as Starlette's ``headers.get`` gives it), read from the
+    ASGI scope's list, whose names are lower case: Starlette's ``Headers`` view costs more than this one look."""
+    for name, value in headers:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return ""
 
 
 def _decode(header: str) -> tuple[str, str] | None:
@@ -88,8 +97,8 @@ async def credential_of(request: Request) -> Credential:
     given = basic_credentials(request)
     if given is None:
         raise Unauthenticated()
-    client = request.client.host if request.client else None
-    credential = await authenticate(context.of(request), *given, client=client)
+    client = request.scope.get("client")
+    credential = await authenticate(context.of(request), *given, client=client[0] if client else None)
     request.state.credential = credential
     return credential
 
