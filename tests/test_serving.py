@@ -169,7 +169,7 @@ def test_uvicorn_makes_access_lines_only_at_levels_that_write_them(level: str) -
     ``LOFT_LOG_LEVEL`` that writes INFO records (uvicorn's TRACE is level 5)."""
     import logging
 
-    from uvicorn.config import TRACE_LOG_LEVEL
+    from uvicorn.logging import TRACE_LOG_LEVEL
 
     numeric = TRACE_LOG_LEVEL if level == "trace" else logging.getLevelName(level.upper())
     assert serving.writes_access_lines(level) is (numeric <= logging.INFO)
