@@ -226,7 +226,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Loft]]:
         loft, _ = await bootstrap(settings, migrate=not supervised, pin=not supervised)
         app.state.loft = loft
         stop = asyncio.Event()
@@ -252,7 +252,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
             processes.tell_server_ready(ready_fd)
         following = asyncio.create_task(clock.follow(loft, stop))
         try:
-            yield
+            yield {context.STATE_KEY: loft}  # (the server copies it into each request's scope: context.of)
         finally:
             stop.set()
             if worker is not None:

@@ -50,6 +50,17 @@ class Loft:
         await self.db.dispose()
 
 
+#: The key of the running Loft in the application's lifespan state (``loft.app``), which the server copies into
+#: every request's scope (``scope["state"]``).
+STATE_KEY = "loft"
+
+
 def of(request: Request) -> Loft:
-    loft: Loft = request.app.state.loft
+    """The running Loft: from the request's copy of the lifespan state (a dict look-up), else from the
+    application's own state (for a server that keeps no lifespan state)."""
+    state = request.scope.get("state")
+    loft: Loft | None = state.get(STATE_KEY) if state else None
+    if loft is None:
+        loft = request.app.state.loft
+    assert loft is not None
     return loft

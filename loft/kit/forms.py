@@ -35,8 +35,35 @@ async def read(request: Request) -> Form:
     try:
         raw = await request.body()
     except ClientDisconnect:  # nobody is left to answer: no traceback in the log for it
-        raise InvalidParameter(20001, "The client closed the connection before the end of the request body") \
-            from None
+        raise _disconnected() from None
+    return parse(raw)
+
+
+async def read_once(request: Request) -> Form:
+    """:func:`read` for a request whose body nothing has read and nothing will read again (``POST …/Messages``):
+    straight from its ASGI ``receive``, without Starlette's stream of chunks (an async generator, and
+    ``Request.body`` keeps what it read for a second reader; here there is none, and ``request.body()`` must not
+    be called after this)."""
+    receive = request.receive
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if not message.get("more_body", False):
+                return parse(b"".join([*chunks, chunk]) if chunks else chunk)
+            chunks.append(chunk)
+        elif kind == "http.disconnect":
+            raise _disconnected()
+
+
+def _disconnected() -> InvalidParameter:
+    return InvalidParameter(20001, "The client closed the connection before the end of the request body")
+
+
+def parse(raw: bytes) -> Form:
+    """The parameters of a form-encoded body (UTF-8, no NUL: see the module's docstring)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -22,7 +22,7 @@ _FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 async def create_message(request: Request) -> Response:
     """``POST Messages``: routed by :class:`loft.app.CreateRoute`, not by the routes below."""
     account = await auth.account_in_path(request)
-    form = await forms.read(request)
+    form = await forms.read_once(request)  # (nothing else reads a create's body)
     new = service.check(account, form)
     loft = context.of(request)
     worker = loft.worker
