@@ -71,7 +71,8 @@ def test_a_body_read_once_is_the_form_read_reads_whatever_its_chunks() -> None:
 
 
 def test_a_client_gone_before_the_end_of_its_body_is_20001_not_a_traceback() -> None:
-    messages = [{"type": "http.request", "body": b"To=%2B1415", "more_body": True}, {"type": "http.disconnect"}]
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": b"To=%2B1415", "more_body": True},
+                                      {"type": "http.disconnect"}]
     with pytest.raises(InvalidParameter) as raised:
         asyncio.run(forms.read_once(_request(messages)))
     assert raised.value.code == 20001 and "closed the connection" in raised.value.message
