@@ -252,12 +252,16 @@ async def hand_over_new(simulator: LocalCarrier, conn: Conn, created: list[Recor
     later: list[outbox.NewJob] = []
     for message, receipt in zip(created, receipts):
         status: str
+        # (a message with neither a StatusCallback nor an Application has no callbacks to build events for)
+        announces = message.status_callback or message.application_sid
         if receipt is not None and receipt.delay_ms <= 0:
             status, error_code = receipt.outcome, receipt.error_code
-            announced.append((message, _reported_at_once(message, receipt, dlr)))
+            if announces:
+                announced.append((message, _reported_at_once(message, receipt, dlr)))
         else:
             status, error_code = "sent", None
-            announced.append((message, [event for event in [lifecycle.event(message, "sent")] if event]))
+            if announces:
+                announced.append((message, [event for event in [lifecycle.event(message, "sent")] if event]))
             if receipt is not None:
                 later.append(_report_later(message, receipt, moment))
         stored.append(lifecycle.columns(status, error_code=error_code, moment=moment, date_sent=moment))

@@ -66,6 +66,13 @@ def channel_of(from_addr: str, media_urls: Sequence[str]) -> str:
 _DELIVER = Prepared(insert(handset_inbox))
 
 
+@lru_cache(maxsize=256)
+def _predicted(outcome: str, delay_ms: int, error_code: int | None) -> Predicted:
+    """The report a handset's behaviour predicts (a value: one for every send of the same behaviour)."""
+    return Predicted(outcome="delivered" if outcome == "delivered" else "undelivered", delay_ms=delay_ms,
+                     error_code=error_code)
+
+
 @lru_cache(maxsize=None)
 def _handsets(numbers: int, senders: int) -> Prepared:
     """The settings that apply to sends of the accounts ``sender…`` to the phones ``number…``: each sending
@@ -133,9 +140,7 @@ class SimCarrier:
                     "from_addr": message.from_addr, "body": message.body, "media_urls": list(media_urls),
                     "channel": channel, "content": content, "date_received": moment,
                 })
-            receipts.append(None if outcome is None else Predicted(
-                outcome="delivered" if outcome == "delivered" else "undelivered", delay_ms=delay_ms,
-                error_code=error_code))
+            receipts.append(None if outcome is None else _predicted(outcome, delay_ms, error_code))
         if received:
             await conn.execute_many(_DELIVER, received)
         return receipts
