@@ -142,7 +142,9 @@ async def _check(loft: Loft, username: str, password: str) -> Credential | None:
 
 async def lookup(loft: Loft, sid: str) -> Account | None:
     """The account ``sid``, read at most :data:`credentials.TTL` seconds ago (and since any change made here)."""
-    account: Account | None = await _cached(loft, sid, lambda conn: service.get(conn, loft.box, sid))
+    account: Account | None = loft.credentials.get(sid)  # (kept: no read to prepare, as every request finds)
+    if account is None:
+        account = await _cached(loft, sid, lambda conn: service.get(conn, loft.box, sid))
     return account
 
 
