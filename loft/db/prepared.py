@@ -132,6 +132,8 @@ class Plan:
         make = self.row._make
         processors = self.results
         assert processors is not None, "resolve() first"
+        if not any(processors):  # nothing to convert (SQLite's integers and text): the driver's values as they are
+            return FetchedRows(list(map(make, fetched)), rowcount)
         return FetchedRows([
             make([value if process is None else process(value) for value, process in zip(raw_row, processors)])
             for raw_row in fetched
