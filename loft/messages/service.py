@@ -147,12 +147,9 @@ async def create_many(conn: Conn, drafts: list[Draft], *, hand_over: HandOver | 
                                             lease)
         departed = dict(zip(leaving, values))
         conn.after_commit(partial(metrics.reached, "queued", len(leaving)))  # stored as what they reached
-    stored = await _store(conn, [_Message(
-        draft.settings, account_sid=draft.account.sid, direction="outbound-api", from_=draft.new.from_,
-        to=draft.new.to, body=draft.new.body, media_urls=draft.new.media_urls, mms=draft.new.mms, status="queued",
-        status_callback=draft.new.status_callback, application_sid=draft.new.application_sid,
-        validity_period=draft.new.validity_period, options=draft.new.options, send_at=leaves_at,
-        row={**draft.row, **departed[index]} if index in departed else draft.row, job=index not in departed,
+    stored = await _store(conn, [_Stored(
+        {**draft.row, **departed[index]} if index in departed else draft.row, draft.settings, draft.account.sid,
+        "outbound-api", draft.new.to, draft.new.media_urls, leaves_at, index not in departed,
     ) for index, (draft, leaves_at) in enumerate(going)])
     if len(departed) < len(going):
         wakeups.notify(conn)  # sends left in the outbox: any worker's, woken once this commits
@@ -317,22 +314,42 @@ async def store(conn: Conn, settings: Settings, **message: Any) -> Record:
 
 async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
     """:func:`store` for many messages: one statement inserts them all, one their jobs."""
-    return [_created(row, seq=seq) for row, seq in await _store(conn, stored)]
+    moment = dates.now()
+    return [_created(row, seq=seq) for row, seq in await _store(conn, [_Stored(
+        message.row if message.row is not None else _row(
+            message.settings, account_sid=message.account_sid, direction=message.direction, from_=message.from_,
+            to=message.to, body=message.body, mms=message.mms, num_media=len(message.media_urls),
+            status=message.status, status_callback=message.status_callback,
+            status_callback_method=message.status_callback_method, application_sid=message.application_sid,
+            validity_period=message.validity_period, options=message.options, moment=moment,
+            messaging_service_sid=message.messaging_service_sid),
+        message.settings, message.account_sid, message.direction, message.to, message.media_urls,
+        message.send_at, message.job,
+    ) for message in stored], moment)]
 
 
-async def _store(conn: Conn, stored: list[_Message]) -> list[tuple[dict[str, Any], int]]:
-    """:func:`store_many`: each message's row as written, and its sequence number."""
+class _Stored(NamedTuple):
+    """What :func:`_store` writes for one message: its row, and what its media and its job are made from."""
+
+    row: dict[str, Any]
+    settings: Settings
+    account_sid: str
+    direction: str
+    to: str
+    media_urls: list[str]
+    send_at: datetime | None
+    #: False: no job (a send its create hands over itself: see :func:`create_many`).
+    job: bool
+
+
+async def _store(conn: Conn, stored: list[_Stored], moment: datetime | None = None
+                 ) -> list[tuple[dict[str, Any], int]]:
+    """:func:`store_many` of rows made already: each message's row as written, and its sequence number; a job
+    without a time of its own is due at ``moment`` (default: now)."""
     if not stored:
         return []
-    moment = dates.now()
-    rows = [message.row if message.row is not None else _row(
-        message.settings, account_sid=message.account_sid, direction=message.direction, from_=message.from_,
-        to=message.to, body=message.body, mms=message.mms, num_media=len(message.media_urls),
-        status=message.status, status_callback=message.status_callback,
-        status_callback_method=message.status_callback_method, application_sid=message.application_sid,
-        validity_period=message.validity_period, options=message.options, moment=moment,
-        messaging_service_sid=message.messaging_service_sid,
-    ) for message in stored]
+    moment = moment or dates.now()
+    rows = [message.row for message in stored]
     seqs = {row.sid: row.seq for row in await conn.insert_rows(_INSERT, rows)}
     counted: dict[str, int] = {}
     for row in rows:
