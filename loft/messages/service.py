@@ -267,9 +267,6 @@ class _Message:
     send_at: datetime | None = None
     #: Inbound: the service whose pool holds the number it was sent to.
     messaging_service_sid: str | None = None
-    row: dict[str, Any] | None = None  # its row, if made already (see Draft.row)
-    #: False: no job (a send its create hands over itself: see :func:`create_many`).
-    job: bool = True
 
 
 def _row(settings: Settings, *, account_sid: str, direction: str, from_: str, to: str, body: str, mms: bool,
@@ -316,15 +313,14 @@ async def store_many(conn: Conn, stored: list[_Message]) -> list[Record]:
     """:func:`store` for many messages: one statement inserts them all, one their jobs."""
     moment = dates.now()
     return [_created(row, seq=seq) for row, seq in await _store(conn, [_Stored(
-        message.row if message.row is not None else _row(
-            message.settings, account_sid=message.account_sid, direction=message.direction, from_=message.from_,
-            to=message.to, body=message.body, mms=message.mms, num_media=len(message.media_urls),
-            status=message.status, status_callback=message.status_callback,
-            status_callback_method=message.status_callback_method, application_sid=message.application_sid,
-            validity_period=message.validity_period, options=message.options, moment=moment,
-            messaging_service_sid=message.messaging_service_sid),
+        _row(message.settings, account_sid=message.account_sid, direction=message.direction, from_=message.from_,
+             to=message.to, body=message.body, mms=message.mms, num_media=len(message.media_urls),
+             status=message.status, status_callback=message.status_callback,
+             status_callback_method=message.status_callback_method, application_sid=message.application_sid,
+             validity_period=message.validity_period, options=message.options, moment=moment,
+             messaging_service_sid=message.messaging_service_sid),
         message.settings, message.account_sid, message.direction, message.to, message.media_urls,
-        message.send_at, message.job,
+        message.send_at, True,
     ) for message in stored], moment)]
 
 
