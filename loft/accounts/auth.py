@@ -142,9 +142,7 @@ async def _check(loft: Loft, username: str, password: str) -> Credential | None:
 
 async def lookup(loft: Loft, sid: str) -> Account | None:
     """The account ``sid``, read at most :data:`credentials.TTL` seconds ago (and since any change made here)."""
-    account: Account | None = loft.credentials.get(sid)  # (kept: no read to prepare, as every request finds)
-    if account is None:
-        account = await _cached(loft, sid, lambda conn: service.get(conn, loft.box, sid))
+    account: Account | None = await _cached(loft, sid, lambda conn: service.get(conn, loft.box, sid))
     return account
 
 
@@ -156,6 +154,9 @@ async def _key(loft: Loft, sid: str) -> tuple[str, str] | None:
 
 async def _cached(loft: Loft, sid: str, read: Callable[[Conn], Awaitable[Any]]) -> Any:
     """What ``read`` finds for ``sid``, from the credential cache when it is fresh there."""
+    kept = loft.credentials.get(sid)
+    if kept is not None:  # as every request finds it: no read to prepare
+        return kept
 
     async def reading() -> Any:
         async with loft.db.read() as conn:

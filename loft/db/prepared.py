@@ -23,7 +23,7 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from loft.db import private
+from loft.kit import dates
 
 _Processor = Callable[[Any], Any] | None
 #: Placeholder styles whose parameters are a plain sequence: sqlite3's ``?`` and asyncpg's ``$1``.
@@ -249,13 +250,10 @@ _DEFAULT_STAMP = private.storage_format(SQLITE_DATETIME)
 class _SqliteStamp:
     """SQLite's ``DATETIME`` bind processor (``YYYY-MM-DD HH:MM:SS.ffffff``, the zone dropped, as SQLAlchemy
     writes it), faster than SQLAlchemy's format string and than ``datetime.isoformat`` (a microsecond each): the
-    text of the second last written is remembered, and a stamp of the same second (in the same zone: the text is
-    the wall clock's) gets its microseconds added to it. A row's stamps, and a batch's rows, are mostly of one
-    second. (The memory is one tuple, replaced whole: threads that share it see all of one, never half.)"""
+    text of a stamp's second (the wall clock's, in its own zone) is remembered (:class:`loft.kit.dates.PerSecond`),
+    and its microseconds added to it. A row's stamps, and a batch's rows, are mostly of one second."""
 
     __slots__ = ("_fallback",)
-    #: The second last written: its first instant, the next second's, its zone, and its text.
-    _second: tuple[Any, Any, Any, str] = (None, None, None, "")
 
     def __init__(self, fallback: Callable[[Any], Any]) -> None:
         self._fallback = fallback
@@ -263,18 +261,10 @@ class _SqliteStamp:
     def __call__(self, value: Any) -> Any:
         if type(value) is not datetime:
             return self._fallback(value)  # a date, or not a datetime (which it refuses)
-        start, end, zone, text = _SqliteStamp._second
-        if value.tzinfo is not zone or start is None or not start <= value < end:
-            start = value.replace(microsecond=0)
-            text = start.isoformat(" ")[:19]
-            # (the last second of year 9999 has no next one: it is not remembered)
-            end = start + _SECOND if start.replace(tzinfo=None) < _LAST_SECOND else start
-            _SqliteStamp._second = (start, end, value.tzinfo, text)
-        return f"{text}.{value.microsecond:06d}"
+        return f"{_STAMP_SECOND(value)}.{value.microsecond:06d}"
 
 
-_SECOND = timedelta(seconds=1)
-_LAST_SECOND = datetime.max.replace(microsecond=0)
+_STAMP_SECOND = dates.PerSecond(lambda second: second.isoformat(" ")[:19])
 
 
 class _JsonEmpty:

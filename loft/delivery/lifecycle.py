@@ -61,6 +61,12 @@ _APPLICATION_CALLBACK = Prepared(select(applications.c.message_status_callback).
 FINAL = frozenset({"delivered", "undelivered", "failed", "received", "canceled", "read"})
 
 
+def may_announce(message: Row[Any]) -> bool:
+    """Whether the message names somewhere for its status callbacks (a ``StatusCallback``, or an Application,
+    whose own may be empty): without either, :func:`callback_url` is None, and no event needs to be made."""
+    return bool(message.status_callback or message.application_sid)
+
+
 async def callback_url(conn: Conn, message: Row[Any]) -> tuple[str, str] | None:
     """Where this message's status callbacks go, and with which method, by Twilio's precedence."""
     if message.status_callback:
@@ -160,7 +166,7 @@ async def announce_many(conn: Conn, announced: Sequence[tuple[Row[Any], list[Eve
     see :func:`outbox.enqueue`); returned by message SID (none for a message with nowhere to send them)."""
     jobs = []
     for message, events in announced:
-        target = await callback_url(conn, message) if events else None
+        target = await callback_url(conn, message) if events and may_announce(message) else None
         if target is None:
             continue
         url, method = target

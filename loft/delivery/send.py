@@ -252,8 +252,7 @@ async def hand_over_new(simulator: LocalCarrier, conn: Conn, created: list[Recor
     later: list[outbox.NewJob] = []
     for message, receipt in zip(created, receipts):
         status: str
-        # (a message with neither a StatusCallback nor an Application has no callbacks to build events for)
-        announces = message.status_callback or message.application_sid
+        announces = lifecycle.may_announce(message)
         if receipt is not None and receipt.delay_ms <= 0:
             status, error_code = receipt.outcome, receipt.error_code
             if announces:

@@ -13,7 +13,8 @@ says which is which, and how every process of a deployment keeps the same offset
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -54,30 +55,43 @@ def move_ahead(seconds: int) -> bool:
     return True
 
 
-#: The second last written by rfc2822: its first instant, the next second's, and its text (a second's moments
-#: all read the same, and a busy server writes many per second: a resource's dates, and its neighbours').
-_written: tuple[datetime, datetime, str] = (datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC), "")
+class PerSecond:
+    """A text that depends only on a moment's second (its date and time to the second, in the moment's own zone),
+    remembered for the second asked for last: a busy server writes many moments of one second (a resource's
+    dates, a batch's rows). ``write`` makes the text of a second (a moment without microseconds). The memory is
+    one tuple, replaced whole: threads that share it see all of one, never half."""
 
+    __slots__ = ("_write", "_last")
 
-def rfc2822(moment: datetime | None) -> str | None:
-    global _written
-    if moment is None:
-        return None
-    utc = moment if moment.tzinfo is UTC else as_utc(moment)
-    start, end, text = _written
-    if start <= utc < end:
+    def __init__(self, write: Callable[[datetime], str]) -> None:
+        self._write = write
+        #: The second asked for last: its first instant, the next second's, its zone, and its text. (Nothing yet:
+        #: a naive moment is not before the last naive one, and an aware one has another zone.)
+        self._last: tuple[datetime, datetime, tzinfo | None, str] = (datetime.max, datetime.max, None, "")
+
+    def __call__(self, moment: datetime) -> str:
+        start, end, zone, text = self._last
+        if moment.tzinfo is zone and start <= moment < end:  # (one zone: compared as wall clocks)
+            return text
+        start = moment.replace(microsecond=0)
+        text = self._write(start)
+        # (the last second of year 9999 has no next one: it is not remembered)
+        end = start + _SECOND if start.replace(tzinfo=None) < _LAST_SECOND else start
+        self._last = (start, end, moment.tzinfo, text)
         return text
-    text = (f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
-            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000")
-    start = utc.replace(microsecond=0)
-    # (the last second of year 9999 has no next one: it is not remembered)
-    end = start + _SECOND if start < _LAST_SECOND else start
-    _written = (start, end, text)  # one tuple, replaced whole: a thread sees all of it, never half
-    return text
 
 
 _SECOND = timedelta(seconds=1)
-_LAST_SECOND = datetime.max.replace(microsecond=0, tzinfo=UTC)
+_LAST_SECOND = datetime.max.replace(microsecond=0)
+
+_RFC2822 = PerSecond(lambda utc: f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+                                 f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000")
+
+
+def rfc2822(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return _RFC2822(moment if moment.tzinfo is UTC else as_utc(moment))
 
 
 def iso8601(moment: datetime | None) -> str | None:
