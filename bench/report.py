@@ -82,7 +82,10 @@ def _processes_over_one(run: Run) -> float | None:
 SPECS = [
     Spec("create", "bare ASGI baseline, wrk -c32 (requests/s)", _get("baseline", "rps"), "/s", digits=0),
     Spec("create", "Loft POST Messages.json, wrk -c32 (requests/s)", _get("loft", "rps"), "/s", digits=0),
-    Spec("create", "Loft ÷ baseline", lambda r: 100 * r["ratio"] if "ratio" in r else None, "%", (">=", 50)),
+    # No target here: issue 20 moved issue 6's (≥ 50 %, then of a one-process baseline) to the one-process row at
+    # equal CPU below; with N processes on SQLite this ratio measures the write turn (the "÷ one process" row).
+    Spec("create", "Loft ÷ baseline (requests/s; the target is the one-process row at equal CPU)",
+         lambda r: 100 * r["ratio"] if "ratio" in r else None, "%"),
     Spec("create", "CPU of `loft serve` (and any worker process it starts) while saturated (100 % = one core)",
          _get("loft", "server_cpu_percent"), "%", digits=0),
     Spec("create", "processes of `loft serve` (the baseline runs as many uvicorn workers)", _get("processes"), "",
@@ -492,7 +495,7 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "  before it, and a SQLite run just after it (A-B-A: the machine drifts by tens of per cent in minutes).",
         "- **per core used** (create) — requests/s divided by the cores the server's processes used while",
         "  saturated (user + system CPU time over the run's length): the baseline and Loft at equal CPU. The",
-        "  baseline runs as many uvicorn worker processes as `loft serve` has processes. The target is a",
+        "  baseline runs as many uvicorn worker processes as `loft serve` has processes. The target (≥ 50 %) is a",
         "  one-process figure: with `--processes N`, the create scenario also measures one `loft serve` process",
         "  (its default layout: the API and the delivery of what it creates in one process) against a one-process",
         "  baseline, right after the N-process figures, and the *one process* rows show that pair. Then the same",

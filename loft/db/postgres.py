@@ -169,7 +169,7 @@ class PostgresConn(Conn):
 
 #: One statement for every channel to notify.
 _NOTIFY = Prepared(text("SELECT pg_notify(channel, '') FROM unnest(CAST(:channels AS TEXT[])) AS channel")
-                   .bindparams(bindparam("channels", type_=ARRAY(String))))
+                   .bindparams(bindparam("channels", type_=ARRAY(Text))))
 #: Batches of one work running at once in one process, each in a transaction of its own (one: fewer, larger
 #: batches cost less CPU per item, and were faster too, than two).
 IN_FLIGHT = 1

@@ -172,7 +172,7 @@ def test_all_the_rows_of_a_call_go_in_one_statement_on_postgres(postgres: Databa
 
 
 def test_a_value_too_long_for_its_column_is_refused_in_many_rows_as_in_one(postgres: Database) -> None:
-    """Many rows go in as a JSON document read as ``VARCHAR`` (or as arrays, ``unnest($1::VARCHAR[], …)``): a
+    """Many rows go in as a JSON document read as ``TEXT`` (or as arrays, ``unnest($1::TEXT[], …)``): a
     value longer than its column is refused, as a one-row ``INSERT`` refuses it, not cut to the column's length by
     a cast (``VARCHAR(32)`` would)."""
     too_long = "x" * 33
