@@ -72,6 +72,16 @@ BUSY_TIMEOUT_MS = 30_000
 MAX_GROUP = 256
 _ALONE = object()  # the item of a plain work
 
+#: ``sqlite3`` binds only an exact ``int``, ``float``, ``str`` or ``bytearray`` straight away; any other value, ``None``
+#: included, goes through its adaptation protocol, which first looks for an adapter registered for the value's
+#: type, then asks its ``PrepareProtocol`` class for ``__adapt__``: a lookup that fails, raising an
+#: ``AttributeError`` whose message is formatted and then dropped, for every NULL of every row (a new message
+#: has five; about 2.5 % of a create's instructions, measured with callgrind). An adapter registered for ``None``
+#: is found first. It is a C function (a bound ``dict.get``: ``None`` for any one argument), so no Python frame is
+#: made either, and ``None`` is bound as NULL as before. (It holds process-wide, for every ``sqlite3``
+#: connection: it changes nothing but the cost.)
+sqlite3.register_adapter(type(None), {}.get)
+
 
 class SqliteConn(Conn):
     """A connection inside a transaction (or a group's savepoint). Its statements run to their end without

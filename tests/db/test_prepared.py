@@ -262,3 +262,21 @@ def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them_whatever_came_b
              date(2026, 12, 6), None, moment]
     for value in [*given, *reversed(given)]:
         assert fast(value) == reference(value), value
+
+
+def test_sqlite_binds_none_through_an_adapter_and_stores_null() -> None:
+    """``loft.db.sqlite`` registers an adapter for ``None`` (found before ``sqlite3`` looks up ``__adapt__``,
+    which raises and drops an ``AttributeError`` for each NULL otherwise); NULL is still what is stored."""
+    import sqlite3
+
+    import loft.db.sqlite  # noqa: F401 - registers it
+
+    adapter = sqlite3.adapters.get((type(None), sqlite3.PrepareProtocol))
+    assert adapter is not None and adapter(None) is None
+    raw = sqlite3.connect(":memory:")
+    raw.execute("CREATE TABLE t (a, b)")
+    raw.execute("INSERT INTO t VALUES (?, ?)", (None, 0))
+    raw.executemany("INSERT INTO t VALUES (?, ?)", [(None, 1), ("x", None)])
+    assert raw.execute("SELECT typeof(a), typeof(b) FROM t ORDER BY rowid").fetchall() == [
+        ("null", "integer"), ("null", "integer"), ("text", "null")]
+    assert raw.execute("SELECT count(*) FROM t WHERE a IS NULL").fetchone() == (2,)
