@@ -1,7 +1,8 @@
 """The bare ASGI baseline: Starlette + uvicorn, one route that parses a form POST and answers JSON.
 
-It is started exactly as ``loft serve`` starts uvicorn (``uvicorn.run(app, host, port, log_level,
-proxy_headers=False)``: default loop and HTTP implementation, i.e. uvloop and httptools when installed), so
+It is started as ``loft serve`` starts uvicorn (``uvicorn.run(app, host, port, log_level, proxy_headers=False,
+access_log=…)``: default loop and HTTP implementation, i.e. uvloop and httptools when installed; access lines
+made only at a level that writes them, as ``loft.serving.writes_access_lines`` tells uvicorn for Loft), so
 ``wrk`` against it measures the ceiling of an ASGI hot path on this machine. It parses the body the way Loft
 does (``urllib.parse.parse_qsl``) and answers 201 with a small JSON object.
 
@@ -43,17 +44,26 @@ app = Starlette(routes=[
 ])
 
 
+def makes_access_lines(log_level: str) -> bool:
+    """Whether uvicorn is to make access lines at ``log_level``: as for ``loft serve``
+    (``loft.serving.writes_access_lines``; a test holds the two to the same answers), only at a level that
+    writes them, since uvicorn computes a line's arguments before its logger drops it."""
+    return log_level.lower() in ("info", "debug", "trace")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
+    access_log = makes_access_lines(args.log_level)
     if args.processes > 1:
         uvicorn.run("bench.baseline:app", host="127.0.0.1", port=args.port, log_level=args.log_level,
-                    proxy_headers=False, workers=args.processes)
+                    proxy_headers=False, access_log=access_log, workers=args.processes)
     else:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, proxy_headers=False)
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, proxy_headers=False,
+                    access_log=access_log)
 
 
 if __name__ == "__main__":

@@ -166,10 +166,14 @@ def test_pipelined_requests_are_answered_in_order_and_a_close_after_its_answer(l
 @pytest.mark.parametrize("level", ["critical", "error", "warning", "info", "debug", "trace"])
 def test_uvicorn_makes_access_lines_only_at_levels_that_write_them(level: str) -> None:
     """uvicorn computes an access line's arguments before its logger drops it: it is told to make them only at a
-    ``LOFT_LOG_LEVEL`` that writes INFO records (uvicorn's TRACE is level 5)."""
+    ``LOFT_LOG_LEVEL`` that writes INFO records (uvicorn's TRACE is level 5), and so is the bench's bare ASGI
+    baseline, which is to be started as ``loft serve`` starts uvicorn."""
     import logging
 
     from uvicorn.logging import TRACE_LOG_LEVEL
 
+    from bench import baseline
+
     numeric = TRACE_LOG_LEVEL if level == "trace" else logging.getLevelName(level.upper())
     assert serving.writes_access_lines(level) is (numeric <= logging.INFO)
+    assert baseline.makes_access_lines(level) is serving.writes_access_lines(level)

@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -80,7 +80,7 @@ _ALONE = object()  # the item of a plain work
 #: is found first. It is a C function (a bound ``dict.get``: ``None`` for any one argument), so no Python frame is
 #: made either, and ``None`` is bound as NULL as before. (It holds process-wide, for every ``sqlite3``
 #: connection: it changes nothing but the cost.)
-sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
 
 
 class SqliteConn(Conn):
