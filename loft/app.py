@@ -171,6 +171,37 @@ class CreateRoute(Route):
 CREATE = CreateRoute("/2010-04-01/Accounts/{account_sid}/Messages", messages.create_message)
 
 
+class LiteralStartRoute(Route):
+    """A :class:`~starlette.routing.Route` that first compares the literal start of its template (the text before
+    its first parameter) with the path: a path that does not begin with it cannot match. The router tries its
+    routes in order, each with a regular expression (about 1.6 µs each on the bench machine, with the route path
+    recomputed for each), and Loft has 158: a request to a route far down the list (Messaging Services, Content,
+    the console) spent more on finding it than on the rest of a small answer, and a path no route matches was
+    tried against every route twice (``redirect_slashes``). With a ``root_path`` (never set by ``loft serve``)
+    the route's own match decides, as before.
+
+    :func:`literal_start` makes one from any plain ``Route``, keeping all of it (endpoint, methods, name, any
+    middleware)."""
+
+    literal: str
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not scope["path"].startswith(self.literal) and not scope.get("root_path"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def literal_start(route: BaseRoute) -> BaseRoute:
+    """``route`` as a :class:`LiteralStartRoute` if it is a plain ``Route`` (its state copied as it is: nothing
+    of it is made again); any other route as it is."""
+    if type(route) is not Route:
+        return route
+    faster = LiteralStartRoute.__new__(LiteralStartRoute)
+    faster.__dict__.update(route.__dict__)
+    faster.literal = route.path.split("{", 1)[0]
+    return faster
+
+
 def middleware(settings: Settings, recorder: Recorder | None, routes: list[BaseRoute]) -> list[Middleware]:
     """The layers every request passes on its way to the router, outermost first (see the module's docstring);
     ``routes``: the router's, whose templates request metrics use. One list, given to Starlette: the create
@@ -299,6 +330,7 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         *console.routes,
         *own,
     ]
+    routes = [literal_start(route) for route in routes]
     recorder = Recorder() if settings.metrics_on else None
     return Starlette(
         routes=routes,

@@ -132,3 +132,51 @@ def test_an_unexpected_error_is_a_500_body_without_a_traceback(tmp_path: Path, m
     assert "<Code>20500</Code>" in response.text
     assert "4242" not in response.text and "Traceback" not in response.text
     assert "unhandled error on POST /2010-04-01/Accounts/AC123/Messages.xml" in caplog.text
+
+
+def _sample_paths(templates: list[str]) -> list[str]:
+    """A path for each template (each parameter filled in), with and without a trailing slash, each template's
+    literal start alone and one character short of it, and paths no route has."""
+    import re
+
+    paths = {"/", "", "/nope", "/2010-04-01", "/2010-04-01/Accounts/AC1/Nope/SM1", "/v1/Services/MG1/Nope"}
+    for template in templates:
+        filled = re.sub(r"\{[^}]+\}", "X1", template)
+        literal = template.split("{", 1)[0]
+        paths |= {filled, filled + "/", literal, literal[:-1], filled + "/extra"}
+    return sorted(paths)
+
+
+def test_routes_that_check_their_literal_start_match_what_starlette_s_routes_match(tmp_path: Path) -> None:
+    """Every plain route of the application checks its template's literal start first
+    (:class:`loft.app.LiteralStartRoute`), and answers every scope as Starlette's own ``Route.matches`` does: the
+    same match and the same child scope, for every route's paths and others, any method, with and without a
+    ``root_path``. The router takes the first route that matches, so it picks the same one."""
+    import re
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    asgi = application.create_app(Settings(data_dir=tmp_path))
+    assert isinstance(asgi, Starlette)
+    routes = asgi.router.routes
+    assert not [route for route in routes if type(route) is Route]
+    checked = [route for route in routes if isinstance(route, application.LiteralStartRoute)]
+    assert len(checked) > 100
+    paths = _sample_paths([route.path for route in checked])
+    compared = 0
+    for route in checked:
+        for path in paths:
+            for method in ("GET", "POST", "DELETE"):
+                for root_path in (None, "", "/prefix"):
+                    scope = _scope(method, (root_path or "") + path)
+                    if root_path is not None:
+                        scope["root_path"] = root_path
+                    assert route.matches(scope) == Route.matches(route, scope), (route.path, method, scope["path"])
+                    compared += 1
+    # Not vacuous: each route matches a path of its own with one of its methods.
+    for route in checked:
+        method = sorted(route.methods)[0] if route.methods else "GET"
+        own = re.sub(r"\{[^}]+\}", "X1", route.path)
+        assert route.matches(_scope(method, own))[0] is Match.FULL, route.path
+    assert compared == len(checked) * len(paths) * 9
