@@ -21,6 +21,7 @@ called without Starlette's per-route request/response adapter and second excepti
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -183,7 +184,9 @@ class LiteralStartRoute(Route):
     :func:`literal_start` makes one from any plain ``Route``, keeping all of it (endpoint, methods, name, any
     middleware)."""
 
-    literal: str
+    @functools.cached_property
+    def literal(self) -> str:
+        return self.path.split("{", 1)[0]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if not scope["path"].startswith(self.literal) and not scope.get("root_path"):
@@ -198,7 +201,6 @@ def literal_start(route: BaseRoute) -> BaseRoute:
         return route
     faster = LiteralStartRoute.__new__(LiteralStartRoute)
     faster.__dict__.update(route.__dict__)
-    faster.literal = route.path.split("{", 1)[0]
     return faster
 
 
