@@ -1,21 +1,19 @@
-"""The ASGI application: routes, middleware order and lifespan in one place.
+"""The ASGI application: routes, the layer in front of them and lifespan in one place.
 
-Middleware, outermost first (:func:`middleware` declares 2–5; Starlette puts 1 outside them and 6 inside):
+Every request passes, in this order:
 
-1. ``ServerErrorMiddleware`` (Starlette's): any unexpected exception becomes Twilio's 500 body, never a traceback.
-2. ``RequestLimits`` (loft/kit/limits.py): the body's size, and no NUL in the path or query, before any work.
-3. With ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
-4. ``TwilioFormat``: ``.json`` / ``.xml`` / no suffix on ``/2010-04-01/…`` paths picks the wire format and
-   is removed before routing, so each route is written once.
-5. ``RequestMetrics`` (with ``LOFT_METRICS`` not ``off``): each request counted and timed under its route's
-   template (loft/metrics/requests.py).
-6. ``ExceptionMiddleware`` (Starlette's): ``TwilioApiError`` and routing misses become Twilio's error bodies
-   (a routing miss under ``/console``: the console's HTML error page).
+1. :class:`loft.front.Front`: limits (body size, NUL characters), the 2010-04-01 format suffix, request metrics
+   (with ``LOFT_METRICS`` not ``off``), and errors answered as Twilio's error bodies by the handlers below
+   (an unexpected one as a 500, logged, never a traceback in the answer). One layer for all four, because each
+   layer costs every request (see its module).
+2. With ``LOFT_TRUSTED_PROXIES`` set: uvicorn's proxy-headers middleware (see ``loft.proxies``).
+3. The router.
 
-Every request passes all of them, the busiest one too: ``POST …/Messages`` is a route of the router like any
-other (:class:`CreateRoute`, tried first), so a middleware added to the list cannot miss it. What the create
+:func:`middleware` declares that list and :class:`LoftStarlette` builds the stack from it alone: Starlette's own
+exception layers are not added around it, ``Front`` does their work. ``POST …/Messages`` is a route of the router
+like any other (:class:`CreateRoute`, tried first), so a layer added to the list cannot miss it. What the create
 path saves is inside the router: one regular expression instead of Starlette's route matching, and its endpoint
-called without Starlette's per-route request/response adapter and second exception wrapper.
+called without Starlette's per-route request/response adapter.
 """
 
 from __future__ import annotations
@@ -53,13 +51,13 @@ from loft.delivery.carriers import plan
 from loft.delivery.carriers.hub import Carriers
 from loft.delivery.worker import Worker
 from loft.errors import DatabaseUnavailable, MethodNotAllowed, NotFound, TwilioApiError
+from loft.front import Front, Handler
 from loft.kit import dates, render
-from loft.kit.limits import RequestLimits
 from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
 from loft.messaging_services import endpoints as messaging_services
 from loft.metrics import endpoint as metrics_endpoint
-from loft.metrics.requests import Recorder, RequestMetrics
+from loft.metrics.requests import Recorder
 from loft.numbers import endpoints as numbers
 from loft.senders import endpoints as senders
 from loft.sim import clock
@@ -70,30 +68,6 @@ log = logging.getLogger("loft")
 
 #: Seconds ``/readyz`` waits for the database to answer before it says it is not ready.
 READY_WITHIN = 2.0
-
-
-class TwilioFormat:
-    """Pure ASGI middleware: take the format suffix off 2010-04-01 paths and remember it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/2010-04-01/"):
-            scope = in_twilio_format(scope)
-        await self.app(scope, receive, send)
-
-
-def in_twilio_format(scope: Scope) -> Scope:
-    """A 2010-04-01 request's scope with the format suffix taken off its path, and the format and the path as
-    written kept in it (see :func:`loft.kit.render.format_of`)."""
-    path: str = scope["path"]
-    fmt = "xml"
-    for suffix, name in ((".json", "json"), (".xml", "xml")):
-        if path.endswith(suffix):
-            path, fmt = path[: -len(suffix)], name
-            break
-    return {**scope, "path": path, "raw_path": path.encode(), render.FORMAT_KEY: fmt, render.PATH_KEY: scope["path"]}
 
 
 # Errors, as Twilio's error bodies (the one place that turns exceptions into HTTP answers) -----------------
@@ -135,6 +109,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render.error(render.format_of(request), error)
 
 
+#: What answers each class of exception (:class:`loft.front.Front` looks along the exception's class's ancestry);
+#: ``Exception``'s is the server error's.
+HANDLERS: dict[type[Exception], Handler] = {
+    TwilioApiError: api_error, HTTPException: http_error, DBAPIError: database_error,
+    DatabaseUnavailable: database_error, Exception: server_error,
+}
+
+
 class CreateRoute(Route):
     """``POST …/Accounts/{AccountSid}/Messages``, the busiest request by far: a route of the router, behind every
     middleware of :func:`middleware`, tried first, and cheaper than a :class:`~starlette.routing.Route` at the
@@ -144,8 +126,8 @@ class CreateRoute(Route):
       convertors, no copy of the scope's path parameters. Any other method falls through to the routes after it
       (``GET`` lists; others are answered 405 by the list route).
     - Answering: the endpoint gets a ``Request`` and its response is sent, without Starlette's
-      request/response adapter, which wraps the exception handlers around it a second time (the
-      ``ExceptionMiddleware`` of the stack already has): its errors get the same answers as every route's.
+      request/response adapter: its errors reach :class:`loft.front.Front`, as every route's do, and get the
+      same answers.
 
     Its template (``path``) is the list route's, under which request metrics count it.
     """
@@ -206,14 +188,27 @@ def literal_start(route: BaseRoute) -> BaseRoute:
 
 def middleware(settings: Settings, recorder: Recorder | None, routes: list[BaseRoute]) -> list[Middleware]:
     """The layers every request passes on its way to the router, outermost first (see the module's docstring);
-    ``routes``: the router's, whose templates request metrics use. One list, given to Starlette: the create
-    route is in the router, so nothing added here can pass it by."""
+    ``routes``: the router's, whose templates request metrics use. One list, from which :class:`LoftStarlette`
+    builds the whole stack: the create route is in the router, so nothing added here can pass it by."""
     return [
-        Middleware(RequestLimits, max_body=settings.max_body_bytes),
+        Middleware(Front, max_body=settings.max_body_bytes, handlers=HANDLERS, recorder=recorder, routes=routes),
         *([Middleware(proxies.behind, trusted=settings.trusted_proxies)] if settings.trusted_proxies else []),
-        Middleware(TwilioFormat),
-        *([Middleware(RequestMetrics, recorder=recorder, routes=routes)] if recorder is not None else []),
     ]
+
+
+class LoftStarlette(Starlette):
+    """Starlette, its stack built from the declared middleware alone (:func:`middleware`): Starlette's
+    ``build_middleware_stack`` would put its ``ServerErrorMiddleware`` outside the list and its
+    ``ExceptionMiddleware`` inside, each a layer every request pays for (a ``Request`` and closures of their own),
+    doing what :class:`loft.front.Front` does. A private use of Starlette (see :mod:`loft.adapters`):
+    ``build_middleware_stack`` is called by ``Starlette.__call__`` on the first request, and
+    ``user_middleware`` holds the declared list (``tests/test_adapters.py`` checks both)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
 
 
 async def bootstrap(settings: Settings, *, migrate: bool = True, pin: bool = True
@@ -334,10 +329,4 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
     ]
     routes = [literal_start(route) for route in routes]
     recorder = Recorder() if settings.metrics_on else None
-    return Starlette(
-        routes=routes,
-        middleware=middleware(settings, recorder, routes),
-        exception_handlers={TwilioApiError: api_error, HTTPException: http_error, DBAPIError: database_error,
-                            DatabaseUnavailable: database_error, Exception: server_error},
-        lifespan=lifespan,
-    )
+    return LoftStarlette(routes=routes, middleware=middleware(settings, recorder, routes), lifespan=lifespan)

@@ -269,3 +269,38 @@ def test_an_exception_in_a_parser_callback_is_the_context_of_the_parser_s_error(
     with pytest.raises(httptools.HttpParserCallbackError) as raised:
         parser.feed_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(raised.value.__context__, Refused)
+
+
+# Starlette: loft.app.LoftStarlette builds its stack from the declared middleware alone ---------------------------
+
+
+def test_starlette_builds_the_stack_with_build_middleware_stack_from_user_middleware(tmp_path: Path) -> None:
+    """``Starlette.__call__`` makes its stack with ``build_middleware_stack`` on the first request, and
+    ``user_middleware`` holds the declared list: the stack ``LoftStarlette`` builds is exactly the declared layers
+    around the router, without Starlette's own exception layers."""
+    from starlette.middleware.errors import ServerErrorMiddleware
+    from starlette.middleware.exceptions import ExceptionMiddleware
+
+    from loft import app as application
+    from loft.config import Settings
+    from loft.front import Front
+
+    asgi = cast(Any, application.create_app(Settings(data_dir=tmp_path, trusted_proxies="127.0.0.1")))
+    assert [entry.cls.__name__ for entry in asgi.user_middleware] == ["Front", "behind"]
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://loft") as http:
+            return await http.get("/2010-04-01/Accounts/AC123/Nope.json")
+
+    answer = asyncio.run(call())
+    assert answer.status_code == 404 and answer.json()["code"] == 20404  # Front answered the routing miss
+    stack = asgi.middleware_stack
+    assert isinstance(stack, Front)
+    layers = [stack, stack.app, cast(Any, stack.app).app]  # Front, uvicorn's proxy headers, the router
+    assert layers[2] is asgi.router
+    assert not [layer for layer in layers if isinstance(layer, (ServerErrorMiddleware, ExceptionMiddleware))]
+    # And Starlette's own build would have added them: what LoftStarlette overrides is still there to override.
+    from starlette.applications import Starlette
+    built = Starlette.build_middleware_stack(asgi)
+    assert isinstance(built, ServerErrorMiddleware)

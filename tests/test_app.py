@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loft import app as application
 from loft.config import Settings
@@ -39,7 +39,7 @@ class _Spy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            # (the path as written: inside TwilioFormat, the scope's path has no format suffix)
+            # (the path as written: inside Front, the scope's path has no format suffix)
             self.seen.append((self.name, scope["method"], scope.get(render.PATH_KEY, scope["path"])))
         await self.inner(scope, receive, send)
 
@@ -63,7 +63,7 @@ def test_every_declared_middleware_sees_a_create(tmp_path: Path, monkeypatch: py
     with served(application.create_app(settings)) as (_, url):
         message = clients.sdk(url, sid, token).messages.create(to="+16502530001", from_=MAGIC_FROM, body="hi")
     assert message.sid.startswith("SM")
-    assert {"RequestLimits", "behind", "TwilioFormat", "RequestMetrics"} <= set(names)
+    assert names == ["Front", "behind"]
     create = ("POST", f"/2010-04-01/Accounts/{sid}/Messages.json")
     assert [name for name in names if (name, *create) not in seen] == []
 
@@ -180,3 +180,39 @@ def test_routes_that_check_their_literal_start_match_what_starlette_s_routes_mat
         own = re.sub(r"\{[^}]+\}", "X1", route.path)
         assert route.matches(_scope(method, own))[0] is Match.FULL, route.path
     assert compared == len(checked) * len(paths) * 9
+
+
+def test_an_error_after_the_answer_began_is_logged_and_not_answered_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """An answer that has begun cannot be replaced: the error (even one with a handler of its own) is logged as a
+    server error and raised again for the server, and no second answer is started."""
+    starts: list[int] = []
+
+    class _Begun:
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            raise InvalidParameter(21604, "A 'To' phone number is required.")
+
+    async def endpoint(request: Request) -> Response:
+        return cast(Response, _Begun())
+
+    monkeypatch.setattr(application.CREATE, "answer", endpoint)
+    asgi = application.create_app(Settings(data_dir=tmp_path))
+    scope = {"type": "http", "method": "POST", "path": "/2010-04-01/Accounts/AC123/Messages.json",
+             "raw_path": b"/2010-04-01/Accounts/AC123/Messages.json", "query_string": b"", "headers": [],
+             "root_path": "", "scheme": "http", "server": ("loft", 80), "client": ("127.0.0.1", 1)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            starts.append(message["status"])
+
+    async def call() -> None:
+        await asgi(scope, receive, send)
+
+    with pytest.raises(InvalidParameter):
+        asyncio.run(call())
+    assert starts == [200]
+    assert "unhandled error on POST /2010-04-01/Accounts/AC123/Messages.json" in caplog.text

@@ -188,7 +188,7 @@ def test_a_logged_path_cannot_start_a_line_of_its_own(caplog: pytest.LogCaptureF
     """uvicorn decodes ``%0A`` in a path: the error handler logs it escaped."""
     path = "/2010-04-01/Accounts/AC1/Messages/SM\n2025-01-01 CRITICAL forged.json"
     scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [], "loft.path": path}  # (the path as written, kept by loft.app.in_twilio_format)
+             "headers": [], "loft.path": path}  # (the path as written, kept by loft.front.in_twilio_format)
     with caplog.at_level(logging.ERROR, logger="loft"):
         asyncio.run(application.server_error(Request(scope), RuntimeError("boom")))
     [record] = [r for r in caplog.records if r.name == "loft"]

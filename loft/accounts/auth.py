@@ -32,9 +32,10 @@ from loft.errors import PermissionDenied, TooManyRequests, Unauthenticated
 from loft.kit import crypto, sids
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Credential:
-    """Who a request authenticated as: an account, through its auth token or one of its API keys."""
+    """Who a request authenticated as: an account, through its auth token or one of its API keys. A value, never
+    changed once made; not ``frozen``, which would set its fields through ``object.__setattr__`` at every request."""
 
     account: Account
     #: The API key the request carried (a standard key: see the module's docstring); None for the auth token.
@@ -92,14 +93,26 @@ async def principal(request: Request, *, keys_allowed: bool = True) -> Account:
     return credential.account
 
 
+#: Where :func:`credential_of` keeps a request's credential in its scope, for :func:`credential_in`.
+_CREDENTIAL_KEY = "loft.credential"
+
+
 async def credential_of(request: Request) -> Credential:
-    """The request's :class:`Credential` (also kept as ``request.state.credential``); 401 (20003) otherwise."""
+    """The request's :class:`Credential` (also kept in the request, for :func:`credential_in`); 401 (20003)
+    otherwise."""
     given = basic_credentials(request)
     if given is None:
         raise Unauthenticated()
     client = request.scope.get("client")
     credential = await authenticate(context.of(request), *given, client=client[0] if client else None)
-    request.state.credential = credential
+    request.scope[_CREDENTIAL_KEY] = credential
+    return credential
+
+
+def credential_in(request: Request) -> Credential:
+    """The credential the request was authenticated with, by :func:`credential_of` (which every authenticating
+    function calls: :func:`principal`, :func:`account_in_path`)."""
+    credential: Credential = request.scope[_CREDENTIAL_KEY]
     return credential
 
 
@@ -134,7 +147,7 @@ async def _check(loft: Loft, username: str, password: str) -> Credential | None:
         return Credential(account, username)
     if not sids.is_sid(username, "AC"):
         return None
-    account = await lookup(loft, username)
+    account = loft.credentials.get(username) or await lookup(loft, username)  # (a cached one: no coroutine)
     if account is None or account.status == "closed" or not crypto.same(account.auth_token, password):
         return None
     return Credential(account)

@@ -63,7 +63,7 @@ async def fetch_account(request: Request) -> Response:
 
 async def update_account(request: Request) -> Response:
     target = await auth.account_in_path(request, keys_allowed=False)
-    who = request.state.credential.account
+    who = auth.credential_in(request).account
     form = await forms.read(request)
     loft = context.of(request)
     async with loft.db.write() as conn:

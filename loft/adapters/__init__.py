@@ -20,4 +20,7 @@ The places:
   httptools' exception chaining; the one class in Loft that touches them.
 - :class:`loft.app.CreateRoute`: Starlette's routing protocol (``BaseRoute.matches`` / ``handle``, the child
   scope the router merges), which is public in name but not documented as an extension point.
+- :class:`loft.app.LoftStarlette`: Starlette's ``build_middleware_stack`` (called by ``Starlette.__call__`` on the
+  first request) and ``user_middleware`` (the declared list), overridden so that the stack is the declared layers
+  alone, without Starlette's exception layers (checked against Starlette 1.10).
 """

@@ -1,12 +1,12 @@
 """What a request may be, checked before any work is done for it: the size of its body, and no NUL in its path or
-query string. :class:`RequestLimits` is the application's outermost layer of its own (``loft.app.middleware``),
-so every route (the API, the busy ``POST …/Messages``, the console, the simulator) is covered in this one place.
+query string. :func:`check` is the first thing :class:`loft.front.Front`, the layer every request passes, does, so
+every route (the API, the busy ``POST …/Messages``, the console, the simulator) is covered in this one place.
 
 - A ``Content-Length`` over the limit is answered 413 at once, with ``Connection: close``: the application
   never starts, and the server reads no more of the body than it had buffered (uvicorn pauses reading at
   64 KiB until the application asks for more).
-- A chunked body (no ``Content-Length``) is counted as the application reads it; the read that passes the limit
-  raises a 413 (rendered by the application's error handlers, as any ``TwilioApiError``) and the connection
+- A chunked body (no ``Content-Length``) is counted as the application reads it (:class:`Counted`); the read
+  that passes the limit raises a 413 (answered by the application's error handlers, as any ``TwilioApiError``) and the connection
   is closed after the answer, the rest of the body unread.
 - A NUL character in the path (``%00``, decoded) or the query string answers 400 naming the parameter:
   PostgreSQL refuses NUL in text where SQLite stores it; both refuse it here, before any database sees it.
@@ -21,9 +21,10 @@ substring searches; only chunked requests get their ``receive`` and ``send`` wra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from loft.errors import InvalidParameter, TwilioApiError
 from loft.kit import forms, render
@@ -33,41 +34,42 @@ def too_large(limit: int) -> TwilioApiError:
     return TwilioApiError(20001, f"The request body is larger than the {limit} bytes Loft accepts", 413)
 
 
-class RequestLimits:
-    """Pure ASGI: refuse a request whose body is over ``max_body`` bytes, or whose path or query string holds a
-    NUL character, before ``app`` sees it."""
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request refused before any work: ``error`` answered in the path's format, the connection closed after it
+    when ``close`` (the body was not read)."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
-        self.app = app
-        self.max_body = max_body
+    error: TwilioApiError
+    close: bool
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
-            await _refuse(scope, receive, send, _nul_in(scope), close=False)
-            return
-        length: bytes | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                chunked = True
-        if length is not None:
-            if length.isdigit() and int(length) > self.max_body:  # (the server refuses any other length)
-                await _refuse(scope, receive, send, too_large(self.max_body), close=True)
-                return
-            await self.app(scope, receive, send)
-        elif chunked:
-            counted = _Counted(receive, send, self.max_body)
-            await self.app(scope, counted.receive, counted.send)
-        else:
-            await self.app(scope, receive, send)
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = render.error(render.format_for(scope["path"]), self.error)
+        if self.close:
+            response.headers["connection"] = "close"
+        await response(scope, receive, send)
 
 
-class _Counted:
+def check(scope: Scope, max_body: int) -> Refusal | bool:
+    """An HTTP request's limits, checked before any work: a :class:`Refusal` when its body is over ``max_body``
+    bytes (``Content-Length``) or its path or query string holds a NUL character; otherwise whether its body is
+    chunked, to be read through :class:`Counted`, which refuses it once it passes ``max_body``."""
+    if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+        return Refusal(_nul_in(scope), close=False)
+    length: bytes | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    if length is not None:
+        if length.isdigit() and int(length) > max_body:  # (the server refuses any other length)
+            return Refusal(too_large(max_body), close=True)
+        return False
+    return chunked
+
+
+class Counted:
     """A chunked request's ``receive``, raising :func:`too_large` once its body passes ``limit`` bytes; and its
     ``send``, which asks the server to close the connection when the answer starts before the body has all
     been read (so that the server does not read the rest only to drop it)."""
@@ -104,10 +106,3 @@ def _nul_in(scope: Scope) -> InvalidParameter:
     except InvalidParameter as refused:
         return refused
     return InvalidParameter(20001, "The query string contains a NUL character (%00)")
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, error: TwilioApiError, *, close: bool) -> None:
-    response = render.error(render.format_for(scope["path"]), error)
-    if close:
-        response.headers["connection"] = "close"
-    await response(scope, receive, send)

@@ -7,21 +7,20 @@ than the usual ones is ``other``. The status is its class (``2xx`` … ``5xx``).
 The cost per request is a dictionary look-up for the pair of instruments of its (route, method, status) — made
 once, then cached — a counter increment and a histogram observation: about 1 µs in memory, 2.5 µs in
 multiprocess mode (``python -m bench.metrics_cost``), against ~130 µs of CPU per create. Every request, the busiest
-(``POST …/Messages``, :class:`loft.app.CreateRoute`) included, passes :class:`RequestMetrics`, which sits just
-inside the format middleware, where the router's choice is visible in the request's scope.
+(``POST …/Messages``, :class:`loft.app.CreateRoute`) included, is recorded by :class:`loft.front.Front`, the layer
+every request passes, once the router's choice is visible in the request's scope and the answer, an error
+handler's included, has begun.
 
-Requests refused before the application runs (431, 408, 429 by the connection limits of :mod:`loft.serving`, 413
-by :mod:`loft.kit.limits`) are not counted here.
+Requests refused before the application runs (431, 408, 429 by the connection limits of :mod:`loft.serving`; 413
+and NUL characters by :mod:`loft.kit.limits`) are not counted here.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loft import metrics
 
@@ -60,30 +59,3 @@ def templates(routes: list[BaseRoute]) -> dict[Any, str]:
             found[route.app] = route.path + "/{path}"
     return found
 
-
-class RequestMetrics:
-    """Pure ASGI: count and time each HTTP request under its route's template (see the module's docstring)."""
-
-    def __init__(self, app: ASGIApp, recorder: Recorder, routes: list[BaseRoute]) -> None:
-        self.app = app
-        self.recorder = recorder
-        self.templates = templates(routes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            route = self.templates.get(scope.get("endpoint"), UNMATCHED)
-            self.recorder.record(route, scope["method"], status, time.perf_counter() - start)

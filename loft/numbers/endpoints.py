@@ -84,7 +84,7 @@ async def update_number(request: Request) -> Response:
     if form.get("AccountSid") and form["AccountSid"] != account.sid:
         # Moving a number: the credential must reach both accounts (a parent moves numbers between itself
         # and its subaccounts, or between two subaccounts).
-        new_owner = await auth.reach(request, request.state.credential, form["AccountSid"])
+        new_owner = await auth.reach(request, auth.credential_in(request), form["AccountSid"])
     loft = context.of(request)
     async with loft.db.write() as conn:
         row = await service.configure(conn, account, request.path_params["sid"], form,

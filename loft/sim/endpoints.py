@@ -34,7 +34,7 @@ from loft.sim import clock, service
 async def _reachable(request: Request, who: Account) -> list[str]:
     """The accounts whose numbers and inboxes the request's credential reaches: its account and that account's
     subaccounts with the auth token, the key's own account with an API key (as for the 2010-04-01 API)."""
-    if request.state.credential.key_sid is not None:
+    if auth.credential_in(request).key_sid is not None:
         return [who.sid]
     loft = context.of(request)
     async with loft.db.read() as conn:
