@@ -131,8 +131,26 @@ def error(fmt: Format, exc: TwilioApiError) -> Response:
     return json_response(exc.body(), exc.status, headers)
 
 
+_JSON = "application/json; charset=utf-8"
+_JSON_HEADER = (b"content-type", _JSON.encode("latin-1"))
+
+
+class _JsonResponse(Response):
+    """Starlette's ``Response`` for a JSON body, whose headers, when it is given none, are made here: its
+    ``init_headers`` looks through the headers given and the media type for a charset with every response."""
+
+    media_type = _JSON
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        status = self.status_code
+        if headers or status < 200 or status in (204, 304):
+            super().init_headers(headers)
+            return
+        self.raw_headers = [(b"content-length", str(len(self.body)).encode("latin-1")), _JSON_HEADER]
+
+
 def json_response(data: Any, status: int, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status, headers, media_type="application/json; charset=utf-8")
+    return _JsonResponse(orjson.dumps(data), status, headers)
 
 
 def _xml_response(inner: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
