@@ -39,6 +39,17 @@ ALL = ("create", "e2e", "e2e-pg", "list", "scaleout")
 POSTGRES = ("e2e-pg", "scaleout")
 
 
+def _layouts(text: str) -> tuple[int, ...]:
+    """``--scale-layouts``: ``1,2,4`` → (1, 2, 4); 1 first (the others are measured against it), each once."""
+    try:
+        layouts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not layouts or layouts[0] != 1 or len(set(layouts)) != len(layouts) or min(layouts) < 1:
+        raise argparse.ArgumentTypeError(f"layouts must start with 1 and name each N once: {text!r}")
+    return layouts
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,7 +60,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, help="end-to-end messages per run (default 20000, quick 2000)")
     parser.add_argument("--list-messages", type=int,
                         help="messages stored for the list scenario (default 1000000, quick 100000)")
-    parser.add_argument("--scale-messages", type=int, help="messages per scale-out configuration (default 3000, quick 1000)")
+    parser.add_argument("--scale-messages", type=int,
+                        help="messages per scale-out layout N+N, times N (default 3000, quick 1000)")
+    parser.add_argument("--scale-layouts", type=_layouts, default=(1, 2, 4),
+                        help="scale-out layouts: comma-separated N for N API + N worker processes, starting with 1 "
+                             "(default 1,2,4; 1,2,4,8 on a 16-core machine, for issue 20's 8+8 efficiency target)")
     parser.add_argument("--seconds", type=int, help="length of each wrk / fixed-rate measurement (default 10, quick 3)")
     parser.add_argument("--concurrency", type=int, default=64, help="async clients of the end-to-end senders (default 64)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES,
@@ -93,6 +108,7 @@ def options_from(args: argparse.Namespace) -> Options:
         list_rounds=100 if quick else 400,
         list_depth=30 if quick else 100,
         scale_messages=args.scale_messages or (1_000 if quick else 3_000),
+        scale_layouts=args.scale_layouts,
         scale_timeout=45.0 if quick else 60.0,
         postgres_url=None if args.no_postgres else args.postgres_url,
         profile_dir=RESULTS if args.profile else None,

@@ -71,6 +71,8 @@ class Options:
     worker_processes: int | None = None
     #: LOFT_PROCESSES of the end-to-end servers, SQLite's and PostgreSQL's alike (None: Loft's default, one).
     e2e_processes: int | None = None
+    #: The scale-out scenario's layouts: N for N API processes + N workers, 1 first (efficiency is relative to it).
+    scale_layouts: tuple[int, ...] = (1, 2, 4)
     say: Callable[[str], None] = print
     #: Peak RSS (MB) of every ``loft serve`` process, by scenario, filled as scenarios run.
     rss: dict[str, list[float]] = field(default_factory=dict)
@@ -381,6 +383,9 @@ class Receiver:
         data: dict[str, list[str]] = orjson.loads(httpx.get(f"{self.proc.url}/sids", timeout=60).content)
         return data
 
+    def cpu_seconds(self) -> float | None:
+        return self.proc.cpu_seconds()
+
     def stop(self) -> None:
         self.proc.stop()
 
@@ -394,6 +399,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
     callback = receiver.callback_url
     if meter is not None:
         meter.start()
+    receiver_cpu = receiver.cpu_seconds()
     started = time.monotonic()
     deadline = started + timeout
 
@@ -410,6 +416,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
     # A short grace period: a duplicate callback would arrive just after the last one expected.
     time.sleep(0.5)
     usage = meter.stop() if meter is not None else None
+    receiver_used = receiver.cpu_seconds()
     stats = receiver.stats()
     seen = receiver.statuses()
     delivered_once = sum(1 for sid in created if seen.get(sid, []).count("delivered") == 1)
@@ -436,6 +443,12 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
         "create_p99_ms": round(sent.p(99), 2),
         "generator_loop_lag_p99_ms": round(sent.loop_lag_p99_ms, 2),
         "generator_cpu_seconds": round(sent.cpu_seconds, 2),
+        # The bench's own processes, busy for the layout's whole run: near 1 (one core), they are what limits it.
+        "generator_cpu_share": round(sent.cpu_seconds / sent.seconds, 3) if sent.seconds else None,
+        "receiver_cpu_seconds": (round(receiver_used - receiver_cpu, 2)
+                                 if receiver_used is not None and receiver_cpu is not None else None),
+        "receiver_cpu_share": (round((receiver_used - receiver_cpu) / (time.monotonic() - started), 3)
+                               if receiver_used is not None and receiver_cpu is not None else None),
         "delivered_once": delivered_once,
         "delivered_more_than_once": delivered_twice,
         "missing_delivered": missing,
@@ -665,13 +678,10 @@ def database_url(admin_url: str, name: str) -> str:
 #: The scale-out layouts: N ``loft serve --no-workers`` + N ``loft worker`` processes on one PostgreSQL database.
 #: On 2 cores 4+4 cannot be faster than 2+2; it is there to measure contention (lock waits while twice as many
 #: processes as cores claim and change rows: :mod:`bench.locks`).
-LAYOUTS = ((1, 1), (2, 2), (4, 4))
-
-
 def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
     assert options.postgres_url
     results: dict[str, Any] = {}
-    for apis, workers in LAYOUTS:
+    for apis, workers in ((n, n) for n in options.scale_layouts):
         name = f"loft_bench_{uuid.uuid4().hex[:12]}"
         asyncio.run(_admin(options.postgres_url, f'CREATE DATABASE "{name}"'))
         started: list[procs.Proc] = []
@@ -695,7 +705,9 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             before = asyncio.run(_database_counts(url, name))
             sampler.start()
             try:
-                result = _deliver(options, receiver, [s.url for s in servers], sender, count=options.scale_messages,
+                # N times the messages for N pairs: each layout runs about as long (at an efficiency of 1).
+                result = _deliver(options, receiver, [s.url for s in servers], sender,
+                                  count=options.scale_messages * apis,
                                   timeout=options.scale_timeout, meter=bench_cpu.Meter(started, name))
             finally:
                 waits = sampler.stop()
@@ -714,12 +726,22 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             for proc in reversed(started):
                 proc.stop()
             asyncio.run(_admin(options.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    one, two, four = results["1+1"], results["2+2"], results["4+4"]
-    results["speedup"] = (two["messages_per_second"] / one["messages_per_second"]
-                          if one["messages_per_second"] else 0.0)
-    results["speedup_4"] = (four["messages_per_second"] / one["messages_per_second"]
-                            if one["messages_per_second"] else 0.0)
-    return results
+    return results | scaling(results)
+
+
+def scaling(results: dict[str, Any]) -> dict[str, Any]:
+    """Each layout N+N's messages/s over 1+1's (``speedup``: 2+2's, ``speedup_4``: 4+4's, ``speedup_8``: 8+8's) and
+    its efficiency, that ratio over N: 1.0 when N pairs deliver N times what one pair does."""
+    one = (results.get("1+1") or {}).get("messages_per_second")
+    figures: dict[str, Any] = {"efficiency": {}}
+    for layout, result in results.items():
+        n = int(layout.split("+")[0])
+        if not one or n == 1:
+            continue
+        speedup = result["messages_per_second"] / one
+        figures["speedup" if n == 2 else f"speedup_{n}"] = speedup
+        figures["efficiency"][layout] = speedup / n
+    return figures
 
 
 def _wait_workers(started: list[procs.Proc], timeout: float = 60.0) -> None:
