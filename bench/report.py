@@ -533,6 +533,7 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "- **scale-out** — the end-to-end scenario on PostgreSQL, with `loft serve` processes started with",
         "  `LOFT_WORKERS=false` plus separate `loft worker` processes; the generator alternates requests between",
         "  the API processes. Each layout N + N (`--scale-layouts`, default 1,2,4) sends N times `--scale-messages`",
+        "  from N times `--concurrency` clients (each API process gets the load of 1 + 1's, and batches as large),",
         "  on a fresh database, one after the other. PostgreSQL shares the 2 cores, so more processes cannot add CPU",
         "  here: the figure shows the overhead or gain of the layout, and the exactly-once check is the point.",
         "  Issue 20's target, 8 + 8 at an efficiency of at least 0.8 ((8+8 ÷ 1+1) ÷ 8), needs 16 cores:",

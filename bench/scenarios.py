@@ -391,7 +391,8 @@ class Receiver:
 
 
 def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: str, *, count: int,
-             timeout: float, meter: bench_cpu.Meter | None = None) -> dict[str, Any]:
+             timeout: float, meter: bench_cpu.Meter | None = None, concurrency: int | None = None
+             ) -> dict[str, Any]:
     """Send ``count`` messages with a StatusCallback (alternating over ``targets``) and wait for every
     ``delivered`` callback; check that each created message got exactly one. With ``meter``, the CPU time
     of the processes it watches, from the first create to the last callback (and the grace after it)."""
@@ -406,7 +407,7 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
     def make(i: int, target: str) -> bytes:
         return build("POST", f"{target}{API}/Messages.json", auth=AUTH, form=create_form(sender, i, callback))
 
-    sent = run_async(closedloop.run(targets, make, count=count, concurrency=options.e2e_concurrency,
+    sent = run_async(closedloop.run(targets, make, count=count, concurrency=concurrency or options.e2e_concurrency,
                                       deadline=deadline))
     created = set(sent.sids)
     stats = receiver.stats()
@@ -705,10 +706,12 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             before = asyncio.run(_database_counts(url, name))
             sampler.start()
             try:
-                # N times the messages for N pairs: each layout runs about as long (at an efficiency of 1).
+                # N times the messages and the clients for N pairs: each API process gets the load one gets in
+                # 1+1 (its batches as large), and each layout runs about as long (at an efficiency of 1).
                 result = _deliver(options, receiver, [s.url for s in servers], sender,
-                                  count=options.scale_messages * apis,
+                                  count=options.scale_messages * apis, concurrency=options.e2e_concurrency * apis,
                                   timeout=options.scale_timeout, meter=bench_cpu.Meter(started, name))
+                result["concurrency"] = options.e2e_concurrency * apis
             finally:
                 waits = sampler.stop()
             after = asyncio.run(_database_counts(url, name))
