@@ -218,10 +218,11 @@ def _one_lease(sends: list[Claimed]) -> outbox.Lease | None:
     return sends[0].lease if len(workers) == 1 else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Creating:
     """A send to create (:func:`create_many`) through this process's Loft, whose simulator its create may hand it
-    to."""
+    to. A value, never changed once made; not ``frozen``, which would set its fields through
+    ``object.__setattr__`` at every create."""
 
     loft: Loft
     draft: message_service.Draft
