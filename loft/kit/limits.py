@@ -6,8 +6,8 @@ every route (the API, the busy ``POST …/Messages``, the console, the simulator
   never starts, and the server reads no more of the body than it had buffered (uvicorn pauses reading at
   64 KiB until the application asks for more).
 - A chunked body (no ``Content-Length``) is counted as the application reads it (:class:`Counted`); the read
-  that passes the limit raises a 413 (answered by the application's error handlers, as any ``TwilioApiError``) and the connection
-  is closed after the answer, the rest of the body unread.
+  that passes the limit raises a 413 (answered by the application's error handlers, as any
+  ``TwilioApiError``) and the connection is closed after the answer, the rest of the body unread.
 - A NUL character in the path (``%00``, decoded) or the query string answers 400 naming the parameter:
   PostgreSQL refuses NUL in text where SQLite stores it; both refuse it here, before any database sees it.
 
