@@ -417,7 +417,9 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
     # A short grace period: a duplicate callback would arrive just after the last one expected.
     time.sleep(0.5)
     usage = meter.stop() if meter is not None else None
-    receiver_used = receiver.cpu_seconds()
+    receiver_at_end, ended = receiver.cpu_seconds(), time.monotonic()
+    receiver_used = (receiver_at_end - receiver_cpu
+                     if receiver_at_end is not None and receiver_cpu is not None else None)
     stats = receiver.stats()
     seen = receiver.statuses()
     delivered_once = sum(1 for sid in created if seen.get(sid, []).count("delivered") == 1)
@@ -446,10 +448,8 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
         "generator_cpu_seconds": round(sent.cpu_seconds, 2),
         # The bench's own processes, busy for the layout's whole run: near 1 (one core), they are what limits it.
         "generator_cpu_share": round(sent.cpu_seconds / sent.seconds, 3) if sent.seconds else None,
-        "receiver_cpu_seconds": (round(receiver_used - receiver_cpu, 2)
-                                 if receiver_used is not None and receiver_cpu is not None else None),
-        "receiver_cpu_share": (round((receiver_used - receiver_cpu) / (time.monotonic() - started), 3)
-                               if receiver_used is not None and receiver_cpu is not None else None),
+        "receiver_cpu_seconds": None if receiver_used is None else round(receiver_used, 2),
+        "receiver_cpu_share": None if receiver_used is None else round(receiver_used / (ended - started), 3),
         "delivered_once": delivered_once,
         "delivered_more_than_once": delivered_twice,
         "missing_delivered": missing,
@@ -676,10 +676,10 @@ def database_url(admin_url: str, name: str) -> str:
     return address.rsplit("/", 1)[0] + "/" + name + question + query
 
 
-#: The scale-out layouts: N ``loft serve --no-workers`` + N ``loft worker`` processes on one PostgreSQL database.
-#: On 2 cores 4+4 cannot be faster than 2+2; it is there to measure contention (lock waits while twice as many
-#: processes as cores claim and change rows: :mod:`bench.locks`).
 def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) -> dict[str, Any]:
+    """Each layout of ``options.scale_layouts``: N ``loft serve`` (``LOFT_WORKERS=false``) + N ``loft worker``
+    processes on a fresh PostgreSQL database. On 2 cores 4+4 cannot be faster than 2+2; it is there to measure
+    contention (lock waits while twice as many processes as cores claim and change rows: :mod:`bench.locks`)."""
     assert options.postgres_url
     results: dict[str, Any] = {}
     for apis, workers in ((n, n) for n in options.scale_layouts):

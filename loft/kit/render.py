@@ -33,8 +33,8 @@ _PAGING_KEYS = ("first_page_uri", "end", "previous_page_uri", "uri", "page_size"
 
 
 def format_of(request: Request) -> Format:
-    """The request's wire format, as ``loft.front.in_twilio_format`` chose it; outside it (a server error
-    answered by the outermost layer), what it would choose."""
+    """The request's wire format, as ``loft.front.in_twilio_format`` chose it; for a request it did not see, what
+    it would choose."""
     fmt: Format | None = request.scope.get(FORMAT_KEY)
     return fmt or format_for(request.url.path)
 

@@ -58,4 +58,3 @@ def templates(routes: list[BaseRoute]) -> dict[Any, str]:
         elif isinstance(route, Mount):
             found[route.app] = route.path + "/{path}"
     return found
-
