@@ -140,6 +140,24 @@ class Meter:
         return usage
 
 
+def machine_ticks() -> tuple[int, int]:
+    """The machine's stolen and total CPU time so far, in clock ticks, all cores together (``/proc/stat``): what
+    :func:`steal_percent` compares."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    # user nice system idle iowait irq softirq steal guest guest_nice; guest time is within user time already
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of the machine's CPU time the hypervisor gave other guests between two :func:`machine_ticks`:
+    time this machine's processes waited for a core they were promised. None when ``/proc/stat`` was not read."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 2) if total > 0 else None
+
+
 def per_core(rate: float | None, cpu_percent: float | None) -> float | None:
     """Requests (or messages) per second per core used: ``rate`` over the cores the server's processes used."""
     if not rate or not cpu_percent:

@@ -81,6 +81,17 @@ def _processes_over_one(run: Run) -> float | None:
     return run["loft"]["rps"] / one if one and run.get("loft", {}).get("rps") else None
 
 
+def _triple_ratio(key: str, pick: Callable[[list[float]], float]) -> Callable[[Run], float | None]:
+    """``pick`` (min, max) of the equal-CPU ratios of ``run[key]``'s B-L-B triples, as a percentage (None when
+    the run had one triple: a quick run, or a result from before triples)."""
+    def read(run: Run) -> float | None:
+        triples = (run.get(key) or {}).get("triples") or []
+        ratios = [triple["ratio_per_core"] for triple in triples if triple.get("ratio_per_core") is not None]
+        return 100 * pick(ratios) if len(ratios) > 1 else None
+
+    return read
+
+
 #: N+N's messages/s at least this share of N times 1+1's, at 8+8 on a 16-core machine (issue 20).
 EFFICIENCY_8 = 0.8
 
@@ -112,6 +123,12 @@ SPECS = [
     Spec("create", "one process: Loft ÷ baseline at equal CPU (per core used)",
          lambda r: 100 * r["one_process"]["ratio_per_core"]
          if (r.get("one_process") or {}).get("ratio_per_core") is not None else None, "%", (">=", 50)),
+    Spec("create", "one process: the lowest of its B-L-B triples' Loft ÷ baseline at equal CPU",
+         _triple_ratio("one_process", min), "%", optional=True),
+    Spec("create", "one process: the highest of its B-L-B triples' Loft ÷ baseline at equal CPU",
+         _triple_ratio("one_process", max), "%", optional=True),
+    Spec("create", "one process: the machine's steal time while measured, highest of its runs (% of all cores)",
+         _get("one_process", "steal_percent"), "%", digits=2, optional=True),
     Spec("create", "one process: Loft's CPU per create, delivering what it creates (µs)",
          _micros_per(_get("one_process", "per_core", "loft")), "µs", digits=0),
     Spec("create", "one process, the API alone (`LOFT_WORKERS=false`): Loft's CPU per create (µs)",
@@ -512,7 +529,12 @@ def markdown(results: dict[str, Any], json_path: Path) -> str:
         "  before it, and a SQLite run just after it (A-B-A: the machine drifts by tens of per cent in minutes).",
         "- **per core used** (create) — requests/s divided by the cores the server's processes used while",
         "  saturated (user + system CPU time over the run's length): the baseline and Loft at equal CPU. The",
-        "  baseline runs as many uvicorn worker processes as `loft serve` has processes. The target (≥ 50 %) is a",
+        "  baseline runs as many uvicorn worker processes as `loft serve` has processes. A full run alternates",
+        "  them, baseline first and last, three runs of Loft each between two of the baseline, each half as long",
+        "  as `--seconds` (5 s; B-L-B-L-B-L-B; a quick run: one B-L-B): each Loft run is compared with the mean of",
+        "  the two beside it, and the median of the three comparisons is the run's figure, with its triple's",
+        "  requests/s and CPU; the lowest and highest triples and the machine's steal time (`/proc/stat`: CPU",
+        "  time the hypervisor gave other guests) are shown for the one-process pair. The target (≥ 50 %) is a",
         "  one-process figure: with `--processes N`, the create scenario also measures one `loft serve` process",
         "  (its default layout: the API and the delivery of what it creates in one process) against a one-process",
         "  baseline, right after the N-process figures, and the *one process* rows show that pair. Then the same",

@@ -170,7 +170,8 @@ def create(options: Options, run_dir: Path, index: int) -> dict[str, Any]:
         result["one_process"] = _one_process(options, config, run_dir / "create-1",
                                              delivers=not options.create_without_worker)
     else:
-        result["one_process"] = {key: result[key] for key in ("processes", "per_core", "ratio_per_core")}
+        result["one_process"] = {key: result[key] for key in ("processes", "per_core", "ratio_per_core", "triples",
+                                                               "steal_percent")}
     if not options.create_without_worker:
         # The same pair for the API alone (no delivery: LOFT_WORKERS=false): what the target's one process spends
         # on creates, apart from delivering what they created.
@@ -191,13 +192,28 @@ def _one_process(options: Options, config: procs.LoftConfig, data_dir: Path, *, 
         server.stop()
 
 
+#: Loft's saturated runs in one equal-CPU comparison of a full bench run, each between two of the baseline's.
+EQUAL_CPU_LEGS = 3
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One saturated ``wrk`` run of an equal-CPU comparison: whose (``baseline`` or ``loft``), what it measured,
+    the share of a core the server's processes used (None: not read), and the machine's steal time meanwhile."""
+
+    name: str
+    result: wrk.WrkResult
+    cpu_percent: float | None
+    steal_percent: float | None = None
+
+
 def _equal_cpu(options: Options, server: procs.Proc, sender: str, run_dir: Path, database: Path, *,
                delivers: bool | None = None) -> dict[str, Any]:
     """``wrk`` (creates from ``sender``) against ``server`` and against the bare ASGI baseline given as many
-    processes (equal means to spend), baseline before and after Loft (A-B-A: the machine's speed drifts by tens of
-    per cent within minutes, and the mean of the two is what ran beside Loft, whichever way it drifted); with the
-    CPU each used while saturated. ``delivers``: whether ``server`` delivers what it creates (default: as the
-    options say), which the run waits for after Loft's load."""
+    processes (equal means to spend), with the CPU each used while saturated: the baseline before and after each
+    of Loft's runs (B-L-B-L-B-L-B in a full run, B-L-B quick), so that each Loft run is set against what ran
+    beside it (:func:`paired`). ``delivers``: whether ``server`` delivers what it creates (default: as the
+    options say), which the run waits for after each of Loft's runs."""
     if delivers is None:
         delivers = not options.create_without_worker
     processes = loft_processes(server)
@@ -207,46 +223,88 @@ def _equal_cpu(options: Options, server: procs.Proc, sender: str, run_dir: Path,
     def drain(timeout: float) -> tuple[bool, float]:
         return wait_drained(database, timeout) if delivers else (False, 0.0)
 
+    legs_of_loft = 1 if options.quick else EQUAL_CPU_LEGS
+    # Shorter runs when there are several, so that the comparison takes about as long as one B-L-B of full runs.
+    seconds = options.wrk_seconds if legs_of_loft == 1 else max(3, round(options.wrk_seconds / 2))
+    legs: list[Leg] = []
+    drained: dict[str, Any] = {}
     try:
         body = urlencode(create_form(sender, 0))
-        seconds = options.wrk_seconds
         targets = {"baseline": f"{baseline.url}{API}/Messages.json", "loft": f"{server.url}{API}/Messages.json"}
         for url in targets.values():  # warm up (connections, caches, the JIT-less interpreter's first paths)
             wrk.run(url, auth=AUTH, body=body, connections=options.connections, seconds=options.warmup_seconds)
         drain(30)
-        measured: dict[str, list[wrk.WrkResult]] = {"baseline": [], "loft": []}
-        drained: dict[str, Any] = {}
-        cpu: dict[str, list[float]] = {"baseline": [], "loft": []}
-        for name in ("baseline", "loft", "baseline"):
+        for name in ["baseline"] + ["loft", "baseline"] * legs_of_loft:
             proc = baseline if name == "baseline" else server
-            before, t0 = proc.cpu_seconds(), time.monotonic()
-            measured[name].append(wrk.run(targets[name], auth=AUTH, body=body, connections=options.connections,
-                                          seconds=seconds))
-            after = proc.cpu_seconds()
+            ticks, before, t0 = bench_cpu.machine_ticks(), proc.cpu_seconds(), time.monotonic()
+            result = wrk.run(targets[name], auth=AUTH, body=body, connections=options.connections, seconds=seconds)
+            after, elapsed = proc.cpu_seconds(), time.monotonic() - t0
             # Share of one core the server's processes used while saturated: well under 100 % per process means
             # they waited (on fsync, on a lock) rather than computed.
-            if before is not None and after is not None:
-                cpu[name].append(100 * (after - before) / (time.monotonic() - t0))
+            used = 100 * (after - before) / elapsed if before is not None and after is not None else None
+            legs.append(Leg(name, result, used, bench_cpu.steal_percent(ticks, bench_cpu.machine_ticks())))
             if name == "loft":
                 ok, waited = drain(max(30.0, seconds * 6))
                 drained = {"drained": ok, "drain_seconds": round(waited, 2)}
     finally:
         baseline.stop()
-    bases, (loft,) = measured["baseline"], measured["loft"]
-    base_rps = sum(result.rps for result in bases) / len(bases)
-    base_cpu, loft_cpu = _mean(cpu["baseline"]), _mean(cpu["loft"])
+    return {"processes": processes, **paired(legs), "after_saturation": drained}
+
+
+@dataclass(frozen=True)
+class _Triple:
+    """A Loft run and the baseline runs just before and after it, compared."""
+
+    bases: tuple[Leg, Leg]
+    loft: Leg
+    base_rps: float
+    base_cpu: float | None
+    per_core: dict[str, float | None]
+    ratio: float
+    ratio_per_core: float | None
+    steal_percent: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ratio_per_core": self.ratio_per_core, "ratio": self.ratio, "per_core": self.per_core,
+                "loft_cpu_percent": self.loft.cpu_percent, "steal_percent": self.steal_percent}
+
+
+def paired(legs: list[Leg]) -> dict[str, Any]:
+    """The equal-CPU comparison of legs run B-L-B-L-…-B: each Loft run against the mean of the two baseline runs
+    beside it (the machine's speed drifts by tens of per cent within minutes, and the mean of the two is what ran
+    beside Loft, whichever way it drifted), and the median of those comparisons by requests/s per core used is
+    the result (with its triple's figures), so that one triple the machine disturbed does not decide it. Every
+    triple's ratio is kept (``triples``), with the machine's steal time over each."""
+    if len(legs) < 3 or len(legs) % 2 == 0 or any(leg.name != ("loft" if index % 2 else "baseline")
+                                                   for index, leg in enumerate(legs)):
+        raise ValueError("legs must alternate B-L-B…-B")
     per_core = bench_cpu.per_core
+    triples = []
+    for index in range(1, len(legs), 2):
+        bases, loft = (legs[index - 1], legs[index + 1]), legs[index]
+        base_rps = sum(leg.result.rps for leg in bases) / 2
+        base_cpu = _mean([leg.cpu_percent for leg in bases if leg.cpu_percent is not None])
+        base_per_core, loft_per_core = per_core(base_rps, base_cpu), per_core(loft.result.rps, loft.cpu_percent)
+        steals = [leg.steal_percent for leg in (*bases, loft) if leg.steal_percent is not None]
+        triples.append(_Triple(
+            bases, loft, base_rps, base_cpu, {"baseline": _round(base_per_core), "loft": _round(loft_per_core)},
+            loft.result.rps / base_rps if base_rps else 0.0,
+            (loft_per_core or 0.0) / base_per_core if base_per_core else None, max(steals) if steals else None,
+        ))
+    ranked = sorted(triples, key=lambda triple: -1.0 if triple.ratio_per_core is None else triple.ratio_per_core)
+    middle = ranked[(len(ranked) - 1) // 2]
+    steals = [triple.steal_percent for triple in triples if triple.steal_percent is not None]
     return {
-        "processes": processes,
         # Requests/s per core used (100 % of a core = 1): the two compared at equal CPU.
-        "per_core": {"baseline": _round(per_core(base_rps, base_cpu)), "loft": _round(per_core(loft.rps, loft_cpu))},
-        "baseline": {"rps": round(base_rps, 1), "before_and_after": [_wrk_dict(result) for result in bases],
-                     "server_cpu_percent": base_cpu},
-        "loft": _wrk_dict(loft) | {"server_cpu_percent": loft_cpu},
-        "ratio": loft.rps / base_rps if base_rps else 0.0,
-        "ratio_per_core": (per_core(loft.rps, loft_cpu) or 0.0) / (per_core(base_rps, base_cpu) or 1.0)
-        if per_core(base_rps, base_cpu) else None,
-        "after_saturation": drained,
+        "per_core": middle.per_core,
+        "baseline": {"rps": round(middle.base_rps, 1),
+                     "before_and_after": [_wrk_dict(leg.result) for leg in middle.bases],
+                     "server_cpu_percent": middle.base_cpu},
+        "loft": _wrk_dict(middle.loft.result) | {"server_cpu_percent": middle.loft.cpu_percent},
+        "ratio": middle.ratio,
+        "ratio_per_core": middle.ratio_per_core,
+        "triples": [triple.as_dict() for triple in triples],
+        "steal_percent": max(steals) if steals else None,
     }
 
 
