@@ -167,6 +167,10 @@ class Plan:
     def run_rows(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> FetchedRows:
         """Run this one-row ``INSERT … VALUES (…) [RETURNING …]`` for all ``rows`` in one statement (``VALUES (…),
         (…), …``): what ``RETURNING`` gives for all of them, in no particular order (SQLite promises none)."""
+        most = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // max(1, len(self.names)))
+        if len(rows) > most:  # more values than one statement may bind: in parts
+            parts = [self.run_rows(raw, rows[start:start + most]) for start in range(0, len(rows), most)]
+            return FetchedRows([row for part in parts for row in part.all()], sum(part.rowcount for part in parts))
         sql = self._for_rows.get(len(rows))
         if sql is None:
             head, values_and_tail = self.sql.split(" VALUES ", 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,6 +170,44 @@ def test_all_the_rows_of_a_call_go_in_one_statement_on_postgres(postgres: Databa
     assert counts == [1, 2]  # 130 rows in one statement (in VALUES lists of 16 rows at most, it took 9), 37 in one
     assert returned == 130 and changed == 37
     assert stored == [(f"more{n}", {"n": n}, str(n)) for n in range(37)]  # in order, with their JSON and text
+
+
+def test_all_the_rows_of_a_call_go_in_one_statement_on_sqlite_in_parts_beyond_its_limit(tmp_path: Path) -> None:
+    """SQLite too writes the rows of ``insert_rows`` and of a one-row ``INSERT``'s ``execute_many`` (the outbox's
+    jobs) as one ``INSERT … VALUES (…), (…)``, not one statement per row; past the number of values a statement
+    may bind (lowered here to 40: 10 rows of 4), in as few parts as that allows, every row written once."""
+    import sqlite3
+
+    database = open_database(f"sqlite:///{tmp_path / 'rows.db'}")
+    traced: list[str] = []
+
+    async def body() -> tuple[int, int, int, list[Any]]:
+        async with database.write() as conn:
+            raw = conn._sync.connection.dbapi_connection  # type: ignore[attr-defined]
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+            raw.set_trace_callback(lambda sql: traced.append(sql) if sql.startswith("INSERT") else None)
+            try:
+                changed = await conn.execute_many(_MANY, [{"name": f"many{n}", "at": _MOMENT, "options": {"n": n},
+                                                           "txid": str(n)} for n in range(8)])
+                inserts_of_many = len(traced)
+                changed += await conn.execute_many(_MANY, [{"name": f"more{n}", "at": _MOMENT, "options": None,
+                                                            "txid": None} for n in range(25)])
+                returned = await conn.insert_rows(_ONE, [{"name": f"row{n}", "at": _MOMENT, "options": [n],
+                                                          "txid": None} for n in range(10)])
+            finally:
+                raw.set_trace_callback(None)
+                raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+        async with database.read() as conn:
+            stored = list((await conn.execute(select(items.c.name, items.c.options, items.c.txid)
+                                              .order_by(items.c.id))).all())
+        return changed, inserts_of_many, len(returned), stored
+
+    changed, inserts_of_many, returned, stored = _run(database, body)
+    assert inserts_of_many == 1 and len(traced) == 1 + 3 + 1  # 8 rows in one; 25 in 10 + 10 + 5; 10 in one
+    assert changed == 33 and returned == 10
+    assert stored == [*[(f"many{n}", {"n": n}, str(n)) for n in range(8)],
+                      *[(f"more{n}", None, None) for n in range(25)],
+                      *[(f"row{n}", [n], None) for n in range(10)]]
 
 
 def test_a_value_too_long_for_its_column_is_refused_in_many_rows_as_in_one(postgres: Database) -> None:
