@@ -118,11 +118,15 @@ class Plan:
     results: tuple[_Processor, ...] | None
     #: The SQL of this one-row INSERT for several rows at once, by number of rows (see :meth:`run_rows`).
     _for_rows: dict[int, str] = field(default_factory=dict)
+    #: A one-row ``INSERT … VALUES (?, …)``'s text before ``VALUES``, its group of placeholders and what follows
+    #: it (``RETURNING …``); None for any other statement (see :attr:`takes_rows`).
+    _values: tuple[str, str, str] | None = field(init=False)
     #: The placeholders' values from a mapping of them all, and the (position, processor) of those converted.
     _pick: Callable[[Mapping[str, Any]], list[Any]] = field(init=False)
     _converted: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._values = _one_row_values(self.sql)
         self._pick = _picker(self.names)
         self._converted = tuple((index, process) for index, process in enumerate(self.binds) if process is not None)
 
@@ -164,20 +168,24 @@ class Plan:
         return self.rows(fetched, cursor.rowcount)
 
 
+    @property
+    def takes_rows(self) -> bool:
+        """Whether :meth:`run_rows` can run it: a one-row ``INSERT`` whose ``VALUES`` are placeholders alone."""
+        return self._values is not None
+
     def run_rows(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> FetchedRows:
         """Run this one-row ``INSERT … VALUES (…) [RETURNING …]`` for all ``rows`` in one statement (``VALUES (…),
         (…), …``): what ``RETURNING`` gives for all of them, in no particular order (SQLite promises none)."""
+        if self._values is None:
+            raise ValueError(f"not an INSERT of placeholders: {self.sql}")
         most = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // max(1, len(self.names)))
         if len(rows) > most:  # more values than one statement may bind: in parts
             parts = [self.run_rows(raw, rows[start:start + most]) for start in range(0, len(rows), most)]
             return FetchedRows([row for part in parts for row in part.all()], sum(part.rowcount for part in parts))
         sql = self._for_rows.get(len(rows))
         if sql is None:
-            head, values_and_tail = self.sql.split(" VALUES ", 1)
-            one, _, tail = values_and_tail.partition(")")
-            if set(one) - set("(?, "):  # a value written as an expression: not a list of placeholders
-                raise ValueError(f"not an INSERT of placeholders: {self.sql}")
-            sql = self._for_rows[len(rows)] = f"{head} VALUES {', '.join([one + ')'] * len(rows))}{tail}"
+            head, one, tail = self._values
+            sql = self._for_rows[len(rows)] = f"{head} VALUES {', '.join([one] * len(rows))}{tail}"
         values = [value for parameters in rows for value in self.values(parameters)]
         try:
             cursor = raw.execute(sql, values)
@@ -194,6 +202,19 @@ class Plan:
         except sqlite3.Error as exc:
             raise _wrapped(exc, self.sql, values) from exc
         return cursor.rowcount
+
+
+def _one_row_values(sql: str) -> tuple[str, str, str] | None:
+    """``sql`` cut around its ``VALUES`` group if it is a one-row ``INSERT`` of placeholders (``?``) alone: the text
+    before ``VALUES``, the group, the text after it; None otherwise (another statement, a value written as an
+    expression, PostgreSQL's ``$1``)."""
+    if not sql.startswith("INSERT ") or " VALUES (" not in sql:
+        return None
+    head, values_and_tail = sql.split(" VALUES ", 1)
+    one, _, tail = values_and_tail.partition(")")
+    if set(one) - set("(?, "):
+        return None
+    return head, one + ")", tail
 
 
 def _wrapped(exc: sqlite3.Error, sql: str, values: list[Any]) -> StatementError:

@@ -107,7 +107,7 @@ class SqliteConn(Conn):
 
     async def insert_rows(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         plan = self._plan(statement, rows[0]) if len(rows) > 1 else None
-        if plan is None or " VALUES (" not in plan.sql:
+        if plan is None or not plan.takes_rows:
             return await super().insert_rows(statement, rows)
         return plan.run_rows(self._sync.connection.dbapi_connection, rows).all()  # type: ignore[arg-type]
 
@@ -116,7 +116,7 @@ class SqliteConn(Conn):
         if plan is None or plan.row is not None:
             return await super().execute_many(statement, rows)
         raw = self._sync.connection.dbapi_connection
-        if len(rows) > 1 and plan.sql.startswith("INSERT ") and " VALUES (" in plan.sql:
+        if len(rows) > 1 and plan.takes_rows:
             # One statement for all the rows, as on PostgreSQL: one step of SQLite's program rather than one per
             # row, and a table with AUTOINCREMENT (the outbox) updates its counter once.
             return plan.run_rows(raw, rows).rowcount  # type: ignore[arg-type]

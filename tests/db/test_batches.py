@@ -210,6 +210,25 @@ def test_all_the_rows_of_a_call_go_in_one_statement_on_sqlite_in_parts_beyond_it
                       *[(f"row{n}", [n], None) for n in range(10)]]
 
 
+def test_an_insert_with_a_value_written_as_an_expression_goes_in_one_row_at_a_time_on_sqlite(tmp_path: Path) -> None:
+    """Only an ``INSERT`` whose ``VALUES`` are placeholders alone is written many rows to a statement; another
+    (here ``lower(?)``) is run once per row, as before, not refused."""
+    from sqlalchemy import bindparam, func
+
+    lowered = Prepared(insert(items).values(name=func.lower(bindparam("name")), at=bindparam("at")))
+    database = open_database(f"sqlite:///{tmp_path / 'rows.db'}")
+
+    async def body() -> tuple[bool, int, list[str]]:
+        async with database.write() as conn:
+            changed = await conn.execute_many(lowered, [{"name": f"ROW{n}", "at": _MOMENT} for n in range(3)])
+            plan = lowered.plan(conn.dialect, ("name", "at"))
+        async with database.read() as conn:
+            names = list((await conn.execute(select(items.c.name).order_by(items.c.id))).scalars())
+        return plan is not None and plan.takes_rows, changed, names
+
+    assert _run(database, body) == (False, 3, ["row0", "row1", "row2"])
+
+
 def test_a_value_too_long_for_its_column_is_refused_in_many_rows_as_in_one(postgres: Database) -> None:
     """Many rows go in as a JSON document read as ``TEXT`` (or as arrays, ``unnest($1::TEXT[], …)``): a
     value longer than its column is refused, as a one-row ``INSERT`` refuses it, not cut to the column's length by
