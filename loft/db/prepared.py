@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,7 +236,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         default = column.default if column in compiled.insert_prefetch else column.onupdate
         if default is None or not getattr(default, "is_scalar", False):
             return None  # a default computed by a function at execution: leave it to SQLAlchemy
-        fixed[column.key] = default.arg  # type: ignore[attr-defined]
+        fixed[sys.intern(str(column.key))] = default.arg  # type: ignore[attr-defined]
     for name, bind in by_name.items():
         if name not in keys and name not in fixed and not bind.required:
             fixed[name] = bind.effective_value
@@ -397,7 +398,9 @@ def record_class(table: Table, *, first: str) -> Callable[[Any, Mapping[str, Any
     ``value`` being the column ``first`` (the table's first: what the database gave, such as its key) and ``row``
     a mapping holding every other column (what was written). The values are picked in C (``itemgetter``), and the
     record made without a mapping of keyword arguments: a create makes two per message."""
-    names = [column.key for column in table.columns]
+    # Plain, interned ``str``: a column's key is SQLAlchemy's ``quoted_name`` (a ``str`` subclass), which a dict
+    # finds only through its slow path (hashed anew, compared by value), twice per message for every column.
+    names = [sys.intern(str(column.key)) for column in table.columns]
     if names[0] != first:
         raise ValueError(f"{table.name}'s first column is {names[0]}, not {first}")
     row = _row_class(names)

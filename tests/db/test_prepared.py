@@ -280,3 +280,29 @@ def test_sqlite_binds_none_through_an_adapter_and_stores_null() -> None:
     assert raw.execute("SELECT typeof(a), typeof(b) FROM t ORDER BY rowid").fetchall() == [
         ("null", "integer"), ("null", "integer"), ("text", "null")]
     assert raw.execute("SELECT count(*) FROM t WHERE a IS NULL").fetchone() == (2,)
+
+
+class _KeysSeen(dict[str, Any]):
+    """A mapping that notes the exact type of every key it is asked for."""
+
+    seen: set[type]
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.add(type(key))
+        return super().__getitem__(key)
+
+
+def test_values_are_looked_up_by_plain_strings_not_sqlalchemys_column_names() -> None:
+    """A column's key is SQLAlchemy's ``quoted_name``, a ``str`` subclass that a dict finds only through its slow path
+    (hashed anew, compared by value): a record made from written values, and a plan's scalar defaults, use plain
+    ``str`` keys instead (a create looks up every column of a message twice)."""
+    from loft.db.prepared import record_class
+
+    assert {type(column.key) for column in things.columns} != {str}  # what this guards against is still there
+    values = _KeysSeen(name="x", at=_MOMENT, later=None, options=None, flag=True, count=1, price=None)
+    values.seen = set()
+    record = record_class(things, first="id")(5, values)
+    assert record.id == 5 and record.name == "x" and values.seen == {str}
+    plan = _INSERT.plan(sqlite.dialect(), ("name", "at"))
+    assert plan is not None and set(plan.fixed) >= {"flag", "count"}
+    assert {type(key) for key in plan.fixed} == {str}
