@@ -1,8 +1,10 @@
 """SQLite: the standard ``sqlite3`` module (SQLAlchemy's sync engine), on the event loop's thread.
 
 SQLite answers a statement on a local file in microseconds; handing each one to a thread and back (what an
-async driver does) costs far more than the work. Only what may wait goes to a thread: ``COMMIT`` (an ``fsync``),
-and ``BEGIN IMMEDIATE`` when another process holds the write lock (it is first tried without waiting).
+async driver does) costs far more than the work. Only what may wait goes to a thread: ``COMMIT`` with EXTRA,
+the flush of the write-ahead log with FULL (an ``fsync``) unless the disk has shown that it flushes in a fraction
+of a millisecond (:data:`FLUSH_ON_LOOP_BELOW`), and ``BEGIN IMMEDIATE`` when another process holds the write lock
+(it is first tried without waiting).
 
 SQLite allows one writer at a time, so Loft's writers share it by **group commit**: within a process, writers
 take turns on an ``asyncio.Lock``; each runs its block inside a ``SAVEPOINT`` of one open ``BEGIN IMMEDIATE``
@@ -22,8 +24,10 @@ they go on.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -72,6 +76,15 @@ BUSY_TIMEOUT_MS = 30_000
 #: per number of rows (messages, the outbox, the handsets' inbox: up to a group's size each), beside Loft's other
 #: hot statements; one pushed out is prepared again, at a cost of tens of microseconds.
 CACHED_STATEMENTS = 512
+#: A flush of the write-ahead log (FULL) runs on the loop's thread while the disk's recent flushes took less than
+#: this (seconds), and on a thread otherwise. The hop to a thread and back costs more than such a flush: under
+#: load the thread and the loop pass the interpreter's lock back and forth at each of the next group's
+#: statements (``sqlite3`` lets go of it around each step), about 16 µs of CPU per create on the bench machine,
+#: whose disk flushes in 0.1-0.3 ms. A disk that takes longer (or stalls once) gets the thread, and the loop goes
+#: on meanwhile. See ``SqliteDatabase._flushed``.
+FLUSH_ON_LOOP_BELOW = 0.0005
+#: How fast the memory of a slow flush fades: each flush since weighs it by this factor once more.
+FLUSH_MEMORY = 0.75
 #: A group commits at the latest after this many writers, to bound the wait of its first one.
 MAX_GROUP = 256
 _ALONE = object()  # the item of a plain work
@@ -171,6 +184,8 @@ class SqliteDatabase(Database):
         self._syncs_log = False
         self._unsynced: list[_Group] = []  # committed, on their way to the disk
         self._syncing: asyncio.Task[None] | None = None
+        #: What the disk's flushes take (seconds; the slowest recent one, fading): unknown until the first.
+        self.flush_seconds = math.inf
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
             files.prepare(path)  # the files 0600, before SQLite makes any
@@ -387,8 +402,9 @@ class SqliteDatabase(Database):
 
         With ``synchronous=FULL`` SQLite would write the log and wait for the disk within the COMMIT, the file's
         write lock held meanwhile. Instead the connections run at NORMAL (the COMMIT writes the log and returns),
-        the next group, of this process or another, goes on at once, and a syncer flushes the log (one
-        ``fsync`` for all the groups committed while the last one ran) before their writers hear of it: an
+        the next group, of this process or another, goes on at once, and Loft flushes the log before the group's
+        writers hear of it: at once on the loop's thread while the disk is quick (:data:`FLUSH_ON_LOOP_BELOW`),
+        else by a syncer on a thread (one ``fsync`` for all the groups committed while the last one ran): an
         acknowledged write is as durable as with FULL, and the log is flushed in order, so an ``fsync`` that
         makes a group durable makes every group before it durable too. (A reader may see a group a fraction
         of a millisecond before its writers are answered.)
@@ -402,12 +418,14 @@ class SqliteDatabase(Database):
             _tell(group, exc)
             raise
         else:
-            if self._syncs_log:
+            if not self._syncs_log:
+                _tell(group, None)
+            elif self._syncing is None and self.flush_seconds < FLUSH_ON_LOOP_BELOW:
+                await self._flush_log([group])  # a quick disk: at once, on the loop, with no task of its own
+            else:
                 self._unsynced.append(group)
                 if self._syncing is None:
                     self._syncing = self._spawn(self._sync_log())
-            else:
-                _tell(group, None)
             if self.health.down and group.raw.total_changes > group.changes:  # (a COMMIT of nothing proves nothing)
                 self.health.answered(since=group.outages, writing=True)
             self._checkpoint_later()
@@ -419,30 +437,48 @@ class SqliteDatabase(Database):
         try:
             while self._unsynced:
                 groups, self._unsynced = self._unsynced, []
-                try:
-                    await asyncio.to_thread(self._fsync_log)
-                except BaseException as exc:
-                    for group in groups:
-                        _tell(group, exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                else:
-                    for group in groups:
-                        _tell(group, None)
+                await self._flush_log(groups)
         finally:
             self._syncing = None
 
+    async def _flush_log(self, groups: list[_Group]) -> None:
+        """Flush the log, on a thread unless the disk is quick (:data:`FLUSH_ON_LOOP_BELOW`), then tell ``groups``
+        (on the loop's thread it never suspends)."""
+        try:
+            if self.flush_seconds < FLUSH_ON_LOOP_BELOW:
+                self._fsync_log()
+            else:
+                await asyncio.to_thread(self._fsync_log)
+        except BaseException as exc:
+            for group in groups:
+                _tell(group, exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for group in groups:
+                _tell(group, None)
+
     def _fsync_log(self) -> None:
-        """On a thread: ``fsync`` the write-ahead log (whatever descriptor wrote it: a flush is per file)."""
+        """``fsync`` the write-ahead log (whatever descriptor wrote it: a flush is per file), on a thread or, while
+        the disk is quick, on the loop's (:data:`FLUSH_ON_LOOP_BELOW`)."""
         assert self._file is not None
         try:
             fd = os.open(self._file + "-wal", os.O_RDONLY)
         except FileNotFoundError:  # SQLite removes the log only once all of it is checkpointed and synced
             return
         try:
+            began = time.perf_counter()
             os.fsync(fd)
+            self._flushed(time.perf_counter() - began)
         finally:
             os.close(fd)
+
+    def _flushed(self, seconds: float) -> None:
+        """Note that a flush took ``seconds``: a slower one than remembered counts at once, and the memory of a slow
+        one fades by :data:`FLUSH_MEMORY` per flush, so that one stall sends the next flushes to a thread for a
+        while (about 16 flushes for a stall a hundred times the threshold), not for good."""
+        remembered = self.flush_seconds
+        self.flush_seconds = seconds if remembered == math.inf else max(seconds, remembered * FLUSH_MEMORY)
 
     def _commit(self, sync: Connection) -> None:
         """``COMMIT`` (with EXTRA, its ``fsync``: on a thread), or roll back if it fails; then the next process's

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import math
 import os
 import sqlite3
 import subprocess
@@ -153,7 +154,9 @@ def test_the_log_is_checkpointed_beside_the_writers_not_in_their_commits(databas
 
 
 @pytest.mark.parametrize(("synchronous", "on_threads"), [
-    ("FULL", {"_fsync_log": 3}),  # SQLite's COMMIT waits for no disk: on the loop; Loft's flush of the log on a thread
+    # SQLite's COMMIT waits for no disk: on the loop; Loft's flush of the log on a thread, the disk being slow here
+    # (test_a_quick_disk_is_flushed_on_the_loop_and_a_slow_one_on_a_thread)
+    ("FULL", {"_fsync_log": 3}),
     ("NORMAL", {}),  # no flush at all
     ("EXTRA", {"_commit": 3}),  # SQLite's COMMIT waits for the disk: on a thread
 ])
@@ -170,6 +173,7 @@ def test_a_free_write_lock_is_taken_on_the_loop_and_only_a_wait_for_the_disk_goe
     async def main() -> None:
         await database.migrate()
         monkeypatch.setattr(asyncio, "to_thread", recording)
+        monkeypatch.setattr(sqlite, "FLUSH_ON_LOOP_BELOW", 0.0)  # no flush is quick enough
         for i in range(3):
             async with database.write() as conn:
                 await conn.execute(insert(opt_outs), _row(i))
@@ -179,6 +183,49 @@ def test_a_free_write_lock_is_taken_on_the_loop_and_only_a_wait_for_the_disk_goe
     assert {name: sent_to_threads.count(name) for name in ("begin", "_commit", "_fsync_log")
             if name in sent_to_threads} == on_threads
     assert len(_committed(tmp_path / "loft.db")) == 3
+
+
+def test_a_quick_disk_is_flushed_on_the_loop_and_a_slow_one_on_a_thread(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With FULL, Loft's flush of the log runs on a thread until the disk has shown that it is quick; then on the
+    loop's thread (a hop to a thread costs more than such a flush). A slow flush sends the next ones to a thread at
+    once (the loop goes on meanwhile), until its memory has faded by FLUSH_MEMORY per flush. The disk's speed is
+    played by how long its ``fsync`` takes: nothing (quick), then ten times the threshold."""
+    import threading
+    import time
+
+    database = SqliteDatabase(f"sqlite:///{tmp_path / 'loft.db'}", synchronous="FULL")
+    slow = 10 * sqlite.FLUSH_ON_LOOP_BELOW
+    delay = 0.0
+    where: list[str] = []
+    first: list[str] = []
+    loop_thread = threading.get_ident()
+
+    def disk(fd: int) -> None:
+        where.append("loop" if threading.get_ident() == loop_thread else "thread")
+        time.sleep(delay)
+
+    async def main() -> list[int]:
+        nonlocal delay
+        monkeypatch.setattr(os, "fsync", disk)
+        await database.migrate()
+        first[:] = where[:1]
+        where.clear()
+        results = [await database.submit(_insert(i)) for i in range(3)]  # one group, one flush each
+        delay = slow
+        results += [await database.submit(_insert(i)) for i in range(3, 5)]
+        delay = 0.0
+        results += [await database.submit(_insert(i)) for i in range(5, 16)]
+        await database.dispose()
+        return results
+
+    assert asyncio.run(main()) == list(range(16))
+    fades = 1 + math.floor(math.log(10) / -math.log(sqlite.FLUSH_MEMORY))  # flushes while 10x fades to below 1x
+    assert first == ["thread"]  # the disk unknown (the schema's first write)
+    assert where == ["loop", "loop", "loop",  # quick
+                     "loop", "thread",  # the first slow flush is seen once it is done
+                     *["thread"] * fades, *["loop"] * (11 - fades)]
+    assert len(_committed(tmp_path / "loft.db")) == 16
 
 
 def test_a_writer_waits_for_another_process_on_a_thread_not_on_the_loop(database: SqliteDatabase, tmp_path: Path
