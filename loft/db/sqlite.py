@@ -79,9 +79,9 @@ CACHED_STATEMENTS = 512
 #: A flush of the write-ahead log (FULL) runs on the loop's thread while the disk's recent flushes took less than
 #: this (seconds), and on a thread otherwise. The hop to a thread and back costs more than such a flush: under
 #: load the thread and the loop pass the interpreter's lock back and forth at each of the next group's
-#: statements (``sqlite3`` lets go of it around each step), about 16 µs of CPU per create on the bench machine,
-#: whose disk flushes in 0.1-0.3 ms. A disk that takes longer (or stalls once) gets the thread, and the loop goes
-#: on meanwhile. See ``SqliteDatabase._flushed``.
+#: statements (``sqlite3`` lets go of it around each step): about 12 µs of CPU per create (144 → 132 µs) on the
+#: bench machine, whose disk flushes in 0.1-0.6 ms under load. A disk that takes longer (or stalls once) gets the
+#: thread, and the loop goes on meanwhile. See ``SqliteDatabase._flushed``.
 FLUSH_ON_LOOP_BELOW = 0.0005
 #: How fast the memory of a slow flush fades: each flush since weighs it by this factor once more.
 FLUSH_MEMORY = 0.75
