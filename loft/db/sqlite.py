@@ -2,8 +2,8 @@
 
 SQLite answers a statement on a local file in microseconds; handing each one to a thread and back (what an
 async driver does) costs far more than the work. Only what may wait goes to a thread: ``COMMIT`` with EXTRA,
-the flush of the write-ahead log with FULL (an ``fsync``) unless the disk has shown that it flushes in a fraction
-of a millisecond (:data:`FLUSH_ON_LOOP_BELOW`), and ``BEGIN IMMEDIATE`` when another process holds the write lock
+the flush of the write-ahead log with FULL (an ``fsync``) unless the disk flushes in a fraction of a millisecond
+(:data:`FLUSH_ON_LOOP_BELOW`), and ``BEGIN IMMEDIATE`` when another process holds the write lock
 (it is first tried without waiting).
 
 SQLite allows one writer at a time, so Loft's writers share it by **group commit**: within a process, writers
@@ -24,7 +24,6 @@ they go on.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import sqlite3
 import time
@@ -81,7 +80,7 @@ CACHED_STATEMENTS = 512
 #: load the thread and the loop pass the interpreter's lock back and forth at each of the next group's
 #: statements (``sqlite3`` lets go of it around each step): about 12 µs of CPU per create (144 → 132 µs) on the
 #: bench machine, whose disk flushes in 0.1-0.6 ms under load. A disk that takes longer (or stalls once) gets the
-#: thread, and the loop goes on meanwhile. See ``SqliteDatabase._flushed``.
+#: thread, and the loop goes on meanwhile. See ``SqliteDatabase._flush_log``.
 FLUSH_ON_LOOP_BELOW = 0.0005
 #: How fast the memory of a slow flush fades: each flush since weighs it by this factor once more.
 FLUSH_MEMORY = 0.75
@@ -184,8 +183,8 @@ class SqliteDatabase(Database):
         self._syncs_log = False
         self._unsynced: list[_Group] = []  # committed, on their way to the disk
         self._syncing: asyncio.Task[None] | None = None
-        #: What the disk's flushes take (seconds; the slowest recent one, fading): unknown until the first.
-        self.flush_seconds = math.inf
+        #: What the disk's flushes take (seconds): the slowest one timed lately, fading (see _flush_log).
+        self.flush_seconds = 0.0
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
             files.prepare(path)  # the files 0600, before SQLite makes any
@@ -443,12 +442,19 @@ class SqliteDatabase(Database):
 
     async def _flush_log(self, groups: list[_Group]) -> None:
         """Flush the log, on a thread unless the disk is quick (:data:`FLUSH_ON_LOOP_BELOW`), then tell ``groups``
-        (on the loop's thread it never suspends)."""
+        (on the loop's thread it never suspends).
+
+        Every flush is timed, the first one (on the loop) included. One slower than the threshold sends the next ones
+        to a thread until its memory has faded by :data:`FLUSH_MEMORY` per flush (9 flushes for a stall ten times
+        the threshold, 16 for a hundred times) and they are quick again. A flush on a thread may be timed a little
+        long (it waits for the interpreter's lock while the loop runs): that only delays its return to the loop."""
         try:
+            began = time.perf_counter()
             if self.flush_seconds < FLUSH_ON_LOOP_BELOW:
                 self._fsync_log()
             else:
                 await asyncio.to_thread(self._fsync_log)
+            self._flushed(time.perf_counter() - began)
         except BaseException as exc:
             for group in groups:
                 _tell(group, exc)
@@ -467,18 +473,14 @@ class SqliteDatabase(Database):
         except FileNotFoundError:  # SQLite removes the log only once all of it is checkpointed and synced
             return
         try:
-            began = time.perf_counter()
             os.fsync(fd)
-            self._flushed(time.perf_counter() - began)
         finally:
             os.close(fd)
 
     def _flushed(self, seconds: float) -> None:
-        """Note that a flush took ``seconds``: a slower one than remembered counts at once, and the memory of a slow
-        one fades by :data:`FLUSH_MEMORY` per flush, so that one stall sends the next flushes to a thread for a
-        while (about 16 flushes for a stall a hundred times the threshold), not for good."""
-        remembered = self.flush_seconds
-        self.flush_seconds = seconds if remembered == math.inf else max(seconds, remembered * FLUSH_MEMORY)
+        """Note a flush that took ``seconds``: a slower one than remembered counts at once, and the memory of a slow
+        one fades by :data:`FLUSH_MEMORY` per flush."""
+        self.flush_seconds = max(seconds, self.flush_seconds * FLUSH_MEMORY)
 
     def _commit(self, sync: Connection) -> None:
         """``COMMIT`` (with EXTRA, its ``fsync``: on a thread), or roll back if it fails; then the next process's
