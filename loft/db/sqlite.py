@@ -447,14 +447,13 @@ class SqliteDatabase(Database):
         Every flush is timed, the first one (on the loop) included. One slower than the threshold sends the next ones
         to a thread until its memory has faded by :data:`FLUSH_MEMORY` per flush (9 flushes for a stall ten times
         the threshold, 16 for a hundred times) and they are quick again. A flush on a thread may be timed a little
-        long (it waits for the interpreter's lock while the loop runs): that only delays its return to the loop."""
+        long (it waits for the interpreter's lock while the loop runs, once its ``fsync`` is done): that only delays
+        their return to the loop."""
         try:
-            began = time.perf_counter()
             if self.flush_seconds < FLUSH_ON_LOOP_BELOW:
                 self._fsync_log()
             else:
                 await asyncio.to_thread(self._fsync_log)
-            self._flushed(time.perf_counter() - began)
         except BaseException as exc:
             for group in groups:
                 _tell(group, exc)
@@ -473,7 +472,9 @@ class SqliteDatabase(Database):
         except FileNotFoundError:  # SQLite removes the log only once all of it is checkpointed and synced
             return
         try:
+            began = time.perf_counter()
             os.fsync(fd)
+            self._flushed(time.perf_counter() - began)  # (the flush alone, not the hop to a thread and back)
         finally:
             os.close(fd)
 
