@@ -236,7 +236,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         default = column.default if column in compiled.insert_prefetch else column.onupdate
         if default is None or not getattr(default, "is_scalar", False):
             return None  # a default computed by a function at execution: leave it to SQLAlchemy
-        fixed[sys.intern(str(column.key))] = default.arg  # type: ignore[attr-defined]
+        fixed[_plain(column.key)] = default.arg  # type: ignore[attr-defined]
     for name, bind in by_name.items():
         if name not in keys and name not in fixed and not bind.required:
             fixed[name] = bind.effective_value
@@ -249,6 +249,13 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if dialect.name == "sqlite":
         plan.resolve(dialect, [None] * len(columns))
     return plan
+
+
+def _plain(key: str) -> str:
+    """A column's key as a plain, interned ``str``. SQLAlchemy's is a ``quoted_name``, a ``str`` subclass that a
+    dict finds only through its slow path (hashed anew, compared by value): a create looks up every column of a
+    message twice."""
+    return sys.intern(str(key))
 
 
 def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
@@ -398,9 +405,7 @@ def record_class(table: Table, *, first: str) -> Callable[[Any, Mapping[str, Any
     ``value`` being the column ``first`` (the table's first: what the database gave, such as its key) and ``row``
     a mapping holding every other column (what was written). The values are picked in C (``itemgetter``), and the
     record made without a mapping of keyword arguments: a create makes two per message."""
-    # Plain, interned ``str``: a column's key is SQLAlchemy's ``quoted_name`` (a ``str`` subclass), which a dict
-    # finds only through its slow path (hashed anew, compared by value), twice per message for every column.
-    names = [sys.intern(str(column.key)) for column in table.columns]
+    names = [_plain(column.key) for column in table.columns]
     if names[0] != first:
         raise ValueError(f"{table.name}'s first column is {names[0]}, not {first}")
     row = _row_class(names)

@@ -419,7 +419,7 @@ class SqliteDatabase(Database):
         else:
             if not self._syncs_log:
                 _tell(group, None)
-            elif self._syncing is None and self.flush_seconds < FLUSH_ON_LOOP_BELOW:
+            elif self._syncing is None and self._quick_disk:
                 await self._flush_log([group])  # a quick disk: at once, on the loop, with no task of its own
             else:
                 self._unsynced.append(group)
@@ -450,7 +450,7 @@ class SqliteDatabase(Database):
         long (it waits for the interpreter's lock while the loop runs, once its ``fsync`` is done): that only delays
         their return to the loop."""
         try:
-            if self.flush_seconds < FLUSH_ON_LOOP_BELOW:
+            if self._quick_disk:
                 self._fsync_log()
             else:
                 await asyncio.to_thread(self._fsync_log)
@@ -462,6 +462,11 @@ class SqliteDatabase(Database):
         else:
             for group in groups:
                 _tell(group, None)
+
+    @property
+    def _quick_disk(self) -> bool:
+        """Whether the log's next flush runs on the loop's thread (:data:`FLUSH_ON_LOOP_BELOW`)."""
+        return self.flush_seconds < FLUSH_ON_LOOP_BELOW
 
     def _fsync_log(self) -> None:
         """``fsync`` the write-ahead log (whatever descriptor wrote it: a flush is per file), on a thread or, while
