@@ -49,6 +49,15 @@ def _get(*path: str | int) -> Callable[[Run], float | None]:
     return read
 
 
+def _sum(*parts: Callable[[Run], float | None]) -> Callable[[Run], float | None]:
+    """The sum of ``parts``, if each was measured."""
+    def read(run: Run) -> float | None:
+        values = [part(run) for part in parts]
+        return None if any(value is None for value in values) else sum(v for v in values if v is not None)
+
+    return read
+
+
 def _micros_per(per_core: Callable[[Run], float | None]) -> Callable[[Run], float | None]:
     """CPU per request (µs) from requests/s per core used."""
     def read(run: Run) -> float | None:
@@ -144,6 +153,11 @@ SPECS = [
     Spec("create", "p99 at the fixed load", _get("fixed_rate", "p99_ms"), "ms", ("<", 25), digits=2),
     Spec("create", "generator event-loop lag p99 (fixed load)", _get("fixed_rate", "generator_loop_lag_p99_ms"), "ms",
          digits=2),
+    Spec("create", "Loft's CPU per create at the fixed load, all its processes (µs; smaller groups than saturated)",
+         _get("fixed_rate", "cpu_us_per_create"), "µs", digits=0, optional=True),
+    Spec("create", "CPU at the fixed load: Loft's processes + the load generator (100 % = one core)",
+         _sum(_get("fixed_rate", "loft_cpu_percent"), _get("fixed_rate", "generator_cpu_percent")), "%", digits=0,
+         optional=True),
     Spec("create", "SQLite's log file (`loft.db-wal`) after the run", _get("wal_mb"), "MB", digits=0),
     Spec("e2e", "messages/s, first create → last `delivered` callback", _get("messages_per_second"), "/s",
          (">=", 1000), digits=0),

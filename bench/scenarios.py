@@ -15,6 +15,7 @@ the backends serving the scenario's database (:mod:`bench.cpu`).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import time
@@ -315,7 +316,9 @@ def _create_on(options: Options, server: procs.Proc, run_dir: Path, database: Pa
     url, body = f"{server.url}{API}/Messages.json", urlencode(create_form(sender, 0))
     rate = max(1.0, measured["loft"]["rps"] / 2)
     requests = [build("POST", url, auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
+    before, generator_before, t0 = server.cpu_seconds(), _own_cpu_seconds(), time.monotonic()
     fixed = run_async(openloop.run(url, requests, rate=rate, seconds=options.openloop_seconds, connections=64))
+    after, generator_after, elapsed = server.cpu_seconds(), _own_cpu_seconds(), time.monotonic() - t0
     profile = None
     if options.profile_dir is not None and index == 0:
         profile = profile_create(options, server, url, body)
@@ -340,11 +343,24 @@ def _create_on(options: Options, server: procs.Proc, run_dir: Path, database: Pa
             "send_lag_p99_ms": round(fixed.lag_p99_ms, 2),
             #: How late the generator's event loop woke up: the generator's own health.
             "generator_loop_lag_p99_ms": round(fixed.loop_lag_p99_ms, 2),
+            #: What Loft's processes spent per create at this load: more than at saturation, since its groups
+            #: (and every other batch) are smaller; and how busy the machine was, the generator included.
+            "cpu_us_per_create": (round(1e6 * (after - before) / fixed.completed)
+                                  if before is not None and after is not None and fixed.completed else None),
+            "loft_cpu_percent": (round(100 * (after - before) / elapsed, 1)
+                                 if before is not None and after is not None else None),
+            "generator_cpu_percent": round(100 * (generator_after - generator_before) / elapsed, 1),
         },
         "peak_rss_mb": rss,
         "profile": profile,
         "problems": problems(server),
     }
+
+
+def _own_cpu_seconds() -> float:
+    """User + system CPU time of this process (the open-loop generator runs in it)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _round(value: float | None) -> float | None:

@@ -107,3 +107,19 @@ def test_the_machine_s_steal_time_is_its_share_of_all_cores_time() -> None:
     assert cpu.steal_percent((0, 0), (0, 0)) is None
     stolen, total = cpu.machine_ticks()
     assert 0 <= stolen <= total and total > 0
+
+
+def test_the_fixed_load_shows_what_loft_spent_per_create_and_how_busy_the_machine_was() -> None:
+    fixed = {"offered_rps": 4600.0, "p99_ms": 20.0, "cpu_us_per_create": 297, "loft_cpu_percent": 137.0,
+             "generator_cpu_percent": 24.0}
+
+    def rows(fixed_rate: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {row["metric"]: row for row in report.summarise({"scenarios": {"create": [{"fixed_rate": fixed_rate}]}})}
+
+    shown = rows(fixed)
+    assert shown["Loft's CPU per create at the fixed load, all its processes (µs; smaller groups than saturated)"][
+        "display"] == "297 µs"
+    assert shown["CPU at the fixed load: Loft's processes + the load generator (100 % = one core)"]["display"] == "161%"
+    # Results written before these were measured show no such rows (rather than a zero).
+    older = rows({"offered_rps": 4600.0, "p99_ms": 20.0})
+    assert not [metric for metric in older if metric.startswith(("Loft's CPU per create at", "CPU at the fixed"))]
