@@ -20,7 +20,8 @@ import sqlite3
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -464,38 +465,89 @@ class Receiver:
         self.proc.stop()
 
 
-def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: str, *, count: int,
-             timeout: float, meter: bench_cpu.Meter | None = None, concurrency: int | None = None
-             ) -> dict[str, Any]:
-    """Send ``count`` messages with a StatusCallback (alternating over ``targets``) and wait for every
-    ``delivered`` callback; check that each created message got exactly one. With ``meter``, the CPU time
-    of the processes it watches, from the first create to the last callback (and the grace after it)."""
-    receiver.reset()
-    callback = receiver.callback_url
+class Receivers:
+    """Callbacks spread over several receivers (message ``i``'s ``StatusCallback`` is receiver ``i % n``'s), read
+    back as one: a receiver, like a generator, is one Python process, and one core."""
+
+    def __init__(self, receivers: Sequence[Receiver]) -> None:
+        self.receivers = list(receivers)
+
+    @property
+    def callback_urls(self) -> tuple[str, ...]:
+        return tuple(receiver.callback_url for receiver in self.receivers)
+
+    def reset(self) -> None:
+        for receiver in self.receivers:
+            receiver.reset()
+
+    def stats(self) -> dict[str, Any]:
+        each = [receiver.stats() for receiver in self.receivers]
+        by_status: Counter[str] = Counter()
+        for stats in each:
+            by_status.update(stats["by_status"])
+        lasts = [stats["last_delivered_at"] for stats in each if stats["last_delivered_at"] is not None]
+        return {"total": sum(stats["total"] for stats in each), "by_status": dict(by_status),
+                "delivered_messages": sum(stats["delivered_messages"] for stats in each),
+                "unsigned": sum(stats["unsigned"] for stats in each),
+                "last_delivered_at": max(lasts) if lasts else None}
+
+    def statuses(self) -> dict[str, list[str]]:
+        seen: dict[str, list[str]] = {}
+        for receiver in self.receivers:
+            for sid, statuses in receiver.statuses().items():
+                seen.setdefault(sid, []).extend(statuses)  # (a message's callbacks all go to one receiver)
+        return seen
+
+    def cpu_seconds(self) -> list[float | None]:
+        return [receiver.cpu_seconds() for receiver in self.receivers]
+
+
+def helpers_for(apis: int, cores: int | None = None) -> int:
+    """Generator and receiver processes for a layout of ``apis`` API processes on a machine of ``cores`` (default:
+    this one's): one per two API processes, each then well under a core at an efficiency of 1 (about 0.18 of a
+    core per 1,400 messages a second for a generator on the bench machine, 0.13 for a receiver); but one per four
+    cores at most, so that they leave the cores to Loft where there are few: on 2 cores one of each (a fifth of a
+    core each there), as in earlier runs, and on 16 cores four of each for 8 + 8."""
+    return max(1, min(apis // 2, (cores or os.cpu_count() or 1) // 4))
+
+
+def create_request(i: int, target: str, sender: str, callbacks: tuple[str, ...]) -> bytes:
+    """Request ``i`` of :func:`_deliver`'s load: a create from ``sender`` with receiver ``i % n``'s callback."""
+    return build("POST", f"{target}{API}/Messages.json", auth=AUTH,
+                 form=create_form(sender, i, callbacks[i % len(callbacks)]))
+
+
+def _deliver(options: Options, receivers: Receiver | Receivers, targets: list[str], sender: str, *, count: int,
+             timeout: float, meter: bench_cpu.Meter | None = None, concurrency: int | None = None,
+             generators: int = 1) -> dict[str, Any]:
+    """Send ``count`` messages with a StatusCallback (alternating over ``targets``, from ``generators``
+    processes, each message's callbacks to one of ``receivers``) and wait for every ``delivered`` callback;
+    check that each created message got exactly one. With ``meter``, the CPU time of the processes it watches,
+    from the first create to the last callback (and the grace after it)."""
+    receiving = receivers if isinstance(receivers, Receivers) else Receivers([receivers])
+    receiving.reset()
     if meter is not None:
         meter.start()
-    receiver_cpu = receiver.cpu_seconds()
+    receiver_cpu = receiving.cpu_seconds()
     started = time.monotonic()
     deadline = started + timeout
-
-    def make(i: int, target: str) -> bytes:
-        return build("POST", f"{target}{API}/Messages.json", auth=AUTH, form=create_form(sender, i, callback))
-
-    sent = run_async(closedloop.run(targets, make, count=count, concurrency=concurrency or options.e2e_concurrency,
-                                      deadline=deadline))
+    sent = closedloop.run_sharded(targets, create_request, (sender, receiving.callback_urls), count=count,
+                                  concurrency=concurrency or options.e2e_concurrency, shards=generators,
+                                  deadline=deadline)
     created = set(sent.sids)
-    stats = receiver.stats()
+    stats = receiving.stats()
     while stats["delivered_messages"] < len(created) and time.monotonic() < deadline:
         time.sleep(0.2)
-        stats = receiver.stats()
+        stats = receiving.stats()
     # A short grace period: a duplicate callback would arrive just after the last one expected.
     time.sleep(0.5)
     usage = meter.stop() if meter is not None else None
-    receiver_at_end, ended = receiver.cpu_seconds(), time.monotonic()
-    receiver_used = (receiver_at_end - receiver_cpu
-                     if receiver_at_end is not None and receiver_cpu is not None else None)
-    stats = receiver.stats()
-    seen = receiver.statuses()
+    receiver_at_end, ended = receiving.cpu_seconds(), time.monotonic()
+    # Each receiver's CPU over the run: the busiest one is what may have limited it.
+    receiver_used = [after - before for before, after in zip(receiver_cpu, receiver_at_end)
+                     if before is not None and after is not None]
+    stats = receiving.stats()
+    seen = receiving.statuses()
     delivered_once = sum(1 for sid in created if seen.get(sid, []).count("delivered") == 1)
     delivered_twice = sum(1 for sid in created if seen.get(sid, []).count("delivered") > 1)
     missing = len(created) - delivered_once - delivered_twice
@@ -519,11 +571,14 @@ def _deliver(options: Options, receiver: Receiver, targets: list[str], sender: s
         "create_p50_ms": round(sent.p(50), 2),
         "create_p99_ms": round(sent.p(99), 2),
         "generator_loop_lag_p99_ms": round(sent.loop_lag_p99_ms, 2),
+        "generators": generators,
         "generator_cpu_seconds": round(sent.cpu_seconds, 2),
         # The bench's own processes, busy for the layout's whole run: near 1 (one core), they are what limits it.
-        "generator_cpu_share": round(sent.cpu_seconds / sent.seconds, 3) if sent.seconds else None,
-        "receiver_cpu_seconds": None if receiver_used is None else round(receiver_used, 2),
-        "receiver_cpu_share": None if receiver_used is None else round(receiver_used / (ended - started), 3),
+        # With several, the busiest one's.
+        "generator_cpu_share": round(max(sent.cpu_shares), 3) if sent.cpu_shares else None,
+        "receivers": len(receiving.receivers),
+        "receiver_cpu_seconds": round(sum(receiver_used), 2) if receiver_used else None,
+        "receiver_cpu_share": round(max(receiver_used) / (ended - started), 3) if receiver_used else None,
         "delivered_once": delivered_once,
         "delivered_more_than_once": delivered_twice,
         "missing_delivered": missing,
@@ -760,7 +815,11 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
         name = f"loft_bench_{uuid.uuid4().hex[:12]}"
         asyncio.run(_admin(options.postgres_url, f'CREATE DATABASE "{name}"'))
         started: list[procs.Proc] = []
+        helpers = helpers_for(apis)
+        extra = [Receiver(run_dir) for _ in range(helpers - 1)]  # beside the run's own
         try:
+            for more in extra:
+                more.start()
             config = procs.LoftConfig(data_dir=run_dir / f"scale-{apis}x{workers}",
                                       database_url=database_url(options.postgres_url, name))
             servers = []
@@ -782,9 +841,10 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
             try:
                 # N times the messages and the clients for N pairs: each API process gets the load one gets in
                 # 1+1 (its batches as large), and each layout runs about as long (at an efficiency of 1).
-                result = _deliver(options, receiver, [s.url for s in servers], sender,
+                result = _deliver(options, Receivers([receiver, *extra]), [s.url for s in servers], sender,
                                   count=options.scale_messages * apis, concurrency=options.e2e_concurrency * apis,
-                                  timeout=options.scale_timeout, meter=bench_cpu.Meter(started, name))
+                                  timeout=options.scale_timeout, meter=bench_cpu.Meter(started, name),
+                                  generators=helpers)
                 result["concurrency"] = options.e2e_concurrency * apis
             finally:
                 waits = sampler.stop()
@@ -802,6 +862,8 @@ def scaleout(options: Options, run_dir: Path, index: int, receiver: Receiver) ->
         finally:
             for proc in reversed(started):
                 proc.stop()
+            for more in extra:
+                more.stop()
             asyncio.run(_admin(options.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return results | scaling(results)
 
