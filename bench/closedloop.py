@@ -126,7 +126,7 @@ def run_sharded(targets: Sequence[str], make: Callable[..., bytes], args: tuple[
     ``g``, ``g + shards``, ``g + 2 × shards``… (``make(i, target, *args)``, ``i`` the request's index among all
     ``count``; ``make`` and ``args`` must pickle: a module's function and plain values) with its share of the
     ``concurrency`` clients. The shards start once all are ready, and their results are merged (:func:`merged`).
-    One shard runs here, in this process's event loop."""
+    A single shard runs here, in this process, as :func:`run`."""
     if shards <= 1:
         from bench.client import run_async
 
