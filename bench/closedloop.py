@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bench.client import Connection, LoopLag, address
+from bench.client import Connection, LoopLag, address, run_async
 from bench.stats import percentile
 
 
@@ -128,8 +128,6 @@ def run_sharded(targets: Sequence[str], make: Callable[..., bytes], args: tuple[
     ``concurrency`` clients. The shards start once all are ready, and their results are merged (:func:`merged`).
     A single shard runs here, in this process, as :func:`run`."""
     if shards <= 1:
-        from bench.client import run_async
-
         return run_async(run(targets, partial(_global, make, args, 0, 1), count=count, concurrency=concurrency,
                              timeout=timeout, deadline=deadline))
     context = multiprocessing.get_context("spawn")  # (this process has threads: the CPU meters' samplers)
@@ -196,8 +194,6 @@ def _shard(index: int, shards: int, targets: list[str], make: Callable[..., byte
            count: int, concurrency: int, timeout: float, deadline: float | None, start: Any, results: Any) -> None:
     """One generator process of :func:`run_sharded`: ready, wait for the others, send, and put its result."""
     import traceback
-
-    from bench.client import run_async
 
     try:
         start.wait(SHARDS_START_TIMEOUT)

@@ -317,9 +317,10 @@ def _create_on(options: Options, server: procs.Proc, run_dir: Path, database: Pa
     url, body = f"{server.url}{API}/Messages.json", urlencode(create_form(sender, 0))
     rate = max(1.0, measured["loft"]["rps"] / 2)
     requests = [build("POST", url, auth=AUTH, form=create_form(sender, i)) for i in range(1000)]
-    before, generator_before, t0 = server.cpu_seconds(), _own_cpu_seconds(), time.monotonic()
+    generator = os.getpid()  # the open-loop generator runs in this process
+    before, generator_before, t0 = server.cpu_seconds(), procs.cpu_seconds(generator), time.monotonic()
     fixed = run_async(openloop.run(url, requests, rate=rate, seconds=options.openloop_seconds, connections=64))
-    after, generator_after, elapsed = server.cpu_seconds(), _own_cpu_seconds(), time.monotonic() - t0
+    after, generator_after, elapsed = server.cpu_seconds(), procs.cpu_seconds(generator), time.monotonic() - t0
     profile = None
     if options.profile_dir is not None and index == 0:
         profile = profile_create(options, server, url, body)
@@ -350,18 +351,13 @@ def _create_on(options: Options, server: procs.Proc, run_dir: Path, database: Pa
                                   if before is not None and after is not None and fixed.completed else None),
             "loft_cpu_percent": (round(100 * (after - before) / elapsed, 1)
                                  if before is not None and after is not None else None),
-            "generator_cpu_percent": round(100 * (generator_after - generator_before) / elapsed, 1),
+            "generator_cpu_percent": (round(100 * (generator_after - generator_before) / elapsed, 1)
+                                      if generator_before is not None and generator_after is not None else None),
         },
         "peak_rss_mb": rss,
         "profile": profile,
         "problems": problems(server),
     }
-
-
-def _own_cpu_seconds() -> float:
-    """User + system CPU time of this process (the open-loop generator runs in it)."""
-    times = os.times()
-    return times.user + times.system
 
 
 def _round(value: float | None) -> float | None:

@@ -522,10 +522,10 @@ class SqliteDatabase(Database):
         copied beside the writers (PASSIVE, again while the last pass found much to copy), then the few frames
         committed meanwhile are copied between two groups, with this process's writers held back and the turn
         taken from other processes' (RESTART, which also waits for readers of the log and for programs that take
-        no turn, up to ``RESTART_WAIT``). Under the benchmark's fixed load that hold is 3-20 ms a second on the
-        bench machine, spent copying the 40-200 frames left and flushing the database file (not waiting for
-        readers: with no wait allowed, RESTART takes as long and reports no reader in its way); the writers of
-        that moment wait for it, which is where the fixed load's p99 comes from.
+        no turn, up to ``RESTART_WAIT``). Under the benchmark's fixed load that hold is 1-20 ms a second on the
+        bench machine, spent copying the frames left and flushing the database file (not waiting for readers:
+        with no wait allowed, RESTART takes as long and reports no reader in its way); the writers of that moment
+        wait for it, one of the stalls that decide the fixed load's p99 (docs/deployment.md).
         """
         try:
             copied = 0
