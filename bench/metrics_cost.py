@@ -1,10 +1,10 @@
 """What request metrics cost per request: ``python -m bench.metrics_cost``.
 
-Times what :class:`loft.app.MessageCreates` adds to a create — two ``perf_counter`` calls and
-:meth:`loft.metrics.requests.Recorder.record` (a cached pair of labelled children, a counter increment, a histogram
-observation) — in-memory (one process) and in prometheus-client's multiprocess mode (``--processes``,
-``--worker-processes``: the values live in memory-mapped files), each in a fresh interpreter, as the mode is chosen
-when prometheus-client is imported. The middleware every other request passes adds a closure and an await per
+Times what :class:`loft.front.Front` adds to a request — two ``perf_counter`` calls and the process's recorder
+(:func:`loft.metrics.requests.recorder`) — in one process (plain tallies, made into Prometheus' families when
+scraped) and in prometheus-client's multiprocess mode (``--processes``, ``--worker-processes``: a cached pair of
+labelled children, a counter increment and a histogram observation, whose values live in memory-mapped files),
+each in a fresh interpreter, as the mode is chosen when prometheus-client is imported. The middleware every other request passes adds a closure and an await per
 response message on top.
 """
 
@@ -20,8 +20,8 @@ ROUNDS = 200_000
 
 _MEASURE = """
 import time, timeit
-from loft.metrics.requests import Recorder
-recorder = Recorder()
+from loft.metrics.requests import recorder as recorder_of
+recorder = recorder_of()
 route = "/2010-04-01/Accounts/{account_sid}/Messages"
 def once():
     start = time.perf_counter()

@@ -57,6 +57,7 @@ from loft.kit.logtext import printable
 from loft.messages import endpoints as messages
 from loft.messaging_services import endpoints as messaging_services
 from loft.metrics import endpoint as metrics_endpoint
+from loft.metrics import requests as request_metrics
 from loft.metrics.requests import Recorder
 from loft.numbers import endpoints as numbers
 from loft.senders import endpoints as senders
@@ -328,5 +329,5 @@ def create_app(settings: Settings | None = None, *, supervised: bool = False, re
         *own,
     ]
     routes = [literal_start(route) for route in routes]
-    recorder = Recorder() if settings.metrics_on else None
+    recorder = request_metrics.recorder() if settings.metrics_on else None
     return LoftStarlette(routes=routes, middleware=middleware(settings, recorder, routes), lifespan=lifespan)

@@ -253,3 +253,38 @@ def test_a_database_that_does_not_answer_is_down_and_its_outage_counted(tmp_path
     assert value(down, "loft_database_outages_total") == 1
     assert value(up, "loft_database_outages_total") == 1
     assert ("loft_outbox_jobs", ()) in up
+
+
+def test_one_process_tallies_answer_exactly_what_prometheus_clients_instruments_would() -> None:
+    """In one process, requests are tallied in plain lists (:class:`loft.metrics.requests.Tallies`): a scrape of
+    them is the text prometheus-client's counter and histogram make of the same requests, in multiprocess mode's
+    instruments (:class:`loft.metrics.requests.Instruments`) — the same families, help, labels, buckets (a
+    latency on a bound counts in that bound's bucket), counts and sums; unusual methods are ``other``."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client import Counter as PromCounter
+    from prometheus_client import Histogram as PromHistogram
+
+    from loft.metrics.requests import _LATENCY, _REQUESTS, LATENCY_BUCKETS, Instruments, Tallies
+
+    requests = [(CREATE, "POST", 201, 0.0012), (CREATE, "POST", 201, 0.001), (CREATE, "POST", 400, 0.0004),
+                (FETCH, "GET", 200, 0.02), (FETCH, "GET", 404, 40.0), (UNMATCHED, "PROPFIND", 404, 0.0005),
+                (UNMATCHED, "GET", 404, 0.0), (CREATE, "POST", 503, 2.5)]
+    tallies = Tallies()
+    reference = CollectorRegistry()
+    instruments = Instruments(
+        PromCounter(*_REQUESTS, ["route", "method", "status"], registry=reference),
+        PromHistogram(*_LATENCY, ["route", "method"], buckets=LATENCY_BUCKETS, registry=reference))
+    for route, method, status, seconds in requests:
+        tallies.record(route, method, status, seconds)
+        instruments.record(route, method, status, seconds)
+    registry = CollectorRegistry()
+    registry.register(tallies)
+
+    def lines(text: bytes) -> list[str]:
+        return sorted(text.decode().splitlines())
+
+    made = lines(generate_latest(registry))
+    assert made == lines(generate_latest(reference))
+    assert 'loft_http_requests_total{method="other",route="unmatched",status="4xx"} 1.0' in made
+    assert ('loft_http_request_duration_seconds_bucket{le="0.001",method="POST",'
+            'route="/2010-04-01/Accounts/{account_sid}/Messages"} 2.0') in made  # 0.0004, and 0.001 on the bound

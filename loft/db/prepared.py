@@ -25,7 +25,8 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import eq, is_, itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -117,8 +118,9 @@ class Plan:
     #: One per result column; None until :meth:`resolve` gave the driver's column types (PostgreSQL's
     #: processors depend on them, SQLite's do not).
     results: tuple[_Processor, ...] | None
-    #: The SQL of this one-row INSERT for several rows at once, by number of rows (see :meth:`run_rows`).
-    _for_rows: dict[int, str] = field(default_factory=dict)
+    #: The SQL of this one-row INSERT for several rows at once, by number of rows and the columns written as NULL
+    #: (see :meth:`run_rows`).
+    _for_rows: dict[tuple[int, tuple[int, ...]], str] = field(default_factory=dict)
     #: A one-row ``INSERT … VALUES (?, …)``'s text before ``VALUES``, its group of placeholders and what follows
     #: it (``RETURNING …``); None for any other statement (see :attr:`takes_rows`).
     _values: tuple[str, str, str] | None = field(init=False)
@@ -176,18 +178,30 @@ class Plan:
 
     def run_rows(self, raw: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> FetchedRows:
         """Run this one-row ``INSERT … VALUES (…) [RETURNING …]`` for all ``rows`` in one statement (``VALUES (…),
-        (…), …``): what ``RETURNING`` gives for all of them, in no particular order (SQLite promises none)."""
+        (…), …``): what ``RETURNING`` gives for all of them, in no particular order (SQLite promises none).
+
+        A column that is None in every row is written ``NULL`` in the statement rather than bound: ``sqlite3`` binds
+        None through its adaptation protocol, and a new message has half a dozen such columns (its error, the date
+        it was sent…). The statement's text is then one per number of rows and set of such columns."""
         if self._values is None:
             raise ValueError(f"not an INSERT of placeholders: {self.sql}")
         most = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // max(1, len(self.names)))
         if len(rows) > most:  # more values than one statement may bind: in parts
             parts = [self.run_rows(raw, rows[start:start + most]) for start in range(0, len(rows), most)]
             return FetchedRows([row for part in parts for row in part.all()], sum(part.rowcount for part in parts))
-        sql = self._for_rows.get(len(rows))
+        given: list[Sequence[Any]] = list(map(self.values, rows))
+        nulls = _nulls(given)
+        sql = self._for_rows.get((len(rows), nulls))
         if sql is None:
+            if len(self._for_rows) >= _TEXTS_KEPT:
+                self._for_rows.clear()
             head, one, tail = self._values
-            sql = self._for_rows[len(rows)] = f"{head} VALUES {', '.join([one] * len(rows))}{tail}"
-        values = [value for parameters in rows for value in self.values(parameters)]
+            if nulls:
+                one = "(" + ", ".join(["NULL" if index in nulls else "?" for index in range(len(self.names))]) + ")"
+            sql = self._for_rows[len(rows), nulls] = f"{head} VALUES {', '.join([one] * len(rows))}{tail}"
+        if nulls:
+            given = list(map(_without(nulls, len(self.names)), given))
+        values = list(chain.from_iterable(given))  # (no Python loop over every value)
         try:
             cursor = raw.execute(sql, values)
             fetched = cursor.fetchall() if self.row is not None else []
@@ -203,6 +217,35 @@ class Plan:
         except sqlite3.Error as exc:
             raise _wrapped(exc, self.sql, values) from exc
         return cursor.rowcount
+
+
+#: Texts of multi-row INSERTs a plan keeps (by number of rows and NULL columns) before it forgets them all.
+_TEXTS_KEPT = 1024
+
+
+def _nulls(rows: Sequence[Sequence[Any]]) -> tuple[int, ...]:
+    """The positions at which every row's value is None (in C, but for the rows that differ from the first)."""
+    first = rows[0]
+    if None not in first:
+        return ()
+    nulls = tuple(compress(range(len(first)), map(is_, first, repeat(None))))
+    if len(rows) > 1:
+        pick = itemgetter(*nulls)
+        if not all(map(eq, map(pick, rows), repeat(pick(first)))):  # some row has a value in one of them
+            nulls = tuple(index for index in nulls if all(row[index] is None for row in rows))
+    return nulls
+
+
+@functools.lru_cache(maxsize=256)
+def _without(nulls: tuple[int, ...], width: int) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """A row's values but those at ``nulls`` (positions among ``width``)."""
+    kept = [index for index in range(width) if index not in nulls]
+    if not kept:
+        return lambda values: ()
+    if len(kept) == 1:
+        only = kept[0]
+        return lambda values: (values[only],)
+    return itemgetter(*kept)
 
 
 def _one_row_values(sql: str) -> tuple[str, str, str] | None:

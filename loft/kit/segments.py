@@ -72,6 +72,7 @@ def _char_class(chars: frozenset[str]) -> str:
 _NON_GSM7_RE: Final = re.compile(f"[^{_char_class(_GSM7)}]")
 _GSM7_ASCII_BYTES: Final = "".join(sorted(char for char in _GSM7 if char.isascii())).encode("ascii")
 _ESCAPE_PAIRS: Final = tuple((char, "\x1b" + char) for char in sorted(_GSM7_EXTENSION))
+_EXTENSION_RE: Final = re.compile(f"[{_char_class(_GSM7_EXTENSION)}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +117,10 @@ def analyse(body: str) -> SegmentInfo:
     if is_gsm7(body):
         # Spell extension characters as the ESC + code pair they are sent as: one char per septet.
         septets = body
-        for char, pair in _ESCAPE_PAIRS:
-            if char in septets:
-                septets = septets.replace(char, pair)
+        if _EXTENSION_RE.search(body) is not None:  # (one search: most bodies have none)
+            for char, pair in _ESCAPE_PAIRS:
+                if char in septets:
+                    septets = septets.replace(char, pair)
         units = len(septets)
         if units <= GSM7_SINGLE:
             return SegmentInfo("GSM-7", 1, units)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 
 #: The processes of this server count into files (see the module's docstring).
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
@@ -40,14 +40,6 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 #: The per-process instruments, for a scrape in single-process mode (in multiprocess mode, their files are read).
 LIVE = CollectorRegistry(auto_describe=True)
 
-#: Request latency buckets, in seconds: a create takes about a millisecond, a page of a list a few.
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-REQUESTS = Counter("loft_http_requests", "HTTP requests answered, by route template, method and status class",
-                   ["route", "method", "status"], registry=LIVE)
-LATENCY = Histogram("loft_http_request_duration_seconds",
-                    "Time from a request's arrival at the application to the end of its answer, by route template",
-                    ["route", "method"], buckets=LATENCY_BUCKETS, registry=LIVE)
 MESSAGES = Counter("loft_messages", "Messages created in, or moved to, each status", ["status"], registry=LIVE)
 WEBHOOK_ATTEMPTS = Counter("loft_webhook_attempts",
                            "HTTP attempts at webhooks (status_callback, inbound, fallback, redirect)", ["kind"],

@@ -306,3 +306,43 @@ def test_values_are_looked_up_by_plain_strings_not_sqlalchemys_column_names() ->
     plan = _INSERT.plan(sqlite.dialect(), ("name", "at"))
     assert plan is not None and set(plan.fixed) >= {"flag", "count"}
     assert {type(key) for key in plan.fixed} == {str}
+
+
+def test_a_column_null_in_every_row_of_a_batch_is_written_null_not_bound() -> None:
+    """A multi-row INSERT writes ``NULL`` in its text for a column that is None in every row of the batch (``sqlite3``
+    binds None through its adaptation protocol, the dearest of its values), binds it where any row has a value,
+    and stores what SQLAlchemy would: the rows read back alike, whichever columns were NULL in which rows."""
+    import sqlite3
+
+    from loft.db.prepared import _nulls
+
+    assert _nulls([[1, None, None, "x"], [2, None, None, "y"]]) == (1, 2)
+    assert _nulls([[1, None, None], [2, None, 3]]) == (1,)  # the third is given in one row: bound
+    assert _nulls([[1, None], [None, 2]]) == ()
+    assert _nulls([[1, 2]]) == ()
+    keys = ("name", "at", "later", "options", "flag", "count", "price")
+    plan = _INSERT.plan(sqlite.dialect(), keys)
+    assert plan is not None and plan.takes_rows
+    raw = sqlite3.connect(":memory:", isolation_level=None)
+    raw.execute("CREATE TABLE prepared_things (id INTEGER PRIMARY KEY, name VARCHAR(32) NOT NULL UNIQUE, at DATETIME "
+                "NOT NULL, later DATETIME, options JSON, flag BOOLEAN NOT NULL, count INTEGER NOT NULL, price NUMERIC)")
+    plan.resolve(sqlite.dialect(), [None] * len(plan.types))
+
+    def row(name: str, later: datetime | None = None, price: str | None = None) -> dict[str, Any]:
+        return {"name": name, "at": _MOMENT, "later": later, "options": None, "flag": False, "count": 1,
+                "price": price}
+
+    batches = [[row("a"), row("b")], [row("c", later=_MOMENT), row("d")], [row("e", price="1.5")], [row("f")]]
+    for batch in batches:
+        returned = plan.run_rows(raw, batch)
+        assert sorted(found.name for found in returned.all()) == [given["name"] for given in batch]
+    later, price = plan.names.index("later"), plan.names.index("price")
+    texts = {(size, nulls): sql for (size, nulls), sql in plan._for_rows.items()}
+    assert set(texts) == {(2, (later, price)), (2, (price,)), (1, (later,)), (1, (later, price))}
+    for (size, nulls), sql in texts.items():  # NULL written once per row per such column, the rest bound
+        assert sql.count("NULL") == size * len(nulls) and sql.count("?") == size * (len(plan.names) - len(nulls))
+    stored = raw.execute("SELECT name, typeof(later), options, typeof(price), price FROM prepared_things "
+                         "ORDER BY name").fetchall()
+    assert stored == [("a", "null", "null", "null", None), ("b", "null", "null", "null", None),
+                      ("c", "text", "null", "null", None), ("d", "null", "null", "null", None),
+                      ("e", "null", "null", "real", 1.5), ("f", "null", "null", "null", None)]
