@@ -341,17 +341,26 @@ class _SqliteStamp:
     text of a stamp's second (the wall clock's, in its own zone) is remembered (:class:`loft.kit.dates.PerSecond`),
     and its microseconds added to it. A row's stamps, and a batch's rows, are mostly of one second."""
 
-    __slots__ = ("_fallback",)
+    __slots__ = ("_fallback", "_last")
 
     def __init__(self, fallback: Callable[[Any], Any]) -> None:
         self._fallback = fallback
+        #: The stamp written last, and its text: a row's stamps are often one moment (``date_created`` and
+        #: ``date_updated`` of a new row). Replaced whole; holding it keeps its identity from being reused.
+        self._last: tuple[Any, str] = (_NOTHING, "")
 
     def __call__(self, value: Any) -> Any:
+        last = self._last
+        if value is last[0]:
+            return last[1]
         if type(value) is not datetime:
             return self._fallback(value)  # a date, or not a datetime (which it refuses)
-        return f"{_STAMP_SECOND(value)}.{value.microsecond:06d}"
+        text = f"{_STAMP_SECOND(value)}.{value.microsecond:06d}"
+        self._last = (value, text)
+        return text
 
 
+_NOTHING = object()  # (no stamp written yet)
 _STAMP_SECOND = dates.PerSecond(lambda second: second.isoformat(" ")[:19])
 
 

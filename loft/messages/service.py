@@ -478,13 +478,15 @@ def render(row: Row[Any]) -> dict[str, Any]:
     if row.options.get("provide_feedback"):
         subresources["feedback"] = f"{base}/Feedback.json"
     status = row.status
+    created, updated = row.date_created, row.date_updated
+    created_text = dates.rfc2822(created)
     return {
         "account_sid": account_sid,
         "api_version": API_VERSION,
         "body": row.body,
-        "date_created": dates.rfc2822(row.date_created),
+        "date_created": created_text,
         "date_sent": dates.rfc2822(row.date_sent),
-        "date_updated": dates.rfc2822(row.date_updated),
+        "date_updated": created_text if updated is created else dates.rfc2822(updated),  # (one moment at a create)
         "direction": row.direction,
         "error_code": row.error_code,
         "error_message": row.error_message,
