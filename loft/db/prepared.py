@@ -127,6 +127,8 @@ class Plan:
     #: The placeholders' values from a mapping of them all, and the (position, processor) of those converted.
     _pick: Callable[[Mapping[str, Any]], list[Any]] = field(init=False)
     _converted: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False)
+    #: The (position, processor) of the result columns that :attr:`results` converts.
+    _results_converted: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         self._values = _one_row_values(self.sql)
@@ -136,6 +138,8 @@ class Plan:
     def resolve(self, dialect: Dialect, driver_types: Sequence[Any]) -> None:
         self.results = tuple(kind.dialect_impl(dialect).result_processor(dialect, driver_type)
                              for kind, driver_type in zip(self.types, driver_types))
+        self._results_converted = tuple((index, process) for index, process in enumerate(self.results)
+                                        if process is not None)
 
     def values(self, parameters: Mapping[str, Any] | None) -> list[Any]:
         """The statement's parameters in placeholder order, converted as SQLAlchemy would convert them."""
@@ -150,14 +154,17 @@ class Plan:
         if self.row is None:
             return FetchedRows([], rowcount)
         make = self.row._make
-        processors = self.results
-        assert processors is not None, "resolve() first"
-        if not any(processors):  # nothing to convert (SQLite's integers and text): the driver's values as they are
+        assert self.results is not None, "resolve() first"
+        converted = self._results_converted
+        if not converted:  # nothing to convert (SQLite's integers and text): the driver's values as they are
             return FetchedRows(list(map(make, fetched)), rowcount)
-        return FetchedRows([
-            make([value if process is None else process(value) for value, process in zip(raw_row, processors)])
-            for raw_row in fetched
-        ], rowcount)
+        made = []
+        for raw_row in fetched:  # (only the columns that have a processor are visited: a message has 4 of 23)
+            values = list(raw_row)
+            for index, process in converted:
+                values[index] = process(values[index])
+            made.append(make(values))
+        return FetchedRows(made, rowcount)
 
     def run(self, raw: sqlite3.Connection, parameters: Mapping[str, Any] | None) -> FetchedRows:
         """Run on a ``sqlite3`` connection (inside the caller's transaction)."""

@@ -3,7 +3,8 @@
 Two kinds of figures, read two ways (the scrape itself is :mod:`loft.metrics.endpoint`):
 
 - **Events**, counted by the process they happen in (prometheus-client counters and histograms, a few
-  attribute writes each): HTTP requests and their latency (:mod:`loft.metrics.requests`), messages reaching each
+  attribute writes each; in one process, HTTP requests are plain tallies): HTTP requests and their latency
+  (:mod:`loft.metrics.requests`), messages reaching each
   status, webhook attempts and failures, database outages noticed. When ``loft serve`` runs more than one process
   (``--processes``, ``--worker-processes``) they all count into files of one directory (prometheus-client's
   multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``, made by the server: :func:`loft.processes.share_metrics`) and

@@ -6,14 +6,13 @@ than the usual ones is ``other``. The status is its class (``2xx`` … ``5xx``).
 
 In one process (no ``--processes`` nor ``--worker-processes``), requests are tallied in plain lists and made into
 Prometheus' families when scraped (:class:`Tallies`): a dictionary look-up, a binary search and two additions per
-request. In multiprocess mode their values must live in the files that any process's scrape adds up, so they go
-through prometheus-client's counter and histogram (:class:`Instruments`): a cached pair of labelled children, a
-lock per value changed. ``python -m bench.metrics_cost`` times both. Under callgrind, prometheus-client's
-instruments were 1.7 % of a create's instructions in one process (11,700 of 669,800), the tallies a tenth of
-that. Every request, the busiest
-(``POST …/Messages``, :class:`loft.app.CreateRoute`) included, is recorded by :class:`loft.front.Front`, the layer
-every request passes, once the router's choice is visible in the request's scope and the answer, an error
-handler's included, has begun.
+request, 0.36 µs (``python -m bench.metrics_cost``) where prometheus-client's counter and histogram took 1.1 µs
+and 1.7 % of a create's instructions (callgrind: 11,700 of 669,800). In multiprocess mode their values must live
+in the files that any process's scrape adds up, so they go through those instruments (:class:`Instruments`): a
+cached pair of labelled children, a lock per value changed, 3.8 µs. Every request, the busiest (``POST
+…/Messages``, :class:`loft.app.CreateRoute`) included, is recorded by :class:`loft.front.Front`, the layer every
+request passes, once the router's choice is visible in the request's scope and the answer, an error handler's
+included, has begun.
 
 Requests refused before the application runs (431, 408, 429 by the connection limits of :mod:`loft.serving`; 413
 and NUL characters by :mod:`loft.kit.limits`) are not counted here.
@@ -59,8 +58,8 @@ class Tallies(Collector):
     """This process's requests, counted in plain lists and made into Prometheus' families when scraped
     (single-process mode). Per (route, method, status) as recorded: the requests in each latency bucket (the last
     one, +Inf, for those over the largest bound) and the sum of their latencies. A request costs a dictionary
-    look-up, a binary search of the bounds and two additions: a tenth of what a counter and a histogram of
-    prometheus-client cost (a lock and a call per value changed, a loop over the bounds), on the path of every
+    look-up, a binary search of the bounds and two additions: a third of the time of a counter and a histogram of
+    prometheus-client (a lock and a call per value changed, a loop over the bounds), on the path of every
     create. Only the event loop's thread records; a scrape reads on that thread too."""
 
     def __init__(self) -> None:

@@ -18,14 +18,17 @@ from loft.kit.forms import Form, pairs
 def test_a_form_reads_like_starlette_s_multidict() -> None:
     pairs = [("To", "+15558675310"), ("MediaUrl", "https://a.example/1"), ("MediaUrl", "https://a.example/2"),
              ("Body", "")]
-    form, reference = Form(pairs), MultiDict(pairs)
-    for key in ("To", "MediaUrl", "Body", "From"):
-        assert form.get(key) == reference.get(key)
-        assert form.get(key, "absent") == reference.get(key, "absent")
-        assert form.getlist(key) == reference.getlist(key)
-        assert (key in form) == (key in reference)
-    assert form.get("MediaUrl") == "https://a.example/2"  # the last of a repeated key, as Starlette gives it
-    assert form["To"] == "+15558675310"
+    reference = MultiDict(pairs)
+    for form in (Form(pairs), Form.of_pairs(list(pairs))):  # (how a body's parameters are made into one)
+        for key in ("To", "MediaUrl", "Body", "From"):
+            assert form.get(key) == reference.get(key)
+            assert form.get(key, "absent") == reference.get(key, "absent")
+            assert form.getlist(key) == reference.getlist(key)
+            assert (key in form) == (key in reference)
+        assert form.get("MediaUrl") == "https://a.example/2"  # the last of a repeated key, as Starlette gives it
+        assert form["To"] == "+15558675310"
+        assert form.multi_items() == reference.multi_items() and list(form.items()) == list(reference.items())
+        assert len(form) == len(reference) and list(form) == list(reference)
 
 
 @pytest.mark.parametrize("body", [
