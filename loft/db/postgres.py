@@ -68,7 +68,7 @@ from loft.db.engine import (
     statement,
     upgrade,
 )
-from loft.db.prepared import FetchedRows, Plan, Prepared, unbounded
+from loft.db.prepared import FetchedRows, Plan, Prepared, bind_processor, unbounded
 from loft.errors import DatabaseUnavailable
 
 log = logging.getLogger("loft.db")
@@ -428,7 +428,7 @@ def _unnested(statement: Prepared, rows: Sequence[Mapping[str, Any]], dialect: D
     if any(column.default is not None and column.key not in keys for column in table.columns):
         return None
     returning = tuple(column["expr"] for column in insert_of.returning_column_descriptions)
-    if all(isinstance(table.c[key].type, _CARRIED) for key in keys):
+    if _carried(table, keys):
         return _recordset(table, keys, returning), {"rows": _document(table, keys, rows, dialect)}
     return _unnest(table, keys, returning), {key: [row[key] for row in rows] for key in keys}
 
@@ -449,6 +449,12 @@ _CARRIED: tuple[type, ...] = (String, Integer, Boolean, DateTime, JSON)
 
 
 @lru_cache(maxsize=None)
+def _carried(table: Table, keys: tuple[str, ...]) -> bool:
+    """Whether a JSON document can carry every column of ``keys`` (:data:`_CARRIED`)."""
+    return all(isinstance(table.c[key].type, _CARRIED) for key in keys)
+
+
+@lru_cache(maxsize=None)
 def _recordset(table: Table, keys: tuple[str, ...], returning: tuple[Any, ...]) -> Prepared:
     document = cast(bindparam("rows", type_=Text()), JSON())
     given = func.json_to_recordset(document).table_valued(
@@ -465,11 +471,20 @@ def _document(table: Table, keys: tuple[str, ...], rows: Sequence[Mapping[str, A
     this column (a JSON column's into its JSON text, a boolean's into a ``bool``)."""
     converted = _converters(table, keys, dialect)
     if converted:
-        rows = [{**row, **{key: process(row[key]) for key, process in converted}} for row in rows]
+        rows = [_converted(row, converted) for row in rows]
     return orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode()
+
+
+def _converted(row: Mapping[str, Any], converted: tuple[tuple[str, Callable[[Any], Any]], ...]) -> dict[str, Any]:
+    made = dict(row)
+    for key, process in converted:
+        made[key] = process(made[key])
+    return made
 
 
 @lru_cache(maxsize=256)  # (per engine's dialect: one in a server, one per test's engine in the tests)
 def _converters(table: Table, keys: tuple[str, ...], dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """What converts each of ``keys`` that SQLAlchemy converts, as prepared statements bind it (a JSON column's
+    empty object or list made into its text once: most rows hold one)."""
     return tuple((key, process) for key in keys
-                 if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None)
+                 if (process := bind_processor(table.c[key].type.dialect_impl(dialect), dialect)) is not None)

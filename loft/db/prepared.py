@@ -290,7 +290,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     for name, bind in by_name.items():
         if name not in keys and name not in fixed and not bind.required:
             fixed[name] = bind.effective_value
-    binds = tuple(_bind_processor(by_name[name].type.dialect_impl(dialect), dialect)
+    binds = tuple(bind_processor(by_name[name].type.dialect_impl(dialect), dialect)
                   for name in compiled.positiontup)
     columns = private.result_columns(compiled)  # what SQLAlchemy itself builds result rows from
     row = _row_class([entry.keyname for entry in columns]) if columns else None
@@ -319,7 +319,7 @@ def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
     return lambda given: list(get(given))
 
 
-def _bind_processor(kind: Any, dialect: Dialect) -> _Processor:
+def bind_processor(kind: Any, dialect: Dialect) -> _Processor:
     """What SQLAlchemy converts a value of ``kind`` with, except for SQLite's timestamps (the same text, faster)
     and one-dimensional arrays (each item as SQLAlchemy converts it, and none when their type converts nothing:
     SQLAlchemy copies the list item by item anyway)."""

@@ -247,12 +247,12 @@ def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them_whatever_came_b
 
     from sqlalchemy.dialects.sqlite import DATETIME
 
-    from loft.db.prepared import _bind_processor
+    from loft.db.prepared import bind_processor
 
     dialect = sqlite.dialect()
     kind = DATETIME()  # type: ignore[no-untyped-call]
     reference = kind.bind_processor(dialect)
-    fast = _bind_processor(kind, dialect)
+    fast = bind_processor(kind, dialect)
     assert reference is not None and fast is not None and fast is not reference
     moment = datetime(2026, 12, 6, 20, 1, 2, 999_999, tzinfo=UTC)
     given = [moment, moment + timedelta(microseconds=1), moment - timedelta(microseconds=999_999),
