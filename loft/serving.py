@@ -91,6 +91,11 @@ class TurnWrites:
     def get_write_buffer_size(self) -> int:
         return self._size + self._transport.get_write_buffer_size()
 
+    def is_closing(self) -> bool:
+        # (asked after every response: through ``__getattr__``, each ask would first make and drop an
+        # ``AttributeError``, its message formatted)
+        return self._transport.is_closing()
+
     def write_eof(self) -> None:
         self.flush()
         self._transport.write_eof()

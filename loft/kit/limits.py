@@ -53,7 +53,10 @@ def check(scope: Scope, max_body: int) -> Refusal | bool:
     """An HTTP request's limits, checked before any work: a :class:`Refusal` when its body is over ``max_body``
     bytes (``Content-Length``) or its path or query string holds a NUL character; otherwise whether its body is
     chunked, to be read through :class:`Counted`, which refuses it once it passes ``max_body``."""
-    if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+    query: bytes = scope["query_string"]
+    # (``query.find``, not ``in``: ``bytes.__contains__`` first tries its operand as an integer, and makes and drops
+    # a ``TypeError`` for any other)
+    if "\x00" in scope["path"] or (query and query.find(b"%00") >= 0):
         return Refusal(_nul_in(scope), close=False)
     length: bytes | None = None
     chunked = False
