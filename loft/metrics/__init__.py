@@ -4,11 +4,11 @@ Two kinds of figures, read two ways (the scrape itself is :mod:`loft.metrics.end
 
 - **Events**, counted by the process they happen in (prometheus-client counters and histograms, a few
   attribute writes each; in one process, HTTP requests are plain tallies): HTTP requests and their latency
-  (:mod:`loft.metrics.requests`), messages reaching each
-  status, webhook attempts and failures, database outages noticed. When ``loft serve`` runs more than one process
-  (``--processes``, ``--worker-processes``) they all count into files of one directory (prometheus-client's
-  multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``, made by the server: :func:`loft.processes.share_metrics`) and
-  a scrape, whichever process answers it, adds them up. ``loft worker`` processes started by hand (on another
+  (:mod:`loft.metrics.requests`), messages reaching each status, webhook attempts and failures, database
+  outages noticed. When ``loft serve`` runs more than one process (``--processes``, ``--worker-processes``) they
+  all count into files of one directory (prometheus-client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``,
+  made by the server: :func:`loft.processes.share_metrics`) and a scrape, whichever process answers it, adds
+  them up. ``loft worker`` processes started by hand (on another
   machine) count for nobody: their work shows in the shared state below.
 - **Shared state**, read from the database at scrape time with queries that stay cheap however large the tables
   grow: whether the database answers, the outbox's depth and the age of its oldest due job. Any process gives the
