@@ -3,9 +3,9 @@
 Times what :class:`loft.front.Front` adds to a request — two ``perf_counter`` calls and the process's recorder
 (:func:`loft.metrics.requests.recorder`) — in one process (plain tallies, made into Prometheus' families when
 scraped) and in prometheus-client's multiprocess mode (``--processes``, ``--worker-processes``: a cached pair of
-labelled children, a counter increment and a histogram observation, whose values live in memory-mapped files),
-each in a fresh interpreter, as the mode is chosen when prometheus-client is imported. The middleware every other request passes adds a closure and an await per
-response message on top.
+labelled children, a counter increment and a histogram observation, whose values live in memory-mapped files), each
+in a fresh interpreter, as the mode is chosen when prometheus-client is imported. ``Front`` also wraps each
+request's ``send`` in a closure (an await per response message), not timed here.
 """
 
 from __future__ import annotations

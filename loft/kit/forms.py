@@ -25,7 +25,8 @@ from loft.errors import InvalidParameter
 class Form(MultiDict):
     """A request's parameters: Starlette's ``MultiDict`` (the last value of a repeated key, or all of them with
     ``getlist``), whose ``get`` is a dict lookup. ``Mapping.get`` looks a key up by raising and catching
-    ``KeyError``, and a create asks for some twenty parameters that are absent."""
+    ``KeyError``, and a create asks for some twenty parameters that are absent. (``MultiDict``'s ``_dict`` and
+    ``_list`` are private: see :mod:`loft.adapters`.)"""
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self._dict.get(key, default)

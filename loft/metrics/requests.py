@@ -56,8 +56,7 @@ def _method(method: str) -> str:
 
 class Tallies(Collector):
     """This process's requests, counted in plain lists and made into Prometheus' families when scraped
-    (single-process mode). Per (route, method, status) as recorded: the requests in each latency bucket (the last
-    one, +Inf, for those over the largest bound) and the sum of their latencies. A request costs a dictionary
+    (single-process mode). Per (route, method, status) as recorded, a :func:`_tally`. A request costs a dictionary
     look-up, a binary search of the bounds and two additions: a third of the time of a counter and a histogram of
     prometheus-client (a lock and a call per value changed, a loop over the bounds), on the path of every
     create. Only the event loop's thread records; a scrape reads on that thread too."""
@@ -68,7 +67,7 @@ class Tallies(Collector):
     def record(self, route: str, method: str, status: int, seconds: float) -> None:
         tally = self._by.get((route, method, status))
         if tally is None:
-            tally = self._by[route, method, status] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
+            tally = self._by[route, method, status] = _tally()
         tally[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # (a bound is the bucket's ``le``: inclusive)
         tally[-1] += seconds
 
@@ -79,7 +78,7 @@ class Tallies(Collector):
             method = _method(method)
             key = (route, method, f"{status // 100}xx")
             counts[key] = counts.get(key, 0) + sum(tally[:-1])
-            merged = latencies.setdefault((route, method), [0] * len(tally[:-1]) + [0.0])
+            merged = latencies.setdefault((route, method), _tally())
             for index, value in enumerate(tally):
                 merged[index] += value
         requests = CounterMetricFamily(*_REQUESTS, labels=["route", "method", "status"])
@@ -94,6 +93,11 @@ class Tallies(Collector):
                 buckets.append((le, cumulative))
             latency.add_metric(timed, buckets, merged[-1])
         yield latency
+
+
+def _tally() -> list[Any]:
+    """An empty tally: the requests in each bucket (the last: over the largest bound), then their latencies' sum."""
+    return [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
 
 
 #: This process's requests in single-process mode (every application of the process records into it, as into one
