@@ -20,7 +20,7 @@ from functools import cache
 from typing import Union
 
 import phonenumbers
-from phonenumbers import PhoneNumberType
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from loft.kit import phone
 
@@ -103,14 +103,17 @@ def kinds_of(country: str) -> tuple[Kind, ...]:
 
 
 def is_of_kind(number: str, kind: Kind, country: str | None = None) -> bool:
-    """True when ``number`` (E.164) is a valid number of ``kind`` (in ``country``, when given)."""
+    """True when ``number`` is a valid number of ``kind`` (in ``country``, when given), written as E.164 writes
+    it: libphonenumber reads ``+49022653128`` as ``+4922653128`` (a national trunk prefix after the country
+    code), which is another number's spelling, not a number."""
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return False
     valid = (phonenumbers.is_valid_number_for_region(parsed, country) if country
              else phonenumbers.is_valid_number(parsed))
-    return bool(valid) and _type_fits(phonenumbers.number_type(parsed), kind, parsed.country_code or 0)
+    return (bool(valid) and _type_fits(phonenumbers.number_type(parsed), kind, parsed.country_code or 0)
+            and phonenumbers.format_number(parsed, PhoneNumberFormat.E164) == number)
 
 
 def _type_fits(number_type: int, kind: Kind, country_code: int) -> bool:
