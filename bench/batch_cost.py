@@ -1,8 +1,10 @@
 """What a batch's rows cost on PostgreSQL, sent as one JSON document or as an array per column:
 ``python -m bench.batch_cost [--postgres-url URL]``.
 
-Writes batches of Loft's own rows (each message of a batch, and a job for it, as a create batch writes them
-through :func:`loft.db.engine.Conn.insert_rows`) into a fresh database, alternating the two forms of
+Writes batches of Loft's own rows (each message of a batch and a job for it, as a create batch writes them
+through :func:`loft.db.engine.Conn.insert_rows`, then the attempts of its two status callbacks, ``sent`` and
+``delivered``, as the callbacks' records write them through :func:`loft.webhooks.attempts.record_rows`) into a
+fresh database, alternating the two forms of
 :func:`loft.db.postgres._unnested` (the document, and the arrays it falls back to for a column JSON does not
 carry) so that the machine's drift spreads over both, and prints the CPU per message of this process (Loft's
 side: building and encoding the parameters) and of the database's backends (reading them, inserting), from
@@ -37,6 +39,7 @@ async def _measure(url: str, name: str, forms: list[str]) -> list[tuple[str, flo
     from loft.delivery import outbox
     from loft.kit import dates
     from loft.messages.service import _INSERT, _row
+    from loft.webhooks import attempts
 
     database = open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
     await database.migrate()
@@ -61,6 +64,9 @@ async def _measure(url: str, name: str, forms: list[str]) -> list[tuple[str, flo
                     await outbox.enqueue_rows(conn, [
                         outbox.NewJob(outbox.SEND, row["sid"], row["account_sid"],
                                       lease=outbox.Lease("bench", dates.real_now())) for row in rows])
+                async with database.write() as conn:
+                    await attempts.record_rows(conn, [attempt for row in rows for status in ("sent", "delivered")
+                                                      for attempt in _attempts(row, status)])
             backends = sorted(set(backends) | set(cpu.postgres_processes(name)[0]))
             per_message = 1e6 / (ROUNDS * BATCH)
             measured.append((form, (time.process_time() - before) * per_message,
@@ -69,6 +75,22 @@ async def _measure(url: str, name: str, forms: list[str]) -> list[tuple[str, flo
         postgres._CARRIED = carried
         await database.dispose()
     return measured
+
+
+def _attempts(message: dict[str, Any], status: str) -> list[dict[str, Any]]:
+    """The attempt log's rows of a status callback answered at once (its parameters as Loft sends them)."""
+    from loft.webhooks import attempts, sender
+
+    params = [("AccountSid", message["account_sid"]), ("ApiVersion", "2010-04-01"), ("From", message["from_addr"]),
+              ("MessageSid", message["sid"]), ("MessageStatus", status), ("SmsSid", message["sid"]),
+              ("SmsStatus", status), ("To", message["to_addr"])]
+    url = str(message["status_callback"])
+    request = sender.WebhookRequest(url=url, method="POST", params=params, auth_token="",
+                                    idempotency_token=f"{message['sid']}-{status}")
+    outcome = sender.Outcome(attempts=[sender.Attempt(1, url, "POST", 204, 1, "", None, None, None)], ok=True,
+                             status_code=204, body="", content_type=None)
+    return attempts.rows(account_sid=message["account_sid"], message_sid=message["sid"],
+                         kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
 
 
 def main() -> None:
@@ -84,7 +106,8 @@ def main() -> None:
                                                   ["document", "arrays"] * args.pairs))
     finally:
         asyncio.run(_admin(args.postgres_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
-    print(f"{BATCH}-row batches of a message and its job, {ROUNDS} per measurement; CPU per message (µs):")
+    print(f"{BATCH}-row batches of a message and its job, then of its callbacks' attempts, {ROUNDS} per measurement; "
+          "CPU per message (µs):")
     for form, loft, backends in results:
         print(f"  {form:8s}  Loft {loft:6.1f}  PostgreSQL's backends {backends:6.1f}  both {loft + backends:6.1f}")
 
