@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     worker_processes: int = Field(default=0, ge=0, le=64)
     #: Seconds between a worker's looks at the outbox when nothing wakes it (work due later, other processes).
     worker_poll_seconds: float = Field(default=0.25, gt=0, le=3600)
+    #: PostgreSQL: seconds between a worker's ``VACUUM`` of the outbox while it runs jobs (0: leave the table to
+    #: autovacuum, which visits it once a minute at most; see docs/deployment.md).
+    outbox_vacuum_seconds: float = Field(default=2.0, ge=0, le=3600)
     #: How many jobs (sends, delivery reports, webhooks) one worker runs at once.
     worker_concurrency: int = Field(default=128, ge=1, le=10_000)
     #: Messages per second per sender type (``local``, ``mobile``, ``tollFree``, ``shortCode``,

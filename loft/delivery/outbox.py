@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, text, update
 
 from loft.db.engine import Conn
 from loft.db.prepared import Prepared, among, list_length, values_of
@@ -61,6 +61,9 @@ class Lease:
     until: datetime
 
 
+#: Dead rows of the outbox made reusable, and its size in PostgreSQL's statistics made the current one (see
+#: :func:`vacuum`); another's ``VACUUM`` of it under way, this one gives up at once.
+_VACUUM = Prepared(text("VACUUM (SKIP_LOCKED) outbox"))
 _ENQUEUE_ROWS = Prepared(insert(outbox))
 _COMPLETE = Prepared(delete(outbox).where(outbox.c.id == bindparam("job_id")))
 #: Jobs this process has recorded for any worker to claim (a claim can skip a look at an outbox known empty).
@@ -278,6 +281,19 @@ async def route_again(conn: Conn, job: Job, carrier: str | None) -> None:
     await conn.execute(update(outbox).where(outbox.c.id == job.id).values(
         carrier=carrier, available_at=dates.now(), claimed_until=None, claimed_by=None,
         attempts=outbox.c.attempts - 1))
+
+
+async def vacuum(conn: Conn) -> None:
+    """PostgreSQL: ``VACUUM`` the outbox, in no transaction (:meth:`loft.db.engine.Database.submit_single`).
+
+    Every job leaves dead rows behind (its insert's, once completed; a claim's update), two or three per message,
+    and autovacuum visits a table once a minute at most (``autovacuum_naptime``). Meanwhile the table grows with
+    them, and a statement whose plan PostgreSQL made and kept while the table was small (a sequential scan: the
+    deletion of completed jobs by their ids) reads every dead row, on every run. A ``VACUUM`` makes their room
+    reusable, so the table stops growing, and records its size, so that such plans are made again (end to end
+    over 30 s on this machine's bench: PostgreSQL's backends 0.118 ms per message without, 0.091 with a
+    ``VACUUM`` every 2 s)."""
+    await conn.execute(_VACUUM)
 
 
 async def next_due(conn: Conn) -> datetime | None:

@@ -75,6 +75,7 @@ class Worker:
         self._next_takeover = 0.0  # when the next claim also takes over jobs whose lease ran out (monotonic)
         #: The lease last lent to a create (:meth:`lease`), and when (monotonic).
         self._lent: tuple[float, outbox.Lease | None] = (0.0, None)
+        self._started = 0  # jobs started so far (claimed or handed over)
 
     def lease(self, to: str) -> outbox.Lease | None:
         """A lease for the status callbacks of a send to ``to`` about to be created and handed over by its create,
@@ -113,6 +114,8 @@ class Worker:
     async def _run_until(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
         renewing = asyncio.create_task(self._keep_claims())
+        vacuuming = (asyncio.create_task(self._vacuum_outbox(self.loft.settings.outbox_vacuum_seconds))
+                     if not self.loft.db.is_sqlite and self.loft.settings.outbox_vacuum_seconds else None)
         self._accepting = True
         try:
             while not stop.is_set():
@@ -141,6 +144,8 @@ class Worker:
                 await asyncio.wait(self._running, timeout=30)
         finally:
             renewing.cancel()
+            if vacuuming is not None:
+                vacuuming.cancel()
 
     async def _keep_claims(self) -> None:
         """Renew the claims of the jobs running here every third of a lease, while they run: a job that takes
@@ -158,6 +163,20 @@ class Worker:
                 await self.loft.db.submit_single(lambda conn: outbox.renew(conn, self.name, held, until=until))
             except Exception as exc:  # the next turn tries again; a lease runs out only after three
                 _failed(self.loft, exc, "renewing the claims of %d running jobs failed", len(held))
+
+    async def _vacuum_outbox(self, every: float) -> None:
+        """PostgreSQL: ``VACUUM`` the outbox every ``every`` seconds while this worker starts jobs
+        (:func:`outbox.vacuum`); not while it is idle, when the table has no new dead rows to clear."""
+        vacuumed_at = self._started
+        while True:
+            await asyncio.sleep(every)
+            if self._started == vacuumed_at:
+                continue
+            vacuumed_at = self._started
+            try:
+                await self.loft.db.submit_single(outbox.vacuum)
+            except Exception as exc:  # the next turn tries again; autovacuum does the work meanwhile
+                _failed(self.loft, exc, "vacuuming the outbox failed")
 
     def _start_handed(self) -> int:
         """Start the jobs handed over, as far as slots allow."""
@@ -207,6 +226,7 @@ class Worker:
         return len(jobs)
 
     def _spawn(self, job: Job) -> None:
+        self._started += 1
         self._track(self._run(job))
 
     def _track(self, work: Coroutine[Any, Any, None]) -> None:

@@ -1,0 +1,84 @@
+"""On PostgreSQL a worker that runs jobs vacuums the outbox every ``LOFT_OUTBOX_VACUUM_SECONDS`` (loft.delivery.
+outbox.vacuum): autovacuum visits the table once a minute at most, while every job leaves dead rows in it. An idle
+worker does not vacuum, and 0 leaves the table to autovacuum."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from twilio.rest import Client
+
+from tests.conftest import server_of_its_own
+from tests.support import clients
+from tests.support.receiver import Receiver
+from tests.support.server import LoftServer
+from tests.support.waiting import eventually
+
+EVERY = 0.2
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
+def vacuuming(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
+    server = server_of_its_own(request, tmp_path, LOFT_OUTBOX_VACUUM_SECONDS=str(EVERY))
+    with server.running():
+        yield server
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
+def not_vacuuming(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoftServer]:
+    server = server_of_its_own(request, tmp_path, LOFT_OUTBOX_VACUUM_SECONDS="0")
+    with server.running():
+        yield server
+
+
+def test_a_worker_vacuums_the_outbox_while_it_runs_jobs_and_not_while_idle(vacuuming: LoftServer,
+                                                                             receiver: Receiver) -> None:
+    client = _client(vacuuming)
+    time.sleep(5 * EVERY)
+    assert _vacuums(vacuuming) == 0  # nothing ran yet: nothing to clear
+
+    _send(client, receiver, count=3)
+    eventually(lambda: _vacuums(vacuuming) >= 1, timeout=10)
+
+    time.sleep(5 * EVERY)  # the last callbacks' jobs are done; one more vacuum may follow them
+    settled = _vacuums(vacuuming)
+    time.sleep(5 * EVERY)
+    assert _vacuums(vacuuming) == settled
+
+
+def test_zero_leaves_the_outbox_to_autovacuum(not_vacuuming: LoftServer, receiver: Receiver) -> None:
+    _send(_client(not_vacuuming), receiver, count=3)
+    time.sleep(1.0)
+    assert _vacuums(not_vacuuming) == 0
+
+
+def _client(server: LoftServer) -> Client:
+    return clients.sdk(server.base_url, server.account_sid, server.auth_token)
+
+
+def _send(client: Client, receiver: Receiver, *, count: int) -> None:
+    """``count`` messages with a status callback (a job each, run by the worker), all delivered."""
+    sender = client.incoming_phone_numbers.create(area_code="415").phone_number
+    for n in range(count):
+        client.messages.create(to=f"+1555869{n:04d}", from_=sender, body="vacuum",
+                               status_callback=receiver.url("/status"))
+    receiver.wait_for(lambda got: sum(r.param("MessageStatus") == "delivered" for r in got) == count)
+
+
+def _vacuums(server: LoftServer) -> int:
+    """Manual ``VACUUM``s of the outbox so far (autovacuum's are counted apart)."""
+    async def read() -> int:
+        assert server.database_url is not None
+        connection = await asyncpg.connect(server.database_url)
+        try:
+            count = await connection.fetchval("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'")
+            return int(count or 0)
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
