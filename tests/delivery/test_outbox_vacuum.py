@@ -5,14 +5,18 @@ worker does not vacuum, and 0 leaves the table to autovacuum."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 from twilio.rest import Client
 
+from loft.db.engine import open_database
+from loft.delivery import outbox
 from tests.conftest import server_of_its_own
 from tests.support import clients
 from tests.support.receiver import Receiver
@@ -72,13 +76,49 @@ def _send(client: Client, receiver: Receiver, *, count: int) -> None:
 
 def _vacuums(server: LoftServer) -> int:
     """Manual ``VACUUM``s of the outbox so far (autovacuum's are counted apart)."""
-    async def read() -> int:
-        assert server.database_url is not None
-        connection = await asyncpg.connect(server.database_url)
-        try:
-            count = await connection.fetchval("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'")
-            return int(count or 0)
-        finally:
-            await connection.close()
+    assert server.database_url is not None
+    return asyncio.run(_vacuum_count(server.database_url))
 
-    return asyncio.run(read())
+
+@pytest.mark.postgres
+def test_only_a_role_that_may_vacuum_the_outbox_is_told_it_may(own_postgres_database: str) -> None:
+    """PostgreSQL 15 lets the table's owner (or the database's, or a superuser) vacuum it, and skips it for
+    another role with a warning in its log: the worker asks first, and leaves the table to autovacuum then."""
+    role = f"loft_guest_{secrets.token_hex(4)}"
+    guest_url = make_url(own_postgres_database).set(username=role).render_as_string(hide_password=False)
+
+    async def may_and_did_vacuum(url: str) -> tuple[bool, bool]:
+        database = open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        try:
+            before = await _vacuum_count(own_postgres_database)
+            async with database.read_single() as conn:
+                may = await outbox.may_vacuum(conn)
+            await database.submit_single(outbox.vacuum)
+            return may, await _vacuum_count(own_postgres_database) > before
+        finally:
+            await database.dispose()
+
+    async def body() -> list[tuple[bool, bool]]:
+        owner = open_database(own_postgres_database.replace("postgresql://", "postgresql+asyncpg://", 1))
+        await owner.migrate()
+        await owner.dispose()
+        admin = await asyncpg.connect(own_postgres_database)
+        await admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        try:
+            await admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+            return [await may_and_did_vacuum(own_postgres_database), await may_and_did_vacuum(guest_url)]
+        finally:
+            await admin.execute(f'DROP OWNED BY "{role}"')
+            await admin.execute(f'DROP ROLE "{role}"')
+            await admin.close()
+
+    assert asyncio.run(body()) == [(True, True), (False, False)]
+
+
+async def _vacuum_count(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        count = await connection.fetchval("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'")
+        return int(count or 0)
+    finally:
+        await connection.close()
