@@ -62,10 +62,15 @@ class Lease:
 
 
 #: Dead rows of the outbox made reusable, and its size in PostgreSQL's statistics made the current one (see
-#: :func:`vacuum`). Not ``SKIP_LOCKED``: a ``VACUUM`` that finds another under way waits for it (milliseconds on
-#: a table kept small), where one that skips writes a warning to PostgreSQL's log, and workers of many
-#: processes would now and then meet.
+#: :func:`vacuum`).
 _VACUUM = Prepared(text("VACUUM outbox"))
+#: Whether the outbox is due for a ``VACUUM``: none under way (another worker's, or autovacuum's) and none ended
+#: in the last ``seconds``. ``VACUUM`` takes a lock that another ``VACUUM`` of the table waits for, and with
+#: ``SKIP_LOCKED`` it writes a warning to PostgreSQL's log instead: the workers of many processes look first.
+_VACUUM_DUE = Prepared(text(
+    "SELECT NOT EXISTS (SELECT FROM pg_stat_progress_vacuum WHERE relid = 'outbox'::regclass) "
+    "AND coalesce(greatest(last_vacuum, last_autovacuum), '-infinity') < now() - make_interval(secs => :seconds) "
+    "FROM pg_stat_user_tables WHERE relid = 'outbox'::regclass").columns(column("due", Boolean)))
 #: Whether this connection's role may ``VACUUM`` the outbox: PostgreSQL 15 lets the table's owner, the database's
 #: owner and superusers do it, and skips it for others with a warning in its log.
 _MAY_VACUUM = Prepared(text(
@@ -303,6 +308,11 @@ async def vacuum(conn: Conn) -> None:
     over 30 s on this machine's bench: PostgreSQL's backends 0.118 ms per message without, 0.093 with a
     ``VACUUM`` every 2 s)."""
     await conn.execute(_VACUUM)
+
+
+async def vacuum_due(conn: Conn, seconds: float) -> bool:
+    """PostgreSQL: whether the outbox is due for a ``VACUUM`` (see :data:`_VACUUM_DUE`)."""
+    return bool((await conn.execute(_VACUUM_DUE, {"seconds": seconds})).scalar())
 
 
 async def may_vacuum(conn: Conn) -> bool:

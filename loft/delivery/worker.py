@@ -166,8 +166,10 @@ class Worker:
 
     async def _vacuum_outbox(self, every: float) -> None:
         """PostgreSQL: ``VACUUM`` the outbox every ``every`` seconds while this worker starts jobs
-        (:func:`outbox.vacuum`); not while it is idle, when the table has no new dead rows to clear, and never
-        under a role that may not (said once, in the log: PostgreSQL would write a warning each time)."""
+        (:func:`outbox.vacuum`): not while it is idle, when the table has no new dead rows to clear; not when
+        another worker's (or autovacuum's) is under way or ended within ``every`` seconds (the table needs one,
+        not one per worker); and never under a role that may not (said once, in the log: PostgreSQL would write
+        a warning each time)."""
         vacuumed_at = self._started
         allowed: bool | None = None
         while True:
@@ -183,7 +185,10 @@ class Worker:
                         log.info("this database role may not vacuum the outbox table (not its owner): leaving it "
                                  "to autovacuum (LOFT_OUTBOX_VACUUM_SECONDS, docs/deployment.md)")
                         return
-                await self.loft.db.submit_single(outbox.vacuum)
+                async with self.loft.db.read_single() as conn:
+                    due = await outbox.vacuum_due(conn, every)
+                if due:
+                    await self.loft.db.submit_single(outbox.vacuum)
             except Exception as exc:  # the next turn tries again; autovacuum does the work meanwhile
                 _failed(self.loft, exc, "vacuuming the outbox failed")
 

@@ -122,3 +122,26 @@ async def _vacuum_count(url: str) -> int:
         return int(count or 0)
     finally:
         await connection.close()
+
+
+@pytest.mark.postgres
+def test_the_outbox_is_due_for_a_vacuum_unless_one_ended_within_the_interval(own_postgres_database: str) -> None:
+    """Workers of many processes look before they vacuum: the table needs one vacuum per interval, not one per
+    worker (and a second ``VACUUM`` waits for the first's lock)."""
+
+    async def body() -> list[bool]:
+        database = open_database(own_postgres_database.replace("postgresql://", "postgresql+asyncpg://", 1))
+        try:
+            await database.migrate()
+            due = []
+            for vacuum_first, seconds in ((False, 60.0), (True, 60.0), (False, 0.0)):
+                if vacuum_first:
+                    await database.submit_single(outbox.vacuum)
+                async with database.read_single() as conn:
+                    due.append(await outbox.vacuum_due(conn, seconds))
+            return due
+        finally:
+            await database.dispose()
+
+    # never vacuumed: due; just vacuumed: not within a minute, but past an interval of nothing
+    assert asyncio.run(body()) == [True, False, True]
