@@ -78,17 +78,17 @@ async def _measure(url: str, name: str, forms: list[str]) -> list[tuple[str, flo
 
 
 def _attempts(message: dict[str, Any], status: str) -> list[dict[str, Any]]:
-    """The attempt log's rows of a status callback answered at once (its parameters as Loft sends them)."""
-    from loft.webhooks import attempts, sender
+    """The attempt log's rows of a status callback of ``message`` answered at once, its request made as Loft
+    makes it (:func:`loft.webhooks.status_callbacks._request`)."""
+    from loft.delivery import outbox
+    from loft.webhooks import attempts, sender, status_callbacks
 
-    params = [("AccountSid", message["account_sid"]), ("ApiVersion", "2010-04-01"), ("From", message["from_addr"]),
-              ("MessageSid", message["sid"]), ("MessageStatus", status), ("SmsSid", message["sid"]),
-              ("SmsStatus", status), ("To", message["to_addr"])]
-    url = str(message["status_callback"])
-    request = sender.WebhookRequest(url=url, method="POST", params=params, auth_token="",
-                                    idempotency_token=f"{message['sid']}-{status}")
-    outcome = sender.Outcome(attempts=[sender.Attempt(1, url, "POST", 204, 1, "", None, None, None)], ok=True,
-                             status_code=204, body="", content_type=None)
+    job = outbox.Job(0, outbox.CALLBACK, message["sid"], message["account_sid"],
+                     {"url": message["status_callback"]}, attempts=1)
+    request = status_callbacks._request(job, {"status": status, "token": f"{message['sid']}-{status}"},
+                                        (message["from_addr"], message["to_addr"]), auth_token="")
+    outcome = sender.Outcome(attempts=[sender.Attempt(1, request.url, "POST", 204, 1, "", None, None, None)],
+                             ok=True, status_code=204, body="", content_type=None)
     return attempts.rows(account_sid=message["account_sid"], message_sid=message["sid"],
                          kind=attempts.STATUS_CALLBACK, request=request, outcome=outcome)
 

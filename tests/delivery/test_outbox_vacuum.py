@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from twilio.rest import Client
 
-from loft.db.engine import open_database
+from loft.db.engine import Database, open_database
 from loft.delivery import outbox
 from tests.conftest import server_of_its_own
 from tests.support import clients
@@ -88,7 +88,7 @@ def test_only_a_role_that_may_vacuum_the_outbox_is_told_it_may(own_postgres_data
     guest_url = make_url(own_postgres_database).set(username=role).render_as_string(hide_password=False)
 
     async def may_and_did_vacuum(url: str) -> tuple[bool, bool]:
-        database = open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        database = _open(url)
         try:
             before = await _vacuum_count(own_postgres_database)
             async with database.read_single() as conn:
@@ -99,7 +99,7 @@ def test_only_a_role_that_may_vacuum_the_outbox_is_told_it_may(own_postgres_data
             await database.dispose()
 
     async def body() -> list[tuple[bool, bool]]:
-        owner = open_database(own_postgres_database.replace("postgresql://", "postgresql+asyncpg://", 1))
+        owner = _open(own_postgres_database)
         await owner.migrate()
         await owner.dispose()
         admin = await asyncpg.connect(own_postgres_database)
@@ -113,6 +113,11 @@ def test_only_a_role_that_may_vacuum_the_outbox_is_told_it_may(own_postgres_data
             await admin.close()
 
     assert asyncio.run(body()) == [(True, True), (False, False)]
+
+
+def _open(url: str) -> Database:
+    """Loft's database at ``url`` (a ``postgresql://`` URL, as the tests' PostgreSQL gives it)."""
+    return open_database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
 
 
 async def _vacuum_count(url: str) -> int:
@@ -130,7 +135,7 @@ def test_the_outbox_is_due_for_a_vacuum_unless_one_ended_within_the_interval(own
     worker (and a second ``VACUUM`` waits for the first's lock)."""
 
     async def body() -> list[bool]:
-        database = open_database(own_postgres_database.replace("postgresql://", "postgresql+asyncpg://", 1))
+        database = _open(own_postgres_database)
         try:
             await database.migrate()
             due = []
