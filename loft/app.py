@@ -76,7 +76,7 @@ READY_WITHIN = 2.0
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TwilioApiError)
-    return render.error(render.format_of(request), exc)
+    return render.error(render.format_of(request), exc.at(render.requested_path(request)))
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """A routing miss (no such path, or no such method on it): Twilio's error body, except under ``/console``,

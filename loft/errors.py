@@ -37,6 +37,11 @@ class TwilioApiError(LoftError):
         #: Headers the answer carries besides the body (``Retry-After`` …).
         self.headers: dict[str, str] = {}
 
+    def at(self, path: str) -> TwilioApiError:
+        """This error as the answer to a request for ``path`` (the edge calls it: a service does not know the
+        request's path, and only a 404's message names it)."""
+        return self
+
     @property
     def more_info(self) -> str:
         return f"https://www.twilio.com/docs/errors/{self.code}"
@@ -73,8 +78,16 @@ class PermissionDenied(TwilioApiError):
 
 
 class NotFound(TwilioApiError):
-    def __init__(self, path: str) -> None:
-        super().__init__(20404, f"The requested resource {path} was not found", 404)
+    """20404, 404: "The requested resource {path} was not found". A service raises it without the path, which
+    is the request's and the service does not see: the edge that answers names it (:meth:`at`)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        where = f" {path}" if path is not None else ""
+        super().__init__(20404, f"The requested resource{where} was not found", 404)
+        self.path = path
+
+    def at(self, path: str) -> TwilioApiError:
+        return self if self.path is not None else NotFound(path)
 
 
 class MethodNotAllowed(TwilioApiError):

@@ -96,18 +96,17 @@ async def list_keys(call: Call) -> Answer:
 
 
 async def fetch_key(call: Call) -> Answer:
-    row = await keys.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    row = await keys.get(call.conn, call.account.sid, call.path_params["sid"])
     return _key(keys.render(row))
 
 
 async def update_key(call: Call) -> Answer:
-    row = await keys.rename(call.conn, call.account.sid, call.path_params["sid"], call.params.get("FriendlyName"),
-                            path=call.path)
+    row = await keys.rename(call.conn, call.account.sid, call.path_params["sid"], call.params.get("FriendlyName"))
     return _key(keys.render(row))
 
 
 async def delete_key(call: Call) -> Answer:
-    await keys.remove(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    await keys.remove(call.conn, call.account.sid, call.path_params["sid"])
     return render.NoContent()
 
 

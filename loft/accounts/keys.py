@@ -30,15 +30,15 @@ async def create(conn: Conn, account_sid: str, friendly_name: str | None) -> tup
         api_keys.insert().values(sid=sid, account_sid=account_sid, friendly_name=_name(friendly_name, sid),
                                  secret_digest=crypto.digest(secret), date_created=moment, date_updated=moment)
     )
-    return await get(conn, account_sid, sid, path=""), secret
+    return await get(conn, account_sid, sid), secret
 
 
-async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account_sid: str, sid: str) -> Row[Any]:
     row = (
         await conn.execute(select(api_keys).where(api_keys.c.sid == sid, api_keys.c.account_sid == account_sid))
     ).first()
     if row is None:
-        raise NotFound(path)
+        raise NotFound()
     return row
 
 
@@ -49,17 +49,16 @@ async def digest_of(conn: Conn, sid: str) -> tuple[str, str] | None:
     return None if row is None else (str(row.account_sid), str(row.secret_digest))
 
 
-async def rename(conn: Conn, account_sid: str, sid: str, friendly_name: str | None, *,
-                 path: str) -> Row[Any]:
-    await get(conn, account_sid, sid, path=path)
+async def rename(conn: Conn, account_sid: str, sid: str, friendly_name: str | None) -> Row[Any]:
+    await get(conn, account_sid, sid)
     if friendly_name is not None:
         await conn.execute(update(api_keys).where(api_keys.c.sid == sid)
                            .values(friendly_name=_name(friendly_name, sid), date_updated=dates.now()))
-    return await get(conn, account_sid, sid, path=path)
+    return await get(conn, account_sid, sid)
 
 
-async def remove(conn: Conn, account_sid: str, sid: str, *, path: str) -> None:
-    await get(conn, account_sid, sid, path=path)
+async def remove(conn: Conn, account_sid: str, sid: str) -> None:
+    await get(conn, account_sid, sid)
     await conn.execute(delete(api_keys).where(api_keys.c.sid == sid))
     credentials.changed()
 

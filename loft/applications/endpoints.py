@@ -33,17 +33,17 @@ async def list_applications(call: Call) -> Answer:
 
 
 async def fetch_application(call: Call) -> Answer:
-    row = await service.get(call.conn, call.account, call.path_params["sid"], path=call.path)
+    row = await service.get(call.conn, call.account, call.path_params["sid"])
     return _resource(service.render(row))
 
 
 async def update_application(call: Call) -> Answer:
-    row = await service.configure(call.conn, call.account, call.path_params["sid"], call.params, path=call.path)
+    row = await service.configure(call.conn, call.account, call.path_params["sid"], call.params)
     return _resource(service.render(row))
 
 
 async def delete_application(call: Call) -> Answer:
-    await service.remove(call.conn, call.account, call.path_params["sid"], path=call.path)
+    await service.remove(call.conn, call.account, call.path_params["sid"])
     return render.NoContent()
 
 

@@ -57,16 +57,16 @@ async def create(conn: Conn, account: Account, form: Mapping[str, str]) -> Row[A
         **settings_from(form),
     }
     await conn.execute(applications.insert().values(**values))
-    return await get(conn, account, sid, path="")
+    return await get(conn, account, sid)
 
 
-async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account: Account, sid: str) -> Row[Any]:
     row = (
         await conn.execute(select(applications).where(applications.c.sid == sid,
                                                       applications.c.account_sid == account.sid))
     ).first()
     if row is None:
-        raise NotFound(path)
+        raise NotFound()
     return row
 
 
@@ -77,18 +77,18 @@ async def exists(conn: Conn, account_sid: str, sid: str) -> bool:
     return found.first() is not None
 
 
-async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str], *, path: str) -> Row[Any]:
-    await get(conn, account, sid, path=path)
+async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str]) -> Row[Any]:
+    await get(conn, account, sid)
     await account_service.ensure_active(conn, account.sid, "change its applications")
     values = settings_from(form)
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(applications).where(applications.c.sid == sid).values(**values))
-    return await get(conn, account, sid, path=path)
+    return await get(conn, account, sid)
 
 
-async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
-    await get(conn, account, sid, path=path)
+async def remove(conn: Conn, account: Account, sid: str) -> None:
+    await get(conn, account, sid)
     numbers = incoming_phone_numbers
     await conn.execute(update(numbers).where(numbers.c.sms_application_sid == sid).values(sms_application_sid=None))
     await conn.execute(

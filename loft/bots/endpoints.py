@@ -55,18 +55,17 @@ async def list_bots(call: Call) -> Answer:
 
 
 async def fetch_bot(call: Call) -> Answer:
-    row = await service.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    row = await service.get(call.conn, call.account.sid, call.path_params["sid"])
     return v1.Resource(service.render(row, call.origin, call.loft.box))
 
 
 async def update_bot(call: Call) -> Answer:
-    row = await service.configure(call.conn, call.loft.box, call.account, call.path_params["sid"], call.params,
-                                  path=call.path)
+    row = await service.configure(call.conn, call.loft.box, call.account, call.path_params["sid"], call.params)
     return v1.Resource(service.render(row, call.origin, call.loft.box))
 
 
 async def delete_bot(call: Call) -> Answer:
-    await service.remove(call.conn, call.account, call.path_params["sid"], path=call.path)
+    await service.remove(call.conn, call.account, call.path_params["sid"])
     return render.NoContent()
 
 
@@ -97,7 +96,7 @@ async def take_sms(request: Request) -> Response:
                                "was not signed with the bot's account's auth token")
     sid = request.path_params["sid"]
     async with loft.db.write() as conn:
-        await service.get(conn, account.sid, sid, path=render.requested_path(request))
+        await service.get(conn, account.sid, sid)
         if await retries.first_time(conn, f"bot:{sid}", request.headers.get(IDEMPOTENCY_HEADER)):
             # The tries are logged with the message, if it is the account's (never in another account's log).
             message = await messages.load(conn, dict(params).get("MessageSid", ""))
@@ -114,12 +113,12 @@ async def _connector_caller(request: Request) -> tuple[Account, Mapping[str, Any
     loft = context.of(request)
     sid, key = request.path_params["bot_sid"], request.path_params["key"]
     if not service.is_connector_key(loft.box, sid, key):
-        raise NotFound(request.url.path)
+        raise NotFound()
     async with loft.db.read() as conn:
         bot = await service.find(conn, sid)
     account = await auth.lookup(loft, bot.account_sid) if bot is not None else None
     if bot is None or account is None:
-        raise NotFound(request.url.path)
+        raise NotFound()
     if bot.microsoft_app_id and identity.app_id_of(loft, request.headers.get("authorization")) != bot.microsoft_app_id:
         raise TwilioApiError(20003, "This bot has an app id: its calls need a token of Loft's token endpoint for "
                                     "it (docs/bots.md)", 401)

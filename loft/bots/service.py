@@ -63,13 +63,13 @@ async def create(conn: Conn, box: SecretBox, account: Account, form: Mapping[str
     values["friendly_name"] = values["friendly_name"] or sid
     await conn.execute(bots.insert().values(sid=sid, account_sid=account.sid, date_created=moment,
                                             date_updated=moment, **values))
-    return await get(conn, account.sid, sid, path="")
+    return await get(conn, account.sid, sid)
 
 
-async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account_sid: str, sid: str) -> Row[Any]:
     row = (await conn.execute(select(bots).where(bots.c.sid == sid, bots.c.account_sid == account_sid))).first()
     if row is None:
-        raise NotFound(path)
+        raise NotFound()
     return row
 
 
@@ -77,9 +77,8 @@ async def find(conn: Conn, sid: str) -> Row[Any] | None:
     return (await conn.execute(select(bots).where(bots.c.sid == sid))).first()
 
 
-async def configure(conn: Conn, box: SecretBox, account: Account, sid: str, form: Mapping[str, str], *,
-                    path: str) -> Row[Any]:
-    await get(conn, account.sid, sid, path=path)
+async def configure(conn: Conn, box: SecretBox, account: Account, sid: str, form: Mapping[str, str]) -> Row[Any]:
+    await get(conn, account.sid, sid)
     await account_service.ensure_active(conn, account.sid, "change its bots")
     values = settings_from(form, box, creating=False)
     if "friendly_name" in values and values["friendly_name"] is None:
@@ -87,11 +86,11 @@ async def configure(conn: Conn, box: SecretBox, account: Account, sid: str, form
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(bots).where(bots.c.sid == sid).values(**values))
-    return await get(conn, account.sid, sid, path=path)
+    return await get(conn, account.sid, sid)
 
 
-async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
-    await get(conn, account.sid, sid, path=path)
+async def remove(conn: Conn, account: Account, sid: str) -> None:
+    await get(conn, account.sid, sid)
     await conn.execute(delete(bots).where(bots.c.sid == sid))
 
 

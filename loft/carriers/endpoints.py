@@ -35,7 +35,7 @@ async def _verified(request: Request) -> tuple[Loft, str, TwilioSettings, Form]:
     """The relay the request is for and its form, once its signature is the upstream's."""
     loft = context.of(request)
     name = request.path_params["name"]
-    settings = service.relay(loft, name, request.url.path)
+    settings = service.relay(loft, name)
     form = await forms.read(request)
     url = service.signed_url(loft.settings.base_url, request.url.path, request.scope["query_string"].decode("latin-1"))
     service.verify(settings, url, form.multi_items(), request.headers.get(signing.HEADER))

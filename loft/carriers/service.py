@@ -53,11 +53,11 @@ MAX_MEDIA = 10
 _pruned_at = 0.0
 
 
-def relay(loft: Loft, name: str, path: str) -> TwilioSettings:
+def relay(loft: Loft, name: str) -> TwilioSettings:
     """The settings of the relay carrier ``name`` (404: this deployment has no relay of that name)."""
     settings = loft.carriers.plan.relays().get(name)
     if settings is None:
-        raise NotFound(path)
+        raise NotFound()
     return settings
 
 

@@ -45,7 +45,7 @@ async def create(visit: Visit) -> Response:
 async def show(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.read() as conn:
-        row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
+        row = await service.get(conn, visit.account, sid)
         owned, _ = await numbers.page(conn, visit.account, {}, _ALL)
     return visit.render("app.html", app=row, numbers=[n for n in owned if n.sms_application_sid == sid])
 
@@ -53,15 +53,15 @@ async def show(visit: Visit) -> Response:
 async def edit(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await service.configure(conn, visit.account, sid, _settings(visit.form), path=visit.request.url.path)
+        row = await service.configure(conn, visit.account, sid, _settings(visit.form))
     return web.redirect(visit.request, f"/console/apps/{sid}", notice=f"Saved {row.friendly_name}.")
 
 
 async def delete(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
-        await service.remove(conn, visit.account, sid, path=visit.request.url.path)
+        row = await service.get(conn, visit.account, sid)
+        await service.remove(conn, visit.account, sid)
     return web.redirect(visit.request, "/console/apps", notice=f"Deleted the TwiML app {row.friendly_name}.")
 
 

@@ -143,7 +143,7 @@ def history(message: Row[Any], webhooks: list[dict[str, Any]]) -> list[Step]:
 async def show(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.read() as conn:
-        row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
+        row = await service.get(conn, visit.account, sid)
         media, _ = await service.media_page(conn, row, {}, paging.PageRequest(paging.MAX_SIZE, 0, None))
         webhooks = await attempts.for_message(conn, row.sid)
         deliveries = await delivery_attempts.for_message(conn, row.sid)

@@ -66,7 +66,7 @@ async def buy(visit: Visit) -> Response:
 async def show(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.read() as conn:
-        row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
+        row = await service.get(conn, visit.account, sid)
         apps, _ = await applications.page(conn, visit.account, {}, _ALL)
         pooled_in = await pool.service_of(conn, row.sid)
         in_service = await services.find(conn, visit.account.sid, pooled_in) if pooled_in else None
@@ -89,15 +89,15 @@ async def configure(visit: Visit) -> Response:
         raise InvalidParameter(20001, "Choose the TwiML app that should handle this number's messages")
     changes["SmsApplicationSid"] = app_sid
     async with visit.loft.db.write() as conn:
-        row = await service.configure(conn, visit.account, sid, changes, path=visit.request.url.path)
+        row = await service.configure(conn, visit.account, sid, changes)
     return web.redirect(visit.request, f"/console/numbers/{sid}", notice=f"Saved {row.phone_number}.")
 
 
 async def release(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await service.get(conn, visit.account, sid, path=visit.request.url.path)
-        await service.release(conn, visit.account, sid, path=visit.request.url.path)
+        row = await service.get(conn, visit.account, sid)
+        await service.release(conn, visit.account, sid)
     return web.redirect(visit.request, "/console/numbers", notice=f"Released {row.phone_number}.")
 
 

@@ -31,8 +31,7 @@ async def list_scheduled(visit: Visit) -> Response:
 async def cancel(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await messages.redact_or_cancel(conn, visit.account, sid, MultiDict({"Status": "canceled"}),
-                                              path=visit.request.url.path)
+        row = await messages.redact_or_cancel(conn, visit.account, sid, MultiDict({"Status": "canceled"}))
     return web.redirect(visit.request, web.came_from(visit.request),
                         notice=f"Canceled the message to {row.to_addr} ({row.sid}): it will not be sent.")
 

@@ -58,11 +58,10 @@ async def create(visit: Visit) -> Response:
 
 async def show(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
-    path = visit.request.url.path
     async with visit.loft.db.read() as conn:
-        row = await service.get(conn, visit.account.sid, sid, path=path)
+        row = await service.get(conn, visit.account.sid, sid)
         senders = [sender for kind in SHOWN
-                   for sender in (await pool.page(conn, visit.account, sid, kind, _ALL, path=path))[0]]
+                   for sender in (await pool.page(conn, visit.account, sid, kind, _ALL))[0]]
         owned, _ = await numbers.page(conn, visit.account, {}, _ALL)
         pooled = await queries.pools_of(conn, visit.account.sid)
         others = {each.sid: each.friendly_name for each in (await service.page(conn, visit.account, _ALL))[0]}
@@ -75,16 +74,14 @@ async def edit(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
         row = await service.change(conn, visit.account, sid, service.changes_from(_settings(visit.form),
-                                                                                  creating=False),
-                                   path=visit.request.url.path)
+                                                                                  creating=False))
     return web.redirect(visit.request, f"/console/services/{sid}", notice=f"Saved {row.friendly_name}.")
 
 
 async def add_number(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        added, new = await pool.add_number(conn, visit.account, sid, visit.form.get("PhoneNumberSid") or "",
-                                           path=visit.request.url.path)
+        added, new = await pool.add_number(conn, visit.account, sid, visit.form.get("PhoneNumberSid") or "")
     text = f"Added {added.address} to the pool." if new else f"{added.address} is in the pool already."
     return web.redirect(visit.request, f"/console/services/{sid}", notice=text)
 
@@ -95,10 +92,9 @@ async def add_alpha_sender(visit: Visit) -> Response:
     country = visit.form.get("IsoCountryCode")
     async with visit.loft.db.write() as conn:
         if (country or "").strip():
-            added = await pool.add_destination_alpha_sender(conn, visit.account, sid, alpha, country,
-                                                            path=visit.request.url.path)
+            added = await pool.add_destination_alpha_sender(conn, visit.account, sid, alpha, country)
         else:
-            added = await pool.add_alpha_sender(conn, visit.account, sid, alpha, path=visit.request.url.path)
+            added = await pool.add_alpha_sender(conn, visit.account, sid, alpha)
     return web.redirect(visit.request, f"/console/services/{sid}",
                         notice=f"Added the alphanumeric sender {added.address} to the pool.")
 
@@ -108,10 +104,9 @@ async def remove_sender(visit: Visit) -> Response:
     kind = visit.form.get("kind") or ""
     if kind not in SHOWN:
         raise InvalidParameter(20001, f"'{kind}' is not a kind of sender")
-    path = visit.request.url.path
     async with visit.loft.db.write() as conn:
-        sender = await pool.get(conn, visit.account, sid, kind, visit.path_params["sender_sid"], path=path)
-        await pool.remove(conn, visit.account, sid, kind, sender.sid, path=path)
+        sender = await pool.get(conn, visit.account, sid, kind, visit.path_params["sender_sid"])
+        await pool.remove(conn, visit.account, sid, kind, sender.sid)
     return web.redirect(visit.request, f"/console/services/{sid}",
                         notice=f"Removed {sender.address} from the pool.")
 
@@ -119,8 +114,8 @@ async def remove_sender(visit: Visit) -> Response:
 async def delete(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await service.get(conn, visit.account.sid, sid, path=visit.request.url.path)
-        await service.remove(conn, visit.account, sid, path=visit.request.url.path)
+        row = await service.get(conn, visit.account.sid, sid)
+        await service.remove(conn, visit.account, sid)
     return web.redirect(visit.request, "/console/services",
                         notice=f"Deleted the Messaging Service {row.friendly_name}; its senders are free again.")
 

@@ -151,7 +151,7 @@ async def account_of(request: Request, session: Session) -> Account | None:
             return None
         if session.key_sid is not None:
             try:
-                await keys.get(conn, account.sid, session.key_sid, path="")
+                await keys.get(conn, account.sid, session.key_sid)
             except NotFound:
                 return None
             return account

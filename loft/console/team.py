@@ -95,7 +95,7 @@ async def rename_key(visit: Visit) -> Response:
     web.needs_auth_token(visit)
     async with visit.loft.db.write() as conn:
         row = await keys.rename(conn, visit.account.sid, visit.path_params["sid"],
-                                (visit.form.get("FriendlyName") or "").strip() or None, path=visit.request.url.path)
+                                (visit.form.get("FriendlyName") or "").strip() or None)
     return web.redirect(visit.request, "/console/keys", notice=f"Renamed the key to {row.friendly_name}.")
 
 
@@ -103,8 +103,8 @@ async def delete_key(visit: Visit) -> Response:
     web.needs_auth_token(visit)
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await keys.get(conn, visit.account.sid, sid, path=visit.request.url.path)
-        await keys.remove(conn, visit.account.sid, sid, path=visit.request.url.path)
+        row = await keys.get(conn, visit.account.sid, sid)
+        await keys.remove(conn, visit.account.sid, sid)
     return web.redirect(visit.request, "/console/keys", notice=f"Deleted the API key {row.friendly_name}.")
 
 

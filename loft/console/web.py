@@ -171,7 +171,7 @@ def page(handler: PageHandler, *, poll: bool = False) -> Callable[[Request], Awa
         try:
             return await handler(visit)
         except TwilioApiError as error:
-            return visit.render("error.html", status=error.status, error=error)
+            return visit.render("error.html", status=error.status, error=error.at(request.url.path))
 
     return endpoint
 
@@ -197,11 +197,12 @@ def action(handler: PageHandler, *, back: Callable[[Visit], str] | None = None) 
             return redirect(request, "/console/signin", error="Your session has ended: sign in again.")
         try:
             return await handler(visit)
-        except TwilioApiError as error:
+        except TwilioApiError as raised:
+            answered = raised.at(request.url.path)
             if wants_json:
-                return JSONResponse({"error": error.message, "code": error.code}, status_code=error.status,
+                return JSONResponse({"error": answered.message, "code": answered.code}, status_code=answered.status,
                                     headers=SECURITY_HEADERS)
-            return redirect(request, back(visit) if back else came_from(request), error=describe(error))
+            return redirect(request, back(visit) if back else came_from(request), error=describe(answered))
 
     return endpoint
 

@@ -27,18 +27,18 @@ async def list_contents(call: Call) -> Answer:
 
 
 async def fetch_content(call: Call) -> Answer:
-    found = await service.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    found = await service.get(call.conn, call.account.sid, call.path_params["sid"])
     return v1.Resource(service.render_content(found, call.origin))
 
 
 async def update_content(call: Call) -> Answer:
     changed = await service.change(call.conn, call.account, call.path_params["sid"],
-                                   service.changes_from(call.document, creating=False), path=call.path)
+                                   service.changes_from(call.document, creating=False))
     return v1.Resource(service.render_content(changed, call.origin))
 
 
 async def delete_content(call: Call) -> Answer:
-    await service.remove(call.conn, call.account, call.path_params["sid"], path=call.path)
+    await service.remove(call.conn, call.account, call.path_params["sid"])
     return render.NoContent()
 
 
@@ -56,13 +56,12 @@ async def list_legacy_contents(call: Call) -> Answer:
 
 
 async def create_whatsapp_approval(call: Call) -> Answer:
-    approved = await service.request_approval(call.conn, call.account, call.path_params["sid"], call.document,
-                                              path=call.path)
+    approved = await service.request_approval(call.conn, call.account, call.path_params["sid"], call.document)
     return v1.Resource(service.render_approval_created(approved), status=201)
 
 
 async def fetch_approvals(call: Call) -> Answer:
-    found = await service.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    found = await service.get(call.conn, call.account.sid, call.path_params["sid"])
     return v1.Resource(service.render_approval(found, call.origin))
 
 

@@ -99,7 +99,7 @@ async def create(conn: Conn, account: Account, changes: Mapping[str, Any]) -> Co
     await conn.execute(contents.insert().values({
         "sid": sid, "account_sid": account.sid, "friendly_name": None, "variables": {}, "approval": None,
         "date_created": moment, "date_updated": moment, **changes}))
-    return await get(conn, account.sid, sid, path="")
+    return await get(conn, account.sid, sid)
 
 
 async def find(conn: Conn, account_sid: str, sid: str) -> Content | None:
@@ -116,24 +116,24 @@ async def find_many(conn: Conn, sids: Collection[str]) -> dict[str, Content]:
     return {row.sid: Content.of(row) for row in found.all()}
 
 
-async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> Content:
+async def get(conn: Conn, account_sid: str, sid: str) -> Content:
     """:func:`find`, or 20404 naming ``path``."""
     found = await find(conn, account_sid, sid)
     if found is None:
-        raise NotFound(path)
+        raise NotFound()
     return found
 
 
-async def change(conn: Conn, account: Account, sid: str, changes: Mapping[str, Any], *, path: str) -> Content:
-    await get(conn, account.sid, sid, path=path)
+async def change(conn: Conn, account: Account, sid: str, changes: Mapping[str, Any]) -> Content:
+    await get(conn, account.sid, sid)
     await account_service.ensure_active(conn, account.sid, "change content templates")
     if changes:
         await conn.execute(update(contents).where(contents.c.sid == sid).values(**changes, date_updated=dates.now()))
-    return await get(conn, account.sid, sid, path=path)
+    return await get(conn, account.sid, sid)
 
 
-async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
-    await get(conn, account.sid, sid, path=path)
+async def remove(conn: Conn, account: Account, sid: str) -> None:
+    await get(conn, account.sid, sid)
     await conn.execute(delete(contents).where(contents.c.sid == sid))
 
 
@@ -142,10 +142,10 @@ async def page(conn: Conn, account: Account, request: paging.PageRequest) -> tup
     return [Content.of(row) for row in rows], more
 
 
-async def request_approval(conn: Conn, account: Account, sid: str, document: Mapping[str, Any], *, path: str
+async def request_approval(conn: Conn, account: Account, sid: str, document: Mapping[str, Any]
                            ) -> Content:
     """Record the template's WhatsApp approval request, approved at once (Loft is a sandbox)."""
-    content = await get(conn, account.sid, sid, path=path)
+    content = await get(conn, account.sid, sid)
     await account_service.ensure_active(conn, account.sid, "request template approvals")
     name, category = document.get("name"), document.get("category")
     if name is None:
@@ -162,7 +162,7 @@ async def request_approval(conn: Conn, account: Account, sid: str, document: Map
                 "status": "approved", "rejection_reason": "", "allow_category_change": True}
     await conn.execute(update(contents).where(contents.c.sid == sid).values(approval=approval,
                                                                            date_updated=dates.now()))
-    return await get(conn, account.sid, sid, path=path)
+    return await get(conn, account.sid, sid)
 
 
 # Rendering -----------------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ async def fetch_message(request: Request) -> Response:
     account = await auth.account_in_path(request)
     loft = context.of(request)
     async with loft.db.read() as conn:
-        row = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
+        row = await service.get(conn, account, request.path_params["sid"])
     return render.resource(request, service.render(row), xml_tag="Message")
 
 
@@ -68,7 +68,7 @@ async def update_message(request: Request) -> Response:
     loft = context.of(request)
     async with loft.db.write() as conn:
         row = await service.redact_or_cancel(
-            conn, account, request.path_params["sid"], form, path=render.requested_path(request)
+            conn, account, request.path_params["sid"], form
         )
     return render.resource(request, service.render(row), xml_tag="Message")
 
@@ -77,7 +77,7 @@ async def delete_message(request: Request) -> Response:
     account = await auth.account_in_path(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        await service.remove(conn, account, request.path_params["sid"], path=render.requested_path(request))
+        await service.remove(conn, account, request.path_params["sid"])
     return render.no_content()
 
 
@@ -87,8 +87,7 @@ async def list_media(request: Request) -> Response:
     page_request = paging.parse(query)
     loft = context.of(request)
     async with loft.db.read() as conn:
-        message = await service.get(conn, account, request.path_params["message_sid"],
-                                    path=render.requested_path(request))
+        message = await service.get(conn, account, request.path_params["message_sid"])
         rows, more = await service.media_page(conn, message, query, page_request)
     envelope = paging.envelope(
         key="media_list",
@@ -107,12 +106,12 @@ async def fetch_media(request: Request) -> Response:
     path = render.requested_path(request)
     loft = context.of(request)
     async with loft.db.read() as conn:
-        message = await service.get(conn, account, request.path_params["message_sid"], path=path)
-        row = await service.media_item(conn, message, request.path_params["sid"], path=path)
+        message = await service.get(conn, account, request.path_params["message_sid"])
+        row = await service.media_item(conn, message, request.path_params["sid"])
         data = None if path.endswith((".json", ".xml")) else await media.content(conn, row.sid)
     if not path.endswith((".json", ".xml")):
         if data is None:
-            raise NotFound(path)
+            raise NotFound()
         return Response(data, media_type=row.content_type)
     return render.resource(request, service.render_media(row), xml_tag="Media")
 
@@ -122,7 +121,7 @@ async def list_webhooks(request: Request) -> Response:
     account = await auth.account_in_path(request)
     loft = context.of(request)
     async with loft.db.read() as conn:
-        message = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
+        message = await service.get(conn, account, request.path_params["sid"])
         found = await attempts.for_message(conn, message.sid)
     return render.json_response({"webhooks": found}, 200)
 
@@ -132,18 +131,17 @@ async def list_deliveries(request: Request) -> Response:
     account = await auth.account_in_path(request)
     loft = context.of(request)
     async with loft.db.read() as conn:
-        message = await service.get(conn, account, request.path_params["sid"], path=render.requested_path(request))
+        message = await service.get(conn, account, request.path_params["sid"])
         found = await delivery_attempts.for_message(conn, message.sid)
     return render.json_response({"deliveries": found}, 200)
 
 
 async def delete_media(request: Request) -> Response:
     account = await auth.account_in_path(request)
-    path = render.requested_path(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        message = await service.get(conn, account, request.path_params["message_sid"], path=path)
-        await service.remove_media(conn, message, request.path_params["sid"], path=path)
+        message = await service.get(conn, account, request.path_params["message_sid"])
+        await service.remove_media(conn, message, request.path_params["sid"])
     return render.no_content()
 
 
@@ -152,8 +150,7 @@ async def create_feedback(request: Request) -> Response:
     form = await forms.read(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        message = await service.get(conn, account, request.path_params["message_sid"],
-                                    path=render.requested_path(request))
+        message = await service.get(conn, account, request.path_params["message_sid"])
         row = await service.give_feedback(conn, message, form)
     return render.resource(request, service.render_feedback(row), xml_tag="Feedback")
 

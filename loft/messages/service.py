@@ -410,11 +410,11 @@ async def load(conn: Conn, sid: str) -> Record | None:
     return (await conn.execute(_BY_SID, {"sid": sid})).first()
 
 
-async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Record:
+async def get(conn: Conn, account: Account, sid: str) -> Record:
     """The message ``sid`` of ``account``; 404 (20404) when it is not one of the account's."""
     row = await load(conn, sid)
     if row is None or row.account_sid != account.sid:
-        raise NotFound(path)
+        raise NotFound()
     return row
 
 
@@ -430,8 +430,8 @@ async def page(conn: Conn, account: Account, query: Mapping[str, str],
     return await pages.fetch(conn, messages, where=where, order=("seq",), descending=True, request=request)
 
 
-async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDict, *, path: str) -> Record:
-    row = await get(conn, account, sid, path=path)
+async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDict) -> Record:
+    row = await get(conn, account, sid)
     values: dict[str, Any] = {}
     status = form.get("Status")
     if status is not None:
@@ -449,11 +449,11 @@ async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDi
         try:  # from scheduled only: its send may be leaving at this moment (the send's job finds it canceled)
             await lifecycle.change(conn, row, "canceled", expected="scheduled")
         except lifecycle.Superseded:
-            raise _not_cancelable(await get(conn, account, sid, path=path)) from None
+            raise _not_cancelable(await get(conn, account, sid)) from None
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(messages).where(messages.c.sid == sid).values(**values))
-    return await get(conn, account, sid, path=path)
+    return await get(conn, account, sid)
 
 
 def _not_cancelable(row: Row[Any]) -> InvalidParameter:
@@ -461,8 +461,8 @@ def _not_cancelable(row: Row[Any]) -> InvalidParameter:
                                            f"and its status is {row.status}")
 
 
-async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
-    row = await get(conn, account, sid, path=path)
+async def remove(conn: Conn, account: Account, sid: str) -> None:
+    row = await get(conn, account, sid)
     if row.status in IN_FLIGHT:
         raise InvalidParameter(STILL_IN_FLIGHT, f"Message {sid} cannot be deleted while it is {row.status}")
     await conn.execute(delete(message_media).where(message_media.c.message_sid == sid))
@@ -515,19 +515,19 @@ async def media_page(conn: Conn, message: Row[Any], query: Mapping[str, str],
                              request=request)
 
 
-async def media_item(conn: Conn, message: Row[Any], sid: str, *, path: str) -> Row[Any]:
+async def media_item(conn: Conn, message: Row[Any], sid: str) -> Row[Any]:
     row = (
         await conn.execute(
             select(message_media).where(message_media.c.sid == sid, message_media.c.message_sid == message.sid)
         )
     ).first()
     if row is None:
-        raise NotFound(path)
+        raise NotFound()
     return row
 
 
-async def remove_media(conn: Conn, message: Row[Any], sid: str, *, path: str) -> None:
-    await media_item(conn, message, sid, path=path)
+async def remove_media(conn: Conn, message: Row[Any], sid: str) -> None:
+    await media_item(conn, message, sid)
     await conn.execute(delete(message_media).where(message_media.c.sid == sid))
 
 

@@ -28,18 +28,18 @@ async def list_services(call: Call) -> Answer:
 
 
 async def fetch_service(call: Call) -> Answer:
-    found = await service.get(call.conn, call.account.sid, call.path_params["service_sid"], path=call.path)
+    found = await service.get(call.conn, call.account.sid, call.path_params["service_sid"])
     return v1.Resource(service.render(found, call.origin))
 
 
 async def update_service(call: Call) -> Answer:
     changed = await service.change(call.conn, call.account, call.path_params["service_sid"],
-                                   service.changes_from(call.params, creating=False), path=call.path)
+                                   service.changes_from(call.params, creating=False))
     return v1.Resource(service.render(changed, call.origin))
 
 
 async def delete_service(call: Call) -> Answer:
-    await service.remove(call.conn, call.account, call.path_params["service_sid"], path=call.path)
+    await service.remove(call.conn, call.account, call.path_params["service_sid"])
     return render.NoContent()
 
 
@@ -49,32 +49,32 @@ async def fetch_usecases(call: Call) -> Answer:
 
 async def add_phone_number(call: Call) -> Answer:
     added, new = await pool.add_number(call.conn, call.account, call.path_params["service_sid"],
-                                       call.params.get("PhoneNumberSid", ""), path=call.path)
+                                       call.params.get("PhoneNumberSid", ""))
     return v1.Resource(pool.render(added, call.origin), status=201 if new else 200)
 
 
 async def add_short_code(call: Call) -> Answer:
     added = await pool.add_short_code(call.conn, call.account, call.path_params["service_sid"],
-                                      call.params.get("ShortCodeSid", ""), path=call.path)
+                                      call.params.get("ShortCodeSid", ""))
     return v1.Resource(pool.render(added, call.origin), status=201)
 
 
 async def add_alpha_sender(call: Call) -> Answer:
     added = await pool.add_alpha_sender(call.conn, call.account, call.path_params["service_sid"],
-                                        call.params.get("AlphaSender", ""), path=call.path)
+                                        call.params.get("AlphaSender", ""))
     return v1.Resource(pool.render(added, call.origin), status=201)
 
 
 async def add_destination_alpha_sender(call: Call) -> Answer:
     added = await pool.add_destination_alpha_sender(call.conn, call.account, call.path_params["service_sid"],
                                                     call.params.get("AlphaSender", ""),
-                                                    call.params.get("IsoCountryCode"), path=call.path)
+                                                    call.params.get("IsoCountryCode"))
     return v1.Resource(pool.render(added, call.origin), status=201)
 
 
 async def add_channel_sender(call: Call) -> Answer:
     added = await pool.add_channel_sender(call.conn, call.account, call.path_params["service_sid"],
-                                          call.params.get("Sid", ""), path=call.path)
+                                          call.params.get("Sid", ""))
     return v1.Resource(pool.render(added, call.origin), status=201)
 
 
@@ -87,20 +87,18 @@ def _pool_routes(kind: pool.Kind, add: endpoint.Work, *, filters: tuple[str, ...
         request = paging.parse(call.params)
         service_sid = call.path_params["service_sid"]
         given = [(name, call.params[name]) for name in filters if call.params.get(name)]
-        found, more = await pool.page(call.conn, call.account, service_sid, kind, request, path=call.path,
+        found, more = await pool.page(call.conn, call.account, service_sid, kind, request,
                                       country=dict(given).get("IsoCountryCode"))
         return v1.page(key=collection.key, records=[pool.render(each, call.origin) for each in found],
                        origin=call.origin, path=f"{_SERVICES}/{service_sid}/{collection.path}", filters=given,
                        request=request, has_next=more)
 
     async def fetch_kind(call: Call) -> Answer:
-        found = await pool.get(call.conn, call.account, call.path_params["service_sid"], kind, call.path_params["sid"],
-                               path=call.path)
+        found = await pool.get(call.conn, call.account, call.path_params["service_sid"], kind, call.path_params["sid"])
         return v1.Resource(pool.render(found, call.origin))
 
     async def delete_kind(call: Call) -> Answer:
-        await pool.remove(call.conn, call.account, call.path_params["service_sid"], kind, call.path_params["sid"],
-                          path=call.path)
+        await pool.remove(call.conn, call.account, call.path_params["service_sid"], kind, call.path_params["sid"])
         return render.NoContent()
 
     for work, name in ((list_kind, "list"), (fetch_kind, "fetch"), (delete_kind, "delete")):

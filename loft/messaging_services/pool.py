@@ -203,10 +203,10 @@ async def channel_senders_of(conn: Conn, service_sids: Iterable[str]) -> dict[st
 # Adding senders ------------------------------------------------------------------------------------------------
 
 
-async def add_number(conn: Conn, account: Account, service_sid: str, number_sid: str, *, path: str
+async def add_number(conn: Conn, account: Account, service_sid: str, number_sid: str
                      ) -> tuple[Sender, bool]:
     """Add the account's number ``number_sid`` to the pool; the sender, and whether it is new to the pool."""
-    service = await _changing(conn, account, service_sid, path=path)
+    service = await _changing(conn, account, service_sid)
     number_sid = number_sid.strip()
     if not number_sid:
         raise InvalidParameter(20001, "Missing required parameter PhoneNumberSid in the post body")
@@ -234,10 +234,10 @@ async def add_number(conn: Conn, account: Account, service_sid: str, number_sid:
     return added, True
 
 
-async def add_short_code(conn: Conn, account: Account, service_sid: str, short_code_sid: str, *, path: str
+async def add_short_code(conn: Conn, account: Account, service_sid: str, short_code_sid: str
                          ) -> Sender:
     """Loft provisions no short codes: whatever ``short_code_sid`` is, it is not one of the account's."""
-    await _changing(conn, account, service_sid, path=path)
+    await _changing(conn, account, service_sid)
     short_code_sid = short_code_sid.strip()
     if not short_code_sid:
         raise InvalidParameter(20001, "Missing required parameter ShortCodeSid in the post body")
@@ -245,10 +245,10 @@ async def add_short_code(conn: Conn, account: Account, service_sid: str, short_c
                                   "(Loft provisions no short codes)")
 
 
-async def add_channel_sender(conn: Conn, account: Account, service_sid: str, sender_sid: str, *, path: str
+async def add_channel_sender(conn: Conn, account: Account, service_sid: str, sender_sid: str
                              ) -> Sender:
     """Add the account's channel sender ``sender_sid`` (an RCS sender, ``XE…``, :mod:`loft.senders`) to the pool."""
-    service = await _changing(conn, account, service_sid, path=path)
+    service = await _changing(conn, account, service_sid)
     sender_sid = sender_sid.strip()
     if not sender_sid:
         raise InvalidParameter(20001, "Missing required parameter Sid in the post body")
@@ -264,10 +264,10 @@ async def add_channel_sender(conn: Conn, account: Account, service_sid: str, sen
                          taken=f"Sender {channel_sender.sender_id} is associated with another Messaging Service")
 
 
-async def add_alpha_sender(conn: Conn, account: Account, service_sid: str, alpha_sender: str, *, path: str
+async def add_alpha_sender(conn: Conn, account: Account, service_sid: str, alpha_sender: str
                            ) -> Sender:
     """Give the service its one AlphaSender (an alphanumeric ID for every country that takes one)."""
-    service = await _changing(conn, account, service_sid, path=path)
+    service = await _changing(conn, account, service_sid)
     alpha = _alpha(alpha_sender)
     held = (await conn.execute(select(senders.c.sid).where(senders.c.service_sid == service.sid,
                                                            senders.c.kind == "alpha_sender"))).scalar()
@@ -279,9 +279,9 @@ async def add_alpha_sender(conn: Conn, account: Account, service_sid: str, alpha
 
 
 async def add_destination_alpha_sender(conn: Conn, account: Account, service_sid: str, alpha_sender: str,
-                                       iso_country_code: str | None, *, path: str) -> Sender:
+                                       iso_country_code: str | None) -> Sender:
     """Add an alphanumeric ID for the country ``iso_country_code`` (empty or None: for any country)."""
-    service = await _changing(conn, account, service_sid, path=path)
+    service = await _changing(conn, account, service_sid)
     alpha = _alpha(alpha_sender)
     country = _country(iso_country_code)
     same_country = senders.c.country.is_(None) if country is None else senders.c.country == country
@@ -298,27 +298,26 @@ async def add_destination_alpha_sender(conn: Conn, account: Account, service_sid
 # Reading and removing ------------------------------------------------------------------------------------------
 
 
-async def get(conn: Conn, account: Account, service_sid: str, kind: Kind, sid: str, *, path: str) -> Sender:
+async def get(conn: Conn, account: Account, service_sid: str, kind: Kind, sid: str) -> Sender:
     """The sender ``sid`` of that kind in the account's service ``service_sid``; 20404 otherwise."""
-    await services.get(conn, account.sid, service_sid, path=path)
+    await services.get(conn, account.sid, service_sid)
     row = (await conn.execute(select(senders).where(senders.c.sid == sid, senders.c.service_sid == service_sid,
                                                     senders.c.kind == kind))).first()
     if row is None:
-        raise NotFound(path)
+        raise NotFound()
     return Sender.of(row)
 
 
-async def remove(conn: Conn, account: Account, service_sid: str, kind: Kind, sid: str, *, path: str) -> None:
+async def remove(conn: Conn, account: Account, service_sid: str, kind: Kind, sid: str) -> None:
     """Take the sender out of the pool (a number stays the account's)."""
-    await get(conn, account, service_sid, kind, sid, path=path)
+    await get(conn, account, service_sid, kind, sid)
     await conn.execute(delete(senders).where(senders.c.sid == sid))
 
 
-async def page(conn: Conn, account: Account, service_sid: str, kind: Kind, request: paging.PageRequest, *,
-               path: str, country: str | None = None) -> tuple[list[Sender], bool]:
+async def page(conn: Conn, account: Account, service_sid: str, kind: Kind, request: paging.PageRequest, *, country: str | None = None) -> tuple[list[Sender], bool]:
     """A page of the pool's senders of ``kind``, in the order they joined it; ``country``: the destination alpha
     senders for that country only."""
-    await services.get(conn, account.sid, service_sid, path=path)
+    await services.get(conn, account.sid, service_sid)
     where = [senders.c.service_sid == service_sid, senders.c.kind == kind]
     if country is not None:
         where.append(senders.c.country == _country(country))
@@ -359,10 +358,10 @@ def render(sender: Sender, origin: str) -> dict[str, Any]:
 # Helpers -------------------------------------------------------------------------------------------------------
 
 
-async def _changing(conn: Conn, account: Account, service_sid: str, *, path: str) -> Service:
+async def _changing(conn: Conn, account: Account, service_sid: str) -> Service:
     """The account's service whose pool is about to change, locked until the transaction ends (PostgreSQL: two
     additions to one pool take turns, so that neither passes the limit or the one-per-service rules unseen)."""
-    service = await services.get(conn, account.sid, service_sid, path=path, lock=True)
+    service = await services.get(conn, account.sid, service_sid, lock=True)
     await account_service.ensure_active(conn, account.sid, "change Messaging Services")
     return service
 

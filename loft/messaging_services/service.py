@@ -173,7 +173,7 @@ async def create(conn: Conn, account: Account, changes: Changes) -> Service:
     sid = sids.new("MG")
     await conn.execute(services.insert().values(sid=sid, account_sid=account.sid, date_created=moment,
                                                 date_updated=moment, **{**DEFAULTS, **changes}))
-    return await get(conn, account.sid, sid, path="")
+    return await get(conn, account.sid, sid)
 
 
 async def find(conn: Conn, account_sid: str, sid: str, *, lock: bool = False) -> Service | None:
@@ -192,27 +192,27 @@ async def find_many(conn: Conn, sids: Collection[str]) -> dict[str, Service]:
     return {row.sid: Service.of(row) for row in rows}
 
 
-async def get(conn: Conn, account_sid: str, sid: str, *, path: str, lock: bool = False) -> Service:
+async def get(conn: Conn, account_sid: str, sid: str, *, lock: bool = False) -> Service:
     """:func:`find`, or 20404 naming ``path``: another account's service is not found either."""
     found = await find(conn, account_sid, sid, lock=lock)
     if found is None:
-        raise NotFound(path)
+        raise NotFound()
     return found
 
 
-async def change(conn: Conn, account: Account, sid: str, changes: Changes, *, path: str) -> Service:
-    await get(conn, account.sid, sid, path=path)
+async def change(conn: Conn, account: Account, sid: str, changes: Changes) -> Service:
+    await get(conn, account.sid, sid)
     await account_service.ensure_active(conn, account.sid, "change Messaging Services")
     if changes:
         await conn.execute(update(services).where(services.c.sid == sid)
                            .values(**changes, date_updated=dates.now()))
-    return await get(conn, account.sid, sid, path=path)
+    return await get(conn, account.sid, sid)
 
 
-async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
+async def remove(conn: Conn, account: Account, sid: str) -> None:
     """Delete the service; its pool's senders are free again (a number may join another service), and its
     opt-outs go with it."""
-    await get(conn, account.sid, sid, path=path)
+    await get(conn, account.sid, sid)
     await conn.execute(delete(senders).where(senders.c.service_sid == sid))
     await optout.forget(conn, sid)
     await conn.execute(delete(services).where(services.c.sid == sid))

@@ -71,7 +71,7 @@ async def _list(request: Request, kind: catalogue.Kind | None) -> Response:
 
 
 async def fetch_number(call: Call) -> Answer:
-    row = await service.get(call.conn, call.account, call.path_params["sid"], path=call.path)
+    row = await service.get(call.conn, call.account, call.path_params["sid"])
     return render.Resource(service.render(row), xml_tag="IncomingPhoneNumber")
 
 
@@ -87,13 +87,12 @@ async def update_number(request: Request) -> Response:
         new_owner = await auth.reach(request, auth.credential_in(request), form["AccountSid"])
     loft = context.of(request)
     async with loft.db.write() as conn:
-        row = await service.configure(conn, account, request.path_params["sid"], form,
-                                      path=render.requested_path(request), new_owner=new_owner)
+        row = await service.configure(conn, account, request.path_params["sid"], form, new_owner=new_owner)
     return render.resource(request, service.render(row), xml_tag="IncomingPhoneNumber")
 
 
 async def delete_number(call: Call) -> Answer:
-    await service.release(call.conn, call.account, call.path_params["sid"], path=call.path)
+    await service.release(call.conn, call.account, call.path_params["sid"])
     return render.NoContent()
 
 
@@ -131,7 +130,7 @@ async def search_available(request: Request) -> Response:
     country = _country(request)
     kind = catalogue.KINDS.get(request.path_params["kind"])
     if kind is None or kind not in catalogue.kinds_of(country):
-        raise NotFound(render.requested_path(request))
+        raise NotFound()
     criteria = available.criteria_from(request.query_params, country)
     loft = context.of(request)
     async with loft.db.read() as conn:
@@ -148,7 +147,7 @@ async def search_available(request: Request) -> Response:
 def _country(request: Request) -> str:
     country = str(request.path_params["country_code"])
     if country not in catalogue.COUNTRIES:
-        raise NotFound(render.requested_path(request))
+        raise NotFound()
     return country
 
 

@@ -133,15 +133,15 @@ async def buy(conn: Conn, account: Account, form: MultiDict, *, kind: catalogue.
         await conn.execute(numbers.insert().values(**values))
     except IntegrityError:  # bought by a concurrent request between our check and our insert
         raise InvalidParameter(21422, f"PhoneNumber {number} is not available") from None
-    return await get(conn, account, values["sid"], path="")
+    return await get(conn, account, values["sid"])
 
 
-async def get(conn: Conn, account: Account, sid: str, *, path: str) -> Row[Any]:
+async def get(conn: Conn, account: Account, sid: str) -> Row[Any]:
     row = (
         await conn.execute(select(numbers).where(numbers.c.sid == sid, numbers.c.account_sid == account.sid))
     ).first()
     if row is None:
-        raise NotFound(path)
+        raise NotFound()
     return row
 
 
@@ -166,15 +166,14 @@ async def owned_senders(conn: Conn, pairs: Collection[tuple[str, str]]) -> dict[
             if (row.account_sid, row.phone_number) in wanted}
 
 
-async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str], *, path: str,
-                    new_owner: Account | None = None) -> Row[Any]:
+async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, str], *, new_owner: Account | None = None) -> Row[Any]:
     """Update a number's settings; with ``new_owner``, move it to that account as well.
 
     A moved number keeps its sid and URLs, but not its Applications, which belong to the old account (unless
     the same request names Applications of the new one), nor its place in a Messaging Service's pool. A suspended account's numbers can only be moved out
     (by its parent); nothing moves into a suspended or closed account (403, 20005).
     """
-    await get(conn, account, sid, path=path)
+    await get(conn, account, sid)
     if new_owner is None:
         await account_service.ensure_active(conn, account.sid, "change its numbers")
     else:
@@ -189,11 +188,11 @@ async def configure(conn: Conn, account: Account, sid: str, form: Mapping[str, s
     if values:
         values["date_updated"] = dates.now()
         await conn.execute(update(numbers).where(numbers.c.sid == sid).values(**values))
-    return await get(conn, account, sid, path=path)
+    return await get(conn, account, sid)
 
 
-async def release(conn: Conn, account: Account, sid: str, *, path: str) -> None:
-    await get(conn, account, sid, path=path)
+async def release(conn: Conn, account: Account, sid: str) -> None:
+    await get(conn, account, sid)
     await conn.execute(delete(numbers).where(numbers.c.sid == sid))
 
 

@@ -31,18 +31,18 @@ async def list_senders(call: Call) -> Answer:
 
 
 async def fetch_sender(call: Call) -> Answer:
-    found = await service.get(call.conn, call.account.sid, call.path_params["sid"], path=call.path)
+    found = await service.get(call.conn, call.account.sid, call.path_params["sid"])
     return v1.Resource(service.render(found, call.origin))
 
 
 async def update_sender(call: Call) -> Answer:
     changed = await service.change(call.conn, call.account, call.path_params["sid"],
-                                   service.changes_from(call.document), path=call.path)
+                                   service.changes_from(call.document))
     return v1.Resource(service.render(changed, call.origin), status=202)
 
 
 async def delete_sender(call: Call) -> Answer:
-    await service.remove(call.conn, call.account, call.path_params["sid"], path=call.path)
+    await service.remove(call.conn, call.account, call.path_params["sid"])
     return render.NoContent()
 
 

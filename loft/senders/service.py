@@ -186,7 +186,7 @@ async def create(conn: Conn, account: Account, sender_id: str, changes: Mapping[
         raise taken from None
     await outbox.enqueue(conn, ONLINE_JOB, subject_sid=sid, account_sid=account.sid,
                          at=moment + timedelta(seconds=LAUNCH_SECONDS))
-    return await get(conn, account.sid, sid, path="")
+    return await get(conn, account.sid, sid)
 
 
 async def bring_online(conn: Conn, sid: str) -> None:
@@ -216,26 +216,26 @@ async def online(conn: Conn, sender_ids: Sequence[str]) -> set[str]:
     return set(found.scalars())
 
 
-async def get(conn: Conn, account_sid: str, sid: str, *, path: str) -> ChannelSender:
+async def get(conn: Conn, account_sid: str, sid: str) -> ChannelSender:
     found = await find(conn, account_sid, sid)
     if found is None:
-        raise NotFound(path)
+        raise NotFound()
     return found
 
 
-async def change(conn: Conn, account: Account, sid: str, changes: Mapping[str, Any], *, path: str
+async def change(conn: Conn, account: Account, sid: str, changes: Mapping[str, Any]
                  ) -> ChannelSender:
-    found = await get(conn, account.sid, sid, path=path)
+    found = await get(conn, account.sid, sid)
     await account_service.ensure_active(conn, account.sid, "change senders")
     if changes:
         merged = {key: {**getattr(found, key), **value} for key, value in changes.items()}
         await conn.execute(update(senders).where(senders.c.sid == sid).values(**merged, date_updated=dates.now()))
-    return await get(conn, account.sid, sid, path=path)
+    return await get(conn, account.sid, sid)
 
 
-async def remove(conn: Conn, account: Account, sid: str, *, path: str) -> None:
+async def remove(conn: Conn, account: Account, sid: str) -> None:
     """Delete the sender, and take it out of the pools that hold it."""
-    await get(conn, account.sid, sid, path=path)
+    await get(conn, account.sid, sid)
     await conn.execute(delete(pools).where(pools.c.sid == sid))
     await conn.execute(delete(senders).where(senders.c.sid == sid))
 

@@ -26,7 +26,8 @@ def test_a_console_address_that_leads_nowhere_is_an_html_404(page: Page, account
     assert response is not None and response.status == 404
     assert response.headers["content-type"].startswith("text/html")
     expect(page.locator("#error-page h1")).to_have_text("Not found")
-    expect(page.locator("#error-page .flash.error")).to_contain_text("was not found (error 20404)")
+    expect(page.locator("#error-page .flash.error")).to_contain_text(
+        f"The requested resource {path} was not found (error 20404)")
     expect(page.locator("header nav").get_by_role("link", name="Messages")).to_be_visible()
     shoot(page, "not-found")
     page.get_by_role("link", name="Back to the dashboard").click()
