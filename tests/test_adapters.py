@@ -271,22 +271,6 @@ def test_an_exception_in_a_parser_callback_is_the_context_of_the_parser_s_error(
     assert isinstance(raised.value.__context__, Refused)
 
 
-# Starlette: loft.kit.forms.Form is a MultiDict made of its _dict and _list ----------------------------------------
-
-
-def test_starlette_s_multidict_keeps_the_last_value_in_dict_and_every_pair_in_list() -> None:
-    """``MultiDict(pairs)`` is its ``_dict`` (the last value of each name) and its ``_list`` (the pairs as given),
-    and nothing else: ``Form.of_pairs`` sets the two without the constructor, and ``Form.get`` reads ``_dict``."""
-    from starlette.datastructures import MultiDict
-
-    from loft.kit.forms import Form
-
-    pairs = [("To", "+15558675310"), ("MediaUrl", "a"), ("MediaUrl", "b"), ("Body", "")]
-    reference = MultiDict(pairs)
-    assert vars(reference) == {"_dict": {"To": "+15558675310", "MediaUrl": "b", "Body": ""}, "_list": pairs}
-    assert vars(Form.of_pairs(list(pairs))) == vars(reference)
-
-
 # Starlette: loft.app.LoftStarlette builds its stack from the declared middleware alone ---------------------------
 
 

@@ -23,7 +23,4 @@ The places:
 - :class:`loft.app.LoftStarlette`: Starlette's ``build_middleware_stack`` (called by ``Starlette.__call__`` on the
   first request) and ``user_middleware`` (the declared list), overridden so that the stack is the declared layers
   alone, without Starlette's exception layers (checked against Starlette 1.10).
-- :class:`loft.kit.forms.Form`: Starlette's ``MultiDict`` holds its values in ``_dict`` (the last of each key)
-  and ``_list`` (every pair, in order); ``Form`` reads ``_dict`` for ``get`` and sets both in ``of_pairs``
-  without the constructor (checked against Starlette 1.10).
 """

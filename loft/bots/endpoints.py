@@ -20,7 +20,6 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -35,6 +34,7 @@ from loft.delivery import outbox
 from loft.errors import InvalidParameter, NotFound, PermissionDenied, TwilioApiError
 from loft.kit import crypto, endpoint, forms, paging, render, sids, v1
 from loft.kit.endpoint import Answer, Call
+from loft.kit.forms import Form
 from loft.messages import service as messages
 from loft.webhooks import signing
 
@@ -138,7 +138,7 @@ async def _send(request: Request, account: Account, activity: Mapping[str, Any],
         return "ignored-" + secrets.token_hex(8)
     phone, number = activities.parties(conversation)
     loft = context.of(request)
-    form = MultiDict(activities.message_form(activity, number=number, phone=phone))
+    form = Form(activities.message_form(activity, number=number, phone=phone))
     new = messages.check(account, form)
     row = (await loft.db.submit_item(messages.create_many, messages.Draft(account, new, loft.settings))).message
     loft.wake()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MultiDict
+from collections.abc import Mapping
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -17,12 +18,12 @@ _URLS = ("SmsUrl", "SmsFallbackUrl", "MessageStatusCallback", "VoiceUrl")
 _METHODS = ("SmsMethod", "SmsFallbackMethod", "VoiceMethod")
 
 
-def _settings(form: MultiDict) -> MultiDict:
+def _settings(form: Mapping[str, str]) -> dict[str, str]:
     values = [(name, (form.get(name) or "").strip()) for name in _URLS]
     values += [(name, form.get(name) or "POST") for name in _METHODS]
     if (form.get("FriendlyName") or "").strip():
         values.append(("FriendlyName", form["FriendlyName"].strip()))
-    return MultiDict(values)
+    return dict(values)
 
 
 async def list_apps(visit: Visit) -> Response:

@@ -3,7 +3,6 @@ number's page says which Messaging Service's pool it is in, whose request URL ma
 
 from __future__ import annotations
 
-from starlette.datastructures import MultiDict
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -55,8 +54,8 @@ async def _search(conn: Conn, *, country: str, kind: str, area_code: str, contai
 
 
 async def buy(visit: Visit) -> Response:
-    wanted = MultiDict([(name, visit.form[name].strip()) for name in ("PhoneNumber", "AreaCode", "FriendlyName")
-                        if (visit.form.get(name) or "").strip()])
+    wanted = {name: visit.form[name].strip() for name in ("PhoneNumber", "AreaCode", "FriendlyName")
+              if (visit.form.get(name) or "").strip()}
     async with visit.loft.db.write() as conn:
         row = await service.buy(conn, visit.account, wanted)
     return web.redirect(visit.request, f"/console/numbers/{row.sid}",
@@ -79,9 +78,8 @@ async def configure(visit: Visit) -> Response:
     mode = form.get("mode") or "webhook"
     if mode not in ("webhook", "app"):
         raise InvalidParameter(20001, "Choose a webhook or a TwiML app")
-    changes = MultiDict([(name, form.get(name) or "") for name in
-                         ("FriendlyName", "SmsUrl", "SmsFallbackUrl", "StatusCallback")]
-                        + [(name, form.get(name) or "POST") for name in ("SmsMethod", "SmsFallbackMethod")])
+    changes = {name: form.get(name) or "" for name in ("FriendlyName", "SmsUrl", "SmsFallbackUrl", "StatusCallback")}
+    changes |= {name: form.get(name) or "POST" for name in ("SmsMethod", "SmsFallbackMethod")}
     if not changes["FriendlyName"]:
         del changes["FriendlyName"]
     app_sid = (form.get("SmsApplicationSid") or "").strip() if mode == "app" else ""

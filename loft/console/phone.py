@@ -18,7 +18,6 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode
 
-from starlette.datastructures import MultiDict
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -26,6 +25,7 @@ from loft.console import queries, web
 from loft.console.web import Visit
 from loft.errors import InvalidParameter
 from loft.kit import paging, phone
+from loft.kit.forms import Form
 from loft.numbers import service as numbers
 from loft.sim import service as sim
 
@@ -96,7 +96,7 @@ async def send(visit: Visit) -> Response:
         fields += [("Body", visit.form.get("body") or "")]
         fields += [("MediaUrl", url.strip()) for url in (visit.form.get("media_urls") or "").split()]
     async with visit.loft.db.write() as conn:
-        row = await sim.text_loft(conn, visit.loft.settings, handset, MultiDict(fields), reachable=[visit.account.sid])
+        row = await sim.text_loft(conn, visit.loft.settings, handset, Form(fields), reachable=[visit.account.sid])
     visit.loft.wake()
     if "application/json" in visit.request.headers.get("accept", ""):
         return JSONResponse({"sid": row.sid, "status": row.status}, status_code=201, headers=web.SECURITY_HEADERS)
@@ -108,7 +108,7 @@ async def turn_rcs_on(visit: Visit) -> Response:
     ``Rcs=true`` does."""
     handset = sim.handset_number(visit.form.get("handset") or "")
     async with visit.loft.db.write() as conn:
-        await sim.configure(conn, visit.account, handset, MultiDict([("Rcs", "true")]))
+        await sim.configure(conn, visit.account, handset, {"Rcs": "true"})
     return web.redirect(visit.request, _thread_url(handset, visit.form.get("number") or ""),
                         notice=f"The handset {handset} supports RCS now.")
 

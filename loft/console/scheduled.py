@@ -4,7 +4,6 @@ that cancels it as the API's ``Status=canceled`` does (:func:`loft.messages.serv
 
 from __future__ import annotations
 
-from starlette.datastructures import MultiDict
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -31,7 +30,7 @@ async def list_scheduled(visit: Visit) -> Response:
 async def cancel(visit: Visit) -> Response:
     sid = visit.path_params["sid"]
     async with visit.loft.db.write() as conn:
-        row = await messages.redact_or_cancel(conn, visit.account, sid, MultiDict({"Status": "canceled"}))
+        row = await messages.redact_or_cancel(conn, visit.account, sid, status="canceled")
     return web.redirect(visit.request, web.came_from(visit.request),
                         notice=f"Canceled the message to {row.to_addr} ({row.sid}): it will not be sent.")
 

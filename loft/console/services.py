@@ -8,7 +8,8 @@ Every rule is the messaging v1 API's (``loft/messaging_services``): the forms po
 
 from __future__ import annotations
 
-from starlette.datastructures import MultiDict
+from collections.abc import Mapping
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -30,12 +31,12 @@ SHOWN: dict[pool.Kind, str] = {"phone_number": "Phone number", "alpha_sender": "
                                "short_code": "Short code", "channel_sender": "Channel sender"}
 
 
-def _settings(form: MultiDict) -> MultiDict:
+def _settings(form: Mapping[str, str]) -> dict[str, str]:
     """The form's settings as the API's parameters: an unticked box is ``false``, an empty URL clears it."""
     values = [(name, (form.get(name) or "").strip()) for name in _TEXTS]
     values += [(name, form.get(name) or "POST") for name in _METHODS]
     values += [(name, "true" if form.get(name) else "false") for name in FLAGS]
-    return MultiDict(values)
+    return dict(values)
 
 
 async def list_services(visit: Visit) -> Response:

@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -74,7 +73,7 @@ class Visit:
     session: Session
     principal: Account
     account: Account
-    form: MultiDict = field(default_factory=MultiDict)
+    form: forms.Form = field(default_factory=forms.Form)
     #: The accounts the header's switcher offers (none: no switcher), see :func:`queries.switchable`.
     switchable: list[queries.Choice] = field(default_factory=list)
 
@@ -140,7 +139,7 @@ def redirect(request: Request, to: str, *, notice: str | None = None, error: str
     return response
 
 
-async def _visit(request: Request, session: Session | None, *, form: MultiDict | None = None,
+async def _visit(request: Request, session: Session | None, *, form: forms.Form | None = None,
                  switcher: bool = False) -> Visit | None:
     """The signed-in visit of ``request``, or None when its session does not stand; ``switcher``: with the
     accounts the header's switcher offers (a session opened with the auth token of a main account or any other
@@ -154,7 +153,7 @@ async def _visit(request: Request, session: Session | None, *, form: MultiDict |
     if switcher and session.key_sid is None and principal.parent_sid is None:
         async with loft.db.read() as conn:
             choices = await queries.switchable(conn, principal.sid)
-    return Visit(request, loft, session, principal, account, form if form is not None else MultiDict(),
+    return Visit(request, loft, session, principal, account, form if form is not None else forms.Form(),
                  choices if len(choices) > 1 else [])
 
 

@@ -4,7 +4,7 @@ a transaction, answer once that transaction is over.
 An endpoint is then only its work, ``async def work(call: Call) -> Answer``, routed with :func:`route`::
 
     async def fetch_application(call: Call) -> Answer:
-        row = await service.get(call.conn, call.account, call.params["sid"], path=call.path)
+        row = await service.get(call.conn, call.account, call.path_params["sid"])
         return render.Resource(service.render(row), xml_tag="Application")
 
     routes = [endpoint.route(_BASE + "/{sid}", fetch_application)]
@@ -39,7 +39,7 @@ from loft.accounts import auth
 from loft.accounts.service import Account
 from loft.context import Loft
 from loft.db.engine import Conn
-from loft.kit import forms, jsonbody, render, v1
+from loft.kit import forms, jsonbody, v1
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -72,11 +72,6 @@ class Call:
     def path_params(self) -> Mapping[str, str]:
         params: Mapping[str, str] = self.request.path_params
         return params
-
-    @property
-    def path(self) -> str:
-        """The path as the client wrote it (suffix included), for 404s."""
-        return render.requested_path(self.request)
 
     @property
     def origin(self) -> str:

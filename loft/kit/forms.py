@@ -11,35 +11,76 @@ at the edge, with :func:`refuse_nul`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TypeVar, overload
 from urllib.parse import unquote
 
-from starlette.datastructures import MultiDict
 from starlette.requests import ClientDisconnect, Request
 
 from loft.errors import InvalidParameter
 
+_T = TypeVar("_T")
 
-class Form(MultiDict):
-    """A request's parameters: Starlette's ``MultiDict`` (the last value of a repeated key, or all of them with
-    ``getlist``), whose ``get`` is a dict lookup. ``Mapping.get`` looks a key up by raising and catching
-    ``KeyError``, and a create asks for some twenty parameters that are absent. (``MultiDict``'s ``_dict`` and
-    ``_list`` are private: see :mod:`loft.adapters`.)"""
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self._dict.get(key, default)
+class Form(Mapping[str, str]):
+    """A request's parameters, a form body or a query string, as services read them: each name's last value (a
+    mapping, as Starlette's ``MultiDict`` reads), and every value of a repeated name with :meth:`getlist`, in the
+    order given. Loft's own type, so that services take none of Starlette's; ``get`` is a dict lookup
+    (``Mapping.get`` looks a key up by raising and catching ``KeyError``, and a create asks for some twenty
+    parameters that are absent)."""
+
+    __slots__ = ("_last", "_pairs")
+    _last: dict[str, str]
+    _pairs: list[tuple[str, str]]
+
+    def __init__(self, given: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        found = list(given.items()) if isinstance(given, Mapping) else list(given)
+        self._pairs = found
+        self._last = dict(found)
 
     @classmethod
     def of_pairs(cls, found: list[tuple[str, str]]) -> Form:
-        """The form of ``found`` (taken, not copied), made as ``Form(found)`` makes it (the last value of a repeated
-        name in its dict, every pair in its list), without ``MultiDict``'s look at what it was given (an
-        ``isinstance`` of a protocol and a comprehension): a create's form is made for every request."""
+        """The form of ``found``, taken and not copied: a create's form is made for every request."""
         form = cls.__new__(cls)
-        form._dict = dict(found)
-        form._list = found
+        form._pairs = found
+        form._last = dict(found)
         return form
+
+    def __getitem__(self, key: str) -> str:
+        return self._last[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._last
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._last)
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def keys(self) -> KeysView[str]:
+        return self._last.keys()
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str | _T, /) -> str | _T: ...
+
+    def get(self, key: str, default: object = None, /) -> object:
+        return self._last.get(key, default)
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``, in the order given (``[]`` if it is absent)."""
+        return [value for name, value in self._pairs if name == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every name and value, repeated names included, in the order given."""
+        return list(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"Form({self._pairs!r})"
 
 
 async def read(request: Request) -> Form:

@@ -67,9 +67,8 @@ async def update_message(request: Request) -> Response:
     form = await forms.read(request)
     loft = context.of(request)
     async with loft.db.write() as conn:
-        row = await service.redact_or_cancel(
-            conn, account, request.path_params["sid"], form
-        )
+        row = await service.redact_or_cancel(conn, account, request.path_params["sid"], status=form.get("Status"),
+                                             body=form.get("Body"))
     return render.resource(request, service.render(row), xml_tag="Message")
 
 

@@ -16,7 +16,6 @@ from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
-from starlette.datastructures import MultiDict
 
 from loft import metrics
 from loft.accounts import service as accounts
@@ -46,7 +45,7 @@ STILL_IN_FLIGHT = 20009
 #: Twilio's code for canceling a message that is not (or no longer) scheduled.
 NOT_SCHEDULED = 30409
 
-def check(account: Account, form: MultiDict) -> NewMessage:
+def check(account: Account, form: forms.Form) -> NewMessage:
     """Everything about a send that needs no database, in Twilio's order: the account may send, the form is valid."""
     if not accounts.can_send(account):
         raise TwilioApiError(20005, f"Account not active: {account.sid} is {account.status} and cannot send", 403)
@@ -430,17 +429,19 @@ async def page(conn: Conn, account: Account, query: Mapping[str, str],
     return await pages.fetch(conn, messages, where=where, order=("seq",), descending=True, request=request)
 
 
-async def redact_or_cancel(conn: Conn, account: Account, sid: str, form: MultiDict) -> Record:
+async def redact_or_cancel(conn: Conn, account: Account, sid: str, *, status: str | None = None,
+                           body: str | None = None) -> Record:
+    """An update of the message ``sid``: its ``status`` to ``canceled`` (a scheduled message), its ``body`` to
+    ``""`` (redaction); ``None`` leaves either as it is."""
     row = await get(conn, account, sid)
     values: dict[str, Any] = {}
-    status = form.get("Status")
     if status is not None:
         if status != "canceled":
             raise InvalidParameter(20001, f"Status can only be updated to 'canceled', not '{status}'")
         if row.status != "scheduled":
             raise _not_cancelable(row)
-    if "Body" in form:
-        if form["Body"] != "":
+    if body is not None:
+        if body != "":
             raise InvalidParameter(20001, "Body can only be updated to an empty string, which redacts the message")
         if row.status in IN_FLIGHT and status is None:
             raise InvalidParameter(STILL_IN_FLIGHT, f"Message {sid} cannot be redacted while it is {row.status}")
@@ -547,7 +548,7 @@ def render_media(row: Row[Any]) -> dict[str, Any]:
 # Feedback ------------------------------------------------------------------------------------------------
 
 
-async def give_feedback(conn: Conn, message: Row[Any], form: MultiDict) -> Row[Any]:
+async def give_feedback(conn: Conn, message: Row[Any], form: Mapping[str, str]) -> Row[Any]:
     outcome = forms.choice(form, "Outcome", ("confirmed", "unconfirmed"), default="confirmed")
     moment = dates.now()
     await upsert.insert_ignore(conn, message_feedback, message_sid=message.sid, account_sid=message.account_sid,

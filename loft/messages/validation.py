@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from starlette.datastructures import MultiDict
-
 from loft.content import render
 from loft.errors import InvalidParameter, NotImplementedByLoft
 from loft.kit import dates, forms, phone, segments, sids, urls
@@ -72,7 +70,7 @@ class NewMessage:
 _PLAIN = frozenset({"To", "From", "Body", "StatusCallback", "ApplicationSid", "MessagingServiceSid"})
 
 
-def validate(form: MultiDict) -> NewMessage:
+def validate(form: forms.Form) -> NewMessage:
     """Check a create form the way Twilio does; the first problem found is raised as Twilio's error."""
     to_raw = (form.get("To") or "").strip()
     if not to_raw:
@@ -150,7 +148,7 @@ def validate(form: MultiDict) -> NewMessage:
     )
 
 
-def _content(form: MultiDict) -> tuple[str | None, dict[str, str]]:
+def _content(form: forms.Form) -> tuple[str | None, dict[str, str]]:
     """``ContentSid`` and ``ContentVariables``: the template's SID (its shape; whether it is the account's is the
     create's to check, 21655 too) and the variables, checked (21656); variables without a template: 21654."""
     content_sid = (form.get("ContentSid") or "").strip()
@@ -165,7 +163,7 @@ def _content(form: MultiDict) -> tuple[str | None, dict[str, str]]:
     return content_sid, render.variables(given)
 
 
-def _fallback_from(form: MultiDict, from_raw: str, service_sid: str) -> str | None:
+def _fallback_from(form: forms.Form, from_raw: str, service_sid: str) -> str | None:
     """``FallbackFrom``: the sender an RCS send falls back from, only beside a Messaging Service (21666), not with
     a ``From`` (21664); whether the service has an RCS sender (21667) is the create's to check."""
     fallback_from = (form.get("FallbackFrom") or "").strip()
@@ -220,7 +218,7 @@ def _check_service(service_sid: str) -> None:
         raise InvalidParameter(21705, f"The Messaging Service Sid {service_sid} is invalid.")
 
 
-def _schedule(form: MultiDict, service_sid: str) -> datetime:
+def _schedule(form: forms.Form, service_sid: str) -> datetime:
     """When a scheduled send leaves: ``ScheduleType=fixed`` with ``SendAt`` (ISO 8601) within Loft's window
     (:data:`SCHEDULE_AT_LEAST` … :data:`SCHEDULE_AT_MOST` from now), through a Messaging Service."""
     if not service_sid:
@@ -276,7 +274,7 @@ def _check_sender_shape(text: str, to: str | None) -> None:
     raise InvalidParameter(21212, f"The 'From' number {text} is not a valid phone number, shortcode, or alphanumeric sender ID.")
 
 
-def _stored_options(form: MultiDict) -> dict[str, Any]:
+def _stored_options(form: forms.Form) -> dict[str, Any]:
     """Parameters that are validated and kept with the message (Twilio accepts them; they change no delivery)."""
     options: dict[str, Any] = {}
     if form.get("MaxPrice"):

@@ -22,7 +22,6 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
-from starlette.datastructures import MultiDict
 
 from loft.db.engine import Conn
 from loft.db.tables import incoming_phone_numbers as numbers
@@ -160,7 +159,7 @@ class Available:
 
 def criteria_from(query: Mapping[str, str], country: str) -> Criteria:
     """Validate a search's query parameters (Twilio's names) for ``country``."""
-    form = MultiDict(list(query.items()))
+    form = query
     code = catalogue.country_code_of(country)
     nowhere = False
 
@@ -219,7 +218,7 @@ def criteria_from(query: Mapping[str, str], country: str) -> Criteria:
     )
 
 
-def _near(form: MultiDict, country: str) -> tuple[tuple[float, float] | None, bool]:
+def _near(form: Mapping[str, str], country: str) -> tuple[tuple[float, float] | None, bool]:
     """The point of ``NearLatLong`` or ``NearNumber`` (or ``None``), and whether it could be located."""
     text = (form.get("NearLatLong") or "").strip()
     if text:

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from starlette.datastructures import MultiDict
 
 from loft.accounts import service as account_service
 from loft.accounts.service import API_VERSION, Account
@@ -83,7 +82,7 @@ async def _check_applications(conn: Conn, account: Account, values: dict[str, An
             raise InvalidParameter(20001, f"{parameter} {sid} is not an Application of account {account.sid}")
 
 
-async def buy(conn: Conn, account: Account, form: MultiDict, *, kind: catalogue.Kind | None = None) -> Row[Any]:
+async def buy(conn: Conn, account: Account, form: Mapping[str, str], *, kind: catalogue.Kind | None = None) -> Row[Any]:
     """Buy ``PhoneNumber`` (or a number in ``AreaCode``); through ``…/Local``, ``…/Mobile`` or ``…/TollFree``
     (``kind``) the number must be of that kind, or it is not available there (21422). A suspended or closed
     account buys nothing (403, 20005)."""

@@ -11,10 +11,10 @@ status callback announces (``EventType=READ``), as an RCS read receipt does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
-from starlette.datastructures import MultiDict
 
 from loft.accounts.service import Account
 from loft.config import Settings
@@ -40,7 +40,7 @@ def handset_number(text: str) -> str:
     return number
 
 
-async def configure(conn: Conn, account: Account, number: str, form: MultiDict) -> dict[str, Any]:
+async def configure(conn: Conn, account: Account, number: str, form: Mapping[str, str]) -> dict[str, Any]:
     """Set how the handset ``number`` answers ``account``'s sends (and its subaccounts'), starting from what
     applies to the account now (its parent's setting, if it has none of its own)."""
     behavior = forms.choice(form, "Behavior", tuple(carrier.BEHAVIORS))
@@ -99,7 +99,7 @@ async def inbox(conn: Conn, number: str, account_sids: list[str]) -> list[dict[s
     ]
 
 
-async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict, *,
+async def text_loft(conn: Conn, settings: Settings, number: str, form: forms.Form, *,
                     reachable: list[str]) -> Record:
     """The handset ``number`` texts a Loft number (an inbound message, opt-out keywords applied) or an RCS sender
     (a reply or a button tap, see the module's docstring)."""
@@ -126,7 +126,7 @@ async def text_loft(conn: Conn, settings: Settings, number: str, form: MultiDict
                                media_urls=media_urls)
 
 
-async def _write_agent(conn: Conn, settings: Settings, number: str, to_raw: str, form: MultiDict, *,
+async def _write_agent(conn: Conn, settings: Settings, number: str, to_raw: str, form: forms.Form, *,
                        reachable: list[str]) -> Record:
     """The handset writes to (or taps a button of) the RCS sender ``to_raw``: an RCS handset only (400 otherwise),
     to an online sender of a reachable account (404 otherwise)."""
@@ -151,7 +151,7 @@ async def _write_agent(conn: Conn, settings: Settings, number: str, to_raw: str,
                                to=sender_id, body=body, media_urls=media_urls, options=options or None)
 
 
-def _contents(form: MultiDict, body: str, *, tap: bool = False) -> tuple[str, list[str]]:
+def _contents(form: forms.Form, body: str, *, tap: bool = False) -> tuple[str, list[str]]:
     """The message's body and media URLs, checked: one of them at least (a tap may have neither)."""
     media_urls = [url.strip() for url in form.getlist("MediaUrl") if url.strip()]
     if not body and not media_urls and not tap:

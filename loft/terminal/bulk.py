@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from starlette.datastructures import MultiDict
-
 from loft.errors import TwilioApiError
 from loft.kit import phone, urls
+from loft.kit.forms import Form
 from loft.messages import validation
 from loft.terminal.client import ApiError, LoftClient, NoAnswer, TerminalError, quoted
 
@@ -187,7 +186,7 @@ def check_rows(prepared: Prepared, sender: Sender) -> Prepared:
     checked = Prepared(refused=list(prepared.refused))
     for message in prepared.ready:
         try:
-            validation.validate(MultiDict(sender.fields(message)))
+            validation.validate(Form(sender.fields(message)))
         except TwilioApiError as exc:
             checked.refused.append(Outcome(message.row, message.to, "refused", error_code=exc.code,
                                            error_message=exc.message))

@@ -29,6 +29,9 @@ def test_a_form_reads_like_starlette_s_multidict() -> None:
         assert form["To"] == "+15558675310"
         assert form.multi_items() == reference.multi_items() and list(form.items()) == list(reference.items())
         assert len(form) == len(reference) and list(form) == list(reference)
+        assert form.keys() == reference.keys() and form.keys() <= {"To", "MediaUrl", "Body"}
+    assert Form({"To": "+15558675310"}).multi_items() == [("To", "+15558675310")]  # a mapping: its pairs
+    assert Form().getlist("MediaUrl") == [] and Form().get("To", "") == ""
 
 
 @pytest.mark.parametrize("body", [
