@@ -115,6 +115,28 @@ class NoContent:
         return no_content()
 
 
+@dataclass(frozen=True, slots=True)
+class Json:
+    """A JSON body whatever the path's suffix: Loft's own resources, which have no XML twin."""
+
+    data: Any
+    status: int = 200
+
+    def response(self, request: Request) -> Response:
+        return json_response(self.data, self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Bytes as they are, with their media type (a media file's content)."""
+
+    body: bytes
+    media_type: str
+
+    def response(self, request: Request) -> Response:
+        return Response(self.body, media_type=self.media_type)
+
+
 def no_content() -> Response:
     return Response(status_code=204)
 
