@@ -108,6 +108,21 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Unpaged:
+    """A list Twilio answers in one piece (:func:`unpaged`), as an endpoint's work answers it."""
+
+    key: str
+    records: Sequence[Mapping[str, Any]]
+    uri: str
+    xml_list_tag: str
+    xml_item_tag: str
+
+    def response(self, request: Request) -> Response:
+        return unpaged(request, key=self.key, records=self.records, uri=self.uri, xml_list_tag=self.xml_list_tag,
+                       xml_item_tag=self.xml_item_tag)
+
+
+@dataclass(frozen=True, slots=True)
 class NoContent:
     """204 with an empty body: what a delete answers, in every format and domain."""
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -24,14 +23,6 @@ _INCOMING_KINDS = ("Local", "Mobile", "TollFree")
 _FILTERS = ("Beta", "FriendlyName", "PhoneNumber", "Origin")
 
 
-async def create_number(request: Request) -> Response:
-    return await _buy(request, None)
-
-
-async def list_numbers(request: Request) -> Response:
-    return await _list(request, None)
-
-
 def _rendered(row: Any, kind: catalogue.Kind | None) -> dict[str, Any]:
     """A number as Twilio shows it; the schemas of the three typed lists have no ``type`` field (the kind is
     in the path)."""
@@ -39,35 +30,36 @@ def _rendered(row: Any, kind: catalogue.Kind | None) -> dict[str, Any]:
     return data if kind is None else {key: value for key, value in data.items() if key != "type"}
 
 
-async def _buy(request: Request, kind: catalogue.Kind | None) -> Response:
-    account = await auth.account_in_path(request)
-    form = await forms.read(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        row = await service.buy(conn, account, form, kind=kind)
-    return render.resource(request, _rendered(row, kind), xml_tag="IncomingPhoneNumber", status=201)
+def _buy(kind: catalogue.Kind | None) -> endpoint.Work:
+    """``POST …/IncomingPhoneNumbers`` (``kind`` ``None``) or ``…/IncomingPhoneNumbers/{Kind}``: buy a number."""
+
+    async def create_number(call: Call) -> Answer:
+        row = await service.buy(call.conn, call.account, call.params, kind=kind)
+        return render.Resource(_rendered(row, kind), xml_tag="IncomingPhoneNumber", status=201)
+
+    return create_number
 
 
-async def _list(request: Request, kind: catalogue.Kind | None) -> Response:
-    account = await auth.account_in_path(request)
-    query = request.query_params
-    page_request = paging.parse(query)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        rows, more = await service.page(conn, account, query, page_request,
+def _list(kind: catalogue.Kind | None) -> endpoint.Work:
+    """``GET …/IncomingPhoneNumbers`` (``kind`` ``None``) or ``…/IncomingPhoneNumbers/{Kind}``: the numbers owned."""
+
+    async def list_numbers(call: Call) -> Answer:
+        query = call.params
+        page_request = paging.parse(query)
+        rows, more = await service.page(call.conn, call.account, query, page_request,
                                         number_type=kind.stored if kind else None)
-    envelope = paging.envelope(
-        key="incoming_phone_numbers",
-        records=[_rendered(row, kind) for row in rows],
-        path=f"/2010-04-01/Accounts/{account.sid}/IncomingPhoneNumbers{'/' + kind.name if kind else ''}.json",
-        filters=[(name, query[name]) for name in _FILTERS if name in query],
-        request=page_request,
-        has_next=more,
-    )
-    return render.page(
-        request, envelope, key="incoming_phone_numbers",
-        xml_list_tag="IncomingPhoneNumbers", xml_item_tag="IncomingPhoneNumber",
-    )
+        envelope = paging.envelope(
+            key="incoming_phone_numbers",
+            records=[_rendered(row, kind) for row in rows],
+            path=f"/2010-04-01/Accounts/{call.account.sid}/IncomingPhoneNumbers{'/' + kind.name if kind else ''}.json",
+            filters=[(name, query[name]) for name in _FILTERS if name in query],
+            request=page_request,
+            has_next=more,
+        )
+        return render.Page(envelope, key="incoming_phone_numbers", xml_list_tag="IncomingPhoneNumbers",
+                           xml_item_tag="IncomingPhoneNumber")
+
+    return list_numbers
 
 
 async def fetch_number(call: Call) -> Answer:
@@ -96,52 +88,32 @@ async def delete_number(call: Call) -> Answer:
     return render.NoContent()
 
 
-def _kind_endpoints(kind: catalogue.Kind) -> tuple[Callable[[Request], Awaitable[Response]],
-                                                      Callable[[Request], Awaitable[Response]]]:
-    """``POST`` and ``GET …/IncomingPhoneNumbers/{Kind}``: buy a number of that kind, list the ones owned."""
-
-    async def create(request: Request) -> Response:
-        return await _buy(request, kind)
-
-    async def list_kind(request: Request) -> Response:
-        return await _list(request, kind)
-
-    return create, list_kind
+async def list_countries(call: Call) -> Answer:
+    paging.parse(call.params)  # validated; the list is one page
+    countries = [available.render_country(call.account.sid, country) for country in catalogue.COUNTRIES]
+    return render.Unpaged(key="countries", records=countries,
+                          uri=f"/2010-04-01/Accounts/{call.account.sid}/AvailablePhoneNumbers.json",
+                          xml_list_tag="Countries", xml_item_tag="Country")
 
 
-async def list_countries(request: Request) -> Response:
-    account = await auth.account_in_path(request)
-    paging.parse(request.query_params)  # validated; the list is one page
-    countries = [available.render_country(account.sid, country) for country in catalogue.COUNTRIES]
-    uri = f"/2010-04-01/Accounts/{account.sid}/AvailablePhoneNumbers.json"
-    return render.unpaged(request, key="countries", records=countries, uri=uri, xml_list_tag="Countries",
-                    xml_item_tag="Country")
+async def fetch_country(call: Call) -> Answer:
+    return render.Resource(available.render_country(call.account.sid, _country(call.request)), xml_tag="Country")
 
 
-async def fetch_country(request: Request) -> Response:
-    account = await auth.account_in_path(request)
-    country = _country(request)
-    return render.resource(request, available.render_country(account.sid, country), xml_tag="Country")
-
-
-async def search_available(request: Request) -> Response:
+async def search_available(call: Call) -> Answer:
     """``GET …/AvailablePhoneNumbers/{CountryCode}/{Kind}``: numbers for sale, never one somebody owns."""
-    account = await auth.account_in_path(request)
-    country = _country(request)
-    kind = catalogue.KINDS.get(request.path_params["kind"])
+    country = _country(call.request)
+    kind = catalogue.KINDS.get(call.path_params["kind"])
     if kind is None or kind not in catalogue.kinds_of(country):
         raise NotFound()
-    criteria = available.criteria_from(request.query_params, country)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        offers = await available.search(conn, country, kind, criteria)
-    xml = render.format_of(request) == "xml"
-    query = request.url.query
-    uri = f"/2010-04-01/Accounts/{account.sid}/AvailablePhoneNumbers/{country}/{kind.name}.json"
-    return render.unpaged(request, key="available_phone_numbers",
-                    records=[available.render(offer, xml=xml) for offer in offers],
-                    uri=f"{uri}?{query}" if query else uri,
-                    xml_list_tag="AvailablePhoneNumbers", xml_item_tag="AvailablePhoneNumber")
+    criteria = available.criteria_from(call.params, country)
+    offers = await available.search(call.conn, country, kind, criteria)
+    xml = render.format_of(call.request) == "xml"
+    query = call.request.url.query
+    uri = f"/2010-04-01/Accounts/{call.account.sid}/AvailablePhoneNumbers/{country}/{kind.name}.json"
+    return render.Unpaged(key="available_phone_numbers", records=[available.render(offer, xml=xml) for offer in offers],
+                          uri=f"{uri}?{query}" if query else uri,
+                          xml_list_tag="AvailablePhoneNumbers", xml_item_tag="AvailablePhoneNumber")
 
 
 def _country(request: Request) -> str:
@@ -152,18 +124,19 @@ def _country(request: Request) -> str:
 
 
 _kind_routes = [
-    Route(f"{_BASE}/{name}", endpoint, methods=[method])
+    route
     for name in _INCOMING_KINDS
-    for method, endpoint in zip(("POST", "GET"), _kind_endpoints(catalogue.KINDS[name]), strict=True)
+    for route in (endpoint.route(f"{_BASE}/{name}", _buy(catalogue.KINDS[name]), method="POST"),
+                  endpoint.route(f"{_BASE}/{name}", _list(catalogue.KINDS[name])))
 ]
 
 routes = [
-    Route(_AVAILABLE, list_countries, methods=["GET"]),
-    Route(_AVAILABLE + "/{country_code}", fetch_country, methods=["GET"]),
-    Route(_AVAILABLE + "/{country_code}/{kind}", search_available, methods=["GET"]),
+    endpoint.route(_AVAILABLE, list_countries),
+    endpoint.route(_AVAILABLE + "/{country_code}", fetch_country),
+    endpoint.route(_AVAILABLE + "/{country_code}/{kind}", search_available),
     *_kind_routes,  # before "/{sid}", which would take "Local" for a sid
-    Route(_BASE, list_numbers, methods=["GET"]),
-    Route(_BASE, create_number, methods=["POST"]),
+    endpoint.route(_BASE, _list(None)),
+    endpoint.route(_BASE, _buy(None), method="POST"),
     endpoint.route(_BASE + "/{sid}", fetch_number),
     Route(_BASE + "/{sid}", update_number, methods=["POST"]),
     endpoint.route(_BASE + "/{sid}", delete_number, method="DELETE"),
