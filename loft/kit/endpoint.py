@@ -18,6 +18,7 @@ An endpoint is then only its work, ``async def work(call: Call) -> Answer``, rou
   query string.
 - **Transaction**: a write for any method but ``GET``, a read for ``GET``. The endpoint owns it: the work's
   services only read and write, and an error the work raises rolls everything back.
+- **After the commit**: ``wakes=True`` wakes this process's worker, for the jobs the work left in the outbox.
 - **Answer**: anything with ``response(request)`` — :class:`loft.kit.render.Resource`, ``Page`` and
   ``NoContent`` (2010-04-01, JSON or XML), :class:`loft.kit.v1.Resource` (v1) — rendered after the commit, so that
   what the client is told has been committed.
@@ -58,7 +59,7 @@ class Call:
     #: The account the request acts for (see the module's docstring).
     account: Account
     #: The ``POST`` form, or the query string of any other method.
-    params: Mapping[str, str]
+    params: forms.Form
     #: A connection in the endpoint's transaction.
     conn: Conn
     #: The JSON body of a ``POST`` or ``PUT`` to a JSON API (``route(..., json=True)``); empty otherwise.
@@ -83,21 +84,24 @@ Work = Callable[[Call], Awaitable[Answer]]
 Who = Callable[[Request], Awaitable[Account]]
 
 
-def route(path: str, work: Work, *, method: str = "GET", who: Who = auth.account_in_path, json: bool = False
-          ) -> Route:
+def route(path: str, work: Work, *, method: str = "GET", who: Who = auth.account_in_path, json: bool = False,
+          wakes: bool = False) -> Route:
     """A Starlette route for ``method`` on ``path`` that runs ``work`` for the account ``who`` finds; ``json``:
-    the body is a JSON object (:attr:`Call.document`), not a form."""
+    the body is a JSON object (:attr:`Call.document`), not a form; ``wakes``: the work may leave jobs in the
+    outbox, and this process's worker is woken for them once they are committed."""
     writes = method != "GET"
     reads_json = json and method in ("POST", "PUT")
 
     async def endpoint(request: Request) -> Response:
         account = await who(request)
         document: Mapping[str, Any] = await jsonbody.read(request) if reads_json else _EMPTY
-        params: Mapping[str, Any] = (await forms.read(request) if method == "POST" and not json
-                                     else request.query_params)
+        params = (await forms.read(request) if method == "POST" and not json
+                  else forms.Form(request.query_params.multi_items()))
         db = context.of(request).db
         async with (db.write() if writes else db.read()) as conn:
             answer = await work(Call(request, account, params, conn, document))
+        if wakes:
+            context.of(request).wake()
         return answer.response(request)
 
     endpoint.__name__ = endpoint.__qualname__ = work.__name__

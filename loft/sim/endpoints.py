@@ -22,75 +22,50 @@ from starlette.routing import Route
 
 from loft import context
 from loft.accounts import auth
-from loft.accounts.service import Account
-from loft.context import Loft
 from loft.db.tables import accounts
 from loft.errors import InvalidParameter, PermissionDenied
-from loft.kit import dates, forms, render
+from loft.kit import dates, endpoint, forms, render
+from loft.kit.endpoint import Answer, Call
 from loft.messages import service as messages
 from loft.sim import clock, service
 
 
-async def _reachable(request: Request, who: Account) -> list[str]:
+async def _reachable(call: Call) -> list[str]:
     """The accounts whose numbers and inboxes the request's credential reaches: its account and that account's
     subaccounts with the auth token, the key's own account with an API key (as for the 2010-04-01 API)."""
-    if auth.credential_in(request).key_sid is not None:
-        return [who.sid]
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        children = (await conn.execute(select(accounts.c.sid).where(accounts.c.parent_sid == who.sid))).scalars()
-        return [who.sid, *children]
+    if auth.credential_in(call.request).key_sid is not None:
+        return [call.account.sid]
+    children = await call.conn.execute(select(accounts.c.sid).where(accounts.c.parent_sid == call.account.sid))
+    return [call.account.sid, *children.scalars()]
 
 
-async def _handset_call(request: Request) -> tuple[Loft, str, list[str]]:
-    """What a request about a handset's messages needs: Loft, the handset (its number, from the path) and the
-    accounts the caller reaches (401 without credentials, 400 for a number that is not one)."""
-    who = await auth.principal(request)
-    number = service.handset_number(request.path_params["phone_number"])
-    return context.of(request), number, await _reachable(request, who)
+def _handset(call: Call) -> str:
+    """The handset of the path (400 for a number that is not one)."""
+    return service.handset_number(call.path_params["phone_number"])
 
 
-async def send_from_handset(request: Request) -> Response:
-    loft, number, reachable = await _handset_call(request)
-    form = await forms.read(request)
-    async with loft.db.write() as conn:
-        row = await service.text_loft(conn, loft.settings, number, form, reachable=reachable)
-    loft.wake()
-    return render.json_response(messages.render(row), 201)
+async def send_from_handset(call: Call) -> Answer:
+    row = await service.text_loft(call.conn, call.loft.settings, _handset(call), call.params,
+                                  reachable=await _reachable(call))
+    return render.Json(messages.render(row), 201)
 
 
-async def handset_inbox(request: Request) -> Response:
-    loft, number, reachable = await _handset_call(request)
-    async with loft.db.read() as conn:
-        received = await service.inbox(conn, number, reachable)
-    return render.json_response({"messages": received}, 200)
+async def handset_inbox(call: Call) -> Answer:
+    return render.Json({"messages": await service.inbox(call.conn, _handset(call), await _reachable(call))})
 
 
-async def read_message(request: Request) -> Response:
-    loft, number, reachable = await _handset_call(request)
-    async with loft.db.write() as conn:
-        row = await service.read(conn, number, request.path_params["message_sid"], reachable=reachable)
-    loft.wake()
-    return render.json_response(messages.render(row), 200)
+async def read_message(call: Call) -> Answer:
+    row = await service.read(call.conn, _handset(call), call.path_params["message_sid"],
+                             reachable=await _reachable(call))
+    return render.Json(messages.render(row))
 
 
-async def configure_handset(request: Request) -> Response:
-    who = await auth.principal(request)
-    number = service.handset_number(request.path_params["phone_number"])
-    form = await forms.read(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        settings = await service.configure(conn, who, number, form)
-    return render.json_response(settings, 200)
+async def configure_handset(call: Call) -> Answer:
+    return render.Json(await service.configure(call.conn, call.account, _handset(call), call.params))
 
 
-async def fetch_handset(request: Request) -> Response:
-    who = await auth.principal(request)
-    number = service.handset_number(request.path_params["phone_number"])
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        settings = await service.settings_of(conn, who, number)
-    return render.json_response(settings, 200)
+async def fetch_handset(call: Call) -> Answer:
+    return render.Json(await service.settings_of(call.conn, call.account, _handset(call)))
 
 
 async def read_clock(request: Request) -> Response:
@@ -124,11 +99,12 @@ async def advance_clock(request: Request) -> Response:
 
 _BASE = "/sim/v1/Handsets/{phone_number}"
 routes = [
-    Route(_BASE + "/Messages", send_from_handset, methods=["POST"]),
-    Route(_BASE + "/Messages", handset_inbox, methods=["GET"]),
-    Route(_BASE + "/Messages/{message_sid}/Read", read_message, methods=["POST"]),
-    Route(_BASE, configure_handset, methods=["POST"]),
-    Route(_BASE, fetch_handset, methods=["GET"]),
+    endpoint.route(_BASE + "/Messages", send_from_handset, method="POST", who=auth.principal, wakes=True),
+    endpoint.route(_BASE + "/Messages", handset_inbox, who=auth.principal),
+    endpoint.route(_BASE + "/Messages/{message_sid}/Read", read_message, method="POST", who=auth.principal,
+                   wakes=True),
+    endpoint.route(_BASE, configure_handset, method="POST", who=auth.principal),
+    endpoint.route(_BASE, fetch_handset, who=auth.principal),
     Route("/sim/v1/Clock", advance_clock, methods=["POST"]),
     Route("/sim/v1/Clock", read_clock, methods=["GET"]),
 ]
