@@ -4,77 +4,67 @@ token only (Twilio keeps them from standard API keys, which are answered 401).""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from loft import context
 from loft.accounts import auth, keys, service
 from loft.accounts.service import Account
 from loft.errors import InvalidParameter
-from loft.kit import dates, endpoint, forms, paging, render
+from loft.kit import dates, endpoint, paging, render
 from loft.kit.endpoint import Answer, Call
 
 _PATH = "/2010-04-01/Accounts"
 
 
-async def list_accounts(request: Request) -> Response:
-    who = await auth.principal(request, keys_allowed=False)
-    query = request.query_params
-    status = query.get("Status")
-    if status is not None and status not in ("active", "suspended", "closed"):
-        raise InvalidParameter(20001, f"Status must be active, suspended or closed, not '{status}'")
-    page_request = paging.parse(query)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        found = await service.list_reachable(conn, loft.box, who, friendly_name=query.get("FriendlyName"), status=status)
-    window = found[page_request.offset : page_request.offset + page_request.size + 1]
-    filters = [(name, query[name]) for name in ("FriendlyName", "Status") if name in query]
-    envelope = paging.envelope(
-        key="accounts",
-        records=[service.render(a, with_token=True) for a in window[: page_request.size]],
-        path=f"{_PATH}.json",
-        filters=filters,
-        request=paging.PageRequest(page_request.size, page_request.number, None),
-        has_next=len(window) > page_request.size,
-    )
-    return render.page(request, envelope, key="accounts", xml_list_tag="Accounts", xml_item_tag="Account")
-
-
-async def create_subaccount(request: Request) -> Response:
-    who = await auth.principal(request, keys_allowed=False)
-    if who.parent_sid is not None:
-        raise InvalidParameter(20001, "A subaccount cannot create subaccounts")
-    form = await forms.read(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        account = await service.create(
-            conn,
-            loft.box,
-            friendly_name=form.get("FriendlyName") or f"SubAccount Created at {_now_label()}",
-            parent_sid=who.sid,
-        )
-    return render.resource(request, service.render(account, with_token=True), xml_tag="Account", status=201)
-
-
-async def fetch_account(request: Request) -> Response:
-    account = await auth.account_in_path(request, keys_allowed=False)
-    return render.resource(request, service.render(account, with_token=True), xml_tag="Account")
-
-
-async def update_account(request: Request) -> Response:
-    target = await auth.account_in_path(request, keys_allowed=False)
-    who = auth.credential_in(request).account
-    form = await forms.read(request)
-    loft = context.of(request)
-    async with loft.db.write() as conn:
-        account = await service.change(conn, loft.box, who, target, friendly_name=form.get("FriendlyName"),
-                                       status=form.get("Status"))
-    return render.resource(request, service.render(account, with_token=True), xml_tag="Account")
+async def _token_principal(request: Request) -> Account:
+    """The credential's own account, for the auth token only (API keys are answered 401)."""
+    return await auth.principal(request, keys_allowed=False)
 
 
 async def _token_holder(request: Request) -> Account:
     """The path's account, for the auth token only: ``/Keys`` answer API keys 401, as Twilio's standard keys."""
     return await auth.account_in_path(request, keys_allowed=False)
+
+
+def _account(account: Account, status: int = 200) -> render.Resource:
+    return render.Resource(service.render(account, with_token=True), xml_tag="Account", status=status)
+
+
+async def list_accounts(call: Call) -> Answer:
+    query = call.params
+    status = query.get("Status")
+    if status is not None and status not in ("active", "suspended", "closed"):
+        raise InvalidParameter(20001, f"Status must be active, suspended or closed, not '{status}'")
+    page_request = paging.parse(query)
+    found = await service.list_reachable(call.conn, call.loft.box, call.account,
+                                         friendly_name=query.get("FriendlyName"), status=status)
+    window = found[page_request.offset : page_request.offset + page_request.size + 1]
+    envelope = paging.envelope(
+        key="accounts",
+        records=[service.render(a, with_token=True) for a in window[: page_request.size]],
+        path=f"{_PATH}.json",
+        filters=[(name, query[name]) for name in ("FriendlyName", "Status") if name in query],
+        request=paging.PageRequest(page_request.size, page_request.number, None),
+        has_next=len(window) > page_request.size,
+    )
+    return render.Page(envelope, key="accounts", xml_list_tag="Accounts", xml_item_tag="Account")
+
+
+async def create_subaccount(call: Call) -> Answer:
+    if call.account.parent_sid is not None:
+        raise InvalidParameter(20001, "A subaccount cannot create subaccounts")
+    account = await service.create(call.conn, call.loft.box, parent_sid=call.account.sid,
+                                   friendly_name=call.params.get("FriendlyName") or f"SubAccount Created at {_now_label()}")
+    return _account(account, status=201)
+
+
+async def fetch_account(call: Call) -> Answer:
+    return _account(call.account)
+
+
+async def update_account(call: Call) -> Answer:
+    """The path's account, changed by the credential's (a parent suspends or closes its subaccounts)."""
+    who = auth.credential_in(call.request).account
+    return _account(await service.change(call.conn, call.loft.box, who, call.account,
+                                         friendly_name=call.params.get("FriendlyName"), status=call.params.get("Status")))
 
 
 def _key(data: dict[str, object], status: int = 200) -> render.Resource:
@@ -115,10 +105,10 @@ def _now_label() -> str:
 
 
 routes = [
-    Route(_PATH, list_accounts, methods=["GET"]),
-    Route(_PATH, create_subaccount, methods=["POST"]),
-    Route(_PATH + "/{account_sid}", fetch_account, methods=["GET"]),
-    Route(_PATH + "/{account_sid}", update_account, methods=["POST"]),
+    endpoint.route(_PATH, list_accounts, who=_token_principal),
+    endpoint.route(_PATH, create_subaccount, method="POST", who=_token_principal),
+    endpoint.route(_PATH + "/{account_sid}", fetch_account, who=_token_holder),
+    endpoint.route(_PATH + "/{account_sid}", update_account, method="POST", who=_token_holder),
     endpoint.route(_PATH + "/{account_sid}/Keys", list_keys, who=_token_holder),
     endpoint.route(_PATH + "/{account_sid}/Keys", create_key, method="POST", who=_token_holder),
     endpoint.route(_PATH + "/{account_sid}/Keys/{sid}", fetch_key, who=_token_holder),

@@ -19,9 +19,17 @@ An endpoint is then only its work, ``async def work(call: Call) -> Answer``, rou
 - **Transaction**: a write for any method but ``GET``, a read for ``GET``. The endpoint owns it: the work's
   services only read and write, and an error the work raises rolls everything back.
 - **After the commit**: ``wakes=True`` wakes this process's worker, for the jobs the work left in the outbox.
-- **Answer**: anything with ``response(request)`` — :class:`loft.kit.render.Resource`, ``Page`` and
-  ``NoContent`` (2010-04-01, JSON or XML), :class:`loft.kit.v1.Resource` (v1) — rendered after the commit, so that
-  what the client is told has been committed.
+- **Answer**: anything with ``response(request)`` — :class:`loft.kit.render.Resource`, ``Page``, ``Unpaged`` and
+  ``NoContent`` (2010-04-01, JSON or XML), ``Json`` and ``Content`` (Loft's own JSON, a media file's bytes),
+  :class:`loft.kit.v1.Resource` (v1) — rendered after the commit, so that what the client is told has been
+  committed.
+
+Every resource endpoint is written this way but a few, each saying why: the message create (the hot path: its
+body read once, its write batched with others', :mod:`loft.messages.endpoints`), a number's move (a second
+account to authorize before the transaction), the simulator clock's advance (it waits for every process after
+its commit); and the endpoints that are not a client's resources but other parties' protocols: the relay's
+webhooks from upstream Twilio (:mod:`loft.carriers.endpoints`) and the Bot Framework connector
+(:mod:`loft.bots.endpoints`).
 """
 
 from __future__ import annotations

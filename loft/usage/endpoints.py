@@ -2,48 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from loft import context
-from loft.accounts import auth
-from loft.kit import dates, paging, render
+from loft.kit import dates, endpoint, paging, render
+from loft.kit.endpoint import Answer, Call
 from loft.usage import service
 
 _BASE = "/2010-04-01/Accounts/{account_sid}"
 _FILTERS = ("Category", "StartDate", "EndDate", "IncludeSubaccounts")
 
 
-def _lister(kind: service.Kind) -> Callable[[Request], Awaitable[Response]]:
-    async def list_records(request: Request) -> Response:
-        account = await auth.account_in_path(request)
-        query = request.query_params
+def _lister(kind: service.Kind) -> endpoint.Work:
+    async def list_records(call: Call) -> Answer:
+        query = call.params
         page_request = paging.parse(query)
         moment = dates.now()
         parsed = service.parse_query(kind, query, today=moment.date())
-        loft = context.of(request)
         found: list[dict[str, Any]] = []
         total = 0
         if parsed is not None:
-            async with loft.db.read() as conn:
-                found, total = await service.records(conn, account, kind, parsed,
-                                                     price_unit=loft.settings.price_unit, today=moment.date(),
-                                                     as_of=moment, offset=page_request.offset,
-                                                     size=page_request.size)
+            found, total = await service.records(call.conn, call.account, kind, parsed,
+                                                 price_unit=call.loft.settings.price_unit, today=moment.date(),
+                                                 as_of=moment, offset=page_request.offset, size=page_request.size)
         envelope = _envelope(
             found,
             total,
-            path=f"/2010-04-01/Accounts/{account.sid}/Usage/Records{kind.suffix}.json",
+            path=f"/2010-04-01/Accounts/{call.account.sid}/Usage/Records{kind.suffix}.json",
             filters=[(name, query[name]) for name in _FILTERS if name in query],
             request=page_request,
         )
-        return render.page(request, envelope, key="usage_records", xml_list_tag="UsageRecords",
-                           xml_item_tag="UsageRecord")
+        return render.Page(envelope, key="usage_records", xml_list_tag="UsageRecords", xml_item_tag="UsageRecord")
 
     list_records.__name__ = f"list_usage_records_{kind.path.lower() or 'all'}"
     return list_records
@@ -71,16 +61,13 @@ def _envelope(window: Sequence[Mapping[str, Any]], total: int, *, path: str, fil
     }
 
 
-async def fetch_balance(request: Request) -> Response:
-    account = await auth.account_in_path(request)
-    loft = context.of(request)
-    async with loft.db.read() as conn:
-        left = await service.balance(conn, account, today=dates.now().date())
-    body = {"account_sid": account.sid, "balance": f"{left:f}", "currency": loft.settings.price_unit}
-    return render.resource(request, body, xml_tag="Balance")
+async def fetch_balance(call: Call) -> Answer:
+    left = await service.balance(call.conn, call.account, today=dates.now().date())
+    body = {"account_sid": call.account.sid, "balance": f"{left:f}", "currency": call.loft.settings.price_unit}
+    return render.Resource(body, xml_tag="Balance")
 
 
 routes = [
-    *(Route(f"{_BASE}/Usage/Records{kind.suffix}", _lister(kind), methods=["GET"]) for kind in service.KINDS),
-    Route(f"{_BASE}/Balance", fetch_balance, methods=["GET"]),
+    *(endpoint.route(f"{_BASE}/Usage/Records{kind.suffix}", _lister(kind)) for kind in service.KINDS),
+    endpoint.route(f"{_BASE}/Balance", fetch_balance),
 ]
