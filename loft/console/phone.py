@@ -10,7 +10,8 @@ rich content (cards, carousels, quick replies …, rendered by ``phone.html`` an
 ``content``), and tapping a quick reply sends the tap as the simulator's API does (``ButtonPayload``, the action's
 id, and ``ButtonText``, its title). Only an RCS handset reaches an RCS sender (the simulator answers 63106
 otherwise): the page says so and offers to turn RCS on, as ``POST /sim/v1/Handsets/{PhoneNumber}`` with
-``Rcs=true`` does.
+``Rcs=true`` does. Like a phone, the page sends a read receipt for each RCS message it has shown while visible
+(:func:`read`; without the script, nothing is read).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from starlette.routing import Route
 
 from loft.console import queries, web
 from loft.console.web import Visit
-from loft.errors import InvalidParameter
+from loft.delivery import lifecycle
+from loft.errors import InvalidParameter, NotFound
 from loft.kit import paging, phone
 from loft.kit.forms import Form
 from loft.numbers import service as numbers
@@ -103,6 +105,27 @@ async def send(visit: Visit) -> Response:
     return web.redirect(visit.request, _thread_url(handset, number))
 
 
+#: The most messages one read receipt post reads (a thread shows at most 200 received).
+MAX_READ = 200
+
+
+async def read(visit: Visit) -> Response:
+    """The handset has shown the RCS messages ``sid`` (repeated): each still ``delivered`` is read, with its
+    status callback, as ``POST /sim/v1/Handsets/{PhoneNumber}/Messages/{MessageSid}/Read`` reads one. One that
+    cannot be (not the handset's, not RCS, no longer delivered) is left as it is: the answer names those read."""
+    handset = sim.handset_number(visit.form.get("handset") or "")
+    done = []
+    async with visit.loft.db.write() as conn:
+        for sid in visit.form.getlist("sid")[:MAX_READ]:
+            try:
+                row = await sim.read(conn, handset, sid, reachable=[visit.account.sid])
+            except (InvalidParameter, NotFound, lifecycle.Superseded):
+                continue
+            done.append(row.sid)
+    visit.loft.wake()  # the status callbacks' jobs
+    return JSONResponse({"read": done}, headers=web.SECURITY_HEADERS)
+
+
 async def turn_rcs_on(visit: Visit) -> Response:
     """Make the handset RCS-capable for the account's sends, as ``POST /sim/v1/Handsets/{PhoneNumber}`` with
     ``Rcs=true`` does."""
@@ -118,4 +141,5 @@ routes = [
     Route("/console/phone/thread.json", web.page(thread, poll=True), methods=["GET"]),
     Route("/console/phone/send", web.action(send), methods=["POST"]),
     Route("/console/phone/rcs", web.action(turn_rcs_on), methods=["POST"]),
+    Route("/console/phone/read", web.action(read), methods=["POST"]),
 ]

@@ -108,7 +108,7 @@ class Bubble:
     ``content`` the rich content an RCS message shows (its card, carousel …, see
     :mod:`loft.delivery.carriers.sim`), as the phone draws it (:func:`loft.console.rich.view`), None for the others
     and for an RCS message of plain text; ``tap`` the ``ButtonPayload`` of a button the handset
-    tapped."""
+    tapped; ``unread`` an RCS message it received that is ``delivered``, not yet ``read``."""
 
     sid: str
     mine: bool
@@ -119,10 +119,12 @@ class Bubble:
     channel: str = "sms"
     content: dict[str, Any] | None = None
     tap: str | None = None
+    unread: bool = False
 
     def json(self) -> dict[str, Any]:
         return {"sid": self.sid, "mine": self.mine, "body": self.body, "media": self.media, "status": self.status,
-                "at": dates.iso8601(self.at), "channel": self.channel, "content": self.content, "tap": self.tap}
+                "at": dates.iso8601(self.at), "channel": self.channel, "content": self.content, "tap": self.tap,
+                "unread": self.unread}
 
 
 async def thread(conn: Conn, account_sid: str, handset: str, peer: str) -> list[Bubble]:
@@ -142,6 +144,7 @@ async def thread(conn: Conn, account_sid: str, handset: str, peer: str) -> list[
     # Oldest first, so that messages of the same moment keep their order through the (stable) sort below.
     sent, received = sent[::-1], received[::-1]
     media = await _media_of(conn, [row.sid for row in sent if row.num_media])
+    unread = await _delivered(conn, [row.message_sid for row in received if row.channel == "rcs"])
     # The handset's own texts: "delivered" once Loft has them, as a phone would say.
     bubbles = [Bubble(row.sid, True, row.body, media.get(row.sid, []),
                       {"received": "delivered", "receiving": "sending"}.get(row.status, row.status),
@@ -149,10 +152,18 @@ async def thread(conn: Conn, account_sid: str, handset: str, peer: str) -> list[
                       tap=(row.options or {}).get("button_payload")) for row in sent]
     bubbles += [Bubble(row.message_sid, False, row.body, list(row.media_urls), "received",
                        dates.as_utc(row.date_received), row.channel,
-                       rich.view(row.content) if row.channel == "rcs" else None)
+                       rich.view(row.content) if row.channel == "rcs" else None, unread=row.message_sid in unread)
                 for row in received]
     bubbles.sort(key=lambda bubble: (bubble.at, not bubble.mine))
     return bubbles
+
+
+async def _delivered(conn: Conn, message_sids: list[str]) -> set[str]:
+    """Which of the messages are ``delivered`` (an RCS message the handset may read)."""
+    if not message_sids:
+        return set()
+    return set((await conn.execute(select(messages.c.sid).where(messages.c.sid.in_(message_sids),
+                                                                messages.c.status == "delivered"))).scalars())
 
 
 def _channel(from_addr: str, num_media: int) -> str:

@@ -368,7 +368,8 @@ def test_taps_need_the_csrf_token_and_reach_only_the_account_s_own_senders(
     expect(page.locator("#pick-handset select[name=number] option")).to_have_text([agent])  # not theirs
 
     tap = {"handset": "+15550107009", "number": agent, "button_payload": "yes", "button_text": "Yes"}
-    for path, form in (("/console/phone/send", tap), ("/console/phone/rcs", {"handset": "+15550107009"})):
+    for path, form in (("/console/phone/send", tap), ("/console/phone/rcs", {"handset": "+15550107009"}),
+                       ("/console/phone/read", {"handset": "+15550107009", "sid": "SM" + "0" * 32})):
         for token in ({}, {"csrf_token": "guess"}):
             refused = page.request.post(path, form={**form, **token}, max_redirects=0)
             assert refused.status == 403 and "CSRF check failed" in refused.text()
@@ -380,3 +381,40 @@ def test_taps_need_the_csrf_token_and_reach_only_the_account_s_own_senders(
                                headers={"Accept": "application/json"})
     assert (answer.status, answer.json()["code"]) == (404, 20404)
     assert client.messages.list(to=theirs) == [] and bot.to("/rcs-theirs") == []
+
+
+def test_an_rcs_message_on_the_phone_s_screen_is_read_with_its_receipt(
+        page: Page, account: tuple[str, str], client: Client, sim: Sim, bot: Receiver) -> None:
+    """A phone sends a read receipt for an RCS message once it shows it: the console's phone reads each one it
+    draws (``delivered`` → ``read``), and the status callback says so, signed. SMS sends no read receipt."""
+    agent, service = rcs_sender(client, bot, "/rcs-read")
+    handset = "+15550107011"
+    sim.configure(handset, Rcs="true")
+    rcs = client.messages.create(messaging_service_sid=service, to=handset, body="Your table is ready",
+                                 status_callback=bot.url("/read-status"))
+    assert delivered(sim, handset, rcs.sid)["channel"] == "rcs"
+    number = client.incoming_phone_numbers.create(area_code="415").phone_number
+    sms = client.messages.create(from_=number, to=handset, body="Plain text")
+    assert delivered(sim, handset, sms.sid)["channel"] == "sms"
+    assert eventually(lambda: client.messages(rcs.sid).fetch().status == "delivered")
+    assert eventually(lambda: client.messages(sms.sid).fetch().status == "delivered")
+
+    sign_in(page, *account)
+    open_thread(page, handset, agent)
+    expect(page.locator(f'.bubble.theirs[data-sid="{rcs.sid}"] .text')).to_have_text("Your table is ready")
+    assert eventually(lambda: client.messages(rcs.sid).fetch().status == "read")
+    call = bot.wait_for(lambda got: any(c.path == "/read-status" and c.param("MessageStatus") == "read" for c in got))
+    receipt = next(c for c in call if c.path == "/read-status" and c.param("MessageStatus") == "read")
+    assert signed(receipt, bot.url("/read-status"), account[1]) and receipt.param("MessageSid") == rcs.sid
+    thread = page.request.get(f"/console/phone/thread.json?handset=%2B{handset[1:]}&number={agent}").json()
+    assert [(m["sid"], m["unread"]) for m in thread["messages"]] == [(rcs.sid, False)]
+
+    open_thread(page, handset, number)
+    expect(page.locator(f'.bubble.theirs[data-sid="{sms.sid}"] .text')).to_have_text("Plain text")
+    thread = page.request.get(f"/console/phone/thread.json?handset=%2B{handset[1:]}&number=%2B{number[1:]}").json()
+    assert [(m["sid"], m["unread"]) for m in thread["messages"]] == [(sms.sid, False)]
+    csrf = page.locator("#composer input[name=csrf_token]").get_attribute("value") or ""
+    answer = page.request.post("/console/phone/read", form={"handset": handset, "sid": sms.sid, "csrf_token": csrf},
+                               headers={"Accept": "application/json"})
+    assert answer.status == 200 and answer.json() == {"read": []}
+    assert client.messages(sms.sid).fetch().status == "delivered"

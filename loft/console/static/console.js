@@ -169,11 +169,34 @@ function element(tag, className, text) {
     return box;
   }
 
+  // A phone sends a read receipt for an RCS message once it is on its screen: this one does for each message still
+  // unread (delivered) while the page is visible, once per message.
+  let shown = [];
+  const asked = new Set();
+  async function readShown() {
+    if (document.visibilityState !== "visible") return;
+    const unread = shown.filter((m) => m.unread && !asked.has(m.sid));
+    if (!unread.length) return;
+    const form = new URLSearchParams();
+    for (const name of ["csrf_token", "handset"]) {
+      const source = composer.querySelector(`input[name=${name}]`);
+      if (source) form.append(name, source.value);
+    }
+    for (const m of unread) { asked.add(m.sid); form.append("sid", m.sid); }
+    try {
+      await fetch(thread.dataset.read, { method: "POST", body: form, credentials: "same-origin",
+                                         headers: { Accept: "application/json" } });
+    } catch (error) { for (const m of unread) asked.delete(m.sid); /* the next draw tries again */ }
+  }
+  document.addEventListener("visibilitychange", readShown);
+
   function draw(data) {
     const atBottom = thread.scrollTop + thread.clientHeight >= thread.scrollHeight - 40;
     thread.replaceChildren(...data.messages.map(bubble));
     if (!data.messages.length) thread.appendChild(element("p", "muted empty", "No messages yet. Say hello."));
     if (atBottom) thread.scrollTop = thread.scrollHeight;
+    shown = data.messages;
+    readShown();
   }
 
   // The composer and every tap post their form, and the thread is fetched again at once.
