@@ -23,6 +23,7 @@ from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.errors import LoftError
 from loft.kit import dates, tokens
+from loft.messages import retention
 
 #: Twilio's texts for the asynchronous error codes a message can end with.
 ERROR_MESSAGES = {
@@ -93,6 +94,7 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
     if error_code is not None:
         values["error_code"] = error_code
         values["error_message"] = ERROR_MESSAGES.get(error_code)
+    values.update(retention.erased(message.options, status, message.to_addr))
     values.update(target_sid=message.sid, status=status, date_updated=moment)
     if expected is None:
         await conn.execute(_UPDATE, values)
@@ -123,6 +125,9 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
         })).rowcount
     if changed != len(changes):
         raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
+    for message, status, _ in changes:
+        if message.options and (erased := retention.erased(message.options, status, message.to_addr)):
+            await conn.execute(_UPDATE, {**erased, "target_sid": message.sid})
     for (expected, status, _), sids in moves.items():
         if status != expected:
             conn.after_commit(partial(metrics.reached, status, len(sids)))

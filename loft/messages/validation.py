@@ -15,6 +15,7 @@ from typing import Any
 from loft.content import render
 from loft.errors import InvalidParameter, NotImplementedByLoft
 from loft.kit import dates, forms, phone, segments, sids, urls
+from loft.messages import retention
 
 MAX_BODY = 1600
 MAX_MEDIA = 10
@@ -291,10 +292,10 @@ def _stored_options(form: forms.Form) -> dict[str, Any]:
     attempt = forms.integer(form, "Attempt", low=1, high=1_000_000)
     if attempt is not None:
         options["attempt"] = attempt
-    if forms.choice(form, "ContentRetention", ("retain", "discard")) == "discard":
-        raise NotImplementedByLoft("ContentRetention", "'discard' is not implemented yet; bodies are retained")
-    if forms.choice(form, "AddressRetention", ("retain", "obfuscate")) == "obfuscate":
-        raise NotImplementedByLoft("AddressRetention", "'obfuscate' is not implemented yet; addresses are retained")
+    for parameter, (option, asked) in (("ContentRetention", retention.DISCARD),
+                                       ("AddressRetention", retention.OBFUSCATE)):
+        if forms.choice(form, parameter, ("retain", asked)) == asked:
+            options[option] = asked  # (see loft.messages.retention)
     if forms.choice(form, "TrafficType", ("free",)) is not None:
         raise NotImplementedByLoft("TrafficType", "free traffic (WhatsApp) is not implemented yet")
     risk = forms.choice(form, "RiskCheck", ("enable", "disable"))

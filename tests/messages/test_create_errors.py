@@ -95,10 +95,8 @@ CASES = [
     refused({"to": TO, "from_": OWNED, "body": "see https://example.com", "shorten_urls": True}, 20001,
             names="ShortenUrls", not_yet=True, id="shorten-urls-not-yet"),
     # Retention, traffic type, enums and booleans.
-    refused({"to": TO, "from_": OWNED, "body": "hi", "content_retention": "discard"}, 20001,
-            names="ContentRetention", not_yet=True, id="content-retention-discard-not-yet"),
-    refused({"to": TO, "from_": OWNED, "body": "hi", "address_retention": "obfuscate"}, 20001,
-            names="AddressRetention", not_yet=True, id="address-retention-obfuscate-not-yet"),
+    refused({"to": TO, "from_": OWNED, "body": "hi", "address_retention": "forget"}, 20001,
+            names="AddressRetention", id="address-retention-unknown-value"),
     refused({"to": TO, "from_": OWNED, "body": "hi", "traffic_type": "free"}, 20001, names="TrafficType",
             not_yet=True, id="traffic-type-free-not-yet"),
     refused({"to": TO, "from_": OWNED, "body": "hi", "risk_check": "maybe"}, 20001, names="RiskCheck",
