@@ -11,7 +11,8 @@ the message resource shows afterwards. Loft's choice, documented in ``docs/compa
   ``+1415555XXXX``), at the same moment. A list filtered by that ``To`` no longer finds it, and a Messaging
   Service's sticky sender does not recognise the recipient by it.
 
-Status callbacks are unchanged: they are sent to the account that knows the message's addresses.
+The status callback of the move that makes it final names the real recipient (the account that sent it knows
+it); one made later (an RCS message's ``read``) names it as the message shows it then.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ def erased(options: Mapping[str, Any] | None, status: str, to_addr: str) -> dict
 
 
 def obfuscated(address: str) -> str:
-    """``address`` with its last :data:`HIDDEN_DIGITS` digits each an ``X`` (``rcs:+1415…`` keeps its prefix)."""
+    """``address`` with its last :data:`HIDDEN_DIGITS` digits each an ``X``; an ``X`` counts as a digit hidden
+    already, so that a message that moves on once final (an RCS message ``delivered``, then ``read``) is not
+    obfuscated further."""
     hidden = 0
     characters = list(address)
     for index in range(len(characters) - 1, -1, -1):
         if hidden == HIDDEN_DIGITS:
             break
-        if characters[index].isdigit():
+        if characters[index].isdigit() or characters[index] == "X":
             characters[index] = "X"
             hidden += 1
     return "".join(characters)

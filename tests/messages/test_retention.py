@@ -71,6 +71,7 @@ def test_retain_keeps_everything(client: Client, sender: str) -> None:
 ])
 def test_obfuscation_hides_the_last_four_digits(address: str, hidden: str) -> None:
     assert obfuscated(address) == hidden
+    assert obfuscated(hidden) == hidden  # a message that moves on once final (delivered, then read) loses no more
 
 
 def test_only_a_final_status_erases() -> None:
