@@ -15,7 +15,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loft.context import Loft
@@ -68,6 +68,9 @@ class Worker:
         self._running: set[asyncio.Task[None]] = set()
         self._handed: deque[Job] = deque()
         self._handed_in = asyncio.Event()
+        #: Set when a job of this process falls due before the others noted (outbox.watch): the wait is shortened.
+        self._due_sooner = asyncio.Event()
+        self._claimed_up_to = datetime.min.replace(tzinfo=UTC)  # the moment of the last claim's look
         self._more_due = True  # the last claim took all it could: more jobs may be waiting in the outbox
         self._accepting = False  # hands sends over (while it runs)
         self._holding: dict[int, Job] = {}  # running jobs whose claims keep_claims renews
@@ -117,6 +120,7 @@ class Worker:
         vacuuming = (asyncio.create_task(self._vacuum_outbox(self.loft.settings.outbox_vacuum_seconds))
                      if not self.loft.db.is_sqlite and self.loft.settings.outbox_vacuum_seconds else None)
         self._accepting = True
+        unwatch = outbox.watch(self._due_sooner.set)
         try:
             while not stop.is_set():
                 if self.loft.work_ready.is_set():  # new work in the outbox (loft.wake()), or slots for more
@@ -129,14 +133,19 @@ class Worker:
                 # The poll interval catches work that other processes recorded, and jobs that fall due.
                 ready = asyncio.ensure_future(self.loft.work_ready.wait())
                 handed = asyncio.ensure_future(self._handed_in.wait())
-                done, _ = await asyncio.wait([stopping, ready, handed], timeout=self._backoff or self.poll_interval,
+                self._due_sooner.clear()
+                sooner = asyncio.ensure_future(self._due_sooner.wait())
+                done, _ = await asyncio.wait([stopping, ready, handed, sooner],
+                                             timeout=self._backoff or self._idle_wait(),
                                              return_when=asyncio.FIRST_COMPLETED)
                 ready.cancel()
                 handed.cancel()
+                sooner.cancel()
                 if not done:
-                    self._more_due = True
+                    self._more_due = True  # (a job recorded sooner only has it wait again, less)
         finally:
             self._accepting = False
+            unwatch()
             stopping.cancel()
         await self._give_back_handed()
         try:
@@ -146,6 +155,14 @@ class Worker:
             renewing.cancel()
             if vacuuming is not None:
                 vacuuming.cancel()
+
+    def _idle_wait(self) -> float:
+        """How long to wait for a wake-up with nothing to do: the poll interval, or less if a job this process
+        recorded falls due sooner (:func:`outbox.soonest`), or is due already and no claim has looked since."""
+        soonest = outbox.soonest(self._claimed_up_to)
+        if soonest is None:
+            return self.poll_interval
+        return min(self.poll_interval, max((soonest - dates.now()).total_seconds(), 0.001))
 
     async def _keep_claims(self) -> None:
         """Renew the claims of the jobs running here every third of a lease, while they run: a job that takes
@@ -222,6 +239,7 @@ class Worker:
         takeover = time.monotonic() >= self._next_takeover
         try:
             self._more_due = False  # from here on, what is recorded wakes the worker again
+            looked = dates.now()  # (the claim sees every job due by then)
             jobs = await self.loft.db.submit_single(lambda conn: outbox.claim(
                 conn, worker=self.name, limit=free, lease=self.lease_for, postgres=not self.loft.db.is_sqlite,
                 claims=self.loft.carriers.claims(), takeover=takeover))
@@ -231,6 +249,7 @@ class Worker:
                 self._backoff = min(max(2 * self._backoff, self.poll_interval), OUTAGE_BACKOFF_MAX)
             return 0
         self._backoff = 0.0
+        self._claimed_up_to = looked
         if takeover:
             self._next_takeover = time.monotonic() + self.poll_interval
         if len(jobs) == free:
