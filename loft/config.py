@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     #: PostgreSQL: seconds between a worker's ``VACUUM`` of the outbox while it runs jobs (0: leave the table to
     #: autovacuum, which visits it once a minute at most; see docs/deployment.md).
     outbox_vacuum_seconds: float = Field(default=2.0, ge=0, le=3600)
+    #: Messages an account may have ``scheduled`` at once (Twilio's limit, 500,000); one more is refused (35125).
+    max_scheduled_per_account: int = Field(default=500_000, ge=1)
     #: How many jobs (sends, delivery reports, webhooks) one worker runs at once.
     worker_concurrency: int = Field(default=128, ge=1, le=10_000)
     #: Messages per second per sender type (``local``, ``mobile``, ``tollFree``, ``shortCode``,

@@ -153,6 +153,15 @@ message_feedback = Table(
     _stamp("date_updated"),
 )
 
+#: How many messages each account has ``scheduled`` (Twilio allows 500,000: ``LOFT_MAX_SCHEDULED_PER_ACCOUNT``),
+#: kept as messages enter and leave that status (:mod:`loft.messages.scheduled`; migration 0018).
+scheduled_counts = Table(
+    "scheduled_counts",
+    metadata,
+    Column("account_sid", String(34), primary_key=True),
+    Column("scheduled", Integer, nullable=False),
+)
+
 #: Work that must follow a committed write, recorded in the same transaction (the transactional outbox).
 outbox = Table(
     "outbox",

@@ -23,7 +23,7 @@ from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.errors import LoftError
 from loft.kit import dates, tokens
-from loft.messages import retention
+from loft.messages import retention, scheduled
 
 #: Twilio's texts for the asynchronous error codes a message can end with.
 ERROR_MESSAGES = {
@@ -100,6 +100,8 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
         await conn.execute(_UPDATE, values)
     elif (await conn.execute(_UPDATE_FROM, {**values, "expected_status": expected})).rowcount != 1:
         raise Superseded(f"message {message.sid} is no longer {expected}")
+    if message.status == "scheduled" and status != "scheduled":
+        await scheduled.release(conn, message.account_sid)
     if status != message.status:
         conn.after_commit(partial(metrics.reached, status))
     announced = event(message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
@@ -128,6 +130,8 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
     for message, status, _ in changes:
         if message.options and (erased := retention.erased(message.options, status, message.to_addr)):
             await conn.execute(_UPDATE, {**erased, "target_sid": message.sid})
+        if message.status == "scheduled" and status != "scheduled":
+            await scheduled.release(conn, message.account_sid)
     for (expected, status, _), sids in moves.items():
         if status != expected:
             conn.after_commit(partial(metrics.reached, status, len(sids)))

@@ -30,7 +30,7 @@ from loft.delivery import lifecycle, outbox, pacing, wakeups
 from loft.delivery.carriers import plan as carrier_plan
 from loft.errors import InvalidParameter, NotFound, TwilioApiError
 from loft.kit import dates, forms, paging, phone, segments, sids
-from loft.messages import content, optout, pricing
+from loft.messages import content, optout, pricing, scheduled
 from loft.messages.validation import DEFAULT_VALIDITY, MAGIC_VALID_FROM, NewMessage, validate
 from loft.messaging_services import service as messaging_services
 from loft.messaging_services.service import Service
@@ -205,6 +205,8 @@ async def _admit(conn: Conn, draft: Draft, owned: Mapping[tuple[str, str], Recor
         if new.application_sid and not await applications.exists(conn, account.sid, new.application_sid):
             raise InvalidParameter(20001,
                                    f"ApplicationSid {new.application_sid} is not an Application of this account")
+        if new.send_at is not None:  # last: it writes (35125 when the account has too many)
+            await scheduled.reserve(conn, account.sid, draft.settings.max_scheduled_per_account)
         return new.send_at or dates.now()
     sender_type = "alphanumeric"
     if new.from_ == MAGIC_VALID_FROM:
