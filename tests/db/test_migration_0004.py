@@ -6,31 +6,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import sqlalchemy
-from alembic import command
-from alembic.config import Config
-
-from loft.db import engine
 from tests.conftest import make_server
 from tests.support import clients
+from tests.support.migrations import migrate
 from tests.support.sim import Sim, status_of
 from tests.support.waiting import eventually
-
-
-def _migrate(database: Path, revision: str) -> None:
-    """Move the SQLite file to ``revision`` (down or up) with Loft's migrations."""
-    sync = sqlalchemy.create_engine(f"sqlite:///{database}")
-    try:
-        with sync.begin() as connection:
-            config = Config()
-            config.set_main_option("script_location", str(engine._MIGRATIONS))
-            config.attributes["connection"] = connection
-            if revision == "head":
-                command.upgrade(config, revision)
-            else:
-                command.downgrade(config, revision)
-    finally:
-        sync.dispose()
 
 
 def test_global_settings_become_the_main_accounts_and_closed_accounts_lose_their_numbers(tmp_path: Path) -> None:
@@ -42,7 +22,7 @@ def test_global_settings_become_the_main_accounts_and_closed_accounts_lose_their
         gone = main.api.accounts.create(friendly_name="closed before 0004")
         kept = main.api.accounts(gone.sid).incoming_phone_numbers.create(area_code="415").phone_number
     database = tmp_path / "loft.db"
-    _migrate(database, "0003")
+    migrate(database, "0003", down=True)
     with sqlite3.connect(database) as raw:  # what the old code wrote: one global row; a close that kept numbers
         raw.execute("INSERT INTO handsets VALUES ('+15558679201', 'unreachable', 0, '2026-01-01 00:00:00.000000', "
                     "'2026-01-01 00:00:00.000000')")
@@ -63,9 +43,9 @@ def test_global_settings_become_the_main_accounts_and_closed_accounts_lose_their
             handset.http.close()
 
     # And back: the main account's row is the global one again.
-    _migrate(database, "0003")
+    migrate(database, "0003", down=True)
     with sqlite3.connect(database) as raw:
         rows = raw.execute("SELECT phone_number, behavior FROM handsets").fetchall()
     raw.close()
     assert rows == [("+15558679201", "unreachable")]
-    _migrate(database, "head")
+    migrate(database, "head")

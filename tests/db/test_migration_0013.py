@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.conftest import make_server
-from tests.db.test_migration_0004 import _migrate
+from tests.support.migrations import migrate
 from tests.support.sim import Sim
 
 
@@ -20,7 +20,7 @@ def test_handsets_and_their_inbox_from_before_rcs(tmp_path: Path) -> None:
         finally:
             sim.http.close()
     database = tmp_path / "loft.db"
-    _migrate(database, "0012_sticky_senders")
+    migrate(database, "0012_sticky_senders", down=True)
     with sqlite3.connect(database) as raw:  # what the old carrier wrote: no channel, no content
         for sid, media in (("SM" + "1" * 32, "[]"), ("MM" + "2" * 32, '["https://example.com/a.png"]')):
             raw.execute("INSERT INTO handset_inbox (phone_number, account_sid, message_sid, from_addr, body, "

@@ -6,28 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import insert, select
 
-from loft.db import engine, tables
+from loft.db import tables
+from tests.support.migrations import migrate
 from tests.support.rows import account, message
 
 OTHER = "AC" + "1" * 32
-
-
-def _migrate(database: Path, revision: str, write: list[tuple[sqlalchemy.Table, list[dict[str, object]]]]) -> None:
-    sync = sqlalchemy.create_engine(f"sqlite:///{database}")
-    try:
-        with sync.begin() as connection:
-            config = Config()
-            config.set_main_option("script_location", str(engine._MIGRATIONS))
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-            for table, rows in write:
-                connection.execute(insert(table), rows)
-    finally:
-        sync.dispose()
 
 
 def test_each_account_s_count_starts_from_its_scheduled_messages(tmp_path: Path) -> None:
@@ -35,11 +20,13 @@ def test_each_account_s_count_starts_from_its_scheduled_messages(tmp_path: Path)
     other = account(OTHER) | {"is_main": False, "friendly_name": "other"}
     rows = [message(1, status="scheduled"), message(2, status="scheduled"), message(3, status="delivered"),
             message(4, OTHER, status="scheduled"), message(5, OTHER, status="canceled")]
-    _migrate(database, "0017_messages_lock_no_account", [(tables.accounts, [account(), other]),
-                                                         (tables.messages, rows)])
-    _migrate(database, "head", [])
+    migrate(database, "0017_messages_lock_no_account")
     sync = sqlalchemy.create_engine(f"sqlite:///{database}")
     try:
+        with sync.begin() as connection:  # what an installation at 0017 holds
+            connection.execute(insert(tables.accounts), [account(), other])
+            connection.execute(insert(tables.messages), rows)
+        migrate(database, "head")
         with sync.connect() as connection:
             counts = dict(connection.execute(select(tables.scheduled_counts.c.account_sid,
                                                     tables.scheduled_counts.c.scheduled)).all())
