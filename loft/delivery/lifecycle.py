@@ -18,7 +18,7 @@ from sqlalchemy import Row, bindparam, select, update
 
 from loft import metrics
 from loft.db.engine import Conn
-from loft.db.prepared import Prepared, among, list_length, values_of
+from loft.db.prepared import Prepared, Record, among, list_length, values_of
 from loft.db.tables import applications, messages
 from loft.delivery import outbox
 from loft.errors import LoftError
@@ -94,14 +94,13 @@ async def change(conn: Conn, message: Row[Any], status: str, *, error_code: int 
     if error_code is not None:
         values["error_code"] = error_code
         values["error_message"] = ERROR_MESSAGES.get(error_code)
-    values.update(retention.erased(message.options, status, message.to_addr))
+    values.update(erased(message, status))
     values.update(target_sid=message.sid, status=status, date_updated=moment)
     if expected is None:
         await conn.execute(_UPDATE, values)
     elif (await conn.execute(_UPDATE_FROM, {**values, "expected_status": expected})).rowcount != 1:
         raise Superseded(f"message {message.sid} is no longer {expected}")
-    if message.status == "scheduled" and status != "scheduled":
-        await scheduled.release(conn, message.account_sid)
+    await _left(conn, message, status)
     if status != message.status:
         conn.after_commit(partial(metrics.reached, status))
     announced = event(message, status, error_code=error_code, raw_dlr_done_date=raw_dlr_done_date)
@@ -117,8 +116,11 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
     One ``UPDATE … WHERE sid IN (…)`` for all the messages that make the same move (a batch handed to a carrier
     is mostly ``queued`` → ``delivered``)."""
     moves: dict[tuple[str, str, int | None], list[str]] = {}
+    besides: list[tuple[Row[Any], str]] = []  # the few whose move does more than their status (see _left, erased)
     for message, status, error_code in changes:
         moves.setdefault((message.status, status, error_code), []).append(message.sid)
+        if message.options or message.status == "scheduled":
+            besides.append((message, status))
     changed = 0
     for (expected, status, error_code), sids in moves.items():
         changed += (await conn.execute(_update_from(list_length(len(sids))), {
@@ -127,14 +129,26 @@ async def change_many(conn: Conn, changes: Sequence[tuple[Row[Any], str, int | N
         })).rowcount
     if changed != len(changes):
         raise Superseded(f"some of {len(changes)} messages were no longer in the status they were read in")
-    for message, status, _ in changes:
-        if message.options and (erased := retention.erased(message.options, status, message.to_addr)):
-            await conn.execute(_UPDATE, {**erased, "target_sid": message.sid})
-        if message.status == "scheduled" and status != "scheduled":
-            await scheduled.release(conn, message.account_sid)
+    for message, status in besides:
+        if erasing := erased(message, status):
+            await conn.execute(_UPDATE, {**erasing, "target_sid": message.sid})
+        await _left(conn, message, status)
     for (expected, status, _), sids in moves.items():
         if status != expected:
             conn.after_commit(partial(metrics.reached, status, len(sids)))
+
+
+def erased(message: Record, status: str) -> dict[str, Any]:
+    """What a move to ``status`` erases of a message created with ``ContentRetention=discard`` or
+    ``AddressRetention=obfuscate`` (:mod:`loft.messages.retention`): its columns, once the status is final."""
+    return retention.erased(message.options, message.to_addr) if message.options and status in FINAL else {}
+
+
+async def _left(conn: Conn, message: Record, status: str) -> None:
+    """Give back the account's count of scheduled messages for one that leaves ``scheduled``
+    (:mod:`loft.messages.scheduled`)."""
+    if message.status == "scheduled" and status != "scheduled":
+        await scheduled.release(conn, message.account_sid)
 
 
 def columns(status: str, *, error_code: int | None, moment: datetime, date_sent: datetime | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from loft.delivery.carriers import sim
 from loft.delivery.carriers.base import LocalCarrier, Predicted
 from loft.delivery.outbox import Job
 from loft.kit import dates, phone
-from loft.messages import intake, media, optout, retention
+from loft.messages import intake, media, optout
 from loft.messages import service as message_service
 
 
@@ -265,7 +265,7 @@ async def hand_over_new(simulator: LocalCarrier, conn: Conn, created: list[Recor
             if receipt is not None:
                 later.append(_report_later(message, receipt, moment))
         stored.append({**lifecycle.columns(status, error_code=error_code, moment=moment, date_sent=moment),
-                       **retention.erased(message.options, status, message.to_addr)})
+                       **lifecycle.erased(message, status)})
     if later:
         await outbox.enqueue_all(conn, later)
     return stored, await lifecycle.announce_many(conn, announced, lease=lease)

@@ -1,5 +1,5 @@
 """``ContentRetention=discard`` and ``AddressRetention=obfuscate``: what a message created with them keeps once it
-is final (``delivered``, ``undelivered``, ``failed``, ``canceled``, ``read``).
+is final (``delivered``, ``undelivered``, ``failed``, ``canceled``, ``read``: ``loft.delivery.lifecycle.FINAL``).
 
 Twilio documents the two parameters (privacy settings: may the content be stored, may the address) but not what
 the message resource shows afterwards. Loft's choice, documented in ``docs/compatibility.md``:
@@ -23,16 +23,14 @@ from typing import Any
 #: The option each create parameter is stored as (``messages.options``), and the value that asks for it.
 DISCARD = ("content_retention", "discard")
 OBFUSCATE = ("address_retention", "obfuscate")
-FINAL = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
 #: How many of an address's last digits obfuscation hides.
 HIDDEN_DIGITS = 4
 
 
-def erased(options: Mapping[str, Any] | None, status: str, to_addr: str) -> dict[str, Any]:
-    """The columns a move to ``status`` changes besides the status, for a message created with ``options``:
-    nothing unless it asked to discard its content or obfuscate its address and ``status`` is final."""
-    if not options or status not in FINAL:
-        return {}
+def erased(options: Mapping[str, Any], to_addr: str) -> dict[str, Any]:
+    """The columns a message created with ``options`` changes once it is final (the status machine,
+    :func:`loft.delivery.lifecycle.erased`, says when): nothing unless it asked to discard its content or
+    obfuscate its address."""
     values: dict[str, Any] = {}
     if options.get(DISCARD[0]) == DISCARD[1]:
         values["body"] = ""

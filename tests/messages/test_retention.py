@@ -5,12 +5,14 @@ the handset got the whole message, the status callbacks name the real recipient 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from twilio.rest import Client
 
-from loft.messages.retention import erased, obfuscated
+from loft.delivery import lifecycle
+from loft.messages.retention import obfuscated
 from tests.support.receiver import Answer, Receiver
 from tests.support.sim import Sim
 from tests.support.waiting import eventually
@@ -75,6 +77,9 @@ def test_obfuscation_hides_the_last_four_digits(address: str, hidden: str) -> No
 
 
 def test_only_a_final_status_erases() -> None:
+    def erased(options: dict[str, str], status: str, to_addr: str) -> dict[str, Any]:
+        return lifecycle.erased(SimpleNamespace(options=options, to_addr=to_addr), status)
+
     asked = {"content_retention": "discard", "address_retention": "obfuscate"}
     assert erased(asked, "sent", "+14155550123") == {}
     assert erased(asked, "failed", "+14155550123") == {"body": "", "to_addr": "+1415555XXXX"}
